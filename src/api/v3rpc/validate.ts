@@ -1,0 +1,138 @@
+/**
+ * Checks etcd makes before a request enters the log (etcd's v3rpc key.go checks).
+ * Each function throws an EtcdError with etcd's exact message, or returns normally.
+ * Pure: no I/O, so it is fuzzed directly (test/unit/api/v3rpc/validate.test.ts).
+ */
+import { etcdserverpb } from '../pb.js';
+import { EtcdError } from '../rpctypes/errors.js';
+
+type RangeRequest = etcdserverpb.IRangeRequest;
+type PutRequest = etcdserverpb.IPutRequest;
+type DeleteRangeRequest = etcdserverpb.IDeleteRangeRequest;
+type TxnRequest = etcdserverpb.ITxnRequest;
+type RequestOp = etcdserverpb.IRequestOp;
+
+const SORT_ORDER_MAX = etcdserverpb.RangeRequest.SortOrder.DESCEND;
+const SORT_TARGET_MAX = etcdserverpb.RangeRequest.SortTarget.VALUE;
+
+function isEmpty(b: Uint8Array | null | undefined): boolean {
+  return b == null || b.length === 0;
+}
+
+export function checkRangeRequest(r: RangeRequest): void {
+  if (isEmpty(r.key)) throw new EtcdError('ETCD_ERR_KV_EMPTY_KEY');
+  const order = r.sortOrder ?? 0;
+  const target = r.sortTarget ?? 0;
+  if (order < 0 || order > SORT_ORDER_MAX || target < 0 || target > SORT_TARGET_MAX) {
+    throw new EtcdError('ETCD_ERR_KV_INVALID_SORT_OPTION');
+  }
+}
+
+export function checkPutRequest(r: PutRequest): void {
+  if (isEmpty(r.key)) throw new EtcdError('ETCD_ERR_KV_EMPTY_KEY');
+  if (r.ignoreValue && !isEmpty(r.value)) throw new EtcdError('ETCD_ERR_KV_VALUE_PROVIDED');
+  if (r.ignoreLease && (r.lease ?? 0) !== 0) throw new EtcdError('ETCD_ERR_KV_LEASE_PROVIDED');
+  checkIdInRange(r.lease);
+}
+
+export function checkDeleteRequest(r: DeleteRangeRequest): void {
+  if (isEmpty(r.key)) throw new EtcdError('ETCD_ERR_KV_EMPTY_KEY');
+}
+
+/** IDs above 2^53 - 1 cannot be represented exactly (docs/decisions/0001-int64-as-number.md). */
+export function checkIdInRange(id: number | null | undefined): void {
+  if (id != null && !Number.isSafeInteger(id)) throw new EtcdError('ETCD_ERR_API_ID_OUT_OF_RANGE');
+}
+
+export function checkTxnRequest(r: TxnRequest, maxTxnOps: number): void {
+  checkTxnOps(r, maxTxnOps);
+  // Two writes to one key in the same branch are refused (etcd's checkIntervals).
+  collectWrites(r.success ?? []);
+  collectWrites(r.failure ?? []);
+}
+
+function checkTxnOps(r: TxnRequest, maxTxnOps: number): void {
+  const compares = r.compare ?? [];
+  const success = r.success ?? [];
+  const failure = r.failure ?? [];
+  const opCount = Math.max(compares.length, success.length, failure.length);
+  if (opCount > maxTxnOps) throw new EtcdError('ETCD_ERR_TXN_TOO_MANY_OPS');
+  for (const c of compares) {
+    if (isEmpty(c.key)) throw new EtcdError('ETCD_ERR_KV_EMPTY_KEY');
+  }
+  // A nested txn gets what its parent leaves of the budget, as in etcd.
+  for (const op of success) checkRequestOp(op, maxTxnOps - opCount);
+  for (const op of failure) checkRequestOp(op, maxTxnOps - opCount);
+}
+
+function checkRequestOp(op: RequestOp, maxTxnOps: number): void {
+  if (op.requestRange) checkRangeRequest(op.requestRange);
+  else if (op.requestPut) checkPutRequest(op.requestPut);
+  else if (op.requestDeleteRange) checkDeleteRequest(op.requestDeleteRange);
+  else if (op.requestTxn) checkTxnOps(op.requestTxn, maxTxnOps);
+}
+
+/** A key interval [start, end); end === null means the single key `start`; an empty end means "to the end". */
+interface Interval {
+  readonly start: Buffer;
+  readonly end: Buffer | null;
+}
+
+function deleteInterval(d: DeleteRangeRequest): Interval {
+  const start = Buffer.from(d.key ?? new Uint8Array());
+  const re = d.rangeEnd;
+  if (isEmpty(re)) return { start, end: null };
+  // "\0" means every key >= start.
+  if (re!.length === 1 && re![0] === 0) return { start, end: Buffer.alloc(0) };
+  return { start, end: Buffer.from(re!) };
+}
+
+function intervalContains(iv: Interval, key: Buffer): boolean {
+  if (iv.end === null) return iv.start.equals(key);
+  if (Buffer.compare(key, iv.start) < 0) return false;
+  return iv.end.length === 0 || Buffer.compare(key, iv.end) < 0;
+}
+
+function deletesCover(dels: readonly Interval[], key: Buffer): boolean {
+  for (const iv of dels) if (intervalContains(iv, key)) return true;
+  return false;
+}
+
+/**
+ * Returns the keys put and the intervals deleted by one branch (and the branches nested
+ * in it), and throws ETCD_ERR_TXN_DUPLICATE_KEY where two of them touch one key.
+ * Deletes may overlap each other. A key put in both branches of one nested txn is fine:
+ * only one branch runs.
+ */
+function collectWrites(ops: readonly RequestOp[]): { puts: Set<string>; dels: Interval[] } {
+  const dels: Interval[] = [];
+  for (const op of ops) if (op.requestDeleteRange) dels.push(deleteInterval(op.requestDeleteRange));
+
+  const puts = new Set<string>();
+  const dup = (): never => {
+    throw new EtcdError('ETCD_ERR_TXN_DUPLICATE_KEY');
+  };
+  for (const op of ops) {
+    if (!op.requestTxn) continue;
+    const then = collectWrites(op.requestTxn.success ?? []);
+    const other = collectWrites(op.requestTxn.failure ?? []);
+    for (const k of then.puts) {
+      if (puts.has(k) || deletesCover(dels, Buffer.from(k, 'latin1'))) dup();
+      puts.add(k);
+    }
+    for (const k of other.puts) {
+      if (puts.has(k) && !then.puts.has(k)) dup();
+      if (deletesCover(dels, Buffer.from(k, 'latin1'))) dup();
+      puts.add(k);
+    }
+    dels.push(...then.dels, ...other.dels);
+  }
+  for (const op of ops) {
+    if (!op.requestPut) continue;
+    const key = Buffer.from(op.requestPut.key ?? new Uint8Array());
+    const k = key.toString('latin1');
+    if (puts.has(k) || deletesCover(dels, key)) dup();
+    puts.add(k);
+  }
+  return { puts, dels };
+}

@@ -1,0 +1,293 @@
+/**
+ * EtcdServer: the main-thread heart of one member.
+ *
+ * Write path: a request gets an ID, becomes an InternalRaftRequest in a log entry, is made
+ * durable by the LogWriter (WAL worker), committed, applied by the ApplyPipe (apply worker)
+ * and answered from the apply outcome. Proposals arriving in one event-loop turn go to the
+ * WAL together, and the WAL worker groups what arrives during a sync into the next one.
+ *
+ * Read path: a linearizable read takes the commit index as its read index and waits for
+ * the applied index to reach it; a serializable read runs at once.
+ *
+ * This single-member node stands where the Raft library will: it assigns index and term,
+ * and "committed" means "durable on the one voter". The LogWriter / ApplyPipe contracts
+ * (src/server/ports.ts) are the ones Raft's Ready loop will drive.
+ */
+import { etcdserverpb } from '../api/pb.js';
+import { EtcdError, errorByCode } from '../api/rpctypes/errors.js';
+import { EntryType, type Entry } from '../raft/types.js';
+import type { ApplyOutcome, ApplyPipe, KvReadView, LogWriter } from './ports.js';
+import type { MemberIdentity } from './identity.js';
+import { IndexWaiter, WaitRegistry } from './wait.js';
+
+export interface ServerLimits {
+  /** --max-request-bytes: largest encoded log entry accepted. */
+  readonly maxRequestBytes: number;
+  /** --max-txn-ops */
+  readonly maxTxnOps: number;
+  /** --quota-backend-bytes (0 means the default, 2 GiB). */
+  readonly quotaBackendBytes: number;
+}
+
+export interface LogPosition {
+  /** Term of the last entry in the log (0 for an empty log). */
+  readonly lastTerm: number;
+  /** Highest term seen in the hard state. */
+  readonly hardStateTerm: number;
+  /** Index of the last entry in the log. */
+  readonly lastIndex: number;
+}
+
+export interface EtcdServerOptions {
+  readonly identity: MemberIdentity;
+  readonly limits: ServerLimits;
+  /** Version reported by Status and /version (--emulated-etcd-version). */
+  readonly version: string;
+  readonly log: LogWriter;
+  readonly applier: ApplyPipe;
+  readonly reader: KvReadView;
+  /** Where the recovered log ends; the new term starts after it. */
+  readonly position: LogPosition;
+}
+
+/** The default backend quota when --quota-backend-bytes is 0 (etcd's DefaultQuotaBytes). */
+export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
+
+type Proposal =
+  | { put: etcdserverpb.IPutRequest }
+  | { deleteRange: etcdserverpb.IDeleteRangeRequest }
+  | { txn: etcdserverpb.ITxnRequest }
+  | { compaction: etcdserverpb.ICompactionRequest };
+
+/** The operations the gRPC layer calls (etcd's RaftKV). Write responses come encoded, header filled. */
+export interface RaftKV {
+  range(req: etcdserverpb.IRangeRequest): Promise<etcdserverpb.IRangeResponse> | etcdserverpb.IRangeResponse;
+  put(req: etcdserverpb.IPutRequest): Promise<Uint8Array>;
+  deleteRange(req: etcdserverpb.IDeleteRangeRequest): Promise<Uint8Array>;
+  txn(req: etcdserverpb.ITxnRequest): Promise<Uint8Array | etcdserverpb.ITxnResponse>;
+  compact(req: etcdserverpb.ICompactionRequest): Promise<Uint8Array>;
+}
+
+export class EtcdServer implements RaftKV {
+  readonly identity: MemberIdentity;
+  readonly limits: ServerLimits;
+  readonly version: string;
+
+  readonly #log: LogWriter;
+  readonly #applier: ApplyPipe;
+  readonly #reader: KvReadView;
+  readonly #waits = new WaitRegistry<ApplyOutcome>();
+  readonly #applied: IndexWaiter;
+
+  #term: number;
+  #lastIndex: number;
+  /** Highest durable (so, on one member, committed) index. */
+  #committed: number;
+  #nextRequestId = 1;
+  #pending: Entry[] = [];
+  #flushScheduled = false;
+  /** Chain of apply calls, so batches reach the apply worker in log order. */
+  #applyChain: Promise<void> = Promise.resolve();
+  #stopped = false;
+  #fatal: ((err: Error) => void) | undefined;
+
+  constructor(opts: EtcdServerOptions) {
+    this.identity = opts.identity;
+    this.limits = opts.limits;
+    this.version = opts.version;
+    this.#log = opts.log;
+    this.#applier = opts.applier;
+    this.#reader = opts.reader;
+    // A restart is a new election on a one-member cluster: the term moves past every term seen.
+    this.#term = Math.max(opts.position.lastTerm, opts.position.hardStateTerm) + 1;
+    this.#lastIndex = opts.position.lastIndex;
+    this.#committed = opts.position.lastIndex;
+    this.#applied = new IndexWaiter(opts.reader.appliedIndex());
+  }
+
+  /** Called when the pipeline fails (WAL or apply error): the process must stop serving writes. */
+  onFatal(cb: (err: Error) => void): void {
+    this.#fatal = cb;
+  }
+
+  /**
+   * Becomes leader of the one-member cluster: persists the new term and appends the
+   * leader's empty entry, and waits until it is applied (so every recovered entry is too).
+   */
+  async start(): Promise<void> {
+    const noop: Entry = { term: this.#term, index: ++this.#lastIndex, type: EntryType.Normal, data: new Uint8Array() };
+    await this.#log.append({ term: this.#term, vote: this.identity.memberId, commit: this.#committed }, [noop]);
+    this.#committed = noop.index;
+    await this.#applyBatch([noop]);
+  }
+
+  get term(): number {
+    return this.#term;
+  }
+
+  get committedIndex(): number {
+    return this.#committed;
+  }
+
+  get appliedIndex(): number {
+    return this.#applied.current;
+  }
+
+  header(revision: number): etcdserverpb.IResponseHeader {
+    return {
+      clusterId: this.identity.clusterId,
+      memberId: this.identity.memberId,
+      revision,
+      raftTerm: this.#term,
+    };
+  }
+
+  // ---- KV ----
+
+  async range(req: etcdserverpb.IRangeRequest): Promise<etcdserverpb.IRangeResponse> {
+    this.#checkRunning();
+    if (!req.serializable) {
+      const wait = this.#applied.wait(this.#committed);
+      if (wait !== undefined) await wait;
+    }
+    const res = this.#reader.range(req);
+    res.header = this.header(this.#reader.currentRevision());
+    return res;
+  }
+
+  put(req: etcdserverpb.IPutRequest): Promise<Uint8Array> {
+    return this.#proposeAndWait({ put: req });
+  }
+
+  deleteRange(req: etcdserverpb.IDeleteRangeRequest): Promise<Uint8Array> {
+    return this.#proposeAndWait({ deleteRange: req });
+  }
+
+  txn(req: etcdserverpb.ITxnRequest): Promise<Uint8Array> {
+    return this.#proposeAndWait({ txn: req });
+  }
+
+  compact(req: etcdserverpb.ICompactionRequest): Promise<Uint8Array> {
+    return this.#proposeAndWait({ compaction: req });
+  }
+
+  // ---- Maintenance ----
+
+  status(): etcdserverpb.IStatusResponse {
+    const quota = this.limits.quotaBackendBytes > 0 ? this.limits.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
+    return {
+      header: this.header(this.#reader.currentRevision()),
+      version: this.version,
+      dbSize: this.#reader.dbSizeBytes(),
+      dbSizeInUse: this.#reader.dbSizeInUseBytes(),
+      leader: this.identity.memberId,
+      raftIndex: this.#committed,
+      raftTerm: this.#term,
+      raftAppliedIndex: this.#applied.current,
+      errors: [],
+      isLearner: false,
+      storageVersion: this.version.split('.').slice(0, 2).join('.') + '.0',
+      dbSizeQuota: quota,
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const err = new EtcdError('ETCD_ERR_SERVER_STOPPED');
+    this.#waits.failAll(err);
+    this.#applied.failAll(err);
+    await this.#applyChain.catch(() => undefined);
+    await this.#log.close();
+    await this.#applier.close();
+  }
+
+  // ---- internals ----
+
+  #checkRunning(): void {
+    if (this.#stopped) throw new EtcdError('ETCD_ERR_SERVER_STOPPED');
+  }
+
+  async #proposeAndWait(p: Proposal): Promise<Uint8Array> {
+    this.#checkRunning();
+    const id = this.#nextRequestId++;
+    const data = etcdserverpb.InternalRaftRequest.encode({ header: { ID: id }, ...p }).finish();
+    if (data.length > this.limits.maxRequestBytes) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
+    const done = this.#waits.register(id);
+    this.#pending.push({ term: this.#term, index: ++this.#lastIndex, type: EntryType.Normal, data });
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
+    const outcome = await done;
+    if (outcome.errorCode !== undefined) throw errorByCode(outcome.errorCode);
+    return withHeader(outcome.response ?? new Uint8Array(), this.header(outcome.revision));
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    const last = batch[batch.length - 1]!.index;
+    this.#log.append({ term: this.#term, vote: this.identity.memberId, commit: last }, batch).then(
+      () => {
+        this.#committed = last;
+        void this.#applyBatch(batch);
+      },
+      (err: unknown) => this.#fail(err),
+    );
+  }
+
+  #applyBatch(batch: readonly Entry[]): Promise<void> {
+    const next = this.#applyChain.then(async () => {
+      const outcomes = await this.#applier.apply(batch);
+      for (const o of outcomes) {
+        if (o.requestId !== 0) this.#waits.trigger(o.requestId, o);
+      }
+      this.#applied.advance(batch[batch.length - 1]!.index);
+    });
+    this.#applyChain = next.catch((err: unknown) => this.#fail(err));
+    return next;
+  }
+
+  #fail(err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#waits.failAll(new EtcdError('ETCD_ERR_SERVER_STOPPED'));
+    this.#applied.failAll(new EtcdError('ETCD_ERR_SERVER_STOPPED'));
+    this.#fatal?.(e);
+  }
+}
+
+/**
+ * Sets the header of an encoded response by appending field 1 (ResponseHeader). Protobuf
+ * merges repeated occurrences of a singular message field, and every field of the header
+ * is set here, so the appended header wins whatever the applier wrote.
+ */
+export function withHeader(encoded: Uint8Array, header: etcdserverpb.IResponseHeader): Uint8Array {
+  const w = etcdserverpb.ResponseHeader.encode(header);
+  const h = w.finish();
+  const out = Buffer.allocUnsafe(encoded.length + 1 + varintSize(h.length) + h.length);
+  Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length).copy(out, 0);
+  let o = encoded.length;
+  out[o++] = 0x0a; // field 1, wire type 2
+  let n = h.length;
+  while (n > 0x7f) {
+    out[o++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  out[o++] = n;
+  out.set(h, o);
+  return out;
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n > 0x7f) {
+    n >>>= 7;
+    size++;
+  }
+  return size;
+}

@@ -1,0 +1,46 @@
+/**
+ * What EtcdServer needs from the layers below it, declared next to its consumer
+ * (style.md rule 5). The WAL writer, the apply worker proxy and the LMDB reader
+ * implement these; tests may use in-thread implementations.
+ */
+import type { Entry, HardState } from '../raft/types.js';
+import type { etcdserverpb } from '../api/pb.js';
+
+/** Durable log appends (the WAL writer: LocalAppendThread). */
+export interface LogWriter {
+  /** Resolves when everything passed is durable; calls become durable in call order. */
+  append(hardState: HardState | null, entries: readonly Entry[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What applying one entry produced. */
+export interface ApplyOutcome {
+  readonly index: number;
+  /** InternalRaftRequest.header.ID, 0 for an entry without a request (no-op). */
+  readonly requestId: number;
+  /** Store revision after the entry. */
+  readonly revision: number;
+  /** Encoded response message (PutResponse, TxnResponse, ...), header not yet filled. */
+  readonly response?: Uint8Array;
+  /** An EtcdError code when the request failed; the store is unchanged then. */
+  readonly errorCode?: string;
+  /** Encoded mvccpb.Event messages the entry produced, in order (for watch). */
+  readonly events?: readonly Uint8Array[];
+}
+
+/** The apply worker (LocalApplyThread): applies committed entries in order. */
+export interface ApplyPipe {
+  /** Entries must be passed in index order, each once; outcomes come back in the same order. */
+  apply(entries: readonly Entry[]): Promise<ApplyOutcome[]>;
+  close(): Promise<void>;
+}
+
+/** Read access to the MVCC store (LMDB read transactions) from the main thread. */
+export interface KvReadView {
+  range(req: etcdserverpb.IRangeRequest): etcdserverpb.IRangeResponse;
+  currentRevision(): number;
+  compactedRevision(): number;
+  appliedIndex(): number;
+  dbSizeBytes(): number;
+  dbSizeInUseBytes(): number;
+}

@@ -1,0 +1,89 @@
+/**
+ * Registry of requests in flight, keyed by request ID (etcd's pkg/wait).
+ * A request registers before its proposal enters the log and is triggered exactly once,
+ * when its entry is applied (or when the server stops).
+ */
+export interface Waiter<T> {
+  resolve(value: T): void;
+  reject(err: Error): void;
+}
+
+export class WaitRegistry<T> {
+  readonly #pending = new Map<number, Waiter<T>>();
+
+  register(id: number): Promise<T> {
+    if (this.#pending.has(id)) throw new Error(`request ID ${id} registered twice`);
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+    });
+  }
+
+  /** Returns false when nobody waits for `id` (e.g. replay after a restart). */
+  trigger(id: number, value: T): boolean {
+    const w = this.#pending.get(id);
+    if (w === undefined) return false;
+    this.#pending.delete(id);
+    w.resolve(value);
+    return true;
+  }
+
+  fail(id: number, err: Error): boolean {
+    const w = this.#pending.get(id);
+    if (w === undefined) return false;
+    this.#pending.delete(id);
+    w.reject(err);
+    return true;
+  }
+
+  failAll(err: Error): void {
+    for (const w of this.#pending.values()) w.reject(err);
+    this.#pending.clear();
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+}
+
+/**
+ * Waits for an index to be reached (etcd's wait.WaitTime over the applied index).
+ * Indexes only grow; waiters are kept in arrival order, and read indexes are taken from
+ * a growing commit index, so the queue is sorted and `advance` pops from the front.
+ */
+export class IndexWaiter {
+  #current: number;
+  readonly #queue: { index: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+
+  constructor(current: number) {
+    this.#current = current;
+  }
+
+  get current(): number {
+    return this.#current;
+  }
+
+  wait(index: number): Promise<void> | undefined {
+    if (index <= this.#current) return undefined;
+    const last = this.#queue[this.#queue.length - 1];
+    if (last !== undefined && last.index > index) {
+      throw new Error(`IndexWaiter: waits must come in index order (${index} after ${last.index})`);
+    }
+    return new Promise<void>((resolve, reject) => this.#queue.push({ index, resolve, reject }));
+  }
+
+  advance(index: number): void {
+    if (index < this.#current) throw new Error(`IndexWaiter: index went back from ${this.#current} to ${index}`);
+    this.#current = index;
+    let n = 0;
+    while (n < this.#queue.length && this.#queue[n]!.index <= index) {
+      this.#queue[n]!.resolve();
+      n++;
+    }
+    if (n > 0) this.#queue.splice(0, n);
+  }
+
+  failAll(err: Error): void {
+    for (const w of this.#queue) w.reject(err);
+    this.#queue.length = 0;
+  }
+}

@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { decodeOutcomes, encodeOutcomes } from '../../../src/server/apply-frames.js';
+import type { ApplyOutcome } from '../../../src/server/ports.js';
+import { FrameError } from '../../../src/util/binary.js';
+
+const outcome = fc.record({
+  index: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+  requestId: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  revision: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+  response: fc.option(fc.uint8Array({ maxLength: 64 }), { nil: undefined }),
+  errorCode: fc.option(fc.constantFrom('ETCD_ERR_MVCC_COMPACTED', 'ETCD_ERR_LEASE_NOT_FOUND'), { nil: undefined }),
+  events: fc.array(fc.uint8Array({ maxLength: 32 }), { maxLength: 4 }),
+});
+
+const norm = (o: ApplyOutcome) => ({
+  ...o,
+  response: o.response && Buffer.from(o.response),
+  events: (o.events ?? []).map((e) => Buffer.from(e)),
+});
+
+test('outcome frames round-trip', () => {
+  fc.assert(
+    fc.property(fc.array(outcome, { maxLength: 20 }), (outcomes) => {
+      const decoded = decodeOutcomes(encodeOutcomes(outcomes));
+      assert.deepEqual(decoded.map(norm), outcomes.map(norm));
+    }),
+  );
+});
+
+test('a truncated or padded frame is refused, not misread', () => {
+  const frame = Buffer.from(encodeOutcomes([{ index: 5, requestId: 9, revision: 3, response: Buffer.from('abc'), events: [] }]));
+  for (let cut = 0; cut < frame.length; cut++) {
+    assert.throws(() => decodeOutcomes(frame.subarray(0, cut)), FrameError);
+  }
+  assert.throws(() => decodeOutcomes(Buffer.concat([frame, Buffer.from([0])])), FrameError);
+});

@@ -49,7 +49,7 @@ export function afterPrefix(prefix: Uint8Array): Buffer {
 }
 
 /** Split an IndexKey into the prefix (escaped key) and the raw user key. */
-export function indexKeyPrefix(indexKey: Uint8Array): Uint8Array {
+export function indexKeyPrefix(indexKey: Buffer): Buffer {
   assert(indexKey.length >= REV_BYTES + 2, 'index key: short');
   return indexKey.subarray(0, indexKey.length - REV_BYTES);
 }

@@ -16,7 +16,7 @@ import { EntryType, type Entry } from '../raft/types.js';
 import { Compactor } from '../mvcc/compaction.js';
 import { WriteTxn } from '../mvcc/kvstore-txn.js';
 import { rangeRequest } from '../mvcc/range.js';
-import { assert } from '../mvcc/revision.js';
+import { assert, int } from '../mvcc/revision.js';
 import {
   ERR_APPLY_INTERNAL, ERR_APPLY_MALFORMED_ENTRY, ERR_APPLY_UNSUPPORTED, NO_LEASES,
   type ApplierOptions, type ApplyKind, type ApplyResult, type LeaseLookup,
@@ -91,7 +91,7 @@ export class Applier {
     } catch {
       return { ...base, requestId: 0, revision: this.state.currentRev, kind: 'noop', errorCode: ERR_APPLY_MALFORMED_ENTRY };
     }
-    const requestId = Number(req.header?.ID || req.ID || 0);
+    const requestId = int(req.header?.ID) || int(req.ID);
     const saved = { ...this.state };
     try {
       const out = this.backend.write(() => this.dispatch(req));
@@ -143,7 +143,7 @@ export class Applier {
       return { kind: 'txn', response: etcdserverpb.TxnResponse.encode(resp).finish(), tw };
     }
     if (req.compaction) {
-      const rev = Number(req.compaction.revision ?? 0);
+      const rev = int(req.compaction.revision);
       if (rev <= this.state.compactedRev) throw new EtcdError('ETCD_ERR_MVCC_COMPACTED');
       if (rev > this.state.currentRev) throw new EtcdError('ETCD_ERR_MVCC_FUTURE_REV');
       this.compactor.schedule(rev);

@@ -14,6 +14,7 @@ import type { WriteTxn } from '../mvcc/kvstore-txn.js';
 import type { LmdbReadView } from '../mvcc/kvstore.js';
 import { isStorableKey } from '../mvcc/key-index.js';
 import { rangeRequest } from '../mvcc/range.js';
+import { int } from '../mvcc/revision.js';
 import type { LeaseLookup } from './interface.js';
 
 const EMPTY = new Uint8Array(0);
@@ -34,11 +35,11 @@ function compareKv(c: Cmp, kv: KeyValue | undefined): boolean {
   let r: number;
   switch (c.target ?? CT.VERSION) {
     case CT.VALUE: r = Buffer.compare(kv?.value ?? EMPTY, c.value ?? EMPTY); break;
-    case CT.CREATE: r = cmpNum(kv?.createRevision ?? 0, Number(c.createRevision ?? 0)); break;
-    case CT.MOD: r = cmpNum(kv?.modRevision ?? 0, Number(c.modRevision ?? 0)); break;
-    case CT.LEASE: r = cmpNum(kv?.lease ?? 0, Number(c.lease ?? 0)); break;
+    case CT.CREATE: r = cmpNum(kv?.createRevision ?? 0, int(c.createRevision)); break;
+    case CT.MOD: r = cmpNum(kv?.modRevision ?? 0, int(c.modRevision)); break;
+    case CT.LEASE: r = cmpNum(kv?.lease ?? 0, int(c.lease)); break;
     case CT.VERSION:
-    default: r = cmpNum(kv?.version ?? 0, Number(c.version ?? 0)); break;
+    default: r = cmpNum(kv?.version ?? 0, int(c.version)); break;
   }
   switch (c.result ?? CR.EQUAL) {
     case CR.EQUAL: return r === 0;
@@ -78,7 +79,7 @@ export function checkPut(view: LmdbReadView, leases: LeaseLookup, p: Put, leaseF
   if (key.length === 0) throw new EtcdError('ETCD_ERR_KV_EMPTY_KEY');
   if (!isStorableKey(key)) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
   if (p.ignoreValue && (p.value?.length ?? 0) !== 0) throw new EtcdError('ETCD_ERR_KV_VALUE_PROVIDED');
-  const lease = Number(p.lease ?? 0);
+  const lease = int(p.lease);
   if (p.ignoreLease && lease !== 0) throw new EtcdError('ETCD_ERR_KV_LEASE_PROVIDED');
   const checkLease = () => {
     if (lease !== 0 && !leases.exists(lease)) throw new EtcdError('ETCD_ERR_LEASE_NOT_FOUND');
@@ -89,7 +90,7 @@ export function checkPut(view: LmdbReadView, leases: LeaseLookup, p: Put, leaseF
 }
 
 function checkRange(view: LmdbReadView, r: etcdserverpb.RangeRequest.$Properties): void {
-  const rev = Number(r.revision ?? 0);
+  const rev = int(r.revision);
   if (rev === 0) return;
   if (rev > view.rev) throw new EtcdError('ETCD_ERR_MVCC_FUTURE_REV');
   if (rev < view.compactedRev) throw new EtcdError('ETCD_ERR_MVCC_COMPACTED');
@@ -110,7 +111,7 @@ export function checkTxn(view: LmdbReadView, leases: LeaseLookup, t: Txn, path: 
 export function execPut(tw: WriteTxn, p: Put): etcdserverpb.PutResponse.$Properties {
   const key = p.key ?? EMPTY;
   let value = p.value ?? EMPTY;
-  let lease = Number(p.lease ?? 0);
+  let lease = int(p.lease);
   let prev: KeyValue | undefined;
   if (p.ignoreValue || p.ignoreLease || p.prevKv) {
     const e = tw.get(key, tw.rev);

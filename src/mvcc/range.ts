@@ -11,6 +11,7 @@
  */
 import { etcdserverpb } from '../api/pb.js';
 import type { KeyValue, ReadView } from './kv.js';
+import { int } from './revision.js';
 
 const SortOrder = etcdserverpb.RangeRequest.SortOrder;
 const SortTarget = etcdserverpb.RangeRequest.SortTarget;
@@ -32,11 +33,11 @@ function comparator(target: etcdserverpb.RangeRequest.SortTarget): Cmp {
 export function rangeRequest(view: ReadView, r: etcdserverpb.RangeRequest.$Properties): etcdserverpb.RangeResponse.$Properties {
   const key = r.key ?? EMPTY;
   const end = r.rangeEnd ?? EMPTY;
-  const reqLimit = r.limit != null && r.limit > 0 ? r.limit : 0;
-  const minMod = r.minModRevision ?? 0;
-  const maxMod = r.maxModRevision ?? 0;
-  const minCreate = r.minCreateRevision ?? 0;
-  const maxCreate = r.maxCreateRevision ?? 0;
+  const reqLimit = Math.max(0, int(r.limit));
+  const minMod = int(r.minModRevision);
+  const maxMod = int(r.maxModRevision);
+  const minCreate = int(r.minCreateRevision);
+  const maxCreate = int(r.maxCreateRevision);
   const target = r.sortTarget ?? SortTarget.KEY;
   let order = r.sortOrder ?? SortOrder.NONE;
   const filtered = minMod !== 0 || maxMod !== 0 || minCreate !== 0 || maxCreate !== 0;
@@ -45,7 +46,7 @@ export function rangeRequest(view: ReadView, r: etcdserverpb.RangeRequest.$Prope
   const limit = fetchAll || reqLimit === 0 ? 0 : reqLimit + 1;
   const needValues = !r.keysOnly || target === SortTarget.VALUE;
   const rr = view.rangeKeys(key, end, {
-    limit, rev: r.revision ?? 0, countOnly: r.countOnly === true, noValues: !needValues,
+    limit, rev: int(r.revision), countOnly: r.countOnly === true, noValues: !needValues,
   });
   let kvs = rr.kvs;
   if (r.countOnly) return { header: { revision: rr.rev }, kvs: [], more: false, count: rr.count };

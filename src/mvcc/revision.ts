@@ -67,3 +67,14 @@ export function decodeRevision(buf: Uint8Array, offset = 0): RevisionPair {
   assert(buf.length - offset >= REV_BYTES, 'revision: short buffer');
   return { main: readU64(buf, offset), sub: readU64(buf, offset + 8) };
 }
+
+/**
+ * An int64 field of a decoded protobuf message as a number. Absent fields of decoded
+ * messages are the generated prototype defaults, which are `Long` objects when the
+ * generated code loaded before src/api/pb.ts disabled Long; this accepts both.
+ */
+export function int(x: number | { toNumber(): number } | null | undefined): number {
+  if (typeof x === 'number') return x;
+  if (x == null) return 0;
+  return x.toNumber();
+}

@@ -1,0 +1,172 @@
+/**
+ * The Applier: applies committed raft entries to the MVCC store (the apply worker's core).
+ *
+ * Invariants:
+ * - one LMDB write transaction per batch; `applied_index` is written in it with the data;
+ * - entries at or below the stored applied index are skipped (replay is idempotent); the
+ *   rest must be contiguous (index = applied + 1);
+ * - each entry runs in a child transaction: an entry that fails writes nothing, and later
+ *   entries still apply.
+ */
+import { EtcdError } from '../api/rpctypes/errors.js';
+import { etcdserverpb } from '../api/pb.js';
+import type { LmdbBackend } from '../backend/backend.js';
+import { readMeta, writeApplied, type MetaState } from '../backend/meta.js';
+import { EntryType, type Entry } from '../raft/types.js';
+import { Compactor } from '../mvcc/compaction.js';
+import { WriteTxn } from '../mvcc/kvstore-txn.js';
+import { rangeRequest } from '../mvcc/range.js';
+import { assert, int } from '../mvcc/revision.js';
+import {
+  ERR_APPLY_INTERNAL, ERR_APPLY_MALFORMED_ENTRY, ERR_APPLY_UNSUPPORTED, NO_LEASES,
+  type ApplierOptions, type ApplyKind, type ApplyResult, type LeaseLookup,
+} from './interface.js';
+import { checkPut, checkTxn, compareToPath, execDeleteRange, execPut, execTxn } from './txn.js';
+
+type Outcome = { kind: ApplyKind; response: Uint8Array; compactPhysical?: boolean; tw?: WriteTxn };
+
+export class Applier {
+  readonly backend: LmdbBackend;
+  readonly compactor: Compactor;
+  private readonly leases: LeaseLookup;
+  private readonly onInternalError: (index: number, err: unknown) => void;
+  /** Mirror of the meta dbi as of the last commit (the applier is the only writer). */
+  private readonly state: MetaState;
+
+  constructor(opts: ApplierOptions) {
+    assert(opts.backend.writable, 'Applier needs the writable backend');
+    this.backend = opts.backend;
+    this.leases = opts.leases ?? NO_LEASES;
+    this.onInternalError = opts.onInternalError ?? ((index, err) => console.error(`apply: entry ${index} failed`, err));
+    this.state = readMeta(this.backend.meta);
+    this.compactor = new Compactor(this.backend, this.state);
+  }
+
+  appliedIndex(): number { return this.state.appliedIndex; }
+  consistentTerm(): number { return this.state.consistentTerm; }
+  currentRevision(): number { return this.state.currentRev; }
+  compactedRevision(): number { return this.state.compactedRev; }
+  /** Last compaction whose physical deletion finished (answer physical=true compactions at or below it). */
+  finishedCompactRevision(): number { return this.state.finishedCompactRev; }
+
+  /** Apply a batch in one write transaction. Returns one result per entry not skipped, in order. */
+  applyEntries(entries: readonly Entry[]): ApplyResult[] {
+    const results: ApplyResult[] = [];
+    if (entries.length === 0) return results;
+    const saved = { ...this.state };
+    try {
+      this.backend.write(() => {
+        const s = this.state;
+        let advanced = false;
+        for (const e of entries) {
+          if (e.index <= s.appliedIndex) continue;
+          assert(e.index === s.appliedIndex + 1, `apply: gap: entry ${e.index} after applied ${s.appliedIndex}`);
+          results.push(this.applyOne(e));
+          s.appliedIndex = e.index;
+          s.consistentTerm = e.term;
+          advanced = true;
+        }
+        if (advanced) writeApplied(this.backend.meta, s.appliedIndex, s.consistentTerm, s.currentRev);
+      });
+    } catch (err) {
+      Object.assign(this.state, saved);
+      throw err;
+    }
+    return results;
+  }
+
+  /** One slice of physical compaction (call between batches). Returns whether work is left. */
+  compactStep(maxEntries?: number): boolean {
+    return this.compactor.step(maxEntries);
+  }
+
+  private applyOne(e: Entry): ApplyResult {
+    const base = { index: e.index, events: [] };
+    if (e.type !== EntryType.Normal || e.data.length === 0) {
+      return { ...base, requestId: 0, revision: this.state.currentRev, kind: 'noop' };
+    }
+    let req: etcdserverpb.InternalRaftRequest;
+    try {
+      req = etcdserverpb.InternalRaftRequest.decode(e.data);
+    } catch {
+      return { ...base, requestId: 0, revision: this.state.currentRev, kind: 'noop', errorCode: ERR_APPLY_MALFORMED_ENTRY };
+    }
+    const requestId = int(req.header?.ID) || int(req.ID);
+    const saved = { ...this.state };
+    try {
+      const out = this.backend.write(() => this.dispatch(req));
+      const r: ApplyResult = {
+        ...base, requestId, revision: this.state.currentRev, kind: out.kind, response: out.response,
+        events: out.tw?.events ?? [],
+      };
+      return out.compactPhysical ? { ...r, compactPhysical: true } : r;
+    } catch (err) {
+      Object.assign(this.state, saved);
+      if (err instanceof UnsupportedRequest) return { ...base, requestId, revision: this.state.currentRev, kind: 'unsupported', errorCode: ERR_APPLY_UNSUPPORTED };
+      if (err instanceof EtcdError) return { ...base, requestId, revision: this.state.currentRev, kind: kindOf(req), errorCode: err.code };
+      this.onInternalError(e.index, err);
+      return { ...base, requestId, revision: this.state.currentRev, kind: kindOf(req), errorCode: ERR_APPLY_INTERNAL };
+    }
+  }
+
+  private newTxn(): WriteTxn {
+    return new WriteTxn(this.backend, this.state.currentRev, this.state.compactedRev);
+  }
+
+  private endTxn(tw: WriteTxn): void {
+    const rev = tw.endRev();
+    assert(rev === this.state.currentRev || (rev === this.state.currentRev + 1 && tw.changes > 0), 'txn end revision');
+    this.state.currentRev = rev;
+  }
+
+  private dispatch(req: etcdserverpb.InternalRaftRequest): Outcome {
+    if (req.put) {
+      const tw = this.newTxn();
+      checkPut(tw, this.leases, req.put, true);
+      const resp = execPut(tw, req.put);
+      this.endTxn(tw);
+      return { kind: 'put', response: etcdserverpb.PutResponse.encode(resp).finish(), tw };
+    }
+    if (req.deleteRange) {
+      const tw = this.newTxn();
+      const resp = execDeleteRange(tw, req.deleteRange);
+      this.endTxn(tw);
+      return { kind: 'deleteRange', response: etcdserverpb.DeleteRangeResponse.encode(resp).finish(), tw };
+    }
+    if (req.txn) {
+      const tw = this.newTxn();
+      const path = compareToPath(tw, req.txn);
+      const used = checkTxn(tw, this.leases, req.txn, path);
+      assert(used === path.length, 'txn path length');
+      const resp = execTxn(tw, req.txn, path, { pos: 0 });
+      this.endTxn(tw);
+      return { kind: 'txn', response: etcdserverpb.TxnResponse.encode(resp).finish(), tw };
+    }
+    if (req.compaction) {
+      const rev = int(req.compaction.revision);
+      if (rev <= this.state.compactedRev) throw new EtcdError('ETCD_ERR_MVCC_COMPACTED');
+      if (rev > this.state.currentRev) throw new EtcdError('ETCD_ERR_MVCC_FUTURE_REV');
+      this.compactor.schedule(rev);
+      this.state.compactedRev = rev;
+      this.state.scheduledCompactRev = rev;
+      const resp = etcdserverpb.CompactionResponse.encode({ header: { revision: this.state.currentRev } }).finish();
+      return { kind: 'compaction', response: resp, compactPhysical: req.compaction.physical === true };
+    }
+    if (req.range) {
+      const resp = rangeRequest(this.newTxn(), req.range);
+      return { kind: 'range', response: etcdserverpb.RangeResponse.encode(resp).finish() };
+    }
+    throw new UnsupportedRequest();
+  }
+}
+
+class UnsupportedRequest extends Error {}
+
+function kindOf(req: etcdserverpb.InternalRaftRequest): ApplyKind {
+  if (req.put) return 'put';
+  if (req.deleteRange) return 'deleteRange';
+  if (req.txn) return 'txn';
+  if (req.compaction) return 'compaction';
+  if (req.range) return 'range';
+  return 'unsupported';
+}

@@ -1,0 +1,50 @@
+/**
+ * The applier's contract with the server (declared next to its consumer's needs: the apply
+ * worker calls `applyEntries`, the server resolves waiters from the results).
+ */
+import type { mvccpb } from '../api/pb.js';
+import type { LmdbBackend } from '../backend/backend.js';
+
+/** Lease table hook; leases do not exist yet, so the default says "no lease exists". */
+export interface LeaseLookup {
+  exists(id: number): boolean;
+}
+
+export const NO_LEASES: LeaseLookup = { exists: () => false };
+
+export interface ApplierOptions {
+  readonly backend: LmdbBackend;
+  readonly leases?: LeaseLookup;
+  /** Called when applying an entry threw something that is not an EtcdError (a bug). */
+  readonly onInternalError?: (index: number, err: unknown) => void;
+}
+
+export type ApplyKind = 'noop' | 'put' | 'deleteRange' | 'txn' | 'compaction' | 'range' | 'unsupported';
+
+/** Not (yet) in the error catalogue: entry data is not an InternalRaftRequest. */
+export const ERR_APPLY_MALFORMED_ENTRY = 'ETCD_ERR_APPLY_MALFORMED_ENTRY';
+/** Not (yet) in the error catalogue: a request type this applier does not handle (lease, auth, alarm...). */
+export const ERR_APPLY_UNSUPPORTED = 'ETCD_ERR_APPLY_UNSUPPORTED_REQUEST';
+/** Not (yet) in the error catalogue: applying threw something unexpected; nothing was written. */
+export const ERR_APPLY_INTERNAL = 'ETCD_ERR_APPLY_INTERNAL';
+
+export interface ApplyResult {
+  /** Raft index of the entry. */
+  readonly index: number;
+  /** InternalRaftRequest header.ID (0 for no-ops and undecodable entries). */
+  readonly requestId: number;
+  /** Store revision after this entry. */
+  readonly revision: number;
+  readonly kind: ApplyKind;
+  /**
+   * Encoded PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse |
+   * RangeResponse; header carries only `revision` (the server fills the rest).
+   */
+  readonly response?: Uint8Array;
+  /** An EtcdError code (or one of the ERR_APPLY_* codes above); nothing was written. */
+  readonly errorCode?: string;
+  /** Watch events in revision order (mvccpb.Event shapes, prev_kv not filled). */
+  readonly events: mvccpb.Event.$Properties[];
+  /** A compaction with physical=true: answer once the store's finished compaction >= revision requested. */
+  readonly compactPhysical?: boolean;
+}

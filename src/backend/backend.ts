@@ -1,0 +1,123 @@
+/**
+ * LmdbBackend: the LMDB environment and its dbis (docs/storage-lmdb.md).
+ *
+ * Invariant: exactly one writer (the apply worker) opens with `writable: true`; nothing
+ * else opens a write transaction. Writers use noSync: durability comes from the WAL, and
+ * `flush()` syncs on demand.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
+import { DBI_KIDX, DBI_LATEST, DBI_META, DBI_REV, DBIS, META_SCHEMA_VERSION, SCHEMA_VERSION } from './schema.js';
+import { readU64, u64Bytes } from '../mvcc/revision.js';
+
+export type Dbi = Database<Buffer, Buffer>;
+
+export interface LmdbBackendOptions {
+  /** The data file: `<data-dir>/member/snap/db`. */
+  readonly path: string;
+  /** True only in the apply worker (or in-thread mode's single owner). */
+  readonly writable: boolean;
+  /** Initial map size in bytes; lmdb-js grows it on demand. */
+  readonly mapSizeBytes?: number;
+}
+
+/** Read options for lmdb-js: empty inside the writer's transaction, or a read txn. */
+export interface ReadOpts {
+  transaction?: Transaction;
+}
+
+export class LmdbBackend {
+  readonly path: string;
+  readonly writable: boolean;
+  readonly env: RootDatabase<Buffer, Buffer>;
+  readonly meta: Dbi;
+  readonly rev: Dbi;
+  readonly kidx: Dbi;
+  readonly latest: Dbi;
+  #closed = false;
+
+  private constructor(opts: LmdbBackendOptions) {
+    this.path = opts.path;
+    this.writable = opts.writable;
+    if (opts.writable) mkdirSync(dirname(opts.path), { recursive: true });
+    this.env = open<Buffer, Buffer>({
+      path: opts.path,
+      noSubdir: true,
+      readOnly: !opts.writable,
+      noSync: true,
+      overlappingSync: false,
+      maxDbs: DBIS.length + 4,
+      keyEncoding: 'binary',
+      encoding: 'binary',
+      ...(opts.mapSizeBytes !== undefined ? { mapSize: opts.mapSizeBytes } : {}),
+    });
+    const dbOpts = { keyEncoding: 'binary', encoding: 'binary' } as const;
+    this.meta = this.env.openDB<Buffer, Buffer>(DBI_META.name, dbOpts);
+    this.rev = this.env.openDB<Buffer, Buffer>(DBI_REV.name, dbOpts);
+    this.kidx = this.env.openDB<Buffer, Buffer>(DBI_KIDX.name, dbOpts);
+    this.latest = this.env.openDB<Buffer, Buffer>(DBI_LATEST.name, dbOpts);
+  }
+
+  /** Open (and, for the writer, create) the environment; refuses a file of another layout version. */
+  static open(opts: LmdbBackendOptions): LmdbBackend {
+    const b = new LmdbBackend(opts);
+    const v = b.meta.get(META_SCHEMA_VERSION);
+    if (v === undefined) {
+      if (opts.writable) b.env.transactionSync(() => b.meta.putSync(META_SCHEMA_VERSION, u64Bytes(SCHEMA_VERSION)));
+    } else if (v.length !== 8 || readU64(v, 0) !== SCHEMA_VERSION) {
+      void b.env.close();
+      throw new Error(`${opts.path}: unsupported storage schema version (expected ${SCHEMA_VERSION}); refusing to open`);
+    }
+    return b;
+  }
+
+  /** Run `fn` in the one write transaction (writer only). Nested calls are child transactions. */
+  write<T>(fn: () => T): T {
+    if (!this.writable) throw new Error('LmdbBackend: read-only handle cannot write');
+    return this.env.transactionSync(fn);
+  }
+
+  /** A read transaction over the latest committed state; call `done()` when finished. */
+  beginRead(): Transaction {
+    this.env.resetReadTxn();
+    return this.env.useReadTransaction();
+  }
+
+  /** Sync everything committed so far to disk (mdb_env_sync). */
+  flush(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      (this.env as unknown as { sync(cb: (err?: unknown) => void): void }).sync((err) =>
+        err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+      );
+    });
+  }
+
+  /** Physical size of the data file (Status.dbSize). */
+  dbSizeBytes(): number {
+    return statSync(this.path).size;
+  }
+
+  /** Pages used by the dbis and the free list's complement (Status.dbSizeInUse), approximate. */
+  dbSizeInUseBytes(): number {
+    let pages = 4; // two meta pages + main/free db roots, roughly
+    for (const db of [this.meta, this.rev, this.kidx, this.latest]) {
+      const s = db.getStats() as { treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number; pageSize: number };
+      pages += s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages;
+    }
+    const pageSize = (this.env.getStats() as { pageSize: number }).pageSize;
+    return pages * pageSize;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Flush (writer) and close. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.writable) await this.flush();
+    this.#closed = true;
+    await this.env.close();
+  }
+}

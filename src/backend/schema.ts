@@ -1,0 +1,32 @@
+/**
+ * The numbered table of LMDB databases and meta keys (docs/storage-lmdb.md is the spec).
+ */
+
+export interface DbiSpec {
+  readonly id: number;
+  readonly name: string;
+}
+
+/** dbi 1: meta key (ASCII) -> value (u64 BE unless stated). */
+export const DBI_META: DbiSpec = { id: 1, name: 'meta' };
+/** dbi 2: Revision (16 bytes) -> KvRecord. etcd's `key` bucket. */
+export const DBI_REV: DbiSpec = { id: 2, name: 'rev' };
+/** dbi 3: EscapedKey ++ Revision -> IndexRecord (25 bytes). The key index. */
+export const DBI_KIDX: DbiSpec = { id: 3, name: 'kidx' };
+/** dbi 4: user key -> LatestRecord (41 bytes). Head of each key's history. */
+export const DBI_LATEST: DbiSpec = { id: 4, name: 'latest' };
+
+export const DBIS: readonly DbiSpec[] = [DBI_META, DBI_REV, DBI_KIDX, DBI_LATEST];
+
+export const META_APPLIED_INDEX = Buffer.from('applied_index');
+export const META_CONSISTENT_TERM = Buffer.from('consistent_term');
+export const META_CURRENT_REV = Buffer.from('current_rev');
+export const META_COMPACTED_REV = Buffer.from('compacted_rev');
+export const META_SCHEDULED_COMPACT_REV = Buffer.from('scheduled_compact_rev');
+export const META_FINISHED_COMPACT_REV = Buffer.from('finished_compact_rev');
+/** Value: an IndexKey (not a u64). */
+export const META_COMPACT_CURSOR = Buffer.from('compact_cursor');
+export const META_SCHEMA_VERSION = Buffer.from('schema_version');
+
+/** Layout version written by this code; a file with another version is refused. */
+export const SCHEMA_VERSION = 1;

@@ -1,0 +1,184 @@
+/**
+ * Reading the MVCC store: LmdbReadView (one snapshot) and LmdbKvReader (Range requests for
+ * the server, each in its own read transaction).
+ *
+ * A read at revision R scans `latest` over the range; a key whose head is newer than R is
+ * located in `kidx` with one backward seek from (key, R). Nothing is held in memory.
+ */
+import type { LmdbBackend, ReadOpts } from '../backend/backend.js';
+import { readMeta } from '../backend/meta.js';
+import { EtcdError } from '../api/rpctypes/errors.js';
+import type { etcdserverpb } from '../api/pb.js';
+import type { KeyValue, KvReader, RangeOptions, RangeResult, ReadView } from './kv.js';
+import { LMDB_MAX_KEY_BYTES, encodeIndexKey, encodeKeyPrefix, isStorableKey } from './key-index.js';
+import { decodeIndexRecord, decodeLatestRecord, kvRecordValue, type LocatedEntry } from './records.js';
+import { REV_BYTES, assert, encodeRevision, readU64 } from './revision.js';
+import { rangeRequest } from './range.js';
+
+const EMPTY = new Uint8Array(0);
+const MAX_SUB = Number.MAX_SAFE_INTEGER;
+
+export function isFromKey(end: Uint8Array): boolean {
+  return end.length === 1 && end[0] === 0;
+}
+
+export class LmdbReadView implements ReadView {
+  constructor(
+    readonly backend: LmdbBackend,
+    readonly opts: ReadOpts,
+    protected readonly baseRev: number,
+    readonly compactedRev: number,
+  ) {
+    assert(compactedRev <= baseRev, 'view: compacted above current');
+  }
+
+  /** Store revision of this view. */
+  get rev(): number {
+    return this.baseRev;
+  }
+
+  /** Resolve a requested revision (0 = current) or throw etcd's errors. */
+  checkRev(requested: number): number {
+    if (requested > this.rev) throw new EtcdError('ETCD_ERR_MVCC_FUTURE_REV');
+    const r = requested <= 0 ? this.rev : requested;
+    if (r < this.compactedRev) throw new EtcdError('ETCD_ERR_MVCC_COMPACTED');
+    return r;
+  }
+
+  /** The head of `key`'s history (live or tombstone), if any. */
+  head(key: Uint8Array): LocatedEntry | undefined {
+    if (!isStorableKey(key)) return undefined;
+    const v = this.backend.latest.get(key as Buffer, this.opts);
+    return v === undefined ? undefined : decodeLatestRecord(v);
+  }
+
+  /** The newest entry of `key` at or below `rev`, seeking `kidx` backwards. */
+  locateHistorical(key: Uint8Array, rev: number): LocatedEntry | undefined {
+    const prefix = encodeKeyPrefix(key);
+    for (const { key: ik, value } of this.backend.kidx.getRange({
+      ...this.opts, start: encodeIndexKey(key, rev, MAX_SUB), end: prefix, reverse: true, limit: 1,
+    })) {
+      assert(ik.length === prefix.length + REV_BYTES && ik.subarray(0, prefix.length).equals(prefix), 'kidx: seek left the key');
+      const e = decodeIndexRecord(value);
+      const modRevision = readU64(ik, prefix.length);
+      assert(modRevision <= rev, 'kidx: seek beyond revision');
+      return { ...e, modRevision, sub: readU64(ik, prefix.length + 8) };
+    }
+    return undefined;
+  }
+
+  /** The entry of `key` visible at `rev` (given its head), or undefined. */
+  private visible(key: Uint8Array, head: LocatedEntry, rev: number): LocatedEntry | undefined {
+    const e = head.modRevision <= rev ? head : this.locateHistorical(key, rev);
+    return e === undefined || e.tombstone ? undefined : e;
+  }
+
+  /** The value stored for a located entry. */
+  value(e: LocatedEntry): Buffer {
+    const rec = this.backend.rev.get(encodeRevision(e.modRevision, e.sub), this.opts);
+    assert(rec !== undefined, `rev ${e.modRevision}.${e.sub} missing for an index entry`);
+    return kvRecordValue(rec);
+  }
+
+  toKeyValue(key: Uint8Array, e: LocatedEntry, withValue: boolean): KeyValue {
+    return {
+      key,
+      createRevision: e.createRevision,
+      modRevision: e.modRevision,
+      version: e.version,
+      value: withValue ? this.value(e) : EMPTY,
+      lease: e.lease,
+    };
+  }
+
+  /** Visit heads of keys in [key, end) in key order (see ReadView.rangeKeys for `end`). */
+  *heads(key: Uint8Array, end: Uint8Array): Generator<{ key: Buffer; head: LocatedEntry }> {
+    if (end.length === 0) {
+      const h = this.head(key);
+      if (h !== undefined) yield { key: Buffer.from(key), head: h };
+      return;
+    }
+    const unbounded = isFromKey(end);
+    if (!unbounded && Buffer.compare(key, end) >= 0) return;
+    // Oversized bounds cannot be passed to LMDB: loosen them and filter here.
+    const startOk = key.length <= LMDB_MAX_KEY_BYTES;
+    const endOk = unbounded || end.length <= LMDB_MAX_KEY_BYTES;
+    const range: { start?: Buffer; end?: Buffer } = {};
+    if (key.length > 0) range.start = Buffer.from(key.subarray(0, LMDB_MAX_KEY_BYTES));
+    if (!unbounded && endOk) range.end = Buffer.from(end);
+    for (const { key: k, value } of this.backend.latest.getRange({ ...this.opts, ...range })) {
+      if (!startOk && Buffer.compare(k, key) < 0) continue;
+      if (!endOk && Buffer.compare(k, end) >= 0) break;
+      yield { key: k, head: decodeLatestRecord(value) };
+    }
+  }
+
+  /** The visible entry of a single key at `rev` (after checkRev). */
+  get(key: Uint8Array, rev: number): LocatedEntry | undefined {
+    const h = this.head(key);
+    return h === undefined ? undefined : this.visible(key, h, rev);
+  }
+
+  rangeKeys(key: Uint8Array, end: Uint8Array, opts: RangeOptions = {}): RangeResult {
+    const rev = this.checkRev(opts.rev ?? 0);
+    const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : Infinity;
+    const kvs: KeyValue[] = [];
+    let count = 0;
+    for (const { key: k, head } of this.heads(key, end)) {
+      const e = this.visible(k, head, rev);
+      if (e === undefined) continue;
+      count++;
+      if (!opts.countOnly && kvs.length < limit) kvs.push(this.toKeyValue(k, e, !opts.noValues));
+    }
+    return { kvs, count, rev: this.rev };
+  }
+}
+
+/** Range requests for the server (main thread or read pool): one read txn per call. */
+export class LmdbKvReader implements KvReader {
+  constructor(readonly backend: LmdbBackend) {}
+
+  /** Run `fn` over one consistent snapshot. */
+  view<T>(fn: (view: LmdbReadView) => T): T {
+    const txn = this.backend.beginRead();
+    try {
+      const opts = { transaction: txn };
+      const m = readMeta(this.backend.meta, opts);
+      return fn(new LmdbReadView(this.backend, opts, m.currentRev, m.compactedRev));
+    } finally {
+      txn.done();
+    }
+  }
+
+  /** etcd's Range (sort, limit/more, count, filters, keys_only, count_only, revision). Throws EtcdError. */
+  range(req: etcdserverpb.RangeRequest.$Properties): etcdserverpb.RangeResponse.$Properties {
+    return this.view((v) => rangeRequest(v, req));
+  }
+
+  currentRevision(): number {
+    return this.view((v) => v.rev);
+  }
+
+  compactedRevision(): number {
+    return this.view((v) => v.compactedRev);
+  }
+
+  appliedIndex(): number {
+    const txn = this.backend.beginRead();
+    try {
+      return readMeta(this.backend.meta, { transaction: txn }).appliedIndex;
+    } finally {
+      txn.done();
+    }
+  }
+
+  /** Everything Status and the read path need, from one snapshot. */
+  status(): { appliedIndex: number; consistentTerm: number; currentRev: number; compactedRev: number; finishedCompactRev: number } {
+    const txn = this.backend.beginRead();
+    try {
+      return readMeta(this.backend.meta, { transaction: txn });
+    } finally {
+      txn.done();
+    }
+  }
+}

@@ -5,7 +5,7 @@
  * and 100 clients / 10 connections. Rounds alternate transports (A B A B) because shared
  * machines are noisy; compare medians side by side.
  *
- *   node dist/bench/micro/grpc.bench.js [--seconds 5] [--rounds 2] [--impl http2,grpcjs]
+ *   node dist/bench/micro/grpc.bench.js [--seconds 5] [--rounds 2] [--impl http2,grpcjs] [--raw-client]
  *   CONNECT_EVAL_DIR=/tmp/connect-eval ... --impl http2,connect   (decision 0002 only)
  *
  * The server runs in a child process so its CPU is measured alone; the client shares the
@@ -14,6 +14,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
 import { etcdserverpb } from '../../src/api/pb.js';
 import { GrpcJsTransport } from '../../src/api/grpc/grpc-js-transport.js';
 import { Http2GrpcTransport } from '../../src/api/grpc/http2-transport.js';
@@ -22,6 +23,8 @@ import type { GrpcTransport } from '../../src/api/grpc/types.js';
 type Impl = 'http2' | 'grpcjs' | 'connect';
 
 const PUT_PATH = '/etcdserverpb.KV/Put';
+/** Load loop: 'grpcjs' (a real gRPC client) or 'raw' (hand-written gRPC on node:http2, cheaper, so the server saturates). */
+const CLIENT = process.argv.includes('--raw-client') ? 'raw' : 'grpcjs';
 
 function args(): { seconds: number; rounds: number; impls: Impl[] } {
   const a = process.argv.slice(2);
@@ -75,7 +78,43 @@ const putBytes = Buffer.from(
   etcdserverpb.PutRequest.encode({ key: Buffer.from('key00001'), value: Buffer.alloc(256, 0x61) }).finish(),
 );
 
+/** The lighter load loop: gRPC requests written by hand on node:http2 client sessions. */
+async function loadRaw(port: number, clients: number, conns: number, seconds: number): Promise<number> {
+  const sessions = Array.from({ length: conns }, () => http2.connect(`http://127.0.0.1:${port}`));
+  const frame = Buffer.alloc(5 + putBytes.length);
+  frame.writeUInt32BE(putBytes.length, 1);
+  putBytes.copy(frame, 5);
+  const headers = { ':method': 'POST', ':path': PUT_PATH, 'content-type': 'application/grpc', te: 'trailers' };
+  const call = (s: http2.ClientHttp2Session): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = s.request(headers, { endStream: false });
+      let status: string | undefined;
+      req.on('response', (h) => (status = h['grpc-status'] as string | undefined ?? status));
+      req.on('trailers', (t) => (status = t['grpc-status'] as string | undefined));
+      req.on('data', () => {});
+      req.on('error', reject);
+      req.on('close', () => (status === '0' ? resolve() : reject(new Error(`grpc-status ${status}`))));
+      req.end(frame);
+    });
+  await Promise.all(sessions.map((s) => call(s)));
+  let stop = false;
+  let count = 0;
+  const loops = Array.from({ length: clients }, async (_, i) => {
+    const s = sessions[i % conns]!;
+    while (!stop) {
+      await call(s);
+      count++;
+    }
+  });
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  stop = true;
+  await Promise.all(loops);
+  for (const s of sessions) s.close();
+  return count;
+}
+
 async function load(port: number, clients: number, conns: number, seconds: number): Promise<number> {
+  if (CLIENT === 'raw') return loadRaw(port, clients, conns, seconds);
   const channels = Array.from(
     { length: conns },
     () => new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
@@ -103,7 +142,7 @@ async function load(port: number, clients: number, conns: number, seconds: numbe
 }
 
 async function measure(impl: Impl, clients: number, conns: number, seconds: number): Promise<{ perSec: number; cpuUsPerCall: number }> {
-  const child: ChildProcess = fork(process.argv[1]!, ['--server', impl], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(process.argv[1]!, ['--server', impl], { execArgv: (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const [ready] = (await once(child, 'message')) as [{ port: number }];
   // warm-up round (JIT), not measured
   await load(ready.port, clients, conns, 1);
@@ -142,7 +181,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log(`\nmedians (${new Date().toISOString()}, node ${process.version}, ${seconds}s x ${rounds} rounds)`);
+  console.log(`\nmedians (${new Date().toISOString()}, node ${process.version}, ${CLIENT} client, ${seconds}s x ${rounds} rounds)`);
   const summary = Object.entries(results).map(([k, v]) => ({ impl: k, callsPerSec: Math.round(median(v.perSec)), serverCpuUsPerCall: +median(v.cpu).toFixed(1) }));
   console.table(summary);
   console.log(JSON.stringify(summary));

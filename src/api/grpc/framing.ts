@@ -1,0 +1,84 @@
+/**
+ * gRPC length-prefixed messages (PROTOCOL-HTTP2.md "Length-Prefixed-Message"):
+ *
+ *   offset 0      1 byte   Compressed-Flag (0 = identity, 1 = compressed with grpc-encoding)
+ *   offset 1..4   4 bytes  Message-Length, big-endian unsigned
+ *   offset 5..    Message-Length bytes of (possibly compressed) protobuf
+ *
+ * A DATA frame may carry part of a message or several messages; MessageReader
+ * reassembles them. The common case, one whole message in one chunk, copies nothing.
+ */
+import { messageTooLarge, GrpcStatusError } from './status.js';
+
+export const FRAME_HEADER_BYTES = 5;
+
+export type OnMessage = (compressed: boolean, body: Buffer) => void;
+
+export class MessageReader {
+  private readonly maxRecvBytes: number;
+  /** Chunks of an incomplete frame, joined once the frame is complete (no quadratic copying). */
+  private chunks: Buffer[] = [];
+  private chunkBytes = 0;
+  /** Bytes (header + body) the incomplete frame needs, or -1 while its header is incomplete. */
+  private need = -1;
+
+  constructor(maxRecvBytes: number) {
+    this.maxRecvBytes = maxRecvBytes;
+  }
+
+  /** True when a message has been started but not finished. */
+  get partial(): boolean {
+    return this.chunkBytes > 0;
+  }
+
+  /**
+   * Feed one chunk; calls onMessage for every complete message, in order.
+   * Returns an error (and stops) when a message is larger than maxRecvBytes.
+   */
+  push(chunk: Buffer, onMessage: OnMessage): GrpcStatusError | undefined {
+    let buf = chunk;
+    if (this.chunkBytes > 0) {
+      this.chunks.push(chunk);
+      this.chunkBytes += chunk.length;
+      if (this.need < 0 && this.chunkBytes >= FRAME_HEADER_BYTES) {
+        const head = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.chunkBytes);
+        this.chunks = [head];
+        const size = head.readUInt32BE(1);
+        if (size > this.maxRecvBytes) return messageTooLarge(size, this.maxRecvBytes);
+        this.need = FRAME_HEADER_BYTES + size;
+      }
+      if (this.need < 0 || this.chunkBytes < this.need) return undefined;
+      buf = Buffer.concat(this.chunks, this.chunkBytes);
+      this.chunks = [];
+      this.chunkBytes = 0;
+      this.need = -1;
+    }
+    let off = 0;
+    while (buf.length - off >= FRAME_HEADER_BYTES) {
+      const size = buf.readUInt32BE(off + 1);
+      if (size > this.maxRecvBytes) return messageTooLarge(size, this.maxRecvBytes);
+      const end = off + FRAME_HEADER_BYTES + size;
+      if (end > buf.length) {
+        this.need = end - off;
+        break;
+      }
+      onMessage(buf[off] !== 0, buf.subarray(off + FRAME_HEADER_BYTES, end));
+      off = end;
+    }
+    if (off < buf.length) {
+      const rest = off === 0 ? buf : buf.subarray(off);
+      this.chunks.push(rest);
+      this.chunkBytes = rest.length;
+    }
+    return undefined;
+  }
+}
+
+/** Frame one encoded message (identity encoding). */
+export function encodeFrame(body: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
+  out[0] = 0;
+  out.writeUInt32BE(body.length, 1);
+  out.set(body, FRAME_HEADER_BYTES);
+  return out;
+}

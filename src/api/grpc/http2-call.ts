@@ -1,0 +1,384 @@
+/**
+ * One gRPC call on a node:http2 stream: the request side (reassembly, decode, deadline,
+ * cancellation) and the response side (headers, messages, status trailers).
+ *
+ * Unary calls answer "headers + one DATA frame + trailers" on success and a trailers-only
+ * response (one HEADERS frame with grpc-status, END_STREAM) on error, as grpc-go does.
+ * Per call we allocate this object, the reader, the response frame and (only when the
+ * client sets a deadline or a handler reads ctx.signal) a timer and an AbortController.
+ */
+import type { ServerHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { gunzipSync, inflateSync } from 'node:zlib';
+import type { CallContext, ServerStream, StreamMethod, UnaryMethod } from './types.js';
+import { MessageReader, encodeFrame } from './framing.js';
+import {
+  GrpcStatus,
+  GrpcStatusError,
+  deadlineExceeded,
+  encodeGrpcMessage,
+  parseGrpcTimeoutMs,
+  toStatus,
+  unmarshalError,
+} from './status.js';
+
+/** What a call needs from its transport: limits and the error log. */
+export interface CallEnv {
+  readonly maxRecvBytes: number;
+  readonly maxSendBytes: number;
+  logError(msg: string, err: unknown): void;
+}
+
+const OK_HEADERS: OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
+const OK_TRAILERS: OutgoingHttpHeaders = { 'grpc-status': '0' };
+const RESPOND_WITH_TRAILERS = { waitForTrailers: true };
+const RESPOND_END = { endStream: true };
+
+function sendOkTrailers(this: ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS);
+}
+function ignoreError(): void {}
+
+/** Queued in place of a message to mark the client's half-close. */
+const HALF_CLOSE: unique symbol = Symbol('half-close');
+
+/** Answer a trailers-only error on a stream nobody else handles (unknown path, bad content-type). */
+export function respondError(stream: ServerHttp2Stream, code: GrpcStatus, message: string): void {
+  stream.on('error', ignoreError);
+  if (stream.headersSent || stream.destroyed) return;
+  stream.respond(
+    { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) },
+    RESPOND_END,
+  );
+  stream.resume(); // discard whatever the client still sends
+}
+
+/** Decompress a message flagged compressed, per the call's grpc-encoding. */
+function decompress(body: Buffer, encoding: string | undefined, maxRecvBytes: number): Buffer {
+  let out: Buffer;
+  if (encoding === 'gzip') out = gunzipSync(body, { maxOutputLength: maxRecvBytes + 1 });
+  else if (encoding === 'deflate') out = inflateSync(body, { maxOutputLength: maxRecvBytes + 1 });
+  else {
+    throw new GrpcStatusError(
+      GrpcStatus.UNIMPLEMENTED,
+      `grpc: Decompressor is not installed for grpc-encoding "${encoding ?? 'identity'}"`,
+    );
+  }
+  if (out.length > maxRecvBytes) {
+    throw new GrpcStatusError(
+      GrpcStatus.RESOURCE_EXHAUSTED,
+      `grpc: received message after decompression larger than max (${out.length} vs. ${maxRecvBytes})`,
+    );
+  }
+  return out;
+}
+
+/** State shared by unary and streaming calls: context, deadline, cancellation. */
+abstract class Http2Call implements CallContext {
+  readonly path: string;
+  deadline: number | undefined;
+  protected readonly env: CallEnv;
+  protected readonly stream: ServerHttp2Stream;
+  protected readonly headers: IncomingHttpHeaders;
+  protected readonly reader: MessageReader;
+  /** True once a status has been sent or the stream is gone. */
+  protected done = false;
+  private timer: NodeJS.Timeout | undefined;
+  private abort: AbortController | undefined;
+
+  constructor(env: CallEnv, path: string, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
+    this.env = env;
+    this.path = path;
+    this.stream = stream;
+    this.headers = headers;
+    this.reader = new MessageReader(env.maxRecvBytes);
+    const timeoutMs = parseGrpcTimeoutMs(headers['grpc-timeout'] as string | undefined);
+    if (timeoutMs !== undefined) {
+      this.deadline = Date.now() + timeoutMs;
+      this.timer = setTimeout(() => this.onDeadline(), Math.max(0, Math.ceil(timeoutMs)));
+    }
+    stream.on('error', ignoreError);
+    stream.on('close', () => this.onStreamClosed());
+  }
+
+  metadata(key: string): string | undefined {
+    const v = this.headers[key];
+    return Array.isArray(v) ? v[0] : v;
+  }
+
+  get signal(): AbortSignal {
+    if (this.abort === undefined) {
+      this.abort = new AbortController();
+      if (this.done) this.abort.abort();
+    }
+    return this.abort.signal;
+  }
+
+  /** Turn the body of one received message into a request, or throw a status error. */
+  protected decodeMessage<T>(decode: (b: Uint8Array) => T, compressed: boolean, body: Buffer): T {
+    const bytes = compressed
+      ? decompress(body, this.headers['grpc-encoding'] as string | undefined, this.env.maxRecvBytes)
+      : body;
+    try {
+      return decode(bytes);
+    } catch (err) {
+      throw unmarshalError(err);
+    }
+  }
+
+  /** Mark finished; clears the deadline and aborts the signal if anyone listens. */
+  protected finish(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.abort?.abort();
+  }
+
+  /** Send an error status: trailers-only if no headers went out yet, else as trailers. */
+  protected sendError(err: unknown): void {
+    if (this.done) return;
+    const { code, message } = toStatus(err, this.env.logError);
+    const stream = this.stream;
+    this.finish();
+    if (stream.destroyed || stream.closed) return;
+    if (!stream.headersSent) {
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) },
+        RESPOND_END,
+      );
+    } else {
+      stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) }));
+      stream.end();
+    }
+    if (!stream.readableEnded) stream.resume();
+  }
+
+  protected onDeadline(): void {
+    this.timer = undefined;
+    this.sendError(deadlineExceeded());
+  }
+
+  protected onStreamClosed(): void {
+    this.finish();
+  }
+}
+
+/** A unary call: one request message, one response or an error. */
+export class Http2UnaryCall<Req, Res> extends Http2Call {
+  private readonly method: UnaryMethod<Req, Res>;
+  private body: Buffer | undefined;
+  private compressed = false;
+  private count = 0;
+
+  constructor(env: CallEnv, method: UnaryMethod<Req, Res>, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
+    super(env, method.path, stream, headers);
+    this.method = method;
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('end', () => this.onEnd());
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.done) return;
+    const err = this.reader.push(chunk, (compressed, body) => {
+      this.count++;
+      this.compressed = compressed;
+      this.body = body;
+    });
+    if (err !== undefined) this.sendError(err);
+  }
+
+  private onEnd(): void {
+    if (this.done) return;
+    if (this.count !== 1 || this.reader.partial) {
+      this.sendError(
+        new GrpcStatusError(
+          GrpcStatus.INTERNAL,
+          this.count === 0 ? 'grpc: error unmarshalling request: EOF' : 'grpc: client streaming protocol violation: want one message',
+        ),
+      );
+      return;
+    }
+    let res: Promise<Res> | Res;
+    try {
+      const req = this.decodeMessage(this.method.decode, this.compressed, this.body!);
+      this.body = undefined;
+      res = this.method.handler(req, this);
+    } catch (err) {
+      this.sendError(err);
+      return;
+    }
+    if (res instanceof Promise) {
+      res.then(
+        (r) => this.reply(r),
+        (err: unknown) => this.sendError(err),
+      );
+    } else {
+      this.reply(res);
+    }
+  }
+
+  private reply(res: Res): void {
+    if (this.done) return;
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(this.method.encode(res));
+    } catch (err) {
+      this.sendError(err);
+      return;
+    }
+    if (frame.length - 5 > this.env.maxSendBytes) {
+      this.sendError(
+        new GrpcStatusError(
+          GrpcStatus.RESOURCE_EXHAUSTED,
+          `grpc: trying to send message larger than max (${frame.length - 5} vs. ${this.env.maxSendBytes})`,
+        ),
+      );
+      return;
+    }
+    this.finish();
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return;
+    stream.respond(OK_HEADERS, RESPOND_WITH_TRAILERS);
+    stream.on('wantTrailers', sendOkTrailers);
+    stream.end(frame);
+  }
+}
+
+/** A server-streaming or bidi call: the ServerStream a StreamMethod handler drives. */
+export class Http2StreamCall<Req, Res> extends Http2Call implements ServerStream<Req, Res> {
+  private readonly method: StreamMethod<Req, Res>;
+  private messageFn: ((req: Req) => void) | undefined;
+  private halfCloseFn: (() => void) | undefined;
+  private closeFn: (() => void) | undefined;
+  private drainFn: (() => void) | undefined;
+  /** Messages (or a half-close, as undefined) that arrived before the handler subscribed. */
+  private early: Array<Req | typeof HALF_CLOSE> | undefined;
+  private closeFired = false;
+
+  constructor(env: CallEnv, method: StreamMethod<Req, Res>, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
+    super(env, method.path, stream, headers);
+    this.method = method;
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('end', () => this.deliver(HALF_CLOSE));
+    stream.on('drain', () => this.drainFn?.());
+  }
+
+  get closed(): boolean {
+    return this.done;
+  }
+
+  start(): void {
+    try {
+      this.method.handler(this, this);
+    } catch (err) {
+      this.end(err);
+    }
+  }
+
+  onMessage(fn: (req: Req) => void): void {
+    this.messageFn = fn;
+    this.flushEarly();
+  }
+  onHalfClose(fn: () => void): void {
+    this.halfCloseFn = fn;
+    this.flushEarly();
+  }
+  onClose(fn: () => void): void {
+    this.closeFn = fn;
+    if (this.done) this.fireClose();
+  }
+  onDrain(fn: () => void): void {
+    this.drainFn = fn;
+  }
+
+  send(res: Res): boolean {
+    if (this.done) return false;
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return false;
+    const frame = encodeFrame(this.method.encode(res));
+    if (!stream.headersSent) stream.respond(OK_HEADERS, RESPOND_WITH_TRAILERS);
+    return stream.write(frame);
+  }
+
+  end(err?: unknown): void {
+    if (this.done) return;
+    if (err !== undefined) {
+      this.sendError(err);
+    } else {
+      const stream = this.stream;
+      this.finish();
+      if (!stream.destroyed && !stream.closed) {
+        if (!stream.headersSent) {
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '0' }, RESPOND_END);
+        } else {
+          stream.on('wantTrailers', sendOkTrailers);
+          stream.end();
+        }
+        if (!stream.readableEnded) stream.resume();
+      }
+    }
+    this.fireClose();
+  }
+
+  protected override onDeadline(): void {
+    super.onDeadline();
+    this.fireClose();
+  }
+
+  protected override onStreamClosed(): void {
+    super.onStreamClosed();
+    this.fireClose();
+  }
+
+  private fireClose(): void {
+    if (this.closeFired || this.closeFn === undefined) return;
+    this.closeFired = true;
+    this.closeFn();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.done) return;
+    const err = this.reader.push(chunk, (compressed, body) => {
+      if (this.done) return;
+      let req: Req;
+      try {
+        req = this.decodeMessage(this.method.decode, compressed, body);
+      } catch (e) {
+        this.end(e);
+        return;
+      }
+      this.deliver(req);
+    });
+    if (err !== undefined) this.end(err);
+  }
+
+  private deliver(item: Req | typeof HALF_CLOSE): void {
+    if (this.done) return;
+    if (this.early !== undefined || (item === HALF_CLOSE ? this.halfCloseFn : this.messageFn) === undefined) {
+      (this.early ??= []).push(item);
+      return;
+    }
+    this.dispatch(item);
+  }
+
+  private dispatch(item: Req | typeof HALF_CLOSE): void {
+    try {
+      if (item === HALF_CLOSE) this.halfCloseFn!();
+      else this.messageFn!(item);
+    } catch (err) {
+      this.end(err);
+    }
+  }
+
+  private flushEarly(): void {
+    while (this.early !== undefined && this.early.length > 0 && !this.done) {
+      const item = this.early[0]!;
+      if ((item === HALF_CLOSE ? this.halfCloseFn : this.messageFn) === undefined) return;
+      this.early.shift();
+      this.dispatch(item);
+    }
+    if (this.early?.length === 0) this.early = undefined;
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Http2GrpcTransport: the production gRPC server, a thin layer on node:http2
+ * (docs/decisions/0002-grpc-transport.md says why not grpc-js or connect).
+ *
+ * It speaks the server half of gRPC over HTTP/2 (PROTOCOL-HTTP2.md): POST to
+ * /service/method with content-type application/grpc*, length-prefixed messages,
+ * grpc-timeout deadlines, status in grpc-status / grpc-message trailers.
+ * Connections come from the shared-port listener (listener.ts) through connectionSink(),
+ * or from listen() when the transport owns a port by itself (benchmarks).
+ */
+import * as http2 from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import type {
+  ConnectionSink,
+  GrpcTransport,
+  GrpcTransportOptions,
+  StreamMethod,
+  UnaryMethod,
+} from './types.js';
+import { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_RECV_BYTES } from './types.js';
+import { Http2StreamCall, Http2UnaryCall, respondError, type CallEnv } from './http2-call.js';
+import { unimplementedError } from './etcd-services.js';
+import { GrpcStatus } from './status.js';
+
+/**
+ * Per-stream flow-control window we advertise. nghttp2's default (64 KiB) makes a
+ * 1.5 MiB Put wait for ~24 WINDOW_UPDATE round trips; 1 MiB lets one arrive in two.
+ * Bounded so 100 streams x window stays small next to maxSessionMemory.
+ */
+const INITIAL_WINDOW_BYTES = 1 << 20;
+/** Connection-level window: enough for several large requests in flight per connection. */
+const SESSION_WINDOW_BYTES = 16 << 20;
+/**
+ * nghttp2's per-session memory cap in MiB (Node's default 10). Many streams with large
+ * windows need more; past the cap Node refuses new streams (ENHANCE_YOUR_CALM), the
+ * signal that this is too small.
+ */
+const MAX_SESSION_MEMORY_MB = 64;
+
+type AnyUnary = UnaryMethod<unknown, unknown>;
+type AnyStream = StreamMethod<unknown, unknown>;
+
+export class Http2GrpcTransport implements GrpcTransport, CallEnv {
+  readonly maxRecvBytes: number;
+  readonly maxSendBytes: number;
+  private readonly server: http2.Http2Server;
+  private readonly unary = new Map<string, AnyUnary>();
+  private readonly streaming = new Map<string, AnyStream>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly log: (msg: string, err: unknown) => void;
+  private closing = false;
+
+  constructor(opts: GrpcTransportOptions = {}) {
+    this.maxRecvBytes = opts.maxRecvBytes ?? DEFAULT_MAX_RECV_BYTES;
+    this.maxSendBytes = opts.maxSendBytes ?? 0x7fffffff;
+    this.log = opts.logError ?? ((msg, err) => console.error(msg, err));
+    this.server = http2.createServer({
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+      settings: {
+        maxConcurrentStreams: opts.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+        initialWindowSize: INITIAL_WINDOW_BYTES,
+        enablePush: false,
+      },
+    });
+    this.server.on('session', (session) => this.onSession(session));
+    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+    this.server.on('sessionError', () => {});
+  }
+
+  logError(msg: string, err: unknown): void {
+    this.log(msg, err);
+  }
+
+  addUnary<Req, Res>(m: UnaryMethod<Req, Res>): void {
+    this.checkFree(m.path);
+    this.unary.set(m.path, m as unknown as AnyUnary);
+  }
+
+  addStream<Req, Res>(m: StreamMethod<Req, Res>): void {
+    this.checkFree(m.path);
+    this.streaming.set(m.path, m as unknown as AnyStream);
+  }
+
+  /** Paths with a handler, unary and streaming. */
+  paths(): string[] {
+    return [...this.unary.keys(), ...this.streaming.keys()];
+  }
+
+  connectionSink(): ConnectionSink {
+    return (socket: Socket) => {
+      if (this.closing) socket.destroy();
+      else this.server.emit('connection', socket);
+    };
+  }
+
+  /** Listen on a port of its own (no HTTP/1.1 on it); for benchmarks and tests. */
+  listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  async close(graceMs = 0): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => {
+      if (this.server.listening) this.server.close(() => resolve());
+      else resolve();
+    });
+    for (const s of this.sessions) s.close();
+    if (this.sessions.size > 0) {
+      const timer = setTimeout(() => {
+        for (const s of this.sessions) s.destroy();
+      }, graceMs);
+      await new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (this.sessions.size === 0) {
+            clearTimeout(timer);
+            resolve();
+          } else {
+            setTimeout(check, 5);
+          }
+        };
+        check();
+      });
+    }
+    await closed;
+  }
+
+  private checkFree(path: string): void {
+    if (this.unary.has(path) || this.streaming.has(path)) throw new Error(`grpc: method ${path} registered twice`);
+  }
+
+  private onSession(session: http2.ServerHttp2Session): void {
+    this.sessions.add(session);
+    session.on('error', () => {});
+    session.once('close', () => this.sessions.delete(session));
+    session.once('connect', () => {
+      try {
+        session.setLocalWindowSize(SESSION_WINDOW_BYTES);
+      } catch {
+        // the session closed before it connected
+      }
+    });
+    if (this.closing) session.close();
+  }
+
+  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    const path = headers[':path'] ?? '';
+    const contentType = headers['content-type'];
+    if (headers[':method'] !== 'POST' || contentType === undefined || !contentType.startsWith('application/grpc')) {
+      // Not gRPC: the gRPC spec answers HTTP 415 to a wrong content-type.
+      stream.on('error', () => {});
+      stream.respond({ ':status': 415, 'content-type': 'text/plain' }, { endStream: true });
+      stream.resume();
+      return;
+    }
+    const u = this.unary.get(path);
+    if (u !== undefined) {
+      new Http2UnaryCall(this, u, stream, headers);
+      return;
+    }
+    const s = this.streaming.get(path);
+    if (s !== undefined) {
+      new Http2StreamCall(this, s, stream, headers).start();
+      return;
+    }
+    const err = unimplementedError(path, this.paths());
+    respondError(stream, GrpcStatus.UNIMPLEMENTED, err.message);
+  }
+}

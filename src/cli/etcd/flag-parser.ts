@@ -227,7 +227,9 @@ function parseCommandLine(argv: readonly string[]): CommandLine {
   }
   if (i < argv.length) {
     // etcd: fs.Args() non-empty after parsing.
-    throw new ConfigError(`'${argv[i] as string}' is not a valid flag`, 1);
+    const prev = i > 0 ? flagByName((argv[i - 1] as string).replace(/^--?/, '')) : undefined;
+    const hint = prev?.type === 'bool' ? ` (a boolean flag takes its value after "=": --${prev.name}=${argv[i] as string})` : '';
+    throw new ConfigError(`'${argv[i] as string}' is not a valid flag${hint}`, 1);
   }
   return { given };
 }

@@ -245,7 +245,7 @@ export const FLAGS: readonly FlagSpec[] = [
     description: 'Extra listeners serving only /metrics and /health (comma-separated URLs).' }),
 
   // --- Logging --------------------------------------------------------------------
-  F({ name: 'logger', type: 'enum', values: ['zap'], default: 'zap', group: 'Logging', effective: true,
+  F({ name: 'logger', type: 'enum', values: ['zap', 'capnslog'], default: 'zap', group: 'Logging', effective: true,
     description: 'Logger implementation; only "zap" (structured JSON lines) exists, as in etcd 3.5+.' }),
   F({ name: 'log-outputs', type: 'strings', default: 'default', group: 'Logging', effective: true,
     description: 'Where logs go (comma-separated): "default" or "stderr", "stdout", or file paths.' }),

@@ -52,7 +52,7 @@ export function formatHelp(): string {
       if (spec.group !== group) continue;
       lines.push(`  --${spec.name} ${showDefault(spec)}`);
       const note = spec.effective ? '' : ' [not yet effective]';
-      const allowed = spec.type === 'enum' && spec.values !== undefined ? ` One of: ${spec.values.filter((v) => v !== '').join(', ')}.` : '';
+      const allowed = spec.type === 'enum' && spec.values !== undefined ? ` One of: ${spec.values.filter((v) => v !== '' && v !== 'capnslog').join(', ')}.` : '';
       lines.push(`    ${spec.description}${allowed}${note}`);
     }
   }

@@ -1,53 +1,81 @@
 /**
- * The frame the apply worker sends back for one applied batch (docs/architecture.md,
- * "Apply channel frames"). Layout, little-endian:
+ * Frames of the apply channel (docs/architecture.md, "Apply channel frames").
  *
- *   u32 count
- *   count x outcome:
- *     f64 index, f64 requestId, f64 revision
+ * Entry batch, main -> worker, little-endian:
+ *   u32 count, then count x { u64 index, u64 term, u8 type, u32 len, data }
+ *
+ * Outcome batch, worker -> main:
+ *   u32 count, then count x outcome:
+ *     u64 index, u64 requestId, u64 revision
  *     u8 flags            bit 0: response present, bit 1: error present
  *     [u32 len, bytes]    encoded response, when bit 0
  *     [u32 len, utf8]     EtcdError code, when bit 1
  *     u32 eventCount, eventCount x [u32 len, bytes]   encoded mvccpb.Event
  */
-import { BinaryReader, BinaryWriter, FrameError } from '../util/binary.js';
+import { ByteReader, ByteWriter, FrameError } from '../threads/frame.js';
+import type { Entry, EntryType } from '../raft/types.js';
 import type { ApplyOutcome } from './ports.js';
 
 const HAS_RESPONSE = 1;
 const HAS_ERROR = 2;
+const ENTRY_TYPE_MAX = 2;
 
-export function encodeOutcomes(outcomes: readonly ApplyOutcome[], w = new BinaryWriter()): Uint8Array {
-  w.u32(outcomes.length);
-  for (const o of outcomes) {
-    w.f64(o.index).f64(o.requestId).f64(o.revision);
-    const flags = (o.response !== undefined ? HAS_RESPONSE : 0) | (o.errorCode !== undefined ? HAS_ERROR : 0);
-    w.u8(flags);
-    if (o.response !== undefined) w.bytes(o.response);
-    if (o.errorCode !== undefined) w.string(o.errorCode);
-    const events = o.events ?? [];
-    w.u32(events.length);
-    for (const e of events) w.bytes(e);
-  }
-  return w.finish();
+export function encodeEntryBatch(entries: readonly Entry[], w = new ByteWriter()): Uint8Array {
+  w.reset();
+  w.u32(entries.length);
+  for (const e of entries) w.u64(e.index).u64(e.term).u8(e.type).lenBytes(e.data);
+  return w.result();
 }
 
-export function decodeOutcomes(frame: Uint8Array): ApplyOutcome[] {
-  const r = new BinaryReader(frame);
+/** Decodes a batch frame that may live in reused ring memory: entry data are copies. */
+export function decodeEntryBatch(frame: Uint8Array, offset = 0, length = frame.length - offset): Entry[] {
+  const r = new ByteReader(frame, offset, length);
+  const count = r.u32();
+  const out: Entry[] = [];
+  for (let i = 0; i < count; i++) {
+    const index = r.u64();
+    const term = r.u64();
+    const type = r.u8();
+    if (type > ENTRY_TYPE_MAX) throw new FrameError(`entry ${index}: unknown type ${type}`);
+    out.push({ index, term, type: type as EntryType, data: r.lenBytesCopy() });
+  }
+  r.done();
+  return out;
+}
+
+export function encodeOutcomes(outcomes: readonly ApplyOutcome[], w = new ByteWriter()): Uint8Array {
+  w.reset();
+  w.u32(outcomes.length);
+  for (const o of outcomes) {
+    w.u64(o.index).u64(o.requestId).u64(o.revision);
+    const flags = (o.response !== undefined ? HAS_RESPONSE : 0) | (o.errorCode !== undefined ? HAS_ERROR : 0);
+    w.u8(flags);
+    if (o.response !== undefined) w.lenBytes(o.response);
+    if (o.errorCode !== undefined) w.lenBytes(Buffer.from(o.errorCode, 'utf8'));
+    const events = o.events ?? [];
+    w.u32(events.length);
+    for (const e of events) w.lenBytes(e);
+  }
+  return w.result();
+}
+
+export function decodeOutcomes(frame: Uint8Array, offset = 0, length = frame.length - offset): ApplyOutcome[] {
+  const r = new ByteReader(frame, offset, length);
   const count = r.u32();
   const out: ApplyOutcome[] = [];
   for (let i = 0; i < count; i++) {
-    const index = r.f64();
-    const requestId = r.f64();
-    const revision = r.f64();
+    const index = r.u64();
+    const requestId = r.u64();
+    const revision = r.u64();
     const flags = r.u8();
     if ((flags & ~(HAS_RESPONSE | HAS_ERROR)) !== 0) throw new FrameError(`outcome ${i}: unknown flags ${flags}`);
-    const response = flags & HAS_RESPONSE ? r.bytes() : undefined;
-    const errorCode = flags & HAS_ERROR ? r.string() : undefined;
+    const response = flags & HAS_RESPONSE ? r.lenBytesCopy() : undefined;
+    const errorCode = flags & HAS_ERROR ? Buffer.from(r.lenBytesCopy()).toString('utf8') : undefined;
     const eventCount = r.u32();
     const events: Uint8Array[] = [];
-    for (let j = 0; j < eventCount; j++) events.push(r.bytes());
+    for (let j = 0; j < eventCount; j++) events.push(r.lenBytesCopy());
     out.push({ index, requestId, revision, response, errorCode, events });
   }
-  if (r.remaining !== 0) throw new FrameError(`outcome frame has ${r.remaining} trailing bytes`);
+  r.done();
   return out;
 }

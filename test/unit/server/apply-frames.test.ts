@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeOutcomes, encodeOutcomes } from '../../../src/server/apply-frames.js';
+import { decodeEntryBatch, decodeOutcomes, encodeEntryBatch, encodeOutcomes } from '../../../src/server/apply-frames.js';
 import type { ApplyOutcome } from '../../../src/server/ports.js';
-import { FrameError } from '../../../src/util/binary.js';
+import { FrameError } from '../../../src/threads/frame.js';
+import { EntryType } from '../../../src/raft/types.js';
 
 const outcome = fc.record({
   index: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
@@ -35,4 +36,23 @@ test('a truncated or padded frame is refused, not misread', () => {
     assert.throws(() => decodeOutcomes(frame.subarray(0, cut)), FrameError);
   }
   assert.throws(() => decodeOutcomes(Buffer.concat([frame, Buffer.from([0])])), FrameError);
+});
+
+test('entry batches round-trip, and a bad type or truncation is refused', () => {
+  const entry = fc.record({
+    index: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+    term: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    type: fc.constantFrom(EntryType.Normal, EntryType.ConfChange, EntryType.ConfChangeV2),
+    data: fc.uint8Array({ maxLength: 64 }),
+  });
+  fc.assert(
+    fc.property(fc.array(entry, { maxLength: 20 }), (entries) => {
+      const decoded = decodeEntryBatch(encodeEntryBatch(entries));
+      assert.deepEqual(decoded.map((e) => ({ ...e, data: Buffer.from(e.data) })), entries.map((e) => ({ ...e, data: Buffer.from(e.data) })));
+    }),
+  );
+  const frame = Buffer.from(encodeEntryBatch([{ index: 1, term: 1, type: EntryType.Normal, data: Buffer.from('x') }]));
+  for (let cut = 0; cut < frame.length; cut++) assert.throws(() => decodeEntryBatch(frame.subarray(0, cut)), FrameError);
+  frame[4 + 16] = 7; // the type byte
+  assert.throws(() => decodeEntryBatch(frame), FrameError);
 });

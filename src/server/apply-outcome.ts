@@ -1,0 +1,21 @@
+/** Turns the applier's results into what crosses back to the main thread. */
+import { mvccpb } from '../api/pb.js';
+import type { ApplyResult } from '../apply/interface.js';
+import type { ApplyOutcome } from './ports.js';
+
+export function toOutcome(r: ApplyResult): ApplyOutcome {
+  return {
+    index: r.index,
+    requestId: r.requestId,
+    revision: r.revision,
+    response: r.response,
+    errorCode: r.errorCode,
+    events: r.events.length === 0 ? undefined : r.events.map((e) => mvccpb.Event.encode(e).finish()),
+  };
+}
+
+/** True when a result asks to wait for physical compaction before it is answered. */
+export function needsPhysicalCompaction(results: readonly ApplyResult[]): boolean {
+  for (const r of results) if (r.compactPhysical) return true;
+  return false;
+}

@@ -1,0 +1,55 @@
+/**
+ * The apply worker: the only writer of the LMDB environment (design.md "Apply worker").
+ *
+ * workerData: { channel (worker-channel.ts), dbPath }.
+ * Control messages to the parent (postMessage): { type: 'ready', appliedIndex, consistentTerm }
+ * once LMDB is open, { type: 'fatal', message } before exiting on an error.
+ * Hot path: entry batches arrive on the channel's rx ring, outcome frames leave on tx,
+ * one outcome frame per batch, in order (docs/architecture.md "Apply channel frames").
+ * Between batches it runs bounded slices of physical compaction.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { LmdbBackend } from '../backend/backend.js';
+import { Applier } from '../apply/applier.js';
+import { workerChannel } from '../threads/worker-channel.js';
+import { ByteWriter } from '../threads/frame.js';
+import { decodeEntryBatch, encodeOutcomes } from './apply-frames.js';
+import { needsPhysicalCompaction, toOutcome } from './apply-outcome.js';
+
+/** How long the loop sleeps waiting for a batch when there is no compaction work (ms). */
+const IDLE_WAIT_MS = 1000;
+
+async function main(): Promise<void> {
+  const { dbPath } = workerData as { dbPath: string };
+  const { rx, tx } = workerChannel(workerData);
+  const backend = LmdbBackend.open({ path: dbPath, writable: true });
+  const applier = new Applier({ backend });
+  parentPort!.postMessage({ type: 'ready', appliedIndex: applier.appliedIndex(), consistentTerm: applier.consistentTerm() });
+
+  const out = new ByteWriter(64 * 1024);
+  const applyFrame = (bytes: Uint8Array, offset: number, length: number): void => {
+    const entries = decodeEntryBatch(bytes, offset, length);
+    const results = applier.applyEntries(entries);
+    if (needsPhysicalCompaction(results)) while (applier.compactStep()) { /* physical: to completion */ }
+    tx.writeBlocking(encodeOutcomes(results.map(toOutcome), out));
+  };
+
+  for (;;) {
+    rx.drain(applyFrame);
+    if (rx.isDone()) break;
+    if (applier.compactor.pending) {
+      applier.compactStep();
+      continue;
+    }
+    await rx.waitReadableAsync(IDLE_WAIT_MS);
+  }
+  while (applier.compactStep()) { /* finish scheduled compaction before closing */ }
+  await backend.close(); // flushes LMDB
+  tx.close();
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  parentPort?.postMessage({ type: 'fatal', message });
+  process.exit(1);
+});

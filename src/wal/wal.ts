@@ -209,6 +209,16 @@ export class FileWal implements Wal {
     return this.lastIndex;
   }
 
+  /** Offset in the current segment where the next record will go (tests, metrics). */
+  get tailOffset(): number {
+    return this.fileOffset + this.pending.length;
+  }
+
+  /** Path of the segment being written. */
+  get currentFile(): string {
+    return path.join(this.dir, this.segments[this.segments.length - 1]!.name);
+  }
+
   /** Current segment names, oldest first (for tests and metrics). */
   segmentNames(): string[] {
     return this.segments.map((s) => s.name);

@@ -2,13 +2,14 @@
  * Little-endian byte writer/reader for frame bodies (docs/threads.md). Readers refuse
  * truncated input and trailing bytes with FrameError instead of misreading them.
  */
+import { readU64, writeU64 } from '../wal/u64.js';
+
+export { readU64, writeU64 };
+
 export class FrameError extends Error {
   override name = 'FrameError';
   readonly code = 'ETCD_ERR_THREADS_FRAME';
 }
-
-const TWO_32 = 0x1_0000_0000;
-const U64_HIGH_MAX = 0x1f_ffff; // high word of Number.MAX_SAFE_INTEGER
 
 /** Growable output buffer. */
 export class ByteWriter {
@@ -82,20 +83,6 @@ export class ByteWriter {
   reset(): void {
     this.offset = 0;
   }
-}
-
-export function writeU64(dv: DataView, offset: number, v: number): void {
-  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`u64 value ${v} is not a non-negative safe integer`);
-  dv.setUint32(offset, v >>> 0, true);
-  dv.setUint32(offset + 4, Math.floor(v / TWO_32), true);
-}
-
-/** Returns the u64 at offset, or -1 if it is not a safe integer. */
-export function readU64(dv: DataView, offset: number): number {
-  const lo = dv.getUint32(offset, true);
-  const hi = dv.getUint32(offset + 4, true);
-  if (hi > U64_HIGH_MAX) return -1;
-  return hi * TWO_32 + lo;
 }
 
 /** Bounds-checked reader over bytes[offset, offset + length). */

@@ -1,0 +1,34 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { EntryType, type Entry } from '../../../src/raft/types.js';
+
+export function tmpDir(prefix = 'wal-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Deterministic entry: data bytes derived from index and term. */
+export function entry(index: number, term = 1, size = 16): Entry {
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i++) data[i] = (index * 31 + term * 7 + i) & 0xff;
+  return { index, term, type: EntryType.Normal, data };
+}
+
+export function entries(from: number, to: number, term = 1, size = 16): Entry[] {
+  const out: Entry[] = [];
+  for (let i = from; i <= to; i++) out.push(entry(i, term, size));
+  return out;
+}
+
+export function segmentFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter((n) => n.endsWith('.wal')).sort().map((n) => path.join(dir, n));
+}
+
+/** A seed from $SEED or the clock, printed so a failure can be reproduced. */
+export function seedFor(name: string): number {
+  const seed = Number(process.env.SEED ?? Date.now() % 2 ** 31);
+  process.on('exit', (code) => {
+    if (code !== 0) console.error(`${name}: reproduce with SEED=${seed}`);
+  });
+  return seed;
+}

@@ -2,7 +2,7 @@
  * Frames of the apply channel (docs/architecture.md, "Apply channel frames").
  *
  * Entry batch, main -> worker, little-endian:
- *   u32 count, then count x { u64 index, u64 term, u8 type, u32 len, data }
+ *   u32 count, then count x the entry encoding of docs/storage-wal.md (src/wal/codec.ts)
  *
  * Outcome batch, worker -> main:
  *   u32 count, then count x outcome:
@@ -13,17 +13,20 @@
  *     u32 eventCount, eventCount x [u32 len, bytes]   encoded mvccpb.Event
  */
 import { ByteReader, ByteWriter, FrameError } from '../threads/frame.js';
-import type { Entry, EntryType } from '../raft/types.js';
+import type { Entry } from '../raft/types.js';
+import { entryEncodingBytes, readEntry, writeEntry } from '../wal/codec.js';
 import type { ApplyOutcome } from './ports.js';
 
 const HAS_RESPONSE = 1;
 const HAS_ERROR = 2;
-const ENTRY_TYPE_MAX = 2;
 
 export function encodeEntryBatch(entries: readonly Entry[], w = new ByteWriter()): Uint8Array {
   w.reset();
   w.u32(entries.length);
-  for (const e of entries) w.u64(e.index).u64(e.term).u8(e.type).lenBytes(e.data);
+  for (const e of entries) {
+    w.ensure(entryEncodingBytes(e));
+    w.offset = writeEntry(w.buffer, w.view, w.offset, e);
+  }
   return w.result();
 }
 
@@ -31,15 +34,16 @@ export function encodeEntryBatch(entries: readonly Entry[], w = new ByteWriter()
 export function decodeEntryBatch(frame: Uint8Array, offset = 0, length = frame.length - offset): Entry[] {
   const r = new ByteReader(frame, offset, length);
   const count = r.u32();
+  const dv = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const out: Entry[] = [];
+  let pos = r.offset;
+  const end = offset + length;
   for (let i = 0; i < count; i++) {
-    const index = r.u64();
-    const term = r.u64();
-    const type = r.u8();
-    if (type > ENTRY_TYPE_MAX) throw new FrameError(`entry ${index}: unknown type ${type}`);
-    out.push({ index, term, type: type as EntryType, data: r.lenBytesCopy() });
+    const { entry, next } = readEntry(frame, dv, pos, end - pos);
+    out.push(entry);
+    pos = next;
   }
-  r.done();
+  if (pos !== end) throw new FrameError(`entry batch: ${end - pos} trailing bytes`);
   return out;
 }
 

@@ -34,6 +34,9 @@ async function main(): Promise<void> {
     tx.writeBlocking(encodeOutcomes(results.map(toOutcome), out));
   };
 
+  // A pending Atomics.waitAsync does not keep a worker's event loop alive: this timer does,
+  // until the ring is closed.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   for (;;) {
     rx.drain(applyFrame);
     if (rx.isDone()) break;
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
     }
     await rx.waitReadableAsync(IDLE_WAIT_MS);
   }
+  clearInterval(keepAlive);
   while (applier.compactStep()) { /* finish scheduled compaction before closing */ }
   await backend.close(); // flushes LMDB
   tx.close();

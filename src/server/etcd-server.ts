@@ -151,7 +151,8 @@ export class EtcdServer implements RaftKV {
       if (wait !== undefined) await wait;
     }
     const res = this.#reader.range(req);
-    res.header = this.header(this.#reader.currentRevision());
+    // The revision of the snapshot the range read, not a later one.
+    res.header = this.header(res.header?.revision ?? this.#reader.currentRevision());
     return res;
   }
 

@@ -52,7 +52,7 @@ test('entry batches round-trip, and a bad type or truncation is refused', () => 
     }),
   );
   const frame = Buffer.from(encodeEntryBatch([{ index: 1, term: 1, type: EntryType.Normal, data: Buffer.from('x') }]));
-  for (let cut = 0; cut < frame.length; cut++) assert.throws(() => decodeEntryBatch(frame.subarray(0, cut)), FrameError);
+  for (let cut = 0; cut < frame.length; cut++) assert.throws(() => decodeEntryBatch(frame.subarray(0, cut)), /truncated|trailing/);
   frame[4 + 16] = 7; // the type byte
-  assert.throws(() => decodeEntryBatch(frame), FrameError);
+  assert.throws(() => decodeEntryBatch(frame), /unknown type/);
 });

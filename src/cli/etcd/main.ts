@@ -1,0 +1,143 @@
+/**
+ * bin/etcd: parse etcd's flags, start one member, serve the client port (gRPC and
+ * HTTP/1.1 on one listener), stop cleanly on SIGINT/SIGTERM.
+ */
+import { parseServerConfig, ConfigError, formatHelp, formatVersion, loggerOptionsFrom, serverConfigLogFields, type ServerConfig } from '../../server/config.js';
+import { Logger } from '../../util/logger.js';
+import { formatUrl } from '../../util/urls.js';
+import { isInitialized, layoutOf } from '../../server/data-dir.js';
+import { startMember, type LogOpener, type Member } from '../../server/bootstrap.js';
+import { openInlineLog } from '../../server/inline-log.js';
+import { Http2GrpcTransport } from '../../api/grpc/http2-transport.js';
+import { ClientListener } from '../../api/grpc/client-listener.js';
+import { HttpRouter } from '../../api/http/router.js';
+import { registerHealthRoutes, registerVersionRoute } from '../../api/http/health.js';
+import { kvMethods } from '../../api/v3rpc/kv.js';
+import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
+import { EtcdError } from '../../api/rpctypes/errors.js';
+
+/** etcd adds this much to --max-request-bytes for the gRPC receive limit (grpcOverheadBytes). */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+/** How long in-flight calls may finish after a shutdown signal. */
+const SHUTDOWN_GRACE_MS = 1000;
+
+function parseConfig(argv: string[]): ServerConfig {
+  // First pass only to find the data dir: etcd skips the bootstrap checks on a restart.
+  const probe = parseServerConfig(argv, process.env, { dataDirInitialized: true });
+  if (probe.help || probe.version) return probe;
+  const initialized = isInitialized(layoutOf(probe.dataDir, probe.walDir));
+  return initialized ? probe : parseServerConfig(argv, process.env, { dataDirInitialized: false });
+}
+
+async function main(): Promise<void> {
+  let cfg: ServerConfig;
+  try {
+    cfg = parseConfig(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    throw err;
+  }
+  if (cfg.help) {
+    process.stdout.write(formatHelp());
+    return;
+  }
+  if (cfg.version) {
+    process.stdout.write(formatVersion(cfg.emulatedEtcdVersion));
+    return;
+  }
+
+  const logger = new Logger({ ...loggerOptionsFrom(cfg), fields: { caller: 'etcdmain/main.ts' } });
+  for (const n of cfg.notices) logger[n.level](n.msg, n.fields);
+  logger.info('starting etcd-ts', { 'etcd-version': cfg.emulatedEtcdVersion, 'node-version': process.version, pid: process.pid });
+  logger.info('configuring client listeners', { 'listen-client-urls': cfg.listenClientUrls.map(formatUrl) });
+  logger.info('starting an etcd server', serverConfigLogFields(cfg));
+
+  const openLog: LogOpener = openInlineLog;
+  let member: Member;
+  try {
+    member = await startMember(cfg, logger, openLog);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    logger.error('failed to start etcd', { error: message });
+    process.stderr.write(`etcd: ${message}\n`);
+    process.exit(1);
+  }
+  const server = member.server;
+  logger.info('opened member', {
+    'data-dir': cfg.dataDir,
+    'member-id': server.identity.memberId.toString(16),
+    'cluster-id': server.identity.clusterId.toString(16),
+    'replayed-entries': member.replayed,
+    'applied-index': server.appliedIndex,
+    term: server.term,
+  });
+  logger.info('became leader', { 'member-id': server.identity.memberId.toString(16), term: server.term });
+  logger.info('published local member to cluster through raft', {
+    'local-member-id': server.identity.memberId.toString(16),
+    'local-member-attributes': `{Name:${cfg.name} ClientURLs:[${server.identity.clientUrls.join(' ')}]}`,
+    'cluster-id': server.identity.clusterId.toString(16),
+  });
+
+  const transport = new Http2GrpcTransport({
+    maxRecvBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    maxConcurrentStreams: cfg.maxConcurrentStreams,
+    logError: (msg, err) => logger.error(msg, { error: err instanceof Error ? err.message : String(err) }),
+  });
+  for (const m of kvMethods(server, { maxTxnOps: cfg.maxTxnOps })) transport.addUnary(m);
+  for (const m of maintenanceMethods(server)) transport.addUnary(m);
+
+  const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
+  registerHealthRoutes(router, {
+    health: async () => {
+      try {
+        await server.range({ key: Buffer.from('health') });
+        return { ok: true, reason: '' };
+      } catch (err) {
+        return { ok: false, reason: err instanceof EtcdError ? err.message : 'RANGE ERROR' };
+      }
+    },
+  });
+  const [major, minor] = cfg.emulatedEtcdVersion.split('.');
+  registerVersionRoute(router, { etcdserver: cfg.emulatedEtcdVersion, etcdcluster: `${major}.${minor}.0` });
+
+  const listeners: ClientListener[] = [];
+  for (const url of cfg.listenClientUrls) {
+    const l = new ClientListener({ grpc: transport, http: router.handle });
+    try {
+      await l.listen(Number(url.port || 2379), url.hostname.replace(/^\[|\]$/g, ''));
+    } catch (err) {
+      logger.error('failed to listen on client URL', { url: formatUrl(url), error: err instanceof Error ? err.message : String(err) });
+      process.stderr.write(`etcd: listen ${formatUrl(url)}: ${err instanceof Error ? err.message : String(err)}\n`);
+      await member.close();
+      process.exit(1);
+    }
+    listeners.push(l);
+    logger.info('serving client traffic insecurely; this is strongly discouraged!', { address: `${url.hostname}:${url.port || 2379}` });
+  }
+  logger.info('ready to serve client requests');
+
+  let stopping = false;
+  const shutdown = async (signal: string, code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('received signal; shutting down', { signal });
+    await Promise.all(listeners.map((l) => l.close(SHUTDOWN_GRACE_MS).catch(() => undefined)));
+    await member.close();
+    logger.info('stopped etcd-ts');
+    process.exit(code);
+  };
+  server.onFatal((err) => {
+    logger.error('storage pipeline failed; stopping', { error: err.message });
+    void shutdown('internal', 1);
+  });
+  process.on('SIGINT', () => void shutdown('interrupt', 0));
+  process.on('SIGTERM', () => void shutdown('terminated', 0));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`etcd: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

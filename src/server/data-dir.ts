@@ -1,0 +1,87 @@
+/**
+ * The data directory: <data-dir>/member/{wal,snap/db} as etcd lays it out, plus
+ * member/identity.json (name, member ID, cluster ID: fixed at the first start).
+ * Every failure here is a clear message naming the path; nothing is rewritten silently.
+ */
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export class DataDirError extends Error {
+  override name = 'DataDirError';
+  readonly code = 'ETCD_ERR_DATA_DIR';
+}
+
+export interface DataDirLayout {
+  readonly dataDir: string;
+  readonly memberDir: string;
+  readonly walDir: string;
+  readonly snapDir: string;
+  readonly dbPath: string;
+  readonly identityPath: string;
+}
+
+export function layoutOf(dataDir: string, walDirFlag: string): DataDirLayout {
+  const memberDir = join(dataDir, 'member');
+  const snapDir = join(memberDir, 'snap');
+  return {
+    dataDir,
+    memberDir,
+    walDir: walDirFlag !== '' ? walDirFlag : join(memberDir, 'wal'),
+    snapDir,
+    dbPath: join(snapDir, 'db'),
+    identityPath: join(memberDir, 'identity.json'),
+  };
+}
+
+/** True when the data dir already holds a member (a restart, not a bootstrap). */
+export function isInitialized(l: DataDirLayout): boolean {
+  return existsSync(l.identityPath);
+}
+
+/** Creates the directories (0700, as etcd) and checks they are writable. */
+export function prepare(l: DataDirLayout): void {
+  for (const dir of [l.dataDir, l.memberDir, l.snapDir, l.walDir]) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      accessSync(dir, constants.W_OK | constants.R_OK | constants.X_OK);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new DataDirError(`cannot access data directory ${dir}: ${reason}`);
+    }
+  }
+}
+
+export interface StoredIdentity {
+  readonly format: 'etcd-ts/identity/v1';
+  readonly name: string;
+  readonly memberId: number;
+  readonly clusterId: number;
+}
+
+export function readIdentity(l: DataDirLayout): StoredIdentity | undefined {
+  if (!existsSync(l.identityPath)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(l.identityPath, 'utf8'));
+  } catch (err) {
+    throw new DataDirError(`${l.identityPath}: not an etcd-ts member identity file (${err instanceof Error ? err.message : String(err)}); refusing to start`);
+  }
+  const id = parsed as Partial<StoredIdentity>;
+  if (id.format !== 'etcd-ts/identity/v1' || typeof id.name !== 'string' || !Number.isSafeInteger(id.memberId) || !Number.isSafeInteger(id.clusterId)) {
+    throw new DataDirError(`${l.identityPath}: not an etcd-ts member identity file; refusing to start`);
+  }
+  return id as StoredIdentity;
+}
+
+/** Written once, atomically (temp file, fsync, rename). */
+export function writeIdentity(l: DataDirLayout, id: StoredIdentity): void {
+  const tmp = `${l.identityPath}.tmp`;
+  writeFileSync(tmp, JSON.stringify(id) + '\n', { mode: 0o600 });
+  const fd = openSync(tmp, 'r');
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(tmp, l.identityPath);
+  const dfd = openSync(l.memberDir, 'r');
+  fsyncSync(dfd);
+  closeSync(dfd);
+}

@@ -1,0 +1,44 @@
+/** KvReadView for the main thread: LMDB read transactions on a read-only handle. */
+import { LmdbBackend } from '../backend/backend.js';
+import { LmdbKvReader } from '../mvcc/kvstore.js';
+import type { etcdserverpb } from '../api/pb.js';
+import type { KvReadView } from './ports.js';
+
+export class LmdbReadView implements KvReadView {
+  readonly #backend: LmdbBackend;
+  readonly #reader: LmdbKvReader;
+
+  /** The apply worker must have created the environment first. */
+  constructor(dbPath: string) {
+    this.#backend = LmdbBackend.open({ path: dbPath, writable: false });
+    this.#reader = new LmdbKvReader(this.#backend);
+  }
+
+  range(req: etcdserverpb.IRangeRequest): etcdserverpb.IRangeResponse {
+    return this.#reader.range(req);
+  }
+
+  currentRevision(): number {
+    return this.#reader.currentRevision();
+  }
+
+  compactedRevision(): number {
+    return this.#reader.compactedRevision();
+  }
+
+  appliedIndex(): number {
+    return this.#reader.appliedIndex();
+  }
+
+  dbSizeBytes(): number {
+    return this.#backend.dbSizeBytes();
+  }
+
+  dbSizeInUseBytes(): number {
+    return this.#backend.dbSizeInUseBytes();
+  }
+
+  close(): Promise<void> {
+    return this.#backend.close();
+  }
+}

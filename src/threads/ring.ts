@@ -210,8 +210,11 @@ export class RingProducer extends RingEnd {
   }
 }
 
-/** Called with the frame payload in place: bytes[offset, offset + length). Must not keep the view. */
-export type FrameVisitor = (bytes: Uint8Array, offset: number, length: number) => void;
+/**
+ * Called with the frame payload in place: bytes[offset, offset + length). Must not keep
+ * the view. Returning `false` stops the drain after this frame.
+ */
+export type FrameVisitor = (bytes: Uint8Array, offset: number, length: number) => void | boolean;
 
 export class RingConsumer extends RingEnd {
   /** Returns a copy of the next frame, or null when the ring is empty. */
@@ -244,9 +247,10 @@ export class RingConsumer extends RingEnd {
       assert(len >= 0 && len <= this.maxPayloadBytes, 'ring: corrupt frame length');
       const total = align8(4 + len);
       assert(((w - r) >>> 0) >= total, 'ring: frame extends past the write counter');
-      visit(this.bytes, pos + 4, len);
+      const more = visit(this.bytes, pos + 4, len);
       r = (r + total) >>> 0;
       n++;
+      if (more === false) break;
     }
     if (n > 0) {
       Atomics.store(this.i32, I_READ, r | 0);

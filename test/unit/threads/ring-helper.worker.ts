@@ -13,7 +13,9 @@ if (mode === 'echo') {
       continue;
     }
     const frames: Uint8Array[] = [];
-    rx.drain((b, off, len) => frames.push(b.slice(off, off + len)));
+    rx.drain((b, off, len) => {
+      frames.push(b.slice(off, off + len));
+    });
     for (const f of frames) tx.writeBlocking(f);
   }
   tx.close();

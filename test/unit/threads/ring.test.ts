@@ -66,7 +66,12 @@ test('tryWriteBatch writes what fits and drain visits in place', () => {
   const n = p.tryWriteBatch(frames);
   assert.equal(n, 10); // 24 B each -> 10 fit in 256 (10*24=240)
   const seen: number[] = [];
-  assert.equal(c.drain((b, off) => seen.push(new DataView(b.buffer, b.byteOffset + off).getUint32(0, true)), 4), 4);
+  assert.equal(
+    c.drain((b, off) => {
+      seen.push(new DataView(b.buffer, b.byteOffset + off).getUint32(0, true));
+    }, 4),
+    4,
+  );
   assert.deepEqual(seen, [0, 1, 2, 3]);
   assert.equal(p.tryWriteBatch(frames.slice(10)), 4);
 });

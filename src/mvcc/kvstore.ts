@@ -8,10 +8,10 @@
 import type { LmdbBackend, ReadOpts } from '../backend/backend.js';
 import { readMeta } from '../backend/meta.js';
 import { EtcdError } from '../api/rpctypes/errors.js';
-import type { etcdserverpb } from '../api/pb.js';
+import { mvccpb, type etcdserverpb } from '../api/pb.js';
 import type { KeyValue, KvReader, RangeOptions, RangeResult, ReadView } from './kv.js';
 import { LMDB_MAX_KEY_BYTES, encodeIndexKey, encodeKeyPrefix, isStorableKey } from './key-index.js';
-import { decodeIndexRecord, decodeLatestRecord, kvRecordValue, type LocatedEntry } from './records.js';
+import { decodeIndexRecord, decodeKvRecord, decodeLatestRecord, kvRecordValue, type LocatedEntry } from './records.js';
 import { REV_BYTES, assert, encodeRevision, readU64 } from './revision.js';
 import { rangeRequest } from './range.js';
 
@@ -117,6 +117,32 @@ export class LmdbReadView implements ReadView {
   get(key: Uint8Array, rev: number): LocatedEntry | undefined {
     const h = this.head(key);
     return h === undefined ? undefined : this.visible(key, h, rev);
+  }
+
+  /**
+   * Events (writes) with revision >= fromRev, in revision order, at most `limit` (whole
+   * revisions are never split, so a txn's events stay together). For watchers catching up.
+   * Throws ETCD_ERR_MVCC_COMPACTED if fromRev < compacted revision.
+   */
+  eventsSince(fromRev: number, limit: number): { events: mvccpb.Event.$Properties[]; nextRev: number } {
+    if (fromRev < this.compactedRev) throw new EtcdError('ETCD_ERR_MVCC_COMPACTED');
+    const events: mvccpb.Event.$Properties[] = [];
+    let lastMain = 0;
+    let cut = false;
+    for (const { key, value } of this.backend.rev.getRange({ ...this.opts, start: encodeRevision(Math.max(fromRev, 0), 0) })) {
+      const main = readU64(key, 0);
+      if (main > this.rev) break;
+      if (events.length >= limit && main !== lastMain) {
+        cut = true;
+        break;
+      }
+      lastMain = main;
+      const r = decodeKvRecord(value);
+      events.push(r.tombstone
+        ? { type: mvccpb.Event.EventType.DELETE, kv: { key: r.key, modRevision: main } }
+        : { type: mvccpb.Event.EventType.PUT, kv: { key: r.key, createRevision: r.createRevision, modRevision: main, version: r.version, value: r.value, lease: r.lease } });
+    }
+    return { events, nextRev: cut ? lastMain + 1 : Math.max(fromRev, this.rev + 1) };
   }
 
   rangeKeys(key: Uint8Array, end: Uint8Array, opts: RangeOptions = {}): RangeResult {

@@ -4,8 +4,9 @@
  * revisions. Reads through this object see the request's own earlier writes (etcd's
  * storeTxnWrite.Range reads at beginRev + 1 once something changed).
  *
- * Only the apply worker creates these. The caller validates first (so a write never fails
- * half-way) and runs the request in a child transaction (so even a bug cannot leave half).
+ * Only the apply worker creates these. The caller validates first (so a write almost never
+ * fails half-way) and, if one does, aborts and re-runs the batch without that request
+ * (so even a bug cannot leave half of it).
  */
 import type { LmdbBackend } from '../backend/backend.js';
 import { mvccpb } from '../api/pb.js';

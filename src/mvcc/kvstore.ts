@@ -148,6 +148,11 @@ export class LmdbReadView implements ReadView {
   rangeKeys(key: Uint8Array, end: Uint8Array, opts: RangeOptions = {}): RangeResult {
     const rev = this.checkRev(opts.rev ?? 0);
     const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : Infinity;
+    // At the view's own revision every head is visible as it is, and the live count of a range
+    // is (heads in range) - (tombstone heads in range): two native counts, no scan.
+    const bounds = this.countBounds(key, end);
+    const fastCount = rev === this.rev && bounds !== undefined && (opts.countOnly === true || limit !== Infinity);
+    if (fastCount && opts.countOnly) return { kvs: [], count: this.countLive(bounds), rev: this.rev };
     const kvs: KeyValue[] = [];
     let count = 0;
     for (const { key: k, head } of this.heads(key, end)) {
@@ -155,8 +160,31 @@ export class LmdbReadView implements ReadView {
       if (e === undefined) continue;
       count++;
       if (!opts.countOnly && kvs.length < limit) kvs.push(this.toKeyValue(k, e, !opts.noValues));
+      if (fastCount && kvs.length >= limit) break;
+    }
+    if (fastCount) {
+      count = this.countLive(bounds);
+      assert(count >= kvs.length, 'count below the keys found');
     }
     return { kvs, count, rev: this.rev };
+  }
+
+  /** LMDB bounds for a multi-key range, or undefined when a native count cannot be used. */
+  private countBounds(key: Uint8Array, end: Uint8Array): { start?: Buffer; end?: Buffer } | undefined {
+    if (end.length === 0 || key.length > LMDB_MAX_KEY_BYTES) return undefined;
+    const unbounded = isFromKey(end);
+    if (!unbounded && (end.length > LMDB_MAX_KEY_BYTES || Buffer.compare(key, end) >= 0)) return undefined;
+    const r: { start?: Buffer; end?: Buffer } = {};
+    if (key.length > 0) r.start = Buffer.from(key);
+    if (!unbounded) r.end = Buffer.from(end);
+    return r;
+  }
+
+  private countLive(bounds: { start?: Buffer; end?: Buffer }): number {
+    const heads = this.backend.latest.getKeysCount({ ...this.opts, ...bounds });
+    const tombs = this.backend.tombs.getKeysCount({ ...this.opts, ...bounds });
+    assert(tombs <= heads, 'more tombstone heads than heads');
+    return heads - tombs;
   }
 }
 

@@ -5,8 +5,8 @@
  * - one LMDB write transaction per batch; `applied_index` is written in it with the data;
  * - entries at or below the stored applied index are skipped (replay is idempotent); the
  *   rest must be contiguous (index = applied + 1);
- * - each entry runs in a child transaction: an entry that fails writes nothing, and later
- *   entries still apply.
+ * - an entry that fails writes nothing (see applyEntries: validation happens before writes,
+ *   and a failure after a write re-runs the batch without that entry); later entries still apply.
  */
 import { EtcdError } from '../api/rpctypes/errors.js';
 import { etcdserverpb } from '../api/pb.js';
@@ -32,6 +32,8 @@ export class Applier {
   private readonly onInternalError: (index: number, err: unknown) => void;
   /** Mirror of the meta dbi as of the last commit (the applier is the only writer). */
   private readonly state: MetaState;
+  /** The write txn of the entry being applied (to tell whether a failure wrote anything). */
+  private txn: WriteTxn | undefined;
 
   constructor(opts: ApplierOptions) {
     assert(opts.backend.writable, 'Applier needs the writable backend');
@@ -49,30 +51,44 @@ export class Applier {
   /** Last compaction whose physical deletion finished (answer physical=true compactions at or below it). */
   finishedCompactRevision(): number { return this.state.finishedCompactRev; }
 
-  /** Apply a batch in one write transaction. Returns one result per entry not skipped, in order. */
+  /**
+   * Apply a batch in one write transaction. Returns one result per entry not skipped, in order.
+   *
+   * An entry that fails before writing anything (every validation error) just gets an error
+   * result. An entry that fails after it wrote something (a txn whose op fails mid-way, or a
+   * bug) aborts the whole LMDB transaction; the batch is then re-run with that entry
+   * answered by its error, so it leaves nothing behind. Entries are deterministic, so the
+   * re-run gives the same results for the others. (LMDB child transactions would do the
+   * same per entry, but merging a child into a large parent costs O(dirty pages) each.)
+   */
   applyEntries(entries: readonly Entry[]): ApplyResult[] {
-    const results: ApplyResult[] = [];
-    if (entries.length === 0) return results;
-    const saved = { ...this.state };
-    try {
-      this.backend.write(() => {
-        const s = this.state;
-        let advanced = false;
-        for (const e of entries) {
-          if (e.index <= s.appliedIndex) continue;
-          assert(e.index === s.appliedIndex + 1, `apply: gap: entry ${e.index} after applied ${s.appliedIndex}`);
-          results.push(this.applyOne(e));
-          s.appliedIndex = e.index;
-          s.consistentTerm = e.term;
-          advanced = true;
-        }
-        if (advanced) writeApplied(this.backend.meta, s.appliedIndex, s.consistentTerm, s.currentRev);
-      });
-    } catch (err) {
-      Object.assign(this.state, saved);
-      throw err;
+    const failed = new Map<number, ApplyResult>();
+    for (;;) {
+      const results: ApplyResult[] = [];
+      if (entries.length === 0) return results;
+      const saved = { ...this.state };
+      try {
+        this.backend.write(() => {
+          const s = this.state;
+          let advanced = false;
+          for (const e of entries) {
+            if (e.index <= s.appliedIndex) continue;
+            assert(e.index === s.appliedIndex + 1, `apply: gap: entry ${e.index} after applied ${s.appliedIndex}`);
+            results.push(failed.get(e.index) ?? this.applyOne(e));
+            s.appliedIndex = e.index;
+            s.consistentTerm = e.term;
+            advanced = true;
+          }
+          if (advanced) writeApplied(this.backend.meta, s.appliedIndex, s.consistentTerm, s.currentRev);
+        });
+        return results;
+      } catch (err) {
+        Object.assign(this.state, saved);
+        if (!(err instanceof RerunWithout)) throw err;
+        assert(!failed.has(err.result.index), 'apply: an entry failed twice');
+        failed.set(err.result.index, err.result);
+      }
     }
-    return results;
   }
 
   /** One slice of physical compaction (call between batches). Returns whether work is left. */
@@ -93,24 +109,38 @@ export class Applier {
     }
     const requestId = int(req.header?.ID) || int(req.ID);
     const saved = { ...this.state };
+    this.txn = undefined;
     try {
-      const out = this.backend.write(() => this.dispatch(req));
+      const out = this.dispatch(req);
       const r: ApplyResult = {
         ...base, requestId, revision: this.state.currentRev, kind: out.kind, response: out.response,
         events: out.tw?.events ?? [],
       };
       return out.compactPhysical ? { ...r, compactPhysical: true } : r;
     } catch (err) {
+      const tw = this.txn as WriteTxn | undefined;
+      const wrote = (tw?.changes ?? 0) > 0 || !sameState(saved, this.state);
       Object.assign(this.state, saved);
-      if (err instanceof UnsupportedRequest) return { ...base, requestId, revision: this.state.currentRev, kind: 'unsupported', errorCode: ERR_APPLY_UNSUPPORTED };
-      if (err instanceof EtcdError) return { ...base, requestId, revision: this.state.currentRev, kind: kindOf(req), errorCode: err.code };
-      this.onInternalError(e.index, err);
-      return { ...base, requestId, revision: this.state.currentRev, kind: kindOf(req), errorCode: ERR_APPLY_INTERNAL };
+      let result: ApplyResult;
+      if (err instanceof UnsupportedRequest) {
+        result = { ...base, requestId, revision: saved.currentRev, kind: 'unsupported', errorCode: ERR_APPLY_UNSUPPORTED };
+      } else if (err instanceof EtcdError) {
+        result = { ...base, requestId, revision: saved.currentRev, kind: kindOf(req), errorCode: err.code };
+      } else {
+        this.onInternalError(e.index, err);
+        result = { ...base, requestId, revision: saved.currentRev, kind: kindOf(req), errorCode: ERR_APPLY_INTERNAL };
+        throw new RerunWithout(result); // unknown state: never keep what it wrote
+      }
+      if (wrote) throw new RerunWithout(result);
+      return result;
+    } finally {
+      this.txn = undefined;
     }
   }
 
   private newTxn(): WriteTxn {
-    return new WriteTxn(this.backend, this.state.currentRev, this.state.compactedRev);
+    this.txn = new WriteTxn(this.backend, this.state.currentRev, this.state.compactedRev);
+    return this.txn;
   }
 
   private endTxn(tw: WriteTxn): void {
@@ -161,6 +191,17 @@ export class Applier {
 }
 
 class UnsupportedRequest extends Error {}
+
+/** Abort the batch's LMDB transaction and re-run it with this entry answered by `result`. */
+class RerunWithout extends Error {
+  constructor(readonly result: ApplyResult) {
+    super(`apply: entry ${result.index} failed after writing; re-running the batch without it`);
+  }
+}
+
+function sameState(a: MetaState, b: MetaState): boolean {
+  return a.currentRev === b.currentRev && a.compactedRev === b.compactedRev && a.scheduledCompactRev === b.scheduledCompactRev;
+}
 
 function kindOf(req: etcdserverpb.InternalRaftRequest): ApplyKind {
   if (req.put) return 'put';

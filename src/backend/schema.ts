@@ -16,7 +16,10 @@ export const DBI_KIDX: DbiSpec = { id: 3, name: 'kidx' };
 /** dbi 4: user key -> LatestRecord (41 bytes). Head of each key's history. */
 export const DBI_LATEST: DbiSpec = { id: 4, name: 'latest' };
 
-export const DBIS: readonly DbiSpec[] = [DBI_META, DBI_REV, DBI_KIDX, DBI_LATEST];
+/** dbi 5: user key -> empty, for every key whose head in `latest` is a tombstone (fast counts). */
+export const DBI_TOMBS: DbiSpec = { id: 5, name: 'tombs' };
+
+export const DBIS: readonly DbiSpec[] = [DBI_META, DBI_REV, DBI_KIDX, DBI_LATEST, DBI_TOMBS];
 
 export const META_APPLIED_INDEX = Buffer.from('applied_index');
 export const META_CONSISTENT_TERM = Buffer.from('consistent_term');

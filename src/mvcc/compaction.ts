@@ -125,6 +125,7 @@ export class Compactor {
         const userKey = decodeKeyPrefix(prefix);
         const removed = b.latest.removeSync(userKey);
         assert(removed, 'compaction: tombstone head without latest record');
+        assert(b.tombs.removeSync(userKey), 'compaction: tombstone head not listed in tombs');
       }
     }
     return afterPrefix(prefix);

@@ -4,8 +4,9 @@
  * revisions. Reads through this object see the request's own earlier writes (etcd's
  * storeTxnWrite.Range reads at beginRev + 1 once something changed).
  *
- * Only the apply worker creates these. The caller validates first (so a write never fails
- * half-way) and runs the request in a child transaction (so even a bug cannot leave half).
+ * Only the apply worker creates these. The caller validates first (so a write almost never
+ * fails half-way) and, if one does, aborts and re-runs the batch without that request
+ * (so even a bug cannot leave half of it).
  */
 import type { LmdbBackend } from '../backend/backend.js';
 import { mvccpb } from '../api/pb.js';
@@ -16,6 +17,7 @@ import { encodeIndexRecord, encodeKvRecord, encodeLatestRecord, type IndexEntry 
 import { assert, encodeRevision } from './revision.js';
 
 const EMPTY = new Uint8Array(0);
+const EMPTY_BUF = Buffer.alloc(0);
 
 export class WriteTxn extends LmdbReadView implements TxnWrite {
   readonly beginRev: number;
@@ -64,6 +66,7 @@ export class WriteTxn extends LmdbReadView implements TxnWrite {
       lease,
     };
     this.write(key, e, value);
+    if (h?.tombstone) assert(this.backend.tombs.removeSync(Buffer.from(key.buffer, key.byteOffset, key.length)), 'tombs: head tombstone not listed');
     this.events.push({
       type: mvccpb.Event.EventType.PUT,
       kv: { key, createRevision: e.createRevision, modRevision: main, version: e.version, value, lease },
@@ -76,6 +79,7 @@ export class WriteTxn extends LmdbReadView implements TxnWrite {
     const prevKvs = this.rangeKeys(key, end, { noValues: !withPrevValues }).kvs;
     for (const kv of prevKvs) {
       const { main } = this.write(kv.key, { tombstone: true, createRevision: 0, version: 0, lease: 0 }, EMPTY);
+      this.backend.tombs.putSync(Buffer.from(kv.key), EMPTY_BUF);
       this.events.push({ type: mvccpb.Event.EventType.DELETE, kv: { key: kv.key, modRevision: main } });
     }
     const rev = prevKvs.length > 0 || this.#sub > 0 ? this.beginRev + 1 : this.beginRev;

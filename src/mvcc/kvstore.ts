@@ -8,10 +8,10 @@
 import type { LmdbBackend, ReadOpts } from '../backend/backend.js';
 import { readMeta } from '../backend/meta.js';
 import { EtcdError } from '../api/rpctypes/errors.js';
-import type { etcdserverpb } from '../api/pb.js';
+import { mvccpb, type etcdserverpb } from '../api/pb.js';
 import type { KeyValue, KvReader, RangeOptions, RangeResult, ReadView } from './kv.js';
 import { LMDB_MAX_KEY_BYTES, encodeIndexKey, encodeKeyPrefix, isStorableKey } from './key-index.js';
-import { decodeIndexRecord, decodeLatestRecord, kvRecordValue, type LocatedEntry } from './records.js';
+import { decodeIndexRecord, decodeKvRecord, decodeLatestRecord, kvRecordValue, type LocatedEntry } from './records.js';
 import { REV_BYTES, assert, encodeRevision, readU64 } from './revision.js';
 import { rangeRequest } from './range.js';
 
@@ -119,9 +119,40 @@ export class LmdbReadView implements ReadView {
     return h === undefined ? undefined : this.visible(key, h, rev);
   }
 
+  /**
+   * Events (writes) with revision >= fromRev, in revision order, at most `limit` (whole
+   * revisions are never split, so a txn's events stay together). For watchers catching up.
+   * Throws ETCD_ERR_MVCC_COMPACTED if fromRev < compacted revision.
+   */
+  eventsSince(fromRev: number, limit: number): { events: mvccpb.Event.$Properties[]; nextRev: number } {
+    if (fromRev < this.compactedRev) throw new EtcdError('ETCD_ERR_MVCC_COMPACTED');
+    const events: mvccpb.Event.$Properties[] = [];
+    let lastMain = 0;
+    let cut = false;
+    for (const { key, value } of this.backend.rev.getRange({ ...this.opts, start: encodeRevision(Math.max(fromRev, 0), 0) })) {
+      const main = readU64(key, 0);
+      if (main > this.rev) break;
+      if (events.length >= limit && main !== lastMain) {
+        cut = true;
+        break;
+      }
+      lastMain = main;
+      const r = decodeKvRecord(value);
+      events.push(r.tombstone
+        ? { type: mvccpb.Event.EventType.DELETE, kv: { key: r.key, modRevision: main } }
+        : { type: mvccpb.Event.EventType.PUT, kv: { key: r.key, createRevision: r.createRevision, modRevision: main, version: r.version, value: r.value, lease: r.lease } });
+    }
+    return { events, nextRev: cut ? lastMain + 1 : Math.max(fromRev, this.rev + 1) };
+  }
+
   rangeKeys(key: Uint8Array, end: Uint8Array, opts: RangeOptions = {}): RangeResult {
     const rev = this.checkRev(opts.rev ?? 0);
     const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : Infinity;
+    // At the view's own revision every head is visible as it is, and the live count of a range
+    // is (heads in range) - (tombstone heads in range): two native counts, no scan.
+    const bounds = this.countBounds(key, end);
+    const fastCount = rev === this.rev && bounds !== undefined && (opts.countOnly === true || limit !== Infinity);
+    if (fastCount && opts.countOnly) return { kvs: [], count: this.countLive(bounds), rev: this.rev };
     const kvs: KeyValue[] = [];
     let count = 0;
     for (const { key: k, head } of this.heads(key, end)) {
@@ -129,8 +160,31 @@ export class LmdbReadView implements ReadView {
       if (e === undefined) continue;
       count++;
       if (!opts.countOnly && kvs.length < limit) kvs.push(this.toKeyValue(k, e, !opts.noValues));
+      if (fastCount && kvs.length >= limit) break;
+    }
+    if (fastCount) {
+      count = this.countLive(bounds);
+      assert(count >= kvs.length, 'count below the keys found');
     }
     return { kvs, count, rev: this.rev };
+  }
+
+  /** LMDB bounds for a multi-key range, or undefined when a native count cannot be used. */
+  private countBounds(key: Uint8Array, end: Uint8Array): { start?: Buffer; end?: Buffer } | undefined {
+    if (end.length === 0 || key.length > LMDB_MAX_KEY_BYTES) return undefined;
+    const unbounded = isFromKey(end);
+    if (!unbounded && (end.length > LMDB_MAX_KEY_BYTES || Buffer.compare(key, end) >= 0)) return undefined;
+    const r: { start?: Buffer; end?: Buffer } = {};
+    if (key.length > 0) r.start = Buffer.from(key);
+    if (!unbounded) r.end = Buffer.from(end);
+    return r;
+  }
+
+  private countLive(bounds: { start?: Buffer; end?: Buffer }): number {
+    const heads = this.backend.latest.getKeysCount({ ...this.opts, ...bounds });
+    const tombs = this.backend.tombs.getKeysCount({ ...this.opts, ...bounds });
+    assert(tombs <= heads, 'more tombstone heads than heads');
+    return heads - tombs;
   }
 }
 

@@ -241,3 +241,22 @@ describe('entries', () => {
     await h.close();
   });
 });
+
+describe('internal errors', () => {
+  test('a throwing hook (a bug) fails only its entry; the batch is re-run without its writes', async () => {
+    const seen: number[] = [];
+    const h = new Harness({ exists: (id) => { if (id === 13) throw new TypeError('boom'); return true; } });
+    const ok1 = h.entry({ put: { key: b('x'), value: b('1') } });
+    const bad = h.entry({ txn: { success: [{ requestPut: { key: b('a'), value: b('1') } }, { requestPut: { key: b('b'), value: b('1'), lease: 13 } }] } });
+    const ok2 = h.entry({ put: { key: b('y'), value: b('2'), lease: 1 } });
+    // Replace the handler to record calls.
+    (h.applier as unknown as { onInternalError: (i: number) => void }).onInternalError = (i) => seen.push(i);
+    const rs = h.applier.applyEntries([ok1, bad, ok2]);
+    assert.deepEqual(rs.map((r) => [r.errorCode, r.revision]), [[undefined, 2], ['ETCD_ERR_APPLY_INTERNAL', 2], [undefined, 3]]);
+    assert.deepEqual(seen, [bad.index]);
+    assert.equal(h.get('a').count, 0);
+    assert.equal(h.get('y').kvs![0]!.modRevision, 3);
+    assert.equal(h.applier.appliedIndex(), ok2.index);
+    await h.close();
+  });
+});

@@ -43,3 +43,14 @@ test('a reader in another thread sees every applied write and never half a txn',
   await w.terminate();
   await h.close();
 });
+
+test('nested views on one thread: the inner sees new commits, the outer keeps its snapshot', async () => {
+  const h = new Harness();
+  h.put('k', '1');
+  h.reader.view((outer) => {
+    h.put('k', '2');
+    h.reader.view((inner) => assert.equal(s(inner.rangeKeys(b('k'), new Uint8Array(0)).kvs[0]!.value), '2'));
+    assert.equal(s(outer.rangeKeys(b('k'), new Uint8Array(0)).kvs[0]!.value), '1');
+  });
+  await h.close();
+});

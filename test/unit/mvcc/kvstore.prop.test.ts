@@ -67,6 +67,7 @@ function check(h: Harness, m: Model, k: string, e: string | null, rev: number, l
   const want = m.range(k, e, rev === 0 ? m.cur : rev);
   const got = h.reader.range(req);
   assert.equal(got.count, want.length, 'count');
+  assert.equal(h.reader.range({ ...req, countOnly: true }).count, want.length, 'count only');
   assert.equal(got.header!.revision, m.cur);
   const cut = limit > 0 ? want.slice(0, limit) : want;
   assert.equal(got.more, limit > 0 && want.length > limit);

@@ -218,10 +218,11 @@ export function parseServerConfig(
   if (str('logger') === 'capnslog') fail('--logger=capnslog is removed in v3.5');
 
   // "disable default advertise-client-urls if lcurls is set" (command line only).
-  let advertiseClientUrls = cfgBase.advertiseClientUrls;
-  if (r.source === 'command-line' && isSet('listen-client-urls') && !isSet('advertise-client-urls')) {
-    advertiseClientUrls = [];
-  }
+  // etcd drops the default advertise URL when --listen-client-urls is set alone, then
+  // refuses to start (command line only; a config file keeps the default). An explicit
+  // empty --advertise-client-urls is accepted, as etcd accepts it.
+  const missingAdvertise = r.source === 'command-line' && isSet('listen-client-urls') && !isSet('advertise-client-urls');
+  const advertiseClientUrls = cfgBase.advertiseClientUrls;
 
   if (isSet('discovery') && str('discovery') !== '') fail('--discovery: discovery-based bootstrap is not supported yet by etcd-ts; use --initial-cluster');
   if (isSet('discovery-srv') && str('discovery-srv') !== '') fail('--discovery-srv: DNS discovery is not supported yet by etcd-ts; use --initial-cluster');
@@ -245,7 +246,7 @@ export function parseServerConfig(
   if (election > MAX_ELECTION_TIMEOUT_MS) {
     fail(`--election-timeout[${election}ms] is too long, and should be set less than ${MAX_ELECTION_TIMEOUT_MS}ms`);
   }
-  if (cfgBase.listenClientUrls.length > 0 && advertiseClientUrls.length === 0) {
+  if (missingAdvertise) {
     fail('--advertise-client-urls is required when --listen-client-urls is set explicitly');
   }
 

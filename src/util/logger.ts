@@ -12,7 +12,7 @@
  * Cost when a level is disabled: one integer compare. Call sites that would build
  * expensive fields should test `logger.enabled('debug')` first.
  */
-import { openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'panic', 'fatal'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -32,6 +32,8 @@ export type LogFields = Readonly<Record<string, unknown>>;
 /** Where finished lines go. Each call gets one complete line ending in "\n". */
 export interface LogSink {
   write(line: string): void;
+  /** Releases the sink (closes a file); optional. */
+  close?(): void;
 }
 
 export interface LoggerOptions {
@@ -75,6 +77,11 @@ export class Logger {
     const { caller, text } = renderBound(opts.fields ?? {}, '');
     this.caller = caller ?? '';
     this.boundText = text;
+  }
+
+  /** Closes file outputs. Children share sinks: close once, from the root logger, at exit. */
+  close(): void {
+    for (const s of this.sinks) s.close?.();
   }
 
   /** A logger that adds `fields` to every line; `caller` in fields replaces the default caller. */
@@ -191,7 +198,16 @@ export function sinksForOutputs(outputs: readonly string[]): LogSink[] {
     else if (out === 'stdout') sinks.push({ write: (l) => void process.stdout.write(l) });
     else {
       const fd = openSync(out, 'a');
-      sinks.push({ write: (l) => void writeSync(fd, l) });
+      let open = true;
+      sinks.push({
+        write: (l) => {
+          if (open) writeSync(fd, l);
+        },
+        close: () => {
+          if (open) closeSync(fd);
+          open = false;
+        },
+      });
     }
   }
   return sinks;

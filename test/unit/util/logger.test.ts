@@ -119,6 +119,8 @@ test('file output appends lines', () => {
     const lg = new Logger({ outputs: [path, path] });
     lg.info('one');
     lg.info('two');
+    lg.close();
+    lg.info('after close is dropped');
     const lines = readFileSync(path, 'utf8').trim().split('\n');
     assert.equal(lines.length, 2); // the duplicate output is written once
     assert.equal(JSON.parse(lines[1] ?? '{}').msg, 'two');

@@ -283,7 +283,11 @@ export function parseServerConfig(
 }
 
 function fail(message: string): never {
-  throw new ConfigError(message, 1);
+  throw new ConfigError(message, 1, 'verify');
+}
+
+function failBootstrap(message: string): never {
+  throw new ConfigError(message, 1, 'bootstrap');
 }
 
 /**
@@ -359,7 +363,7 @@ export function parseInitialCluster(text: string): InitialClusterMember[] {
         return parseUrl(s);
       });
     } catch (e) {
-      fail(`error setting up initial cluster: ${(e as Error).message}`);
+      failBootstrap(`error setting up initial cluster: ${(e as Error).message}`);
     }
     peerUrls.sort((a, b) => (formatUrl(a) < formatUrl(b) ? -1 : formatUrl(a) > formatUrl(b) ? 1 : 0));
     members.push({ name, peerUrls });
@@ -374,7 +378,7 @@ export function parseInitialCluster(text: string): InitialClusterMember[] {
 function checkBootstrapCluster(cfg: ServerConfig, initialClusterText: string): void {
   const local = cfg.initialCluster.find((m) => m.name === cfg.name);
   if (local === undefined) {
-    fail(`couldn't find local name ${JSON.stringify(cfg.name)} in the initial cluster configuration`);
+    failBootstrap(`couldn't find local name ${JSON.stringify(cfg.name)} in the initial cluster configuration`);
   }
   const ap = cfg.initialAdvertisePeerUrls.map(formatUrl).sort();
   const ic = local.peerUrls.map(formatUrl);
@@ -388,27 +392,27 @@ function checkBootstrapCluster(cfg: ServerConfig, initialClusterText: string): v
     const icSet = new Set(ic);
     const missingFromAp = [...icSet].filter((u) => !apSet.has(u));
     if (missingFromAp.length > 0) {
-      fail(
+      failBootstrap(
         `--initial-cluster has ${missingFromAp.map((u) => `${cfg.name}=${u}`).join(',')} but missing from --initial-advertise-peer-urls=${ap.join(',')} (${detail})`,
       );
     }
     const missingFromIc = [...apSet].filter((u) => !icSet.has(u));
     if (missingFromIc.length > 0) {
-      fail(
+      failBootstrap(
         `--initial-advertise-peer-urls has ${missingFromIc.join(',')} but missing from --initial-cluster=${cfg.initialAdvertisePeerUrls.map((u) => `${cfg.name}=${formatUrl(u)}`).join(',')}`,
       );
     }
-    fail(`failed to resolve ${ap.join(',')} to match --initial-cluster=${ic.map((u) => `${cfg.name}=${u}`).join(',')} (${detail})`);
+    failBootstrap(`failed to resolve ${ap.join(',')} to match --initial-cluster=${ic.map((u) => `${cfg.name}=${u}`).join(',')} (${detail})`);
   }
   if (cfg.initialCluster.length > 1) {
     const names = cfg.initialCluster.map((m) => m.name).join(', ');
-    fail(
+    failBootstrap(
       `--initial-cluster=${initialClusterText} lists ${cfg.initialCluster.length} members (${names}): ` +
         `multi-member clusters are not supported yet by etcd-ts; start a single member with --initial-cluster=${cfg.name}=${ap.join(`,${cfg.name}=`)}`,
     );
   }
   if (cfg.initialClusterState === 'existing') {
-    fail('--initial-cluster-state=existing: joining an existing cluster is not supported yet by etcd-ts; use --initial-cluster-state=new');
+    failBootstrap('--initial-cluster-state=existing: joining an existing cluster is not supported yet by etcd-ts; use --initial-cluster-state=new');
   }
 }
 

@@ -268,3 +268,61 @@ function replacer(this: Record<string, unknown>, key: string, v: unknown): unkno
 export function isLogLevel(s: string): s is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(s);
 }
+
+/**
+ * etcd's lifecycle messages (zap `msg` text, etcd 3.4/3.5), which operators, test
+ * harnesses and container health scripts wait for. Use these exact strings; the fields
+ * etcd attaches are listed next to each (see docs/configuration.md, "Logging").
+ */
+export const ETCD_LOG_MSG = {
+  /** fields: listen-peer-urls (string[]) */
+  configuringPeerListeners: 'configuring peer listeners',
+  /** fields: listen-client-urls (string[]) */
+  configuringClientListeners: 'configuring client listeners',
+  /** fields: etcd-version, name, data-dir, ... (serverConfigLogFields) + member-initialized */
+  startingAnEtcdServer: 'starting an etcd server',
+  /** fields: path, took */
+  openedBackendDb: 'opened backend db',
+  /** fields: local-member-id, cluster-id (16-digit hex) */
+  startingLocalMember: 'starting local member',
+  /** fields: quota-name ("v3-applier"), quota-size-bytes, quota-size ("2.1 GB") */
+  enabledBackendQuotaWithDefaultValue: 'enabled backend quota with default value',
+  /** fields: quota-name, quota-size-bytes, quota-size (when the flag is non-zero) */
+  enabledBackendQuota: 'enabled backend quota',
+  /** fields: local-member-id, local-server-version, cluster-version ("to_be_decided") */
+  startingEtcdServer: 'starting etcd server',
+  /** fields: local-member-id, forward-ticks, forward-duration, election-ticks, election-timeout */
+  startedAsSingleNode: 'started as single-node; fast-forwarding election ticks',
+  /** fields: local-member-id, initial-advertise-peer-urls, listen-peer-urls, advertise-client-urls, listen-client-urls, listen-metrics-urls */
+  nowServingPeerClientMetrics: 'now serving peer/client/metrics',
+  /** fields: address ("127.0.0.1:2380") */
+  servingPeerTraffic: 'serving peer traffic',
+  /** fields: cluster-id, local-member-id, added-peer-id, added-peer-peer-urls */
+  addedMember: 'added member',
+  /** fields: local-member-id, local-member-attributes ("{Name:n1 ClientURLs:[http://127.0.0.1:2379]}"), request-path, cluster-id, publish-timeout ("7s") */
+  publishedLocalMember: 'published local member to cluster through raft',
+  /** fields: cluster-version ("3.6") */
+  settingUpInitialClusterVersion: 'setting up initial cluster version using v2 API',
+  /** fields: cluster-id, local-member-id, cluster-version */
+  setInitialClusterVersion: 'set initial cluster version',
+  /** fields: cluster-version */
+  enabledCapabilitiesForVersion: 'enabled capabilities for version',
+  /** fields: cluster-version */
+  clusterVersionIsUpdated: 'cluster version is updated',
+  /** no fields; once per client listener */
+  readyToServeClientRequests: 'ready to serve client requests',
+  /** fields: address ("127.0.0.1:2379") */
+  servingClientTrafficInsecurely: 'serving client traffic insecurely; this is strongly discouraged!',
+  /** fields: signal ("terminated", "interrupt") */
+  receivedSignal: 'received signal; shutting down',
+  /** fields: name, data-dir, advertise-peer-urls, advertise-client-urls */
+  closingEtcdServer: 'closing etcd server',
+  /** fields: local-member-id, current-leader-member-id */
+  skippedLeadershipTransfer: 'skipped leadership transfer for single voting member cluster',
+  /** fields: address */
+  stoppingServingPeerTraffic: 'stopping serving peer traffic',
+  /** fields: address */
+  stoppedServingPeerTraffic: 'stopped serving peer traffic',
+  /** fields: name, data-dir, advertise-peer-urls, advertise-client-urls */
+  closedEtcdServer: 'closed etcd server',
+} as const;

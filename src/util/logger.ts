@@ -2,12 +2,15 @@
  * Structured JSON-lines logger in the shape of etcd's zap logger, so tools that read
  * etcd's logs (and operators' grep habits) keep working:
  *
- *   {"level":"info","ts":"2026-11-23T21:18:16.001Z","caller":"server/etcd-server.ts","msg":"ready to serve client requests"}
+ *   {"level":"info","ts":"2026-11-23T21:18:16.001234Z","caller":"server/etcd-server.ts","msg":"ready to serve client requests"}
  *
- * Field order is level, ts, caller, msg, then the call's fields in insertion order
- * (child fields first). `ts` is RFC 3339 UTC with milliseconds (Date#toISOString), as
- * etcd 3.4/3.5 print it. `caller` is a static string chosen by the call site (module
- * path, optionally ":line"): no stack walking.
+ * Field order is zap's: level, ts, logger (the name, when set: etcd uses "raft" for
+ * raft's lines), caller, msg, then the call's fields in insertion order (child fields
+ * first). `ts` is UTC with microseconds, Go layout "2006-01-02T15:04:05.000000Z0700", as
+ * etcd 3.5.x/3.6 print it (3.4 printed milliseconds). `caller` is a static string chosen
+ * by the call site (module path, optionally ":line"): no stack walking.
+ * Not copied from zap: sampling of repeated messages (etcd's config samples identical
+ * messages after 100 per second) and stack traces on fatal.
  *
  * Cost when a level is disabled: one integer compare. Call sites that would build
  * expensive fields should test `logger.enabled('debug')` first.
@@ -47,11 +50,11 @@ export interface LoggerOptions {
   readonly outputs?: readonly string[];
   /** Explicit sinks (tests, or callers that route lines themselves). */
   readonly sinks?: readonly LogSink[];
-  /** Clock in ms since the epoch; default Date.now. */
+  /** Clock in ms since the epoch, fractional for microseconds; default wall clock with µs. */
   readonly now?: () => number;
   /** Called after a "fatal" line is written; default process.exit(1), as zap's Fatal. */
   readonly onFatal?: () => void;
-  /** Fields put on every line (a `caller` field here sets the default caller). */
+  /** Fields put on every line (`caller` sets the default caller, `logger` the logger name). */
   readonly fields?: LogFields;
 }
 
@@ -65,6 +68,7 @@ export class Logger {
   private readonly now: () => number;
   private readonly onFatal: () => void;
   private readonly caller: string;
+  private readonly name: string;
   /** Pre-rendered ',"k":v' text of the child fields, built once per child. */
   private readonly boundText: string;
 
@@ -72,10 +76,11 @@ export class Logger {
     this.level = opts.level ?? 'info';
     this.minSeverity = kSeverity[this.level];
     this.sinks = opts.sinks ?? sinksForOutputs(opts.outputs ?? ['default']);
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? wallClockMs;
     this.onFatal = opts.onFatal ?? (() => process.exit(1));
-    const { caller, text } = renderBound(opts.fields ?? {}, '');
+    const { caller, name, text } = renderBound(opts.fields ?? {}, '');
     this.caller = caller ?? '';
+    this.name = name ?? '';
     this.boundText = text;
   }
 
@@ -87,7 +92,7 @@ export class Logger {
   /** A logger that adds `fields` to every line; `caller` in fields replaces the default caller. */
   child(fields: LogFields): Logger {
     const c = Object.create(Logger.prototype) as Logger;
-    const { caller, text } = renderBound(fields, this.boundText);
+    const { caller, name, text } = renderBound(fields, this.boundText);
     Object.assign(c, {
       level: this.level,
       minSeverity: this.minSeverity,
@@ -95,6 +100,7 @@ export class Logger {
       now: this.now,
       onFatal: this.onFatal,
       caller: caller ?? this.caller,
+      name: name ?? this.name,
       boundText: text,
     });
     return c;
@@ -158,7 +164,8 @@ export class Logger {
       }
     }
     const line =
-      `{"level":"${level}","ts":"${new Date(this.now()).toISOString()}"` +
+      `{"level":"${level}","ts":"${formatTs(this.now())}"` +
+      (this.name === '' ? '' : `,"logger":${JSON.stringify(this.name)}`) +
       (caller === '' ? '' : `,"caller":${JSON.stringify(caller)}`) +
       `,"msg":${JSON.stringify(msg)}${text}}\n`;
     for (const s of this.sinks) s.write(line);
@@ -192,6 +199,7 @@ export function sinksForOutputs(outputs: readonly string[]): LogSink[] {
   const sinks: LogSink[] = [];
   for (const raw of outputs) {
     const out = raw === 'default' ? 'stderr' : raw;
+    if (out === '/dev/null') return []; // zap: "/dev/null" discards everything
     if (seen.has(out)) continue;
     seen.add(out);
     if (out === 'stderr') sinks.push({ write: (l) => void process.stderr.write(l) });
@@ -213,8 +221,9 @@ export function sinksForOutputs(outputs: readonly string[]): LogSink[] {
   return sinks;
 }
 
-function renderBound(fields: LogFields, prefix: string): { caller: string | undefined; text: string } {
+function renderBound(fields: LogFields, prefix: string): { caller: string | undefined; name: string | undefined; text: string } {
   let caller: string | undefined;
+  let name: string | undefined;
   let text = prefix;
   for (const key in fields) {
     const v = fields[key];
@@ -222,10 +231,28 @@ function renderBound(fields: LogFields, prefix: string): { caller: string | unde
       caller = v;
       continue;
     }
+    if (key === 'logger' && typeof v === 'string') {
+      name = v;
+      continue;
+    }
     if (kReserved.has(key) || v === undefined) continue;
     text += `,${JSON.stringify(key)}:${encodeValue(v)}`;
   }
-  return { caller, text };
+  return { caller, name, text };
+}
+
+const kTimeOrigin = performance.timeOrigin;
+
+/** Wall-clock milliseconds with a microsecond fraction. */
+function wallClockMs(): number {
+  return kTimeOrigin + performance.now();
+}
+
+/** "2006-01-02T15:04:05.000000Z" (Go layout etcd uses), from fractional ms. */
+export function formatTs(ms: number): string {
+  const whole = Math.floor(ms);
+  const micros = Math.min(999, Math.floor((ms - whole) * 1000));
+  return `${new Date(whole).toISOString().slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
 }
 
 /**

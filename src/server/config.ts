@@ -218,10 +218,11 @@ export function parseServerConfig(
   if (str('logger') === 'capnslog') fail('--logger=capnslog is removed in v3.5');
 
   // "disable default advertise-client-urls if lcurls is set" (command line only).
-  let advertiseClientUrls = cfgBase.advertiseClientUrls;
-  if (r.source === 'command-line' && isSet('listen-client-urls') && !isSet('advertise-client-urls')) {
-    advertiseClientUrls = [];
-  }
+  // etcd drops the default advertise URL when --listen-client-urls is set alone, then
+  // refuses to start (command line only; a config file keeps the default). An explicit
+  // empty --advertise-client-urls is accepted, as etcd accepts it.
+  const missingAdvertise = r.source === 'command-line' && isSet('listen-client-urls') && !isSet('advertise-client-urls');
+  const advertiseClientUrls = cfgBase.advertiseClientUrls;
 
   if (isSet('discovery') && str('discovery') !== '') fail('--discovery: discovery-based bootstrap is not supported yet by etcd-ts; use --initial-cluster');
   if (isSet('discovery-srv') && str('discovery-srv') !== '') fail('--discovery-srv: DNS discovery is not supported yet by etcd-ts; use --initial-cluster');
@@ -245,7 +246,7 @@ export function parseServerConfig(
   if (election > MAX_ELECTION_TIMEOUT_MS) {
     fail(`--election-timeout[${election}ms] is too long, and should be set less than ${MAX_ELECTION_TIMEOUT_MS}ms`);
   }
-  if (cfgBase.listenClientUrls.length > 0 && advertiseClientUrls.length === 0) {
+  if (missingAdvertise) {
     fail('--advertise-client-urls is required when --listen-client-urls is set explicitly');
   }
 
@@ -282,7 +283,11 @@ export function parseServerConfig(
 }
 
 function fail(message: string): never {
-  throw new ConfigError(message, 1);
+  throw new ConfigError(message, 1, 'verify');
+}
+
+function failBootstrap(message: string): never {
+  throw new ConfigError(message, 1, 'bootstrap');
 }
 
 /**
@@ -358,7 +363,7 @@ export function parseInitialCluster(text: string): InitialClusterMember[] {
         return parseUrl(s);
       });
     } catch (e) {
-      fail(`error setting up initial cluster: ${(e as Error).message}`);
+      failBootstrap(`error setting up initial cluster: ${(e as Error).message}`);
     }
     peerUrls.sort((a, b) => (formatUrl(a) < formatUrl(b) ? -1 : formatUrl(a) > formatUrl(b) ? 1 : 0));
     members.push({ name, peerUrls });
@@ -373,7 +378,7 @@ export function parseInitialCluster(text: string): InitialClusterMember[] {
 function checkBootstrapCluster(cfg: ServerConfig, initialClusterText: string): void {
   const local = cfg.initialCluster.find((m) => m.name === cfg.name);
   if (local === undefined) {
-    fail(`couldn't find local name ${JSON.stringify(cfg.name)} in the initial cluster configuration`);
+    failBootstrap(`couldn't find local name ${JSON.stringify(cfg.name)} in the initial cluster configuration`);
   }
   const ap = cfg.initialAdvertisePeerUrls.map(formatUrl).sort();
   const ic = local.peerUrls.map(formatUrl);
@@ -387,27 +392,27 @@ function checkBootstrapCluster(cfg: ServerConfig, initialClusterText: string): v
     const icSet = new Set(ic);
     const missingFromAp = [...icSet].filter((u) => !apSet.has(u));
     if (missingFromAp.length > 0) {
-      fail(
+      failBootstrap(
         `--initial-cluster has ${missingFromAp.map((u) => `${cfg.name}=${u}`).join(',')} but missing from --initial-advertise-peer-urls=${ap.join(',')} (${detail})`,
       );
     }
     const missingFromIc = [...apSet].filter((u) => !icSet.has(u));
     if (missingFromIc.length > 0) {
-      fail(
+      failBootstrap(
         `--initial-advertise-peer-urls has ${missingFromIc.join(',')} but missing from --initial-cluster=${cfg.initialAdvertisePeerUrls.map((u) => `${cfg.name}=${formatUrl(u)}`).join(',')}`,
       );
     }
-    fail(`failed to resolve ${ap.join(',')} to match --initial-cluster=${ic.map((u) => `${cfg.name}=${u}`).join(',')} (${detail})`);
+    failBootstrap(`failed to resolve ${ap.join(',')} to match --initial-cluster=${ic.map((u) => `${cfg.name}=${u}`).join(',')} (${detail})`);
   }
   if (cfg.initialCluster.length > 1) {
     const names = cfg.initialCluster.map((m) => m.name).join(', ');
-    fail(
+    failBootstrap(
       `--initial-cluster=${initialClusterText} lists ${cfg.initialCluster.length} members (${names}): ` +
         `multi-member clusters are not supported yet by etcd-ts; start a single member with --initial-cluster=${cfg.name}=${ap.join(`,${cfg.name}=`)}`,
     );
   }
   if (cfg.initialClusterState === 'existing') {
-    fail('--initial-cluster-state=existing: joining an existing cluster is not supported yet by etcd-ts; use --initial-cluster-state=new');
+    failBootstrap('--initial-cluster-state=existing: joining an existing cluster is not supported yet by etcd-ts; use --initial-cluster-state=new');
   }
 }
 

@@ -2,17 +2,20 @@
  * Structured JSON-lines logger in the shape of etcd's zap logger, so tools that read
  * etcd's logs (and operators' grep habits) keep working:
  *
- *   {"level":"info","ts":"2026-11-23T21:18:16.001Z","caller":"server/etcd-server.ts","msg":"ready to serve client requests"}
+ *   {"level":"info","ts":"2026-11-23T21:18:16.001234Z","caller":"server/etcd-server.ts","msg":"ready to serve client requests"}
  *
- * Field order is level, ts, caller, msg, then the call's fields in insertion order
- * (child fields first). `ts` is RFC 3339 UTC with milliseconds (Date#toISOString), as
- * etcd 3.4/3.5 print it. `caller` is a static string chosen by the call site (module
- * path, optionally ":line"): no stack walking.
+ * Field order is zap's: level, ts, logger (the name, when set: etcd uses "raft" for
+ * raft's lines), caller, msg, then the call's fields in insertion order (child fields
+ * first). `ts` is UTC with microseconds, Go layout "2006-01-02T15:04:05.000000Z0700", as
+ * etcd 3.5.x/3.6 print it (3.4 printed milliseconds). `caller` is a static string chosen
+ * by the call site (module path, optionally ":line"): no stack walking.
+ * Not copied from zap: sampling of repeated messages (etcd's config samples identical
+ * messages after 100 per second) and stack traces on fatal.
  *
  * Cost when a level is disabled: one integer compare. Call sites that would build
  * expensive fields should test `logger.enabled('debug')` first.
  */
-import { openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'panic', 'fatal'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -32,6 +35,8 @@ export type LogFields = Readonly<Record<string, unknown>>;
 /** Where finished lines go. Each call gets one complete line ending in "\n". */
 export interface LogSink {
   write(line: string): void;
+  /** Releases the sink (closes a file); optional. */
+  close?(): void;
 }
 
 export interface LoggerOptions {
@@ -45,11 +50,11 @@ export interface LoggerOptions {
   readonly outputs?: readonly string[];
   /** Explicit sinks (tests, or callers that route lines themselves). */
   readonly sinks?: readonly LogSink[];
-  /** Clock in ms since the epoch; default Date.now. */
+  /** Clock in ms since the epoch, fractional for microseconds; default wall clock with µs. */
   readonly now?: () => number;
   /** Called after a "fatal" line is written; default process.exit(1), as zap's Fatal. */
   readonly onFatal?: () => void;
-  /** Fields put on every line (a `caller` field here sets the default caller). */
+  /** Fields put on every line (`caller` sets the default caller, `logger` the logger name). */
   readonly fields?: LogFields;
 }
 
@@ -63,6 +68,7 @@ export class Logger {
   private readonly now: () => number;
   private readonly onFatal: () => void;
   private readonly caller: string;
+  private readonly name: string;
   /** Pre-rendered ',"k":v' text of the child fields, built once per child. */
   private readonly boundText: string;
 
@@ -70,17 +76,23 @@ export class Logger {
     this.level = opts.level ?? 'info';
     this.minSeverity = kSeverity[this.level];
     this.sinks = opts.sinks ?? sinksForOutputs(opts.outputs ?? ['default']);
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? wallClockMs;
     this.onFatal = opts.onFatal ?? (() => process.exit(1));
-    const { caller, text } = renderBound(opts.fields ?? {}, '');
+    const { caller, name, text } = renderBound(opts.fields ?? {}, '');
     this.caller = caller ?? '';
+    this.name = name ?? '';
     this.boundText = text;
+  }
+
+  /** Closes file outputs. Children share sinks: close once, from the root logger, at exit. */
+  close(): void {
+    for (const s of this.sinks) s.close?.();
   }
 
   /** A logger that adds `fields` to every line; `caller` in fields replaces the default caller. */
   child(fields: LogFields): Logger {
     const c = Object.create(Logger.prototype) as Logger;
-    const { caller, text } = renderBound(fields, this.boundText);
+    const { caller, name, text } = renderBound(fields, this.boundText);
     Object.assign(c, {
       level: this.level,
       minSeverity: this.minSeverity,
@@ -88,6 +100,7 @@ export class Logger {
       now: this.now,
       onFatal: this.onFatal,
       caller: caller ?? this.caller,
+      name: name ?? this.name,
       boundText: text,
     });
     return c;
@@ -151,7 +164,8 @@ export class Logger {
       }
     }
     const line =
-      `{"level":"${level}","ts":"${new Date(this.now()).toISOString()}"` +
+      `{"level":"${level}","ts":"${formatTs(this.now())}"` +
+      (this.name === '' ? '' : `,"logger":${JSON.stringify(this.name)}`) +
       (caller === '' ? '' : `,"caller":${JSON.stringify(caller)}`) +
       `,"msg":${JSON.stringify(msg)}${text}}\n`;
     for (const s of this.sinks) s.write(line);
@@ -185,20 +199,31 @@ export function sinksForOutputs(outputs: readonly string[]): LogSink[] {
   const sinks: LogSink[] = [];
   for (const raw of outputs) {
     const out = raw === 'default' ? 'stderr' : raw;
+    if (out === '/dev/null') return []; // zap: "/dev/null" discards everything
     if (seen.has(out)) continue;
     seen.add(out);
     if (out === 'stderr') sinks.push({ write: (l) => void process.stderr.write(l) });
     else if (out === 'stdout') sinks.push({ write: (l) => void process.stdout.write(l) });
     else {
       const fd = openSync(out, 'a');
-      sinks.push({ write: (l) => void writeSync(fd, l) });
+      let open = true;
+      sinks.push({
+        write: (l) => {
+          if (open) writeSync(fd, l);
+        },
+        close: () => {
+          if (open) closeSync(fd);
+          open = false;
+        },
+      });
     }
   }
   return sinks;
 }
 
-function renderBound(fields: LogFields, prefix: string): { caller: string | undefined; text: string } {
+function renderBound(fields: LogFields, prefix: string): { caller: string | undefined; name: string | undefined; text: string } {
   let caller: string | undefined;
+  let name: string | undefined;
   let text = prefix;
   for (const key in fields) {
     const v = fields[key];
@@ -206,10 +231,28 @@ function renderBound(fields: LogFields, prefix: string): { caller: string | unde
       caller = v;
       continue;
     }
+    if (key === 'logger' && typeof v === 'string') {
+      name = v;
+      continue;
+    }
     if (kReserved.has(key) || v === undefined) continue;
     text += `,${JSON.stringify(key)}:${encodeValue(v)}`;
   }
-  return { caller, text };
+  return { caller, name, text };
+}
+
+const kTimeOrigin = performance.timeOrigin;
+
+/** Wall-clock milliseconds with a microsecond fraction. */
+function wallClockMs(): number {
+  return kTimeOrigin + performance.now();
+}
+
+/** "2006-01-02T15:04:05.000000Z" (Go layout etcd uses), from fractional ms. */
+export function formatTs(ms: number): string {
+  const whole = Math.floor(ms);
+  const micros = Math.min(999, Math.floor((ms - whole) * 1000));
+  return `${new Date(whole).toISOString().slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
 }
 
 /**
@@ -252,3 +295,61 @@ function replacer(this: Record<string, unknown>, key: string, v: unknown): unkno
 export function isLogLevel(s: string): s is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(s);
 }
+
+/**
+ * etcd's lifecycle messages (zap `msg` text, etcd 3.4/3.5), which operators, test
+ * harnesses and container health scripts wait for. Use these exact strings; the fields
+ * etcd attaches are listed next to each (see docs/configuration.md, "Logging").
+ */
+export const ETCD_LOG_MSG = {
+  /** fields: listen-peer-urls (string[]) */
+  configuringPeerListeners: 'configuring peer listeners',
+  /** fields: listen-client-urls (string[]) */
+  configuringClientListeners: 'configuring client listeners',
+  /** fields: etcd-version, name, data-dir, ... (serverConfigLogFields) + member-initialized */
+  startingAnEtcdServer: 'starting an etcd server',
+  /** fields: path, took */
+  openedBackendDb: 'opened backend db',
+  /** fields: local-member-id, cluster-id (16-digit hex) */
+  startingLocalMember: 'starting local member',
+  /** fields: quota-name ("v3-applier"), quota-size-bytes, quota-size ("2.1 GB") */
+  enabledBackendQuotaWithDefaultValue: 'enabled backend quota with default value',
+  /** fields: quota-name, quota-size-bytes, quota-size (when the flag is non-zero) */
+  enabledBackendQuota: 'enabled backend quota',
+  /** fields: local-member-id, local-server-version, cluster-version ("to_be_decided") */
+  startingEtcdServer: 'starting etcd server',
+  /** fields: local-member-id, forward-ticks, forward-duration, election-ticks, election-timeout */
+  startedAsSingleNode: 'started as single-node; fast-forwarding election ticks',
+  /** fields: local-member-id, initial-advertise-peer-urls, listen-peer-urls, advertise-client-urls, listen-client-urls, listen-metrics-urls */
+  nowServingPeerClientMetrics: 'now serving peer/client/metrics',
+  /** fields: address ("127.0.0.1:2380") */
+  servingPeerTraffic: 'serving peer traffic',
+  /** fields: cluster-id, local-member-id, added-peer-id, added-peer-peer-urls */
+  addedMember: 'added member',
+  /** fields: local-member-id, local-member-attributes ("{Name:n1 ClientURLs:[http://127.0.0.1:2379]}"), request-path, cluster-id, publish-timeout ("7s") */
+  publishedLocalMember: 'published local member to cluster through raft',
+  /** fields: cluster-version ("3.6") */
+  settingUpInitialClusterVersion: 'setting up initial cluster version using v2 API',
+  /** fields: cluster-id, local-member-id, cluster-version */
+  setInitialClusterVersion: 'set initial cluster version',
+  /** fields: cluster-version */
+  enabledCapabilitiesForVersion: 'enabled capabilities for version',
+  /** fields: cluster-version */
+  clusterVersionIsUpdated: 'cluster version is updated',
+  /** no fields; once per client listener */
+  readyToServeClientRequests: 'ready to serve client requests',
+  /** fields: address ("127.0.0.1:2379") */
+  servingClientTrafficInsecurely: 'serving client traffic insecurely; this is strongly discouraged!',
+  /** fields: signal ("terminated", "interrupt") */
+  receivedSignal: 'received signal; shutting down',
+  /** fields: name, data-dir, advertise-peer-urls, advertise-client-urls */
+  closingEtcdServer: 'closing etcd server',
+  /** fields: local-member-id, current-leader-member-id */
+  skippedLeadershipTransfer: 'skipped leadership transfer for single voting member cluster',
+  /** fields: address */
+  stoppingServingPeerTraffic: 'stopping serving peer traffic',
+  /** fields: address */
+  stoppedServingPeerTraffic: 'stopped serving peer traffic',
+  /** fields: name, data-dir, advertise-peer-urls, advertise-client-urls */
+  closedEtcdServer: 'closed etcd server',
+} as const;

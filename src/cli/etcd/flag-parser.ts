@@ -26,11 +26,18 @@ export type FlagValue = string | boolean | number | URL[] | string[];
 export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly code = 'ETCD_ERR_CONFIG_INVALID';
-  /** Process exit code etcd uses for this kind of error. */
+  /** Process exit code etcd uses for this kind of error: 2 command-line syntax, else 1. */
   readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
+  /**
+   * When etcd would report it: 'parse' (Go flag parsing: message + usage on stderr),
+   * 'verify' (etcd logs "failed to verify flags"), 'bootstrap' (etcd logs
+   * "failed to start etcd" then fatal "discovery failed").
+   */
+  readonly phase: 'parse' | 'verify' | 'bootstrap';
+  constructor(message: string, exitCode = 1, phase?: 'parse' | 'verify' | 'bootstrap') {
     super(message);
     this.exitCode = exitCode;
+    this.phase = phase ?? (exitCode === 2 ? 'parse' : 'verify');
   }
 }
 

@@ -246,11 +246,11 @@ export const FLAGS: readonly FlagSpec[] = [
 
   // --- Logging --------------------------------------------------------------------
   F({ name: 'logger', type: 'enum', values: ['zap', 'capnslog'], default: 'zap', group: 'Logging', effective: true,
-    description: 'Logger implementation; only "zap" (structured JSON lines) exists, as in etcd 3.5+.' }),
+    description: 'Logger implementation: structured JSON lines ("capnslog" was removed in etcd 3.5).' }),
   F({ name: 'log-outputs', type: 'strings', default: 'default', group: 'Logging', effective: true,
     description: 'Where logs go (comma-separated): "default" or "stderr", "stdout", or file paths.' }),
   F({ name: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error', 'panic', 'fatal'], default: 'info', group: 'Logging', effective: true,
-    description: 'Lowest level written: debug, info, warn, error, panic or fatal.' }),
+    description: 'Lowest level written.' }),
   F({ name: 'log-format', type: 'enum', values: ['json', 'console'], default: 'json', group: 'Logging', effective: false,
     description: 'Log line format; only "json" is implemented.' }),
   F({ name: 'enable-log-rotation', type: 'bool', default: 'false', group: 'Logging', effective: false,

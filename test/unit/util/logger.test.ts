@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Logger, MemorySink, nopLogger } from '../../../src/util/logger.js';
+import { formatTs, Logger, MemorySink, nopLogger } from '../../../src/util/logger.js';
 
 const T0 = Date.UTC(2026, 10, 23, 21, 0, 0, 0);
 
@@ -19,7 +19,7 @@ test('one JSON line in zap field order: level, ts, caller, msg, fields', () => {
   assert.equal(sink.lines.length, 1);
   assert.equal(
     sink.lines[0],
-    '{"level":"info","ts":"2026-11-23T21:00:00.000Z","caller":"test/logger.test.ts","msg":"ready to serve client requests","address":"127.0.0.1:2379","n":3,"ok":true}\n',
+    '{"level":"info","ts":"2026-11-23T21:00:00.000000Z","caller":"test/logger.test.ts","msg":"ready to serve client requests","address":"127.0.0.1:2379","n":3,"ok":true}\n',
   );
 });
 
@@ -119,6 +119,8 @@ test('file output appends lines', () => {
     const lg = new Logger({ outputs: [path, path] });
     lg.info('one');
     lg.info('two');
+    lg.close();
+    lg.info('after close is dropped');
     const lines = readFileSync(path, 'utf8').trim().split('\n');
     assert.equal(lines.length, 2); // the duplicate output is written once
     assert.equal(JSON.parse(lines[1] ?? '{}').msg, 'two');
@@ -134,8 +136,22 @@ test('nopLogger writes nothing', () => {
   assert.equal(lg.enabled('error'), false);
 });
 
-test('ts is RFC 3339 UTC with milliseconds', () => {
+test('ts is UTC with microseconds, as etcd 3.5/3.6 print it', () => {
   const sink = new MemorySink();
   new Logger({ sinks: [sink] }).info('now');
-  assert.match(String(sink.entries()[0]?.['ts']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  const ts = String(sink.entries()[0]?.['ts']);
+  assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  assert.ok(Math.abs(Date.parse(ts) - Date.now()) < 5000);
+  assert.equal(formatTs(Date.UTC(2026, 0, 2, 3, 4, 5, 6) + 0.789), '2026-01-02T03:04:05.006789Z');
+});
+
+test('a logger name goes between ts and caller, as zap\'s "logger" key', () => {
+  const { lg, sink } = make();
+  lg.child({ logger: 'raft' }).info('8e9e05c52164694d became leader at term 2');
+  assert.deepEqual(Object.keys(sink.entries()[0] ?? {}), ['level', 'ts', 'logger', 'caller', 'msg']);
+});
+
+test('/dev/null output discards everything', () => {
+  const lg = new Logger({ outputs: ['stderr', '/dev/null'] });
+  lg.error('not written');
 });

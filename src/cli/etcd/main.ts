@@ -7,7 +7,7 @@ import { Logger } from '../../util/logger.js';
 import { formatUrl } from '../../util/urls.js';
 import { isInitialized, layoutOf } from '../../server/data-dir.js';
 import { startMember, type LogOpener, type Member } from '../../server/bootstrap.js';
-import { openInlineLog } from '../../server/inline-log.js';
+import { openWorkerLog } from '../../server/log-openers.js';
 import { Http2GrpcTransport } from '../../api/grpc/http2-transport.js';
 import { ClientListener } from '../../api/grpc/client-listener.js';
 import { HttpRouter } from '../../api/http/router.js';
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   logger.info('configuring client listeners', { 'listen-client-urls': cfg.listenClientUrls.map(formatUrl) });
   logger.info('starting an etcd server', serverConfigLogFields(cfg));
 
-  const openLog: LogOpener = openInlineLog;
+  const openLog: LogOpener = openWorkerLog;
   let member: Member;
   try {
     member = await startMember(cfg, logger, openLog);

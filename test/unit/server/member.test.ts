@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { etcdserverpb } from '../../../src/api/pb.js';
 import { parseServerConfig } from '../../../src/server/config.js';
 import { startMember, type Member } from '../../../src/server/bootstrap.js';
-import { openInlineLog } from '../../../src/server/inline-log.js';
+import { openInlineLog, openWorkerLog } from '../../../src/server/log-openers.js';
 import { nopLogger } from '../../../src/util/logger.js';
 import { EtcdError } from '../../../src/api/rpctypes/errors.js';
 
@@ -20,8 +20,15 @@ function config(dataDir: string, extra: string[] = []) {
   return parseServerConfig(['--data-dir', dataDir, ...extra], {}, { dataDirInitialized: false });
 }
 
+const MODES = [
+  ['inline WAL writer', openInlineLog],
+  ['worker WAL writer', openWorkerLog],
+] as const;
+
+for (const [mode, openLog] of MODES) {
+
 async function withMember<T>(dataDir: string, fn: (m: Member) => Promise<T>, extra: string[] = []): Promise<T> {
-  const m = await startMember(config(dataDir, extra), nopLogger(), openInlineLog);
+  const m = await startMember(config(dataDir, extra), nopLogger(), openLog);
   try {
     return await fn(m);
   } finally {
@@ -33,7 +40,7 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'etcd-ts-member-'));
 }
 
-test('concurrent puts get distinct revisions, headers are filled, reads see acknowledged writes', async () => {
+test(`${mode}: ` + 'concurrent puts get distinct revisions, headers are filled, reads see acknowledged writes', async () => {
   const dir = tmp();
   try {
     await withMember(dir, async (m) => {
@@ -57,7 +64,7 @@ test('concurrent puts get distinct revisions, headers are filled, reads see ackn
   }
 });
 
-test('restart: data, revisions and the compaction point survive; the term moves on', async () => {
+test(`${mode}: ` + 'restart: data, revisions and the compaction point survive; the term moves on', async () => {
   const dir = tmp();
   try {
     const before = await withMember(dir, async (m) => {
@@ -79,7 +86,7 @@ test('restart: data, revisions and the compaction point survive; the term moves 
   }
 });
 
-test('a request over --max-request-bytes is refused and changes nothing', async () => {
+test(`${mode}: ` + 'a request over --max-request-bytes is refused and changes nothing', async () => {
   const dir = tmp();
   try {
     await withMember(dir, async (m) => {
@@ -93,7 +100,7 @@ test('a request over --max-request-bytes is refused and changes nothing', async 
   }
 });
 
-test('a WAL missing entries the store has applied is refused with a message naming it', async () => {
+test(`${mode}: ` + 'a WAL missing entries the store has applied is refused with a message naming it', async () => {
   const dir = tmp();
   try {
     await withMember(dir, async (m) => {
@@ -108,9 +115,10 @@ test('a WAL missing entries the store has applied is refused with a message nami
     // Now cut the new log's segment short of what LMDB has applied: refuse.
     const seg = readdirSync(walDir)[0]!;
     truncateSync(join(walDir, seg), 0);
-    await assert.rejects(startMember(config(dir), nopLogger(), openInlineLog), /WAL|wal/);
+    await assert.rejects(startMember(config(dir), nopLogger(), openLog), /WAL|wal/);
     assert.ok(statSync(join(dir, 'member', 'snap', 'db')).size > 0, 'the store is left as it was');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+}

@@ -1,0 +1,119 @@
+/**
+ * A lean etcd v3 gRPC client for load generation: grpc-js channels with the project's
+ * generated protobufjs codecs (src/api/pb.ts), no service stubs. One EtcdConn is one
+ * channel, with its own subchannel pool, so --conns N really opens N TCP connections.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { etcdserverpb } from '../src/api/pb.js';
+
+type Codec<T> = { encode(m: T): { finish(): Uint8Array }; decode(b: Uint8Array): T };
+
+function ser<T>(c: Codec<T>): (m: T) => Buffer {
+  return (m) => {
+    const u = c.encode(m).finish();
+    return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  };
+}
+function de<T>(c: Codec<T>): (b: Buffer) => T {
+  return (b) => c.decode(b);
+}
+
+const pb = etcdserverpb;
+export type PutRequest = etcdserverpb.PutRequest.$Properties;
+export type RangeRequest = etcdserverpb.RangeRequest.$Properties;
+export type TxnRequest = etcdserverpb.TxnRequest.$Properties;
+export type WatchRequest = etcdserverpb.WatchRequest.$Properties;
+export type LeaseKeepAliveRequest = etcdserverpb.LeaseKeepAliveRequest.$Properties;
+export type PutResponse = ReturnType<typeof pb.PutResponse.decode>;
+export type RangeResponse = ReturnType<typeof pb.RangeResponse.decode>;
+export type TxnResponse = ReturnType<typeof pb.TxnResponse.decode>;
+export type WatchResponse = ReturnType<typeof pb.WatchResponse.decode>;
+export type LeaseKeepAliveResponse = ReturnType<typeof pb.LeaseKeepAliveResponse.decode>;
+export type StatusResponse = ReturnType<typeof pb.StatusResponse.decode>;
+export type LeaseGrantResponse = ReturnType<typeof pb.LeaseGrantResponse.decode>;
+
+const codecs = {
+  put: [ser<PutRequest>(pb.PutRequest as Codec<PutRequest>), de(pb.PutResponse as Codec<PutResponse>)],
+  range: [ser<RangeRequest>(pb.RangeRequest as Codec<RangeRequest>), de(pb.RangeResponse as Codec<RangeResponse>)],
+  txn: [ser<TxnRequest>(pb.TxnRequest as Codec<TxnRequest>), de(pb.TxnResponse as Codec<TxnResponse>)],
+} as const;
+const watchSer = ser<WatchRequest>(pb.WatchRequest as Codec<WatchRequest>);
+const watchDe = de(pb.WatchResponse as Codec<WatchResponse>);
+const kaSer = ser<LeaseKeepAliveRequest>(pb.LeaseKeepAliveRequest as Codec<LeaseKeepAliveRequest>);
+const kaDe = de(pb.LeaseKeepAliveResponse as Codec<LeaseKeepAliveResponse>);
+const statusSer = ser(pb.StatusRequest as Codec<etcdserverpb.StatusRequest.$Properties>);
+const statusDe = de(pb.StatusResponse as Codec<StatusResponse>);
+const grantSer = ser(pb.LeaseGrantRequest as Codec<etcdserverpb.LeaseGrantRequest.$Properties>);
+const grantDe = de(pb.LeaseGrantResponse as Codec<LeaseGrantResponse>);
+
+/** A gRPC error as the generator counts it: "UNAVAILABLE: etcdserver: ..." style codes. */
+export function errorCode(err: unknown): string {
+  const e = err as { code?: number; details?: string; message?: string };
+  if (typeof e.code === 'number') {
+    const name = grpc.status[e.code] ?? String(e.code);
+    return e.details ? `${name}: ${e.details}` : name;
+  }
+  return e.message ?? String(err);
+}
+
+export class EtcdConn {
+  readonly client: grpc.Client;
+
+  constructor(readonly endpoint: string, private readonly timeoutMs = 10000) {
+    this.client = new grpc.Client(endpoint, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    });
+  }
+
+  private unary<Req, Res>(path: string, s: (m: Req) => Buffer, d: (b: Buffer) => Res, req: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(path, s, d, req, { deadline: Date.now() + this.timeoutMs }, (err, res) => {
+        if (err) reject(err);
+        else resolve(res as Res);
+      });
+    });
+  }
+
+  put(req: PutRequest): Promise<PutResponse> {
+    return this.unary('/etcdserverpb.KV/Put', codecs.put[0], codecs.put[1], req);
+  }
+  range(req: RangeRequest): Promise<RangeResponse> {
+    return this.unary('/etcdserverpb.KV/Range', codecs.range[0], codecs.range[1], req);
+  }
+  txn(req: TxnRequest): Promise<TxnResponse> {
+    return this.unary('/etcdserverpb.KV/Txn', codecs.txn[0], codecs.txn[1], req);
+  }
+  status(): Promise<StatusResponse> {
+    return this.unary('/etcdserverpb.Maintenance/Status', statusSer, statusDe, {});
+  }
+  /** Pass an ID below 2^53: int64 fields are decoded as numbers, so server-chosen IDs may not round-trip. */
+  leaseGrant(ttl: number, id: number): Promise<LeaseGrantResponse> {
+    return this.unary('/etcdserverpb.Lease/LeaseGrant', grantSer, grantDe, { TTL: ttl, ID: id });
+  }
+  watchStream(): grpc.ClientDuplexStream<WatchRequest, WatchResponse> {
+    return this.client.makeBidiStreamRequest('/etcdserverpb.Watch/Watch', watchSer, watchDe);
+  }
+  keepAliveStream(): grpc.ClientDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse> {
+    return this.client.makeBidiStreamRequest('/etcdserverpb.Lease/LeaseKeepAlive', kaSer, kaDe);
+  }
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** Finds the leader's endpoint by asking each endpoint for its Status (for --target-leader). */
+export async function findLeader(endpoints: readonly string[]): Promise<string> {
+  for (const ep of endpoints) {
+    const c = new EtcdConn(ep, 3000);
+    try {
+      const s = await c.status();
+      if (s.leader !== 0 && s.leader === s.header?.memberId) return ep;
+    } catch {
+      // try the next one
+    } finally {
+      c.close();
+    }
+  }
+  throw new Error(`no leader found among ${endpoints.join(',')}`);
+}

@@ -1,0 +1,100 @@
+/**
+ * One request of each request/response workload, as a closure per client. The closure
+ * throws on error and returns a label when a workload mixes kinds (txn-mixed: 'read',
+ * 'write'); the worker keeps one histogram per label.
+ */
+import type { BenchOptions } from './args.js';
+import type { EtcdConn, LeaseKeepAliveResponse } from './etcd-client.js';
+import { KeyChooser, Prng, keyBytes } from './keys.js';
+
+export type Op = () => Promise<string | void>;
+
+export interface ClientContext {
+  conn: EtcdConn;
+  opts: BenchOptions;
+  /** global client number, for seeds and sequential-key offsets */
+  clientIndex: number;
+  /** counters a workload may add to (e.g. txn-put compare failures) */
+  extra: Record<string, number>;
+}
+
+const CMP_MOD = 2; // Compare.CompareTarget.MOD
+const CMP_EQUAL = 0; // Compare.CompareResult.EQUAL
+
+export async function makeOp(ctx: ClientContext): Promise<Op> {
+  const { conn, opts } = ctx;
+  const offset = Math.floor((ctx.clientIndex * opts.keySpaceSize) / Math.max(1, opts.clients));
+  const keys = new KeyChooser(opts.keySpaceSize, opts.sequentialKeys, 1 + ctx.clientIndex * 7919, offset);
+  const value = Buffer.alloc(opts.valSize, 0x76);
+  const serializable = opts.consistency === 's';
+  const limit = opts.limit;
+
+  switch (opts.workload) {
+    case 'put':
+      return async () => {
+        await conn.put({ key: keyBytes(keys.next(), opts.keySize), value });
+      };
+    case 'range':
+      return async () => {
+        await conn.range({ key: keyBytes(keys.next(), opts.keySize), serializable, limit });
+      };
+    case 'txn-put': {
+      // The Kubernetes optimistic update: if mod_revision(key) == what I last saw, put,
+      // else read the current revision (and retry later with it).
+      const seen = new Map<number, number>();
+      return async () => {
+        const k = keys.next();
+        const key = keyBytes(k, opts.keySize);
+        const r = await conn.txn({
+          compare: [{ key, target: CMP_MOD, result: CMP_EQUAL, modRevision: seen.get(k) ?? 0 }],
+          success: [{ requestPut: { key, value } }],
+          failure: [{ requestRange: { key } }],
+        });
+        if (r.succeeded) {
+          seen.set(k, r.header?.revision ?? 0);
+        } else {
+          ctx.extra['txnCompareFailed'] = (ctx.extra['txnCompareFailed'] ?? 0) + 1;
+          const kv = r.responses[0]?.responseRange?.kvs?.[0];
+          seen.set(k, kv?.modRevision ?? 0);
+        }
+      };
+    }
+    case 'txn-mixed': {
+      const rng = new Prng(99 + ctx.clientIndex);
+      const readShare = opts.rwRatio / (opts.rwRatio + 1);
+      return async () => {
+        const key = keyBytes(keys.next(), opts.keySize);
+        if (rng.nextU32() / 0x1_0000_0000 < readShare) {
+          await conn.txn({ success: [{ requestRange: { key, serializable, limit } }] });
+          return 'read';
+        }
+        await conn.txn({ success: [{ requestPut: { key, value } }] });
+        return 'write';
+      };
+    }
+    case 'lease-keepalive':
+      return makeKeepAlive(conn, ctx.clientIndex);
+    default:
+      throw new Error(`${opts.workload} is not a request/response workload`);
+  }
+}
+
+/** One lease and one keep-alive stream per client; an op is one keep-alive round trip. */
+async function makeKeepAlive(conn: EtcdConn, clientIndex: number): Promise<Op> {
+  // IDs chosen by us stay exact as numbers; a per-run base avoids clashing with old leases.
+  const base = (Date.now() % 1_000_000_000) * 1_000_000;
+  const grant = await conn.leaseGrant(600, base + clientIndex + 1);
+  if (grant.error) throw new Error(`lease grant: ${grant.error}`);
+  const id = grant.ID;
+  const stream = conn.keepAliveStream();
+  const waiting: Array<{ ok: () => void; fail: (e: unknown) => void }> = [];
+  stream.on('data', (_r: LeaseKeepAliveResponse) => waiting.shift()?.ok());
+  stream.on('error', (e) => {
+    for (const w of waiting.splice(0)) w.fail(e);
+  });
+  return () =>
+    new Promise<void>((ok, fail) => {
+      waiting.push({ ok, fail });
+      stream.write({ ID: id });
+    });
+}

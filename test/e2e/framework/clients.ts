@@ -111,6 +111,8 @@ export interface Kv {
 }
 
 export interface GetOptions {
+  /** Explicit range end [key, rangeEnd). */
+  rangeEnd?: string;
   prefix?: boolean;
   fromKey?: boolean;
   limit?: number;
@@ -157,6 +159,8 @@ export class ClientError extends Error {}
 
 export interface KvClient {
   readonly name: string;
+  /** etcdctl 3.4 has no --count-only (it came in 3.5). */
+  readonly supportsCountOnly: boolean;
   put(key: string, value: string, opts?: { prevKv?: boolean }): Promise<{ revision: number; prevKv?: Kv }>;
   get(key: string, opts?: GetOptions): Promise<GetResult>;
   del(key: string, opts?: DelOptions): Promise<{ revision: number; deleted: number; prevKvs: Kv[] }>;
@@ -218,7 +222,8 @@ function fromRawKv(k: RawKv): Kv {
 
 const SORT_TARGET = { KEY: 'Key', VERSION: 'Version', CREATE: 'Create', MODIFY: 'Mod', VALUE: 'Value' } as const;
 
-function rangeEndFor(key: Buffer, o: { prefix?: boolean; fromKey?: boolean }): Buffer | undefined {
+function rangeEndFor(key: Buffer, o: { prefix?: boolean; fromKey?: boolean; rangeEnd?: string }): Buffer | undefined {
+  if (o.rangeEnd !== undefined) return Buffer.from(o.rangeEnd);
   if (o.prefix === true) return prefixEnd(key);
   if (o.fromKey === true) return Buffer.from([0]);
   return undefined;
@@ -228,17 +233,19 @@ async function wrapGrpc<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (err) {
+    // grpc-js writes "<code> <NAME>: <details>"; keep etcd's message (the details) only.
     const msg = err instanceof Error ? err.message : String(err);
-    throw new ClientError(msg);
+    throw new ClientError(msg.replace(/^\d+ [A-Z_]+: /, ''));
   }
 }
 
 export class Etcd3KvClient implements KvClient {
   readonly name = 'etcd3';
+  readonly supportsCountOnly = true;
   readonly client: Etcd3;
 
   constructor(endpoints: string[]) {
-    this.client = new Etcd3({ hosts: endpoints.map((e) => `http://${e}`), faultHandling: { global: undefined as never } });
+    this.client = new Etcd3({ hosts: endpoints.map((e) => `http://${e}`) });
   }
 
   async put(key: string, value: string, opts: { prevKv?: boolean } = {}) {
@@ -249,7 +256,8 @@ export class Etcd3KvClient implements KvClient {
   }
 
   async get(key: string, o: GetOptions = {}): Promise<GetResult> {
-    const k = Buffer.from(key);
+    // as etcdctl does: an empty key with --from-key means "from \0", i.e. everything
+    const k = key === '' && o.fromKey === true ? Buffer.from([0]) : Buffer.from(key);
     const range_end = rangeEndFor(k, o);
     const r = await wrapGrpc(
       this.client.kv.range({
@@ -358,6 +366,7 @@ function q(s: string): string {
 
 export class EtcdctlKvClient implements KvClient {
   readonly name: EtcdctlKind;
+  readonly supportsCountOnly = false;
   private readonly endpoints: string[];
 
   constructor(kind: EtcdctlKind, endpoints: string[]) {
@@ -398,6 +407,7 @@ export class EtcdctlKvClient implements KvClient {
     if (o.keysOnly) args.push('--keys-only');
     if (o.countOnly) args.push('--count-only');
     args.push('--', key);
+    if (o.rangeEnd !== undefined) args.push(o.rangeEnd);
     const r = await this.json<{ header: JsonHeader; kvs?: JsonKv[]; count?: number; more?: boolean }>(args);
     return { revision: r.header.revision ?? 0, kvs: (r.kvs ?? []).map(fromJsonKv), count: r.count ?? 0, more: r.more === true };
   }

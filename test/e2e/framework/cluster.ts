@@ -106,7 +106,7 @@ export class Cluster {
   private async startProcess(): Promise<void> {
     this.starts++;
     const argv = [...serverCommand(this.kind), ...this.flags()];
-    this.proc = startProcess(argv, { cwd: this.workDir, env: this.env ?? process.env, logFile: this.logFile });
+    this.proc = startProcess(argv, { cwd: this.workDir, env: this.env ?? serverEnv(), logFile: this.logFile });
     await waitReady(this.endpoint, this.proc, READY_TIMEOUT_MS);
   }
 
@@ -139,6 +139,16 @@ export class Cluster {
   describe(): string {
     return `${this.kind} server (${this.starts} start(s)), client ${this.clientUrl}, data dir ${this.dataDir}, log ${this.logFile}`;
   }
+}
+
+/**
+ * The server's environment: ours minus ETCD_* and ETCDCTL_* (etcd reads ETCD_* as flags and warns
+ * about unknown ones, e.g. ETCD_TEST_SERVER).
+ */
+export function serverEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ETCD')) env[k] = v;
+  return { ...env, ...extra };
 }
 
 /** One raw unary call with identity (de)serialisers: bytes in, bytes out. */

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { useCluster } from './framework/hooks.js';
 import { RawEtcdClient, type Decoded, type GrpcFailure } from './framework/raw.js';
-import { freePort, makeTempDir, serverCommand, serverKind, serverUnavailableReason, startProcess, type ServerProcess } from './framework/process.js';
+import { SUITE_TIMEOUT_MS, freePort, makeTempDir, serverCommand, serverKind, serverUnavailableReason, startProcess, type ServerProcess } from './framework/process.js';
 import { serverEnv } from './framework/cluster.js';
 
 const MiB = 1024 * 1024;
@@ -28,7 +28,7 @@ function assertOk<T>(r: Decoded<T>): T {
 
 const skipServer = serverUnavailableReason() ?? false;
 
-describe('bad input over gRPC changes nothing', { skip: skipServer }, () => {
+describe('bad input over gRPC changes nothing', { skip: skipServer, timeout: SUITE_TIMEOUT_MS }, () => {
   const cluster = useCluster({ name: 'bad-input' });
   let raw: RawEtcdClient;
   before(async () => {
@@ -222,7 +222,7 @@ async function memberFlags(dataDir: string): Promise<string[]> {
   ];
 }
 
-describe('bad input at start: the process exits non-zero with a message saying what', { skip: skipServer }, () => {
+describe('bad input at start: the process exits non-zero with a message saying what', { skip: skipServer, timeout: SUITE_TIMEOUT_MS }, () => {
   it('unknown flag: exit code 2, "flag provided but not defined: -frobnicate"', async () => {
     const dir = makeTempDir();
     const r = await expectExit([...(await memberFlags(join(dir, 'data'))), '--frobnicate'], dir);

@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { useCluster } from './framework/hooks.js';
-import { serverUnavailableReason } from './framework/process.js';
+import { SUITE_TIMEOUT_MS, serverUnavailableReason } from './framework/process.js';
 import {
   ALL_KV_CLIENTS,
   ClientError,
@@ -34,7 +34,7 @@ async function rejectsWith(p: Promise<unknown>, message: string): Promise<void> 
 
 for (const name of ALL_KV_CLIENTS) {
   const skip = serverUnavailableReason() ?? kvClientUnavailableReason(name) ?? false;
-  describe(`KV through ${name}`, { skip }, () => {
+  describe(`KV through ${name}`, { skip, timeout: SUITE_TIMEOUT_MS }, () => {
     const cluster = useCluster({ name: 'kv' });
     let c: KvClient;
     before(() => {
@@ -193,7 +193,7 @@ for (const name of ALL_KV_CLIENTS) {
   });
 }
 
-describe('etcd3 high-level API', { skip: serverUnavailableReason() ?? false }, () => {
+describe('etcd3 high-level API', { skip: serverUnavailableReason() ?? false, timeout: SUITE_TIMEOUT_MS }, () => {
   const cluster = useCluster({ name: 'etcd3' });
   let client: Etcd3;
   before(() => {

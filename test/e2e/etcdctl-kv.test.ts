@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useCluster } from './framework/hooks.js';
-import { REPO_ROOT, serverUnavailableReason } from './framework/process.js';
+import { REPO_ROOT, SUITE_TIMEOUT_MS, serverUnavailableReason } from './framework/process.js';
 import { etcdctlUnavailableReason, runEtcdctl, type EtcdctlKind } from './framework/clients.js';
 import { STEPS, commandLine, fixtureFileName, normalise, type Recorded } from './etcdctl-script.js';
 
@@ -36,7 +36,7 @@ function dropClientLogLines(stderr: string): string {
 
 for (const kind of ['etcdctl', 'our-etcdctl'] as const satisfies readonly EtcdctlKind[]) {
   const skip = serverUnavailableReason() ?? etcdctlUnavailableReason(kind) ?? false;
-  describe(`etcdctl replay (${kind}) matches etcd 3.4 fixtures`, { skip }, () => {
+  describe(`etcdctl replay (${kind}) matches etcd 3.4 fixtures`, { skip, timeout: SUITE_TIMEOUT_MS }, () => {
     const cluster = useCluster({ name: 'replay' });
     for (const [i, step] of STEPS.entries()) {
       it(`${String(i + 1).padStart(3, '0')} ${commandLine(step)}`, async () => {

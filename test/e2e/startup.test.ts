@@ -20,6 +20,7 @@ import {
   portIsFree,
   serverCommand,
   serverUnavailableReason,
+  SUITE_TIMEOUT_MS,
   startProcess,
   type ServerProcess,
 } from './framework/process.js';
@@ -68,7 +69,7 @@ async function checkHttpAndStatus(port: number): Promise<void> {
   }
 }
 
-describe('HTTP/1.1 and Status on the client port', { skip: skipServer }, () => {
+describe('HTTP/1.1 and Status on the client port', { skip: skipServer, timeout: SUITE_TIMEOUT_MS }, () => {
   const cluster = useCluster({ name: 'startup' });
 
   it('/health, /version and Maintenance.Status answer', async () => {
@@ -95,7 +96,7 @@ describe('HTTP/1.1 and Status on the client port', { skip: skipServer }, () => {
   });
 });
 
-describe('etcd with no flags at all', { skip: skipServer }, () => {
+describe('etcd with no flags at all', { skip: skipServer, timeout: SUITE_TIMEOUT_MS }, () => {
   let proc: ServerProcess | undefined;
   let cwd = '';
   let skipReason: string | false = false;

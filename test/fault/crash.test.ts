@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
 import { Cluster } from '../e2e/framework/cluster.js';
 import { RawEtcdClient } from '../e2e/framework/raw.js';
-import { serverUnavailableReason } from '../e2e/framework/process.js';
+import { SUITE_TIMEOUT_MS, serverUnavailableReason } from '../e2e/framework/process.js';
 import { reportServerLog } from '../e2e/framework/hooks.js';
 
 const CYCLES = Number(process.env['ETCD_TEST_CRASH_CYCLES'] ?? 3);
@@ -42,7 +42,7 @@ interface PutRecord {
   revision?: number;
 }
 
-describe('kill -9 under load loses no acknowledged put', { skip: serverUnavailableReason() ?? false }, () => {
+describe('kill -9 under load loses no acknowledged put', { skip: serverUnavailableReason() ?? false, timeout: SUITE_TIMEOUT_MS }, () => {
   let cluster: Cluster | undefined;
   after(async () => {
     await cluster?.close();

@@ -229,6 +229,12 @@ function rangeEndFor(key: Buffer, o: { prefix?: boolean; fromKey?: boolean; rang
   return undefined;
 }
 
+/** Every call has a deadline: a server that never answers fails the test instead of hanging it. */
+export const CALL_DEADLINE_MS = 10_000;
+function callOptions(): { deadline: number } {
+  return { deadline: Date.now() + CALL_DEADLINE_MS };
+}
+
 async function wrapGrpc<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
@@ -249,7 +255,7 @@ export class Etcd3KvClient implements KvClient {
   }
 
   async put(key: string, value: string, opts: { prevKv?: boolean } = {}) {
-    const r = await wrapGrpc(this.client.kv.put({ key: Buffer.from(key), value: Buffer.from(value), prev_kv: opts.prevKv === true }));
+    const r = await wrapGrpc(this.client.kv.put({ key: Buffer.from(key), value: Buffer.from(value), prev_kv: opts.prevKv === true }, callOptions()));
     const out: { revision: number; prevKv?: Kv } = { revision: Number(r.header.revision) };
     if (r.prev_kv) out.prevKv = fromRawKv(r.prev_kv as unknown as RawKv);
     return out;
@@ -270,7 +276,7 @@ export class Etcd3KvClient implements KvClient {
         sort_target: SORT_TARGET[o.sortTarget ?? 'KEY'],
         keys_only: o.keysOnly === true,
         count_only: o.countOnly === true,
-      }),
+      }, callOptions()),
     );
     return {
       revision: Number(r.header.revision),
@@ -283,7 +289,7 @@ export class Etcd3KvClient implements KvClient {
   async del(key: string, o: DelOptions = {}) {
     const k = Buffer.from(key);
     const range_end = rangeEndFor(k, o);
-    const r = await wrapGrpc(this.client.kv.deleteRange({ key: k, ...(range_end ? { range_end } : {}), prev_kv: o.prevKv === true }));
+    const r = await wrapGrpc(this.client.kv.deleteRange({ key: k, ...(range_end ? { range_end } : {}), prev_kv: o.prevKv === true }, callOptions()));
     return {
       revision: Number(r.header.revision),
       deleted: Number(r.deleted),
@@ -315,7 +321,7 @@ export class Etcd3KvClient implements KvClient {
         })),
         success: success.map(toReq),
         failure: failure.map(toReq),
-      }),
+      }, callOptions()),
     );
     const gets: Kv[][] = [];
     for (const resp of r.responses) {
@@ -325,7 +331,7 @@ export class Etcd3KvClient implements KvClient {
   }
 
   async compact(revision: number, physical = false): Promise<void> {
-    await wrapGrpc(this.client.kv.compact({ revision, physical }));
+    await wrapGrpc(this.client.kv.compact({ revision, physical }, callOptions()));
   }
 
   close(): void {

@@ -66,10 +66,19 @@ export class Cluster {
 
   /** Start a fresh member and wait until it is ready. */
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
-    const workDir = makeTempDir();
-    const c = new Cluster(opts, workDir, await freePort(), await freePort());
-    await c.startProcess();
-    return c;
+    // A port found free can be taken by another test process before the server binds it:
+    // if the first start fails on a busy address, try again on new ports (and a new dir).
+    for (let attempt = 1; ; attempt++) {
+      const workDir = makeTempDir();
+      const c = new Cluster(opts, workDir, await freePort(), await freePort());
+      try {
+        await c.startProcess();
+        return c;
+      } catch (err) {
+        await c.close();
+        if (attempt >= 3 || !/address already in use|EADDRINUSE/i.test(c.logTail(200))) throw err;
+      }
+    }
   }
 
   get clientUrl(): string {

@@ -188,6 +188,25 @@ describe('bad input over gRPC changes nothing', { skip: skipServer, timeout: SUI
     });
   });
 
+  it('HTTP/JSON gateway: errors as HTTP 400 with {"error","message","code"}, nothing changes', async () => {
+    const post = async (path: string, body: string): Promise<{ status: number; json: Record<string, unknown> }> => {
+      const res = await fetch(`http://${cluster.c.endpoint}${path}`, { method: 'POST', body, signal: AbortSignal.timeout(10_000) });
+      return { status: res.status, json: JSON.parse(await res.text()) as Record<string, unknown> };
+    };
+    await unchanged(async () => {
+      const future = await post('/v3/kv/range', JSON.stringify({ key: b('x').toString('base64'), revision: '100000' }));
+      const fmsg = 'etcdserver: mvcc: required revision is a future revision';
+      assert.deepEqual(future, { status: 400, json: { error: fmsg, message: fmsg, code: Status.OUT_OF_RANGE } });
+      const empty = await post('/v3/kv/put', JSON.stringify({ value: b('v').toString('base64') }));
+      const emsg = 'etcdserver: key is not provided';
+      assert.deepEqual(empty, { status: 400, json: { error: emsg, message: emsg, code: Status.INVALID_ARGUMENT } });
+      const garbage = await post('/v3/kv/put', 'not json');
+      assert.equal(garbage.status, 400);
+      assert.equal(garbage.json['code'], Status.INVALID_ARGUMENT);
+      assert.equal(typeof garbage.json['message'], 'string');
+    });
+  });
+
   it('invalid sort order or target: InvalidArgument "etcdserver: invalid sort option" (etcd 3.5 behaviour)', {
     skip: serverKind() === 'real' ? 'etcd 3.4.23 accepts an unknown sort order and PANICS (exit 2) on an unknown sort target; 3.5 rejects both' : false,
   }, async () => {

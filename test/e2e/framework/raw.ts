@@ -86,3 +86,67 @@ export type Decoded<T> = { ok: true; value: T } | { ok: false; error: GrpcFailur
 function decoded<T>(r: RawResult, decode: (b: Uint8Array) => T): Decoded<T> {
   return r.ok ? { ok: true, value: decode(r.bytes) } : r;
 }
+
+/**
+ * One Watch stream (bidi `/etcdserverpb.Watch/Watch`), decoded. `next()` waits for the next
+ * response; its timeout only bounds a hung server (the test fails), it never decides a pass.
+ */
+export class RawWatchStream {
+  private readonly call: grpc.ClientDuplexStream<Buffer, Buffer>;
+  private readonly queue: etcdserverpb.WatchResponse[] = [];
+  private waiter: ((r: etcdserverpb.WatchResponse | Error) => void) | undefined;
+  private ended: Error | undefined;
+
+  constructor(raw: RawEtcdClient) {
+    this.call = raw.client.makeBidiStreamRequest<Buffer, Buffer>(
+      '/etcdserverpb.Watch/Watch',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      new grpc.Metadata(),
+    );
+    this.call.on('data', (b: Buffer) => this.push(etcdserverpb.WatchResponse.decode(b)));
+    this.call.on('error', (err: Error) => this.fail(err));
+    this.call.on('end', () => this.fail(new Error('watch stream ended')));
+  }
+
+  private push(r: etcdserverpb.WatchResponse): void {
+    const w = this.waiter;
+    if (w) {
+      this.waiter = undefined;
+      w(r);
+    } else this.queue.push(r);
+  }
+
+  private fail(err: Error): void {
+    if (this.ended) return;
+    this.ended = err;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.(err);
+  }
+
+  send(req: etcdserverpb.WatchRequest.$Properties): void {
+    this.call.write(Buffer.from(etcdserverpb.WatchRequest.encode(req).finish()));
+  }
+
+  next(timeoutMs = 10_000): Promise<etcdserverpb.WatchResponse> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.ended) return Promise.reject(this.ended);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        reject(new Error(`no watch response within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiter = (r) => {
+        clearTimeout(timer);
+        if (r instanceof Error) reject(r);
+        else resolve(r);
+      };
+    });
+  }
+
+  close(): void {
+    this.call.cancel();
+  }
+}

@@ -65,6 +65,52 @@ export class RawEtcdClient {
       etcdserverpb.CompactionResponse.decode,
     );
   }
+  async leaseGrant(p: etcdserverpb.LeaseGrantRequest.$Properties): Promise<Decoded<etcdserverpb.LeaseGrantResponse>> {
+    return decoded(
+      await this.call('/etcdserverpb.Lease/LeaseGrant', etcdserverpb.LeaseGrantRequest.encode(p).finish()),
+      etcdserverpb.LeaseGrantResponse.decode,
+    );
+  }
+  async leaseRevoke(p: etcdserverpb.LeaseRevokeRequest.$Properties): Promise<Decoded<etcdserverpb.LeaseRevokeResponse>> {
+    return decoded(
+      await this.call('/etcdserverpb.Lease/LeaseRevoke', etcdserverpb.LeaseRevokeRequest.encode(p).finish()),
+      etcdserverpb.LeaseRevokeResponse.decode,
+    );
+  }
+  async leaseTimeToLive(p: etcdserverpb.LeaseTimeToLiveRequest.$Properties): Promise<Decoded<etcdserverpb.LeaseTimeToLiveResponse>> {
+    return decoded(
+      await this.call('/etcdserverpb.Lease/LeaseTimeToLive', etcdserverpb.LeaseTimeToLiveRequest.encode(p).finish()),
+      etcdserverpb.LeaseTimeToLiveResponse.decode,
+    );
+  }
+  async leaseLeases(): Promise<Decoded<etcdserverpb.LeaseLeasesResponse>> {
+    return decoded(await this.call('/etcdserverpb.Lease/LeaseLeases', new Uint8Array(0)), etcdserverpb.LeaseLeasesResponse.decode);
+  }
+  /** One LeaseKeepAlive round trip on a fresh stream. */
+  leaseKeepAliveOnce(id: number, timeoutMs = 10_000): Promise<etcdserverpb.LeaseKeepAliveResponse> {
+    return new Promise((resolve, reject) => {
+      const call = this.client.makeBidiStreamRequest<Buffer, Buffer>(
+        '/etcdserverpb.Lease/LeaseKeepAlive',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        new grpc.Metadata(),
+      );
+      const timer = setTimeout(() => {
+        call.cancel();
+        reject(new Error(`no keepalive response within ${timeoutMs} ms`));
+      }, timeoutMs);
+      call.on('data', (b: Buffer) => {
+        clearTimeout(timer);
+        call.cancel();
+        resolve(etcdserverpb.LeaseKeepAliveResponse.decode(b));
+      });
+      call.on('error', (err: grpc.ServiceError) => {
+        clearTimeout(timer);
+        if (err.code !== grpc.status.CANCELLED) reject(err);
+      });
+      call.write(Buffer.from(etcdserverpb.LeaseKeepAliveRequest.encode({ ID: id }).finish()));
+    });
+  }
   async status(): Promise<Decoded<etcdserverpb.StatusResponse>> {
     return decoded(await this.call('/etcdserverpb.Maintenance/Status', new Uint8Array(0)), etcdserverpb.StatusResponse.decode);
   }

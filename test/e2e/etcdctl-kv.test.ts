@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { useCluster } from './framework/hooks.js';
 import { REPO_ROOT, SUITE_TIMEOUT_MS, serverUnavailableReason } from './framework/process.js';
 import { etcdctlUnavailableReason, runEtcdctl, type EtcdctlKind } from './framework/clients.js';
-import { STEPS, commandLine, fixtureFileName, normalise, type Recorded } from './etcdctl-script.js';
+import { STEPS, ScriptRun, commandLine, fixtureFileName, type Recorded } from './etcdctl-script.js';
 
 const FIXTURE_DIR = join(REPO_ROOT, 'test', 'fixtures', 'etcdctl-3.4');
 
@@ -38,14 +38,16 @@ for (const kind of ['etcdctl', 'our-etcdctl'] as const satisfies readonly Etcdct
   const skip = serverUnavailableReason() ?? etcdctlUnavailableReason(kind) ?? false;
   describe(`etcdctl replay (${kind}) matches etcd 3.4 fixtures`, { skip, timeout: SUITE_TIMEOUT_MS }, () => {
     const cluster = useCluster({ name: 'replay' });
+    const run = new ScriptRun();
     for (const [i, step] of STEPS.entries()) {
       it(`${String(i + 1).padStart(3, '0')} ${commandLine(step)}`, async () => {
         const want = loadFixture(i);
-        const r = await runEtcdctl(cluster.c.endpoints, step.args, {
+        const r = await runEtcdctl(cluster.c.endpoints, run.args(step), {
           kind,
           ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
         });
-        const got = { exitCode: r.code, stdout: normalise(r.stdout), stderr: normalise(r.stderr) };
+        run.observe(step, r.stdout);
+        const got = { exitCode: r.code, stdout: run.normalise(r.stdout), stderr: run.normalise(r.stderr) };
         // etcdctl 3.4 also logs each failed gRPC attempt as a zap JSON line on stderr
         // ("retrying of unary invoker failed"). With the real etcdctl those lines are compared
         // too (they carry the server's status code and message); our etcdctl need not mimic them.

@@ -14,6 +14,12 @@ export interface Step {
   args: string[];
   /** Standard input (txn), if any. */
   stdin?: string;
+  /**
+   * Capture a value from this step's stdout (first group of `regex`) under `name`; later steps
+   * write `{NAME}` in their args to use it, and every output shows it as `<NAME>` (server-chosen
+   * values such as lease IDs differ between servers).
+   */
+  capture?: { name: string; regex: RegExp };
 }
 
 export interface Recorded {
@@ -157,7 +163,69 @@ export const STEPS: Step[] = [
   s('unknown-command', ['frobnicate']),
   s('unknown-flag', ['get', '--frobnicate', 'foo']),
   s('final-state', ['-w', 'json', 'get', '--from-key', '']),
+
+  // --- leases (the ID is chosen by the server: captured, then shown as <LEASE>)
+  { id: 'lease-grant', args: ['lease', 'grant', '60'], capture: { name: 'LEASE', regex: /^lease ([0-9a-f]+) granted/ } },
+  s('put-with-lease', ['put', '--lease={LEASE}', 'lk1', 'v1']),
+  s('put-with-lease-2', ['put', '--lease={LEASE}', 'lk2', 'v2']),
+  s('get-leased-json', ['-w', 'json', 'get', 'lk1']),
+  s('lease-timetolive-keys', ['lease', 'timetolive', '--keys', '{LEASE}']),
+  s('lease-list', ['lease', 'list']),
+  s('lease-keep-alive-once', ['lease', 'keep-alive', '--once', '{LEASE}']),
+  s('put-ignore-lease-keeps-lease', ['put', '--ignore-lease', 'lk1', 'v1b']),
+  s('get-after-ignore-lease-json', ['-w', 'json', 'get', 'lk1']),
+  s('lease-revoke', ['lease', 'revoke', '{LEASE}']),
+  s('get-after-revoke-json', ['-w', 'json', 'get', '--prefix', 'lk']),
+  s('lease-revoke-again', ['lease', 'revoke', '{LEASE}']),
+  s('lease-timetolive-revoked', ['lease', 'timetolive', '{LEASE}']),
+  s('lease-keep-alive-once-revoked', ['lease', 'keep-alive', '--once', '{LEASE}']),
+  s('put-with-revoked-lease', ['put', '--lease={LEASE}', 'lk3', 'v']),
+  s('lease-revoke-bad-id', ['lease', 'revoke', 'zz']),
+  s('lease-grant-no-ttl', ['lease', 'grant']),
+  s('lease-grant-too-large', ['lease', 'grant', '9000000001']),
+  s('final-revision', ['-w', 'json', 'get', 'foo']),
 ];
+
+/** Applies captures and `{NAME}` substitutions in order over one run of the script. */
+export class ScriptRun {
+  private readonly vars = new Map<string, string>();
+
+  /** The step's args with `{NAME}` replaced by captured values. */
+  args(step: Step): string[] {
+    return step.args.map((a) => a.replace(/\{([A-Z_]+)\}/g, (_m, name: string) => {
+      const v = this.vars.get(name);
+      if (v === undefined) throw new Error(`step ${step.id}: {${name}} used before it was captured`);
+      return v;
+    }));
+  }
+
+  /** Record captures from a step's raw stdout (call before normalising its outputs). */
+  observe(step: Step, stdout: string): void {
+    if (!step.capture) return;
+    const m = step.capture.regex.exec(stdout);
+    if (!m?.[1]) throw new Error(`step ${step.id}: nothing to capture in ${JSON.stringify(stdout)}`);
+    this.vars.set(step.capture.name, m[1]);
+  }
+
+  /**
+   * normalise(), plus captured values shown as <NAME> — only where etcdctl prints an ID (a
+   * server may choose small IDs, so a bare number elsewhere, e.g. a revision, is left alone):
+   * `lease <hex>`, a line that is just the hex ID (lease list), `"ID":<dec>` / `"lease":<dec>`
+   * (-w json) and `"Lease" : <dec>` (-w fields).
+   */
+  normalise(text: string): string {
+    let t = text;
+    for (const [name, hex] of this.vars) {
+      const dec = BigInt('0x' + hex).toString();
+      t = t
+        .replace(new RegExp(`\\blease ${hex}\\b`, 'g'), `lease <${name}>`)
+        .replace(new RegExp(`^${hex}$`, 'gm'), `<${name}>`)
+        .replace(new RegExp(`"(ID|lease)":${dec}\\b`, 'g'), `"$1":"<${name}>"`)
+        .replace(new RegExp(`"Lease" : ${dec}\\b`, 'g'), `"Lease" : <${name}>`);
+    }
+    return normalise(t);
+  }
+}
 
 /**
  * Make outputs comparable across servers and runs: ids and terms (and everything in
@@ -183,6 +251,8 @@ export function normalise(text: string): string {
   t = t.replace(/"raftIndex":\d+/g, '"raftIndex":"<RAFT_INDEX>"');
   t = t.replace(/"raftTerm":\d+/g, '"raftTerm":"<RAFT_TERM>"');
   t = t.replace(/"raftAppliedIndex":\d+/g, '"raftAppliedIndex":"<RAFT_APPLIED_INDEX>"');
+  // lease timetolive: the remaining seconds depend on timing
+  t = t.replace(/remaining\(\d+s\)/g, 'remaining(<N>s)');
   // client-side log lines (etcdctl 3.4 logs gRPC retries as JSON on stderr)
   t = t.replace(/"ts":"[^"]*"/g, '"ts":"<TS>"');
   t = t.replace(/endpoint:\/\/client-[0-9a-f-]+\//g, 'endpoint://client-<UUID>/');

@@ -10,7 +10,7 @@
  *   const lg = new Logger(loggerOptionsFrom(cfg)); for (const n of cfg.notices) lg[n.level](n.msg, n.fields);
  */
 import { resolveFlags, ConfigError, parseGoDuration, type ConfigNotice, type FlagValue, type ResolvedFlags } from '../cli/etcd/flag-parser.js';
-import { MAX_ELECTION_TIMEOUT_MS } from '../cli/etcd/flags.js';
+import { flagByName, FLAGS, MAX_ELECTION_TIMEOUT_MS } from '../cli/etcd/flags.js';
 import { formatHelp, formatVersion } from '../cli/etcd/help.js';
 import type { LoggerOptions, LogLevel } from '../util/logger.js';
 import { formatUrl, formatUrlList, parseUrl, UrlError, urlHostname, urlScheme } from '../util/urls.js';
@@ -91,14 +91,15 @@ export interface ServerConfig {
   readonly logOutputs: readonly string[];
   readonly logLevel: LogLevel;
 
-  // Experimental (effective ones)
-  readonly experimentalCompactionBatchLimit: number;
-  /** ms */
-  readonly experimentalCompactionSleepInterval: number;
-  /** ms */
-  readonly experimentalWatchProgressNotifyInterval: number;
-  /** ms */
-  readonly experimentalWarningApplyDuration: number;
+  // Formerly experimental (etcd 3.6 names; the 3.5 --experimental-* spellings set them too)
+  /** --compaction-batch-limit: revisions removed per compaction slice. */
+  readonly compactionBatchLimit: number;
+  /** --compaction-sleep-interval, ms. */
+  readonly compactionSleepInterval: number;
+  /** --watch-progress-notify-interval, ms. */
+  readonly watchProgressNotifyInterval: number;
+  /** --warning-apply-duration, ms. */
+  readonly warningApplyDuration: number;
 
   // etcd-ts
   /** "X.Y.Z": reported by Status.version, /version and --version. */
@@ -150,6 +151,11 @@ export function parseServerConfig(
   const urls = (n: string): URL[] => v.get(n) as URL[];
   const strs = (n: string): string[] => v.get(n) as string[];
   const isSet = (n: string): boolean => r.explicit.has(n);
+  /** Value of an etcd 3.6 flag name, or of the 3.5 --experimental-* name it replaces. */
+  const renamed = (n: string): FlagValue => {
+    const old = flagByName(n)?.replaces;
+    return old !== undefined && !isSet(n) && isSet(old) ? (v.get(old) as FlagValue) : (v.get(n) as FlagValue);
+  };
 
   const name = str('name');
   const help = bool('help');
@@ -192,10 +198,10 @@ export function parseServerConfig(
     logger: 'zap' as const,
     logOutputs: strs('log-outputs'),
     logLevel: str('log-level') as LogLevel,
-    experimentalCompactionBatchLimit: num('experimental-compaction-batch-limit'),
-    experimentalCompactionSleepInterval: num('experimental-compaction-sleep-interval'),
-    experimentalWatchProgressNotifyInterval: num('experimental-watch-progress-notify-interval'),
-    experimentalWarningApplyDuration: num('experimental-warning-apply-duration'),
+    compactionBatchLimit: renamed('compaction-batch-limit') as number,
+    compactionSleepInterval: renamed('compaction-sleep-interval') as number,
+    watchProgressNotifyInterval: renamed('watch-progress-notify-interval') as number,
+    warningApplyDuration: renamed('warning-apply-duration') as number,
     emulatedEtcdVersion: str('emulated-etcd-version'),
     walBatchMaxBytes: num('wal-batch-max-bytes'),
     walBatchMaxDelayMs: num('wal-batch-max-delay-ms'),
@@ -213,6 +219,13 @@ export function parseServerConfig(
   }
 
   // --- etcd's flag verification (etcdmain config.validate / embed.Config.Validate) ----
+
+  for (const spec of FLAGS) {
+    if (spec.replaces !== undefined && isSet(spec.name) && isSet(spec.replaces)) {
+      fail(`cannot set both --${spec.replaces} and --${spec.name} (the same setting; --${spec.name} is the etcd 3.6 name)`);
+    }
+  }
+  checkFeatureGates(str('feature-gates'));
 
   // etcd 3.5 removed capnslog; the table admits the name so the error can say so.
   if (str('logger') === 'capnslog') fail('--logger=capnslog is removed in v3.5');
@@ -284,6 +297,31 @@ export function parseServerConfig(
 
 function fail(message: string): never {
   throw new ConfigError(message, 1, 'verify');
+}
+
+/** etcd 3.6's feature gates known to etcd-ts's flag check (none is acted on yet). */
+export const KNOWN_FEATURE_GATES: readonly string[] = [
+  'StopGRPCServiceOnDefrag',
+  'TxnModeWriteWithSharedBuffer',
+  'InitialCorruptCheck',
+  'CompactHashCheck',
+  'LeaseCheckpoint',
+  'LeaseCheckpointPersist',
+  'SetMemberLocalAddr',
+  'AllMembersHaveDowngradeCheck',
+];
+
+function checkFeatureGates(text: string): void {
+  if (text.trim() === '') return;
+  for (const part of text.split(',')) {
+    const [key = '', value, ...extra] = part.trim().split('=');
+    if (value === undefined || extra.length > 0 || !['true', 'false'].includes(value.trim().toLowerCase())) {
+      fail(`invalid value ${JSON.stringify(text)} for flag --feature-gates: expected "Name=true|false,...", got ${JSON.stringify(part)}`);
+    }
+    if (!KNOWN_FEATURE_GATES.includes(key.trim())) {
+      fail(`invalid value ${JSON.stringify(text)} for flag --feature-gates: unrecognized feature gate: ${key.trim()}`);
+    }
+  }
 }
 
 function failBootstrap(message: string): never {

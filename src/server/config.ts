@@ -4,10 +4,11 @@
  * starts. Field names mirror the flag names in camelCase (`--max-request-bytes` →
  * `maxRequestBytes`); durations are milliseconds.
  *
- * Usage (main.ts):
+ * main.ts normally calls loadServerConfig (src/cli/etcd/startup.ts), which wraps this
+ * with etcd's error output, --help/--version and logger creation. Directly:
  *   const cfg = parseServerConfig(process.argv.slice(2), process.env);   // throws ConfigError
  *   if (cfg.help) → print formatHelp(), exit 0; if (cfg.version) → print formatVersion(cfg.emulatedEtcdVersion), exit 0
- *   const lg = new Logger(loggerOptionsFrom(cfg)); for (const n of cfg.notices) lg[n.level](n.msg, n.fields);
+ *   const lg = new Logger(loggerOptionsFrom(cfg)); for (const n of cfg.notices) lg.log(n.level, n.msg, n.fields);
  */
 import { resolveFlags, ConfigError, parseGoDuration, type ConfigNotice, type FlagValue, type ResolvedFlags } from '../cli/etcd/flag-parser.js';
 import { flagByName, FLAGS, MAX_ELECTION_TIMEOUT_MS } from '../cli/etcd/flags.js';
@@ -230,7 +231,6 @@ export function parseServerConfig(
   // etcd 3.5 removed capnslog; the table admits the name so the error can say so.
   if (str('logger') === 'capnslog') fail('--logger=capnslog is removed in v3.5');
 
-  // "disable default advertise-client-urls if lcurls is set" (command line only).
   // etcd drops the default advertise URL when --listen-client-urls is set alone, then
   // refuses to start (command line only; a config file keeps the default). An explicit
   // empty --advertise-client-urls is accepted, as etcd accepts it.

@@ -291,7 +291,7 @@ export function parseServerConfig(
   const initialCluster = parseInitialCluster(initialClusterText);
 
   const cfg: ServerConfig = { ...cfgBase, advertiseClientUrls, initialCluster, autoCompactionRetention };
-  if (opts.dataDirInitialized !== true) checkBootstrapCluster(cfg, initialClusterText);
+  if (opts.dataDirInitialized !== true) verifyBootstrap(cfg, initialClusterText);
   return cfg;
 }
 
@@ -411,9 +411,13 @@ export function parseInitialCluster(text: string): InitialClusterMember[] {
 
 /**
  * What etcd checks when it bootstraps a new member (etcdserver ServerConfig
- * VerifyBootstrap / advertiseMatchesCluster), then etcd-ts's own limit: one member.
+ * VerifyBootstrap / advertiseMatchesCluster), then etcd-ts's own limits: one member,
+ * no joining. parseServerConfig runs it unless told the data dir is initialised; a
+ * caller that learns that only later can parse with { dataDirInitialized: true } and
+ * call this itself for a fresh data dir. Throws ConfigError (phase 'bootstrap').
  */
-function checkBootstrapCluster(cfg: ServerConfig, initialClusterText: string): void {
+export function verifyBootstrap(cfg: ServerConfig, initialClusterText?: string): void {
+  initialClusterText ??= cfg.initialCluster.map((m) => m.peerUrls.map((u) => `${m.name}=${formatUrl(u)}`).join(',')).join(',');
   const local = cfg.initialCluster.find((m) => m.name === cfg.name);
   if (local === undefined) {
     failBootstrap(`couldn't find local name ${JSON.stringify(cfg.name)} in the initial cluster configuration`);

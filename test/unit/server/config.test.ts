@@ -10,6 +10,7 @@ import {
   loggerOptionsFrom,
   parseServerConfig,
   serverConfigLogFields,
+  verifyBootstrap,
   type ServerConfig,
 } from '../../../src/server/config.js';
 import { formatUrl } from '../../../src/util/urls.js';
@@ -303,4 +304,10 @@ test('--feature-gates: etcd 3.6 syntax and known names', () => {
   assert.ok(c.notices.some((n) => n.fields['flag'] === '--feature-gates'));
   fails(['--feature-gates', 'Bogus=true'], /unrecognized feature gate: Bogus/);
   fails(['--feature-gates', 'InitialCorruptCheck'], /expected "Name=true\|false,..."/);
+});
+
+test('verifyBootstrap can run after a parse that skipped it', () => {
+  const c = parseServerConfig(['--name', 'n1', '--initial-cluster', 'n2=http://localhost:2380'], {}, { dataDirInitialized: true });
+  assert.throws(() => verifyBootstrap(c), (e: unknown) => e instanceof ConfigError && e.phase === 'bootstrap' && /couldn't find local name "n1"/.test(e.message));
+  verifyBootstrap(parse(['--name', 'n1']));
 });

@@ -4,13 +4,14 @@
  * starts. Field names mirror the flag names in camelCase (`--max-request-bytes` →
  * `maxRequestBytes`); durations are milliseconds.
  *
- * Usage (main.ts):
+ * main.ts normally calls loadServerConfig (src/cli/etcd/startup.ts), which wraps this
+ * with etcd's error output, --help/--version and logger creation. Directly:
  *   const cfg = parseServerConfig(process.argv.slice(2), process.env);   // throws ConfigError
  *   if (cfg.help) → print formatHelp(), exit 0; if (cfg.version) → print formatVersion(cfg.emulatedEtcdVersion), exit 0
- *   const lg = new Logger(loggerOptionsFrom(cfg)); for (const n of cfg.notices) lg[n.level](n.msg, n.fields);
+ *   const lg = new Logger(loggerOptionsFrom(cfg)); for (const n of cfg.notices) lg.log(n.level, n.msg, n.fields);
  */
 import { resolveFlags, ConfigError, parseGoDuration, type ConfigNotice, type FlagValue, type ResolvedFlags } from '../cli/etcd/flag-parser.js';
-import { MAX_ELECTION_TIMEOUT_MS } from '../cli/etcd/flags.js';
+import { flagByName, FLAGS, MAX_ELECTION_TIMEOUT_MS } from '../cli/etcd/flags.js';
 import { formatHelp, formatVersion } from '../cli/etcd/help.js';
 import type { LoggerOptions, LogLevel } from '../util/logger.js';
 import { formatUrl, formatUrlList, parseUrl, UrlError, urlHostname, urlScheme } from '../util/urls.js';
@@ -91,14 +92,15 @@ export interface ServerConfig {
   readonly logOutputs: readonly string[];
   readonly logLevel: LogLevel;
 
-  // Experimental (effective ones)
-  readonly experimentalCompactionBatchLimit: number;
-  /** ms */
-  readonly experimentalCompactionSleepInterval: number;
-  /** ms */
-  readonly experimentalWatchProgressNotifyInterval: number;
-  /** ms */
-  readonly experimentalWarningApplyDuration: number;
+  // Formerly experimental (etcd 3.6 names; the 3.5 --experimental-* spellings set them too)
+  /** --compaction-batch-limit: revisions removed per compaction slice. */
+  readonly compactionBatchLimit: number;
+  /** --compaction-sleep-interval, ms. */
+  readonly compactionSleepInterval: number;
+  /** --watch-progress-notify-interval, ms. */
+  readonly watchProgressNotifyInterval: number;
+  /** --warning-apply-duration, ms. */
+  readonly warningApplyDuration: number;
 
   // etcd-ts
   /** "X.Y.Z": reported by Status.version, /version and --version. */
@@ -150,6 +152,11 @@ export function parseServerConfig(
   const urls = (n: string): URL[] => v.get(n) as URL[];
   const strs = (n: string): string[] => v.get(n) as string[];
   const isSet = (n: string): boolean => r.explicit.has(n);
+  /** Value of an etcd 3.6 flag name, or of the 3.5 --experimental-* name it replaces. */
+  const renamed = (n: string): FlagValue => {
+    const old = flagByName(n)?.replaces;
+    return old !== undefined && !isSet(n) && isSet(old) ? (v.get(old) as FlagValue) : (v.get(n) as FlagValue);
+  };
 
   const name = str('name');
   const help = bool('help');
@@ -192,10 +199,10 @@ export function parseServerConfig(
     logger: 'zap' as const,
     logOutputs: strs('log-outputs'),
     logLevel: str('log-level') as LogLevel,
-    experimentalCompactionBatchLimit: num('experimental-compaction-batch-limit'),
-    experimentalCompactionSleepInterval: num('experimental-compaction-sleep-interval'),
-    experimentalWatchProgressNotifyInterval: num('experimental-watch-progress-notify-interval'),
-    experimentalWarningApplyDuration: num('experimental-warning-apply-duration'),
+    compactionBatchLimit: renamed('compaction-batch-limit') as number,
+    compactionSleepInterval: renamed('compaction-sleep-interval') as number,
+    watchProgressNotifyInterval: renamed('watch-progress-notify-interval') as number,
+    warningApplyDuration: renamed('warning-apply-duration') as number,
     emulatedEtcdVersion: str('emulated-etcd-version'),
     walBatchMaxBytes: num('wal-batch-max-bytes'),
     walBatchMaxDelayMs: num('wal-batch-max-delay-ms'),
@@ -214,10 +221,16 @@ export function parseServerConfig(
 
   // --- etcd's flag verification (etcdmain config.validate / embed.Config.Validate) ----
 
+  for (const spec of FLAGS) {
+    if (spec.replaces !== undefined && isSet(spec.name) && isSet(spec.replaces)) {
+      fail(`cannot set both --${spec.replaces} and --${spec.name} (the same setting; --${spec.name} is the etcd 3.6 name)`);
+    }
+  }
+  checkFeatureGates(str('feature-gates'));
+
   // etcd 3.5 removed capnslog; the table admits the name so the error can say so.
   if (str('logger') === 'capnslog') fail('--logger=capnslog is removed in v3.5');
 
-  // "disable default advertise-client-urls if lcurls is set" (command line only).
   // etcd drops the default advertise URL when --listen-client-urls is set alone, then
   // refuses to start (command line only; a config file keeps the default). An explicit
   // empty --advertise-client-urls is accepted, as etcd accepts it.
@@ -278,12 +291,37 @@ export function parseServerConfig(
   const initialCluster = parseInitialCluster(initialClusterText);
 
   const cfg: ServerConfig = { ...cfgBase, advertiseClientUrls, initialCluster, autoCompactionRetention };
-  if (opts.dataDirInitialized !== true) checkBootstrapCluster(cfg, initialClusterText);
+  if (opts.dataDirInitialized !== true) verifyBootstrap(cfg, initialClusterText);
   return cfg;
 }
 
 function fail(message: string): never {
   throw new ConfigError(message, 1, 'verify');
+}
+
+/** etcd 3.6's feature gates known to etcd-ts's flag check (none is acted on yet). */
+export const KNOWN_FEATURE_GATES: readonly string[] = [
+  'StopGRPCServiceOnDefrag',
+  'TxnModeWriteWithSharedBuffer',
+  'InitialCorruptCheck',
+  'CompactHashCheck',
+  'LeaseCheckpoint',
+  'LeaseCheckpointPersist',
+  'SetMemberLocalAddr',
+  'AllMembersHaveDowngradeCheck',
+];
+
+function checkFeatureGates(text: string): void {
+  if (text.trim() === '') return;
+  for (const part of text.split(',')) {
+    const [key = '', value, ...extra] = part.trim().split('=');
+    if (value === undefined || extra.length > 0 || !['true', 'false'].includes(value.trim().toLowerCase())) {
+      fail(`invalid value ${JSON.stringify(text)} for flag --feature-gates: expected "Name=true|false,...", got ${JSON.stringify(part)}`);
+    }
+    if (!KNOWN_FEATURE_GATES.includes(key.trim())) {
+      fail(`invalid value ${JSON.stringify(text)} for flag --feature-gates: unrecognized feature gate: ${key.trim()}`);
+    }
+  }
 }
 
 function failBootstrap(message: string): never {
@@ -373,9 +411,13 @@ export function parseInitialCluster(text: string): InitialClusterMember[] {
 
 /**
  * What etcd checks when it bootstraps a new member (etcdserver ServerConfig
- * VerifyBootstrap / advertiseMatchesCluster), then etcd-ts's own limit: one member.
+ * VerifyBootstrap / advertiseMatchesCluster), then etcd-ts's own limits: one member,
+ * no joining. parseServerConfig runs it unless told the data dir is initialised; a
+ * caller that learns that only later can parse with { dataDirInitialized: true } and
+ * call this itself for a fresh data dir. Throws ConfigError (phase 'bootstrap').
  */
-function checkBootstrapCluster(cfg: ServerConfig, initialClusterText: string): void {
+export function verifyBootstrap(cfg: ServerConfig, initialClusterText?: string): void {
+  initialClusterText ??= cfg.initialCluster.map((m) => m.peerUrls.map((u) => `${m.name}=${formatUrl(u)}`).join(',')).join(',');
   const local = cfg.initialCluster.find((m) => m.name === cfg.name);
   if (local === undefined) {
     failBootstrap(`couldn't find local name ${JSON.stringify(cfg.name)} in the initial cluster configuration`);

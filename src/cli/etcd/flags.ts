@@ -65,6 +65,11 @@ export interface FlagSpec {
   readonly yamlKey?: string | null;
   /** False when no ETCD_* variable maps to the flag (--config-file has one, --help does not). */
   readonly env?: boolean;
+  /**
+   * etcd 3.6 renamed many --experimental-* flags; the new name carries the old one here.
+   * Both are accepted; setting both is an error; the new one is what ServerConfig reads.
+   */
+  readonly replaces?: string;
 }
 
 /** etcd's rule: ETCD_ + upper-case name with "-" as "_" (--initial-cluster-token → ETCD_INITIAL_CLUSTER_TOKEN). */
@@ -297,6 +302,34 @@ export const FLAGS: readonly FlagSpec[] = [
     description: 'Do not check the SAN of peer client certificates.' }),
   F({ name: 'experimental-enable-distributed-tracing', type: 'bool', default: 'false', group: 'Experimental', effective: false,
     description: 'Export OpenTelemetry traces.' }),
+
+  // --- etcd 3.6 names of 3.5's --experimental-* flags ----------------------------------
+  F({ name: 'watch-progress-notify-interval', type: 'duration', default: '10m', min: 0, group: 'Experimental', effective: true,
+    replaces: 'experimental-watch-progress-notify-interval', description: 'etcd 3.6 name of --experimental-watch-progress-notify-interval.' }),
+  F({ name: 'compaction-batch-limit', type: 'uint', default: '1000', group: 'Experimental', effective: true,
+    replaces: 'experimental-compaction-batch-limit', description: 'etcd 3.6 name of --experimental-compaction-batch-limit.' }),
+  F({ name: 'compaction-sleep-interval', type: 'duration', default: '10ms', min: 0, group: 'Experimental', effective: true,
+    replaces: 'experimental-compaction-sleep-interval', description: 'etcd 3.6 name of --experimental-compaction-sleep-interval.' }),
+  F({ name: 'warning-apply-duration', type: 'duration', default: '100ms', min: 0, group: 'Experimental', effective: true,
+    replaces: 'experimental-warning-apply-duration', description: 'etcd 3.6 name of --experimental-warning-apply-duration.' }),
+  F({ name: 'snapshot-catchup-entries', type: 'uint', default: '5000', group: 'Experimental', effective: false,
+    replaces: 'experimental-snapshot-catchup-entries', description: 'etcd 3.6 name of --experimental-snapshot-catchup-entries.' }),
+  F({ name: 'corrupt-check-time', type: 'duration', default: '0s', min: 0, group: 'Experimental', effective: false,
+    replaces: 'experimental-corrupt-check-time', description: 'etcd 3.6 name of --experimental-corrupt-check-time.' }),
+  F({ name: 'compact-hash-check-time', type: 'duration', default: '1m', min: 0, group: 'Experimental', effective: false,
+    replaces: 'experimental-compact-hash-check-time', description: 'etcd 3.6 name of --experimental-compact-hash-check-time.' }),
+  F({ name: 'max-learners', type: 'uint', default: '1', group: 'Experimental', effective: false,
+    replaces: 'experimental-max-learners', description: 'etcd 3.6 name of --experimental-max-learners.' }),
+  F({ name: 'memory-mlock', type: 'bool', default: 'false', group: 'Experimental', effective: false,
+    replaces: 'experimental-memory-mlock', description: 'etcd 3.6 name of --experimental-memory-mlock.' }),
+  F({ name: 'bootstrap-defrag-threshold-megabytes', type: 'uint', default: '0', group: 'Experimental', effective: false,
+    replaces: 'experimental-bootstrap-defrag-threshold-megabytes', description: 'etcd 3.6 name of --experimental-bootstrap-defrag-threshold-megabytes.' }),
+  F({ name: 'downgrade-check-time', type: 'duration', default: '5s', min: 0, group: 'Experimental', effective: false,
+    replaces: 'experimental-downgrade-check-time', description: 'etcd 3.6 name of --experimental-downgrade-check-time.' }),
+  F({ name: 'peer-skip-client-san-verification', type: 'bool', default: 'false', group: 'Experimental', effective: false,
+    replaces: 'experimental-peer-skip-client-san-verification', description: 'etcd 3.6 name of --experimental-peer-skip-client-san-verification.' }),
+  F({ name: 'feature-gates', type: 'string', default: '', group: 'Experimental', effective: false,
+    description: 'etcd 3.6 feature gates, "Name=true|false,..." (e.g. InitialCorruptCheck=true,CompactHashCheck=true).' }),
 
   // --- Unsafe ---------------------------------------------------------------------
   F({ name: 'force-new-cluster', type: 'bool', default: 'false', group: 'Unsafe', effective: false,

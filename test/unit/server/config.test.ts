@@ -10,6 +10,7 @@ import {
   loggerOptionsFrom,
   parseServerConfig,
   serverConfigLogFields,
+  verifyBootstrap,
   type ServerConfig,
 } from '../../../src/server/config.js';
 import { formatUrl } from '../../../src/util/urls.js';
@@ -215,7 +216,7 @@ test('config file: values, name-derived defaults, nested TLS keys, YAML 1.1 bool
     assert.equal(c.maxTxnOps, 256);
     assert.equal(c.enablePprof, true);
     assert.deepEqual(c.logOutputs, ['stdout']);
-    assert.equal(c.experimentalWatchProgressNotifyInterval, 5000);
+    assert.equal(c.watchProgressNotifyInterval, 5000);
     assert.equal(c.grpcKeepaliveTimeout, 30000);
     assert.equal(c.flags.get('cert-file'), '/tmp/cert.pem');
     assert.equal(c.walDir, '');
@@ -283,4 +284,30 @@ test('log fields for "starting an etcd server" use etcd\'s names and Go duration
   assert.equal(formatGoDuration(5_400_000), '1h30m0s');
   assert.equal(formatGoDuration(90_000), '1m30s');
   assert.equal(formatGoDuration(0), '0s');
+});
+
+test('etcd 3.6 names of --experimental-* flags: either spelling, not both', () => {
+  assert.equal(parse([]).watchProgressNotifyInterval, 600_000);
+  assert.equal(parse(['--experimental-watch-progress-notify-interval', '5s']).watchProgressNotifyInterval, 5000);
+  assert.equal(parse(['--watch-progress-notify-interval', '5s']).watchProgressNotifyInterval, 5000);
+  assert.equal(parse(['--compaction-batch-limit', '50']).compactionBatchLimit, 50);
+  assert.equal(parse(['--experimental-compaction-sleep-interval', '1ms']).compactionSleepInterval, 1);
+  assert.equal(parse([], { ETCD_EXPERIMENTAL_WARNING_APPLY_DURATION: '1s' }).warningApplyDuration, 1000);
+  fails(
+    ['--watch-progress-notify-interval', '5s', '--experimental-watch-progress-notify-interval', '5s'],
+    /^cannot set both --experimental-watch-progress-notify-interval and --watch-progress-notify-interval/,
+  );
+});
+
+test('--feature-gates: etcd 3.6 syntax and known names', () => {
+  const c = parse(['--feature-gates', 'InitialCorruptCheck=true,CompactHashCheck=true']);
+  assert.ok(c.notices.some((n) => n.fields['flag'] === '--feature-gates'));
+  fails(['--feature-gates', 'Bogus=true'], /unrecognized feature gate: Bogus/);
+  fails(['--feature-gates', 'InitialCorruptCheck'], /expected "Name=true\|false,..."/);
+});
+
+test('verifyBootstrap can run after a parse that skipped it', () => {
+  const c = parseServerConfig(['--name', 'n1', '--initial-cluster', 'n2=http://localhost:2380'], {}, { dataDirInitialized: true });
+  assert.throws(() => verifyBootstrap(c), (e: unknown) => e instanceof ConfigError && e.phase === 'bootstrap' && /couldn't find local name "n1"/.test(e.message));
+  verifyBootstrap(parse(['--name', 'n1']));
 });

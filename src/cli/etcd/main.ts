@@ -2,8 +2,8 @@
  * bin/etcd: parse etcd's flags, start one member, serve the client port (gRPC and
  * HTTP/1.1 on one listener), stop cleanly on SIGINT/SIGTERM.
  */
-import { parseServerConfig, ConfigError, formatHelp, formatVersion, loggerOptionsFrom, serverConfigLogFields, type ServerConfig } from '../../server/config.js';
-import { Logger } from '../../util/logger.js';
+import { parseServerConfig, serverConfigLogFields, type ServerConfig } from '../../server/config.js';
+import { loadServerConfig } from './startup.js';
 import { formatUrl } from '../../util/urls.js';
 import { isInitialized, layoutOf } from '../../server/data-dir.js';
 import { startMember, type LogOpener, type Member } from '../../server/bootstrap.js';
@@ -21,39 +21,25 @@ const GRPC_OVERHEAD_BYTES = 512 * 1024;
 /** How long in-flight calls may finish after a shutdown signal. */
 const SHUTDOWN_GRACE_MS = 1000;
 
-function parseConfig(argv: string[]): ServerConfig {
-  // First pass only to find the data dir: etcd skips the bootstrap checks on a restart.
-  const probe = parseServerConfig(argv, process.env, { dataDirInitialized: true });
-  if (probe.help || probe.version) return probe;
-  const initialized = isInitialized(layoutOf(probe.dataDir, probe.walDir));
-  return initialized ? probe : parseServerConfig(argv, process.env, { dataDirInitialized: false });
+/** etcd skips the bootstrap checks (--initial-cluster ...) when the data dir already holds a member. */
+function dataDirInitialized(argv: readonly string[]): boolean {
+  try {
+    const probe: ServerConfig = parseServerConfig(argv, process.env, { dataDirInitialized: true });
+    return isInitialized(layoutOf(probe.dataDir, probe.walDir));
+  } catch {
+    return false; // loadServerConfig reports the error
+  }
 }
 
 async function main(): Promise<void> {
-  let cfg: ServerConfig;
-  try {
-    cfg = parseConfig(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(err.exitCode);
-    }
-    throw err;
-  }
-  if (cfg.help) {
-    process.stdout.write(formatHelp());
-    return;
-  }
-  if (cfg.version) {
-    process.stdout.write(formatVersion(cfg.emulatedEtcdVersion));
-    return;
-  }
-
-  const logger = new Logger({ ...loggerOptionsFrom(cfg), fields: { caller: 'etcdmain/main.ts' } });
-  for (const n of cfg.notices) logger[n.level](n.msg, n.fields);
-  logger.info('starting etcd-ts', { 'etcd-version': cfg.emulatedEtcdVersion, 'node-version': process.version, pid: process.pid });
+  const argv = process.argv.slice(2);
+  const startup = loadServerConfig(argv, process.env, {}, { dataDirInitialized: dataDirInitialized(argv) });
+  if (startup.kind === 'exit') process.exit(startup.code);
+  const cfg = startup.config;
+  const logger = startup.logger.child({ caller: 'cli/etcd/main.ts' });
+  logger.info('configuring peer listeners', { 'listen-peer-urls': cfg.listenPeerUrls.map(formatUrl) });
   logger.info('configuring client listeners', { 'listen-client-urls': cfg.listenClientUrls.map(formatUrl) });
-  logger.info('starting an etcd server', serverConfigLogFields(cfg));
+  logger.info('starting an etcd server', { ...serverConfigLogFields(cfg), 'member-initialized': dataDirInitialized(argv) });
 
   const openLog: LogOpener = openWorkerLog;
   let member: Member;
@@ -66,6 +52,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const server = member.server;
+  logger.info('starting local member', {
+    'local-member-id': member.identity.memberId.toString(16),
+    'cluster-id': member.identity.clusterId.toString(16),
+  });
   logger.info('opened member', {
     'data-dir': cfg.dataDir,
     'member-id': server.identity.memberId.toString(16),
@@ -74,12 +64,13 @@ async function main(): Promise<void> {
     'applied-index': server.appliedIndex,
     term: server.term,
   });
-  logger.info('became leader', { 'member-id': server.identity.memberId.toString(16), term: server.term });
+  logger.info(`${server.identity.memberId.toString(16)} became leader at term ${server.term}`);
   logger.info('published local member to cluster through raft', {
     'local-member-id': server.identity.memberId.toString(16),
     'local-member-attributes': `{Name:${cfg.name} ClientURLs:[${server.identity.clientUrls.join(' ')}]}`,
     'cluster-id': server.identity.clusterId.toString(16),
   });
+  logger.info('enabled capabilities for version', { 'cluster-version': cfg.emulatedEtcdVersion.split('.').slice(0, 2).join('.') });
 
   const transport = new Http2GrpcTransport({
     maxRecvBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
@@ -115,18 +106,19 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     listeners.push(l);
+    logger.info('ready to serve client requests');
     logger.info('serving client traffic insecurely; this is strongly discouraged!', { address: `${url.hostname}:${url.port || 2379}` });
   }
-  logger.info('ready to serve client requests');
 
   let stopping = false;
   const shutdown = async (signal: string, code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     logger.info('received signal; shutting down', { signal });
+    logger.info('closing etcd server', { name: cfg.name, 'data-dir': cfg.dataDir });
     await Promise.all(listeners.map((l) => l.close(SHUTDOWN_GRACE_MS).catch(() => undefined)));
     await member.close();
-    logger.info('stopped etcd-ts');
+    logger.info('closed etcd server', { name: cfg.name, 'data-dir': cfg.dataDir });
     process.exit(code);
   };
   server.onFatal((err) => {

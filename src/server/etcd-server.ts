@@ -68,7 +68,20 @@ export interface RaftKV {
   compact(req: etcdserverpb.ICompactionRequest): Promise<Uint8Array>;
 }
 
+/** Plain counters on the hot path; src/server/metrics.ts reads them when /metrics is scraped. */
+export interface ServerCounters {
+  /** Entries made durable and committed (etcd_server_proposals_committed_total). */
+  proposalsCommitted: number;
+  /** Entries applied (etcd_server_proposals_applied_total). */
+  proposalsApplied: number;
+  /** Proposals that ended in an error (etcd_server_proposals_failed_total). */
+  proposalsFailed: number;
+  /** Linearizable reads served (etcd_server_read_indexes... analogue). */
+  readIndexes: number;
+}
+
 export class EtcdServer implements RaftKV {
+  readonly counters: ServerCounters = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, readIndexes: 0 };
   readonly identity: MemberIdentity;
   readonly limits: ServerLimits;
   readonly version: string;
@@ -133,6 +146,11 @@ export class EtcdServer implements RaftKV {
     return this.#applied.current;
   }
 
+  /** Proposals waiting for their entry to be applied (etcd_server_proposals_pending). */
+  get proposalsPending(): number {
+    return this.#waits.size;
+  }
+
   header(revision: number): etcdserverpb.IResponseHeader {
     return {
       clusterId: this.identity.clusterId,
@@ -147,6 +165,7 @@ export class EtcdServer implements RaftKV {
   async range(req: etcdserverpb.IRangeRequest): Promise<etcdserverpb.IRangeResponse> {
     this.#checkRunning();
     if (!req.serializable) {
+      this.counters.readIndexes++;
       const wait = this.#applied.wait(this.#committed);
       if (wait !== undefined) await wait;
     }
@@ -221,7 +240,10 @@ export class EtcdServer implements RaftKV {
       queueMicrotask(() => this.#flush());
     }
     const outcome = await done;
-    if (outcome.errorCode !== undefined) throw errorByCode(outcome.errorCode);
+    if (outcome.errorCode !== undefined) {
+      this.counters.proposalsFailed++;
+      throw errorByCode(outcome.errorCode);
+    }
     return withHeader(outcome.response ?? new Uint8Array(), this.header(outcome.revision));
   }
 
@@ -234,6 +256,7 @@ export class EtcdServer implements RaftKV {
     this.#log.append({ term: this.#term, vote: this.identity.memberId, commit: last }, batch).then(
       () => {
         this.#committed = last;
+        this.counters.proposalsCommitted += batch.length;
         void this.#applyBatch(batch);
       },
       (err: unknown) => this.#fail(err),
@@ -247,6 +270,7 @@ export class EtcdServer implements RaftKV {
         if (o.requestId !== 0) this.#waits.trigger(o.requestId, o);
       }
       this.#applied.advance(batch[batch.length - 1]!.index);
+      this.counters.proposalsApplied += batch.length;
     });
     this.#applyChain = next.catch((err: unknown) => this.#fail(err));
     return next;

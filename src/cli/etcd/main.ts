@@ -15,6 +15,7 @@ import { registerHealthRoutes, registerVersionRoute } from '../../api/http/healt
 import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
 import { EtcdError } from '../../api/rpctypes/errors.js';
+import { createMetrics, registerMetricsRoute } from '../../server/metrics.js';
 
 /** etcd adds this much to --max-request-bytes for the gRPC receive limit (grpcOverheadBytes). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
       }
     },
   });
+  registerMetricsRoute(router, createMetrics(server));
   const [major, minor] = cfg.emulatedEtcdVersion.split('.');
   registerVersionRoute(router, { etcdserver: cfg.emulatedEtcdVersion, etcdcluster: `${major}.${minor}.0` });
 

@@ -1,0 +1,46 @@
+/**
+ * /metrics: Prometheus text with etcd's metric names where they exist. Values are read
+ * from the server when scraped (collect callbacks), so the hot path only bumps plain
+ * counters (EtcdServer.counters).
+ */
+import { Registry, Gauge, collectDefaultMetrics } from 'prom-client';
+import type { EtcdServer } from './etcd-server.js';
+import type { HttpRouter } from '../api/http/router.js';
+
+export function createMetrics(server: EtcdServer): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  };
+  // A single member is always its own leader.
+  gauge('etcd_server_has_leader', 'Whether or not a leader exists. 1 is existence, 0 is not.', () => 1);
+  gauge('etcd_server_is_leader', 'Whether or not this member is a leader. 1 if is, 0 otherwise.', () => 1);
+  gauge('etcd_server_leader_changes_seen_total', 'The number of leader changes seen.', () => 1);
+  gauge('etcd_server_proposals_committed_total', 'The total number of consensus proposals committed.', () => server.counters.proposalsCommitted);
+  gauge('etcd_server_proposals_applied_total', 'The total number of consensus proposals applied.', () => server.counters.proposalsApplied);
+  gauge('etcd_server_proposals_pending', 'The current number of pending proposals to commit.', () => server.proposalsPending);
+  gauge('etcd_server_proposals_failed_total', 'The total number of failed proposals seen.', () => server.counters.proposalsFailed);
+  gauge('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', () => server.status().dbSize as number);
+  gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', () => server.status().dbSizeInUse as number);
+  gauge('etcd_server_quota_backend_bytes', 'Current backend storage quota size in bytes.', () => server.status().dbSizeQuota as number);
+  gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', () => Number(server.status().header?.revision ?? 0));
+  new Gauge({ name: 'etcd_server_version', help: 'Which version is running. 1 for the server_version label with the current version.', labelNames: ['server_version'], registers: [registry] })
+    .set({ server_version: server.version }, 1);
+  return registry;
+}
+
+export function registerMetricsRoute(router: HttpRouter, registry: Registry): void {
+  router.get('/metrics', async (_req, res) => {
+    const body = await registry.metrics();
+    res.writeHead(200, { 'Content-Type': registry.contentType });
+    res.end(body);
+  });
+}

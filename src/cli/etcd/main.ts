@@ -16,6 +16,7 @@ import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
 import { EtcdError } from '../../api/rpctypes/errors.js';
 import { createMetrics, registerMetricsRoute } from '../../server/metrics.js';
+import { registerGateway } from '../../api/http/gateway.js';
 
 /** etcd adds this much to --max-request-bytes for the gRPC receive limit (grpcOverheadBytes). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -78,8 +79,8 @@ async function main(): Promise<void> {
     maxConcurrentStreams: cfg.maxConcurrentStreams,
     logError: (msg, err) => logger.error(msg, { error: err instanceof Error ? err.message : String(err) }),
   });
-  for (const m of kvMethods(server, { maxTxnOps: cfg.maxTxnOps })) transport.addUnary(m);
-  for (const m of maintenanceMethods(server)) transport.addUnary(m);
+  const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server)];
+  for (const m of unary) transport.addUnary(m);
 
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   registerHealthRoutes(router, {
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
     },
   });
   registerMetricsRoute(router, createMetrics(server));
+  if (cfg.enableGrpcGateway) registerGateway(router, unary, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
   const [major, minor] = cfg.emulatedEtcdVersion.split('.');
   registerVersionRoute(router, { etcdserver: cfg.emulatedEtcdVersion, etcdcluster: `${major}.${minor}.0` });
 

@@ -104,8 +104,18 @@ export function messageTooLarge(size: number, max: number): GrpcStatusError {
 
 /** grpc-go's message for request bytes the codec cannot parse. */
 export function unmarshalError(err: unknown): GrpcStatusError {
+  return new GrpcStatusError(GrpcStatus.INTERNAL, `grpc: error unmarshalling request: ${goProtoReason(err)}`);
+}
+
+/**
+ * grpc-go reports what Go's protobuf decoder says; protobufjs words the same failures
+ * differently. A message cut short is Go's "unexpected EOF"; anything else it cannot
+ * parse is "proto: cannot parse invalid wire-format data".
+ */
+function goProtoReason(err: unknown): string {
   const detail = err instanceof Error ? err.message : String(err);
-  return new GrpcStatusError(GrpcStatus.INTERNAL, `grpc: error unmarshalling request: ${detail}`);
+  if (detail.startsWith('index out of range')) return 'unexpected EOF';
+  return 'proto: cannot parse invalid wire-format data';
 }
 
 /** What grpc-go's server answers when the deadline passes while a handler runs. */

@@ -112,6 +112,7 @@ class SimNode {
   confState: ConfState;
   epoch = 0;
   readyScheduled = false;
+  /** Knows it was removed from the config (still runs; clients avoid it). */
   removed = false;
   /** Highest commit index this node persisted (its durable commit claim). */
   commit: Index = 0;
@@ -355,7 +356,7 @@ export class Simulator {
         return;
       case 'restart': {
         const n = this.nodes.get(ev.id)!;
-        if (n.raw || n.removed) return;
+        if (n.raw) return;
         this.start(n);
         this.log(`n${n.id}: RESTART term=${n.raw!.raft.term} commit=${n.commit} last=${n.storage.lastIndex()} snap=${n.storage.snapshot().metadata.index}`);
         this.afterInput(n);
@@ -435,12 +436,8 @@ export class Simulator {
       this.compact(n);
     }
     raw.advance();
-    if (n.removed) {
-      this.log(`n${id}: removed from the cluster; stopping`);
-      n.raw = null;
-      n.epoch++;
-      return;
-    }
+    // A removed node keeps running (it cannot campaign, but may still be needed to
+    // vote: the others may not know yet that its removal committed).
     this.afterInput(n);
   }
 
@@ -688,7 +685,7 @@ export class Simulator {
     this.net.heal();
     this.net.options = { dropProbability: 0, duplicateProbability: 0, delayMin: 1, delayMax: Math.min(5, this.opts.delayMax) };
     for (const n of this.nodes.values()) {
-      if (!n.raw && !n.removed) this.q.push(this.now, { k: 'restart', id: n.id });
+      if (!n.raw) this.q.push(this.now, { k: 'restart', id: n.id });
     }
   }
 
@@ -705,7 +702,7 @@ export class Simulator {
     if (!this.probe || this.probe.leader !== lead.id || this.probe.term !== raft.term) {
       const o = this.probeSeq++;
       this.probe = { key: opKey(-1, o), leader: lead.id, term: raft.term };
-      lead.raw!.propose(encodeCommand({ c: -1, o, k: '__probe', v: String(o) }));
+      if (!lead.raw!.propose(encodeCommand({ c: -1, o, k: '__probe', v: String(o) }))) this.probe = null;
       this.afterInput(lead);
       return false;
     }

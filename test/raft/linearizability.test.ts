@@ -1,0 +1,72 @@
+// Tests for the simulator's linearizability checker on hand-made histories.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkHistory, type KvOp } from '../sim/checkers/linearizability.js';
+
+const put = (client: number, key: string, value: string, call: number, ret: number): KvOp => ({ client, input: { kind: 'put', key, value }, output: null, call, ret });
+const get = (client: number, key: string, output: string | null, call: number, ret: number): KvOp => ({ client, input: { kind: 'get', key }, output, call, ret });
+
+test('sequential history is linearizable', () => {
+  assert.equal(checkHistory([put(1, 'a', 'x', 1, 2), get(1, 'a', 'x', 3, 4), put(1, 'a', 'y', 5, 6), get(2, 'a', 'y', 7, 8)]).ok, true);
+});
+
+test('read of the initial (absent) value', () => {
+  assert.equal(checkHistory([get(1, 'a', null, 1, 2), put(1, 'a', 'x', 3, 4)]).ok, true);
+  assert.equal(checkHistory([put(1, 'a', 'x', 1, 2), get(2, 'a', null, 3, 4)]).ok, false);
+});
+
+test('concurrent write may be seen or not by an overlapping read', () => {
+  assert.equal(checkHistory([put(1, 'a', 'x', 1, 10), get(2, 'a', null, 2, 3), get(3, 'a', 'x', 4, 5)]).ok, true);
+});
+
+test('stale read after a completed write is not linearizable', () => {
+  const h = [put(1, 'a', 'x', 1, 2), put(1, 'a', 'y', 3, 4), get(2, 'a', 'x', 5, 6)];
+  const r = checkHistory(h);
+  assert.equal(r.ok, false);
+  assert.equal(r.key, 'a');
+});
+
+test('reads going back in time are not linearizable', () => {
+  // Both writes overlap both reads, but the reads see y then x, and x was written first.
+  const h = [put(1, 'a', 'x', 1, 3), put(2, 'a', 'y', 2, 20), get(3, 'a', 'y', 5, 6), get(3, 'a', 'x', 7, 8)];
+  assert.equal(checkHistory(h).ok, false);
+  // With the x write overlapping the reads too, y-then-x is fine.
+  const h2 = [put(1, 'a', 'x', 1, 30), put(2, 'a', 'y', 2, 20), get(3, 'a', 'y', 5, 6), get(3, 'a', 'x', 7, 8)];
+  assert.equal(checkHistory(h2).ok, true);
+});
+
+test('an unknown-outcome write may take effect late or never', () => {
+  const inf = Infinity;
+  assert.equal(checkHistory([put(1, 'a', 'x', 1, inf), get(2, 'a', null, 5, 6), get(2, 'a', 'x', 7, 8)]).ok, true);
+  assert.equal(checkHistory([put(1, 'a', 'x', 1, inf), get(2, 'a', null, 5, 6)]).ok, true);
+  // But it cannot take effect before it was called.
+  assert.equal(checkHistory([get(2, 'a', 'x', 1, 2), put(1, 'a', 'x', 3, inf)]).ok, false);
+  // And it cannot take effect twice.
+  assert.equal(checkHistory([put(1, 'a', 'x', 1, inf), get(2, 'a', 'x', 5, 6), put(3, 'a', 'y', 7, 8), get(2, 'a', 'x', 9, 10)]).ok, false);
+});
+
+test('keys are checked independently', () => {
+  const h = [put(1, 'a', 'x', 1, 2), put(1, 'b', 'y', 3, 4), get(2, 'a', 'x', 5, 6), get(2, 'b', 'y', 7, 8), get(2, 'b', null, 9, 10)];
+  const r = checkHistory(h);
+  assert.equal(r.ok, false);
+  assert.equal(r.key, 'b');
+});
+
+test('a larger random sequential history is linearizable, a mutated one is not', () => {
+  const h: KvOp[] = [];
+  let t = 0;
+  let cur: string | null = null;
+  for (let i = 0; i < 200; i++) {
+    if (i % 3 === 0) {
+      cur = `v${i}`;
+      h.push(put(i % 4, 'k', cur, ++t, ++t));
+    } else {
+      h.push(get(i % 4, 'k', cur, ++t, ++t));
+    }
+  }
+  assert.equal(checkHistory(h).ok, true);
+  const bad = h.slice();
+  const last = bad[bad.length - 1]!;
+  bad[bad.length - 1] = { ...last, output: 'v3' };
+  assert.equal(checkHistory(bad).ok, false);
+});

@@ -55,6 +55,8 @@ export class WorkerWalWriter implements WalWriter {
   private reading = false;
   private failure: Error | null = null;
   private closing: Promise<void> | null = null;
+  /** Set before the CLOSE frame is sent (closing is assigned only after its executor ran). */
+  private closeRequested = false;
   private lastIndex: number;
   readonly stats: WalWriterStats & { ringFullWaits: number; lastBatchSeq: number } = {
     appends: 0,
@@ -78,7 +80,7 @@ export class WorkerWalWriter implements WalWriter {
     });
     worker.on('error', (e) => this.fail(e));
     worker.on('exit', (code) => {
-      if (this.pending.length > 0 || !this.closing) this.fail(new Error(`wal writer: worker exited (code ${code})`));
+      if (this.pending.length > 0 || !this.closeRequested) this.fail(new Error(`wal writer: worker exited (code ${code})`));
     });
   }
 
@@ -146,6 +148,7 @@ export class WorkerWalWriter implements WalWriter {
         void this.worker.terminate().then(() => reject(this.failure));
         return;
       }
+      this.closeRequested = true;
       this.worker.ref();
       this.worker.once('exit', () => (this.failure ? reject(this.failure) : resolve()));
       this.send([encodeControl(WalFrameKind.Close)]);
@@ -198,7 +201,7 @@ export class WorkerWalWriter implements WalWriter {
 
   private async readLoop(): Promise<void> {
     try {
-      while (!this.failure && (this.pending.length > 0 || this.closing)) {
+      while (!this.failure && (this.pending.length > 0 || this.closeRequested)) {
         let closed = false;
         this.rx.drain((b, off, len) => {
           const kind = frameKind(b, off, len);
@@ -210,13 +213,13 @@ export class WorkerWalWriter implements WalWriter {
           this.onAck(decodeAck(b, off, len));
         });
         if (closed) return;
-        if (this.pending.length > 0 || this.closing) await this.rx.waitReadableAsync(WAIT_SLICE_MS);
+        if (this.pending.length > 0 || this.closeRequested) await this.rx.waitReadableAsync(WAIT_SLICE_MS);
       }
     } catch (e) {
       this.fail(e instanceof Error ? e : new Error(String(e)));
     } finally {
       this.reading = false;
-      if (this.pending.length === 0 && !this.closing) this.worker.unref();
+      if (this.pending.length === 0 && !this.closeRequested) this.worker.unref();
     }
   }
 

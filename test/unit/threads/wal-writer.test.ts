@@ -104,3 +104,21 @@ test('WorkerWalWriter: many concurrent appenders, acks carry batch seq and durab
   assert.deepEqual(r.recovery.entries.map((e) => e.index), Array.from({ length: 1000 }, (_, i) => i + 1));
   r.wal.close();
 });
+
+test('WorkerWalWriter: a process with nothing else to do finishes its appends and close, then exits', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const mod = new URL('../../../src/threads/worker-wal-writer.js', import.meta.url).href;
+  const dir = tmpDir();
+  const script = `
+    const { WorkerWalWriter } = await import(${JSON.stringify(mod)});
+    const { writer } = await WorkerWalWriter.open({ dir: ${JSON.stringify(dir)}, segmentBytes: 65536 }, 0);
+    for (let i = 1; i <= 50; i++) await writer.append(null, [{ index: i, term: 1, type: 0, data: new Uint8Array(8) }]);
+    await writer.close();
+    console.log('closed');`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'closed');
+  const rec = openWalSync({ dir, segmentBytes: 65536 }, 0);
+  assert.equal(rec.recovery.lastIndex, 50);
+  rec.wal.close();
+});

@@ -115,7 +115,9 @@ test('WorkerWalWriter: a process with nothing else to do finishes its appends an
     for (let i = 1; i <= 50; i++) await writer.append(null, [{ index: i, term: 1, type: 0, data: new Uint8Array(8) }]);
     await writer.close();
     console.log('closed');`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  const file = `${dir}-main.mjs`;
+  fs.writeFileSync(file, script);
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'closed');
   const rec = openWalSync({ dir, segmentBytes: 65536 }, 0);

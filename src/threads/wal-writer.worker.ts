@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../wal/assert.js';
 import { MAX_BATCH_BYTES_DEFAULT, MAX_BATCH_DELAY_MS_DEFAULT, MAX_BATCH_DELAY_MS_LIMIT, type WalOptions } from '../wal/types.js';
 import { openWalSync, type FileWal } from '../wal/wal.js';
-import { decodeAppend, encodeAck, encodeControl, frameKind, WalFrameKind } from './wal-writer-frames.js';
+import { decodeAppend, decodeRelease, encodeAck, encodeControl, frameKind, WalFrameKind } from './wal-writer-frames.js';
 import { workerChannel, type WorkerSide } from './worker-channel.js';
 
 /** How long one blocking wait lasts before re-checking for close. */
@@ -51,11 +51,16 @@ function run(ch: WorkerSide, wal: FileWal, maxBatchBytes: number, maxBatchDelayM
     let batchBytes = 0;
     let completed = 0;
     let closing = false;
+    let releaseIndex = 0;
     const visit = (b: Uint8Array, off: number, len: number): boolean => {
       const kind = frameKind(b, off, len);
       if (kind === WalFrameKind.Close) {
         closing = true;
         return false;
+      }
+      if (kind === WalFrameKind.Release) {
+        releaseIndex = Math.max(releaseIndex, decodeRelease(b, off, len));
+        return true;
       }
       assert(kind === WalFrameKind.Append, `wal writer: unexpected frame kind ${kind}`);
       const part = decodeAppend(b, off, len);
@@ -80,6 +85,7 @@ function run(ch: WorkerSide, wal: FileWal, maxBatchBytes: number, maxBatchDelayM
       batchSeq++;
       ch.tx.writeBlocking(encodeAck({ count: completed, seq: ackedSeq, durableIndex: wal.lastSavedIndex, batchSeq }));
     }
+    if (releaseIndex > 0) wal.releaseTo(releaseIndex);
     if (closing) {
       assert(ch.rx.isEmpty(), 'wal writer: frames after CLOSE');
       break;

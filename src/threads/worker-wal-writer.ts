@@ -12,7 +12,7 @@ import type { WalOptions } from '../wal/types.js';
 import type { RingConsumer, RingProducer } from './ring.js';
 import type { OpenedWalWriter, WalWriter, WalWriterStats } from './wal-writer.js';
 import type { WalWriterWorkerData, WalWriterWorkerMessage } from './wal-writer.worker.js';
-import { decodeAck, encodeAppend, encodeControl, frameKind, WalFrameKind } from './wal-writer-frames.js';
+import { decodeAck, encodeAppend, encodeControl, encodeRelease, frameKind, WalFrameKind } from './wal-writer-frames.js';
 import { startWorkerChannel } from './worker-channel.js';
 
 /** Compiled worker entry, next to this file (dist/src/threads/wal-writer.worker.js). */
@@ -139,6 +139,16 @@ export class WorkerWalWriter implements WalWriter {
     this.send(frames);
     this.startReading();
     return p;
+  }
+
+  /**
+   * Lets the writer delete segments wholly below `index` (purge), after the appends
+   * made before this call are durable. Fire and forget.
+   */
+  releaseTo(index: number): void {
+    if (this.failure || this.closeRequested) return;
+    if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`wal writer: release index ${index} is not a safe integer >= 0`);
+    this.send([encodeRelease(index)]);
   }
 
   close(): Promise<void> {

@@ -51,6 +51,22 @@ for (const useWorker of [false, true]) {
     r.wal.close();
   });
 
+  test(`${mode}: releaseTo purges old segments after earlier appends are durable`, async () => {
+    const dir = tmpDir();
+    const { writer } = await openWalWriter({ dir, segmentBytes: 4096, useWorker }, 0);
+    await writer.append({ term: 1, vote: 1, commit: 300 }, entries(1, 300, 1, 40));
+    const before = segmentFiles(dir).length;
+    (writer as unknown as { releaseTo(i: number): void }).releaseTo(200);
+    await writer.append(null, [entry(301, 1, 40)]);
+    await writer.close();
+    const after = segmentFiles(dir).length;
+    assert.ok(after < before, `${after} segments after purge, ${before} before`);
+    const r = openWalSync({ dir, segmentBytes: 4096 }, 199);
+    assert.deepEqual(r.recovery.entries, entries(200, 301, 1, 40));
+    assert.deepEqual(r.recovery.hardState, { term: 1, vote: 1, commit: 300 });
+    r.wal.close();
+  });
+
   test(`${mode}: opening a corrupt WAL rejects with WalCorruptError naming file and offset`, async () => {
     const dir = tmpDir();
     const { writer } = await openWalWriter({ dir, segmentBytes: 8192, useWorker }, 0);

@@ -17,6 +17,8 @@ export enum WalFrameKind {
   Ack = 3,
   /** worker -> main */
   Closed = 4,
+  /** main -> worker */
+  Release = 5,
 }
 
 const APPEND_HEADER_BYTES = 16;
@@ -143,4 +145,20 @@ export function encodeControl(kind: WalFrameKind.Close | WalFrameKind.Closed): U
   const buf = new Uint8Array(CONTROL_BYTES);
   buf[0] = kind;
   return buf;
+}
+
+export const RELEASE_BYTES = 16;
+
+export function encodeRelease(index: number): Uint8Array {
+  const buf = new Uint8Array(RELEASE_BYTES);
+  buf[0] = WalFrameKind.Release;
+  writeU64(new DataView(buf.buffer), 8, index);
+  return buf;
+}
+
+export function decodeRelease(buf: Uint8Array, offset: number, length: number): number {
+  if (length !== RELEASE_BYTES) throw new FrameError(`wal writer release: ${length} bytes, want ${RELEASE_BYTES}`);
+  const index = readU64(new DataView(buf.buffer, buf.byteOffset, buf.byteLength), offset + 8);
+  if (index < 0) throw new FrameError('wal writer release: bad index');
+  return index;
 }

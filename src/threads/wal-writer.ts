@@ -51,6 +51,7 @@ export class InlineWalWriter implements WalWriter {
   private scheduled = false;
   private failure: unknown = null;
   private closed = false;
+  private releaseIndex = 0;
   readonly stats: WalWriterStats = { appends: 0, syncs: 0, durableIndex: 0 };
 
   constructor(private readonly wal: FileWal) {
@@ -74,10 +75,20 @@ export class InlineWalWriter implements WalWriter {
     });
   }
 
+  /** Deletes segments wholly below `index` once the appends made before this call are durable. */
+  releaseTo(index: number): void {
+    if (this.failure || this.closed) return;
+    this.releaseIndex = Math.max(this.releaseIndex, index);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.queue.length > 0) this.flush();
+    if (this.queue.length > 0 || this.releaseIndex > 0) this.flush();
     this.wal.close();
   }
 
@@ -86,6 +97,8 @@ export class InlineWalWriter implements WalWriter {
     const batch = this.queue;
     this.queue = [];
     const saved: Queued[] = [];
+    const releaseIndex = this.releaseIndex;
+    this.releaseIndex = 0;
     for (const q of batch) {
       if (this.failure) {
         q.reject(this.failure);
@@ -100,14 +113,21 @@ export class InlineWalWriter implements WalWriter {
         q.reject(e);
       }
     }
-    if (saved.length === 0) return;
-    if (!this.failure) {
+    if (saved.length > 0 && !this.failure) {
       try {
         this.wal.sync();
       } catch (e) {
         this.failure = e;
       }
     }
+    if (releaseIndex > 0 && !this.failure) {
+      try {
+        this.wal.releaseTo(releaseIndex);
+      } catch (e) {
+        this.failure = e;
+      }
+    }
+    if (saved.length === 0) return;
     if (this.failure) {
       for (const q of saved) q.reject(this.failure);
       return;

@@ -10,11 +10,17 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../wal/assert.js';
 import { MAX_BATCH_BYTES_DEFAULT, MAX_BATCH_DELAY_MS_DEFAULT, MAX_BATCH_DELAY_MS_LIMIT, type WalOptions } from '../wal/types.js';
 import { openWalSync, type FileWal } from '../wal/wal.js';
-import { decodeAppend, encodeAck, encodeControl, frameKind, WalFrameKind } from './wal-writer-frames.js';
+import { decodeAppend, decodeRelease, encodeAck, encodeControl, frameKind, WalFrameKind } from './wal-writer-frames.js';
 import { workerChannel, type WorkerSide } from './worker-channel.js';
 
 /** How long one blocking wait lasts before re-checking for close. */
 const IDLE_WAIT_MS = 1000;
+/**
+ * Zeros preallocated (and fdatasynced) for the next segment per slice, between batches
+ * and while idle. Bounds the extra latency one batch can see; the metric `rollMsMax`
+ * (FileWal) says whether slices keep up with the write rate.
+ */
+const PREPARE_SLICE_BYTES = 1 << 20;
 
 export interface WalWriterWorkerData {
   opts: WalOptions;
@@ -44,6 +50,11 @@ function run(ch: WorkerSide, wal: FileWal, maxBatchBytes: number, maxBatchDelayM
   let batchSeq = 0;
   let ackedSeq = 0;
   for (;;) {
+    if (!wal.nextSegmentReady && ch.rx.isEmpty() && !ch.rx.isClosed()) {
+      // Idle: prepare the next segment a slice at a time, checking for work in between.
+      wal.prepareNext(PREPARE_SLICE_BYTES);
+      continue;
+    }
     if (!ch.rx.waitReadable(IDLE_WAIT_MS)) {
       if (ch.rx.isDone()) break; // main thread went away without CLOSE
       continue;
@@ -51,11 +62,16 @@ function run(ch: WorkerSide, wal: FileWal, maxBatchBytes: number, maxBatchDelayM
     let batchBytes = 0;
     let completed = 0;
     let closing = false;
+    let releaseIndex = 0;
     const visit = (b: Uint8Array, off: number, len: number): boolean => {
       const kind = frameKind(b, off, len);
       if (kind === WalFrameKind.Close) {
         closing = true;
         return false;
+      }
+      if (kind === WalFrameKind.Release) {
+        releaseIndex = Math.max(releaseIndex, decodeRelease(b, off, len));
+        return true;
       }
       assert(kind === WalFrameKind.Append, `wal writer: unexpected frame kind ${kind}`);
       const part = decodeAppend(b, off, len);
@@ -80,10 +96,13 @@ function run(ch: WorkerSide, wal: FileWal, maxBatchBytes: number, maxBatchDelayM
       batchSeq++;
       ch.tx.writeBlocking(encodeAck({ count: completed, seq: ackedSeq, durableIndex: wal.lastSavedIndex, batchSeq }));
     }
+    if (releaseIndex > 0) wal.releaseTo(releaseIndex);
     if (closing) {
       assert(ch.rx.isEmpty(), 'wal writer: frames after CLOSE');
       break;
     }
+    // One slice per batch under load, after the ack so it adds no latency to this batch.
+    if (!wal.nextSegmentReady) wal.prepareNext(PREPARE_SLICE_BYTES);
   }
   wal.close();
   ch.tx.writeBlocking(encodeControl(WalFrameKind.Closed));

@@ -37,6 +37,8 @@ export function createChannelBuffers(toWorkerBytes: number, fromWorkerBytes: num
 export function startWorkerChannel(url: URL, opts: StartWorkerOptions): MainChannel {
   const channel = createChannelBuffers(opts.toWorkerBytes, opts.fromWorkerBytes);
   const worker = new Worker(url, {
+    // Note: workers inherit execArgv; a parent started as `node --input-type=module -e`
+    // passes --input-type on and the worker fails to start. Run scripts from files.
     ...opts.workerOptions,
     name: opts.name ?? url.pathname,
     workerData: { ...opts.workerData, channel },

@@ -12,7 +12,7 @@ import type { WalOptions } from '../wal/types.js';
 import type { RingConsumer, RingProducer } from './ring.js';
 import type { OpenedWalWriter, WalWriter, WalWriterStats } from './wal-writer.js';
 import type { WalWriterWorkerData, WalWriterWorkerMessage } from './wal-writer.worker.js';
-import { decodeAck, encodeAppend, encodeControl, frameKind, WalFrameKind } from './wal-writer-frames.js';
+import { decodeAck, encodeAppend, encodeControl, encodeRelease, frameKind, WalFrameKind } from './wal-writer-frames.js';
 import { startWorkerChannel } from './worker-channel.js';
 
 /** Compiled worker entry, next to this file (dist/src/threads/wal-writer.worker.js). */
@@ -55,6 +55,8 @@ export class WorkerWalWriter implements WalWriter {
   private reading = false;
   private failure: Error | null = null;
   private closing: Promise<void> | null = null;
+  /** Set before the CLOSE frame is sent (closing is assigned only after its executor ran). */
+  private closeRequested = false;
   private lastIndex: number;
   readonly stats: WalWriterStats & { ringFullWaits: number; lastBatchSeq: number } = {
     appends: 0,
@@ -78,7 +80,7 @@ export class WorkerWalWriter implements WalWriter {
     });
     worker.on('error', (e) => this.fail(e));
     worker.on('exit', (code) => {
-      if (this.pending.length > 0 || !this.closing) this.fail(new Error(`wal writer: worker exited (code ${code})`));
+      if (this.pending.length > 0 || !this.closeRequested) this.fail(new Error(`wal writer: worker exited (code ${code})`));
     });
   }
 
@@ -139,6 +141,16 @@ export class WorkerWalWriter implements WalWriter {
     return p;
   }
 
+  /**
+   * Lets the writer delete segments wholly below `index` (purge), after the appends
+   * made before this call are durable. Fire and forget.
+   */
+  releaseTo(index: number): void {
+    if (this.failure || this.closeRequested) return;
+    if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`wal writer: release index ${index} is not a safe integer >= 0`);
+    this.send([encodeRelease(index)]);
+  }
+
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closing = new Promise<void>((resolve, reject) => {
@@ -146,6 +158,7 @@ export class WorkerWalWriter implements WalWriter {
         void this.worker.terminate().then(() => reject(this.failure));
         return;
       }
+      this.closeRequested = true;
       this.worker.ref();
       this.worker.once('exit', () => (this.failure ? reject(this.failure) : resolve()));
       this.send([encodeControl(WalFrameKind.Close)]);
@@ -198,7 +211,7 @@ export class WorkerWalWriter implements WalWriter {
 
   private async readLoop(): Promise<void> {
     try {
-      while (!this.failure && (this.pending.length > 0 || this.closing)) {
+      while (!this.failure && (this.pending.length > 0 || this.closeRequested)) {
         let closed = false;
         this.rx.drain((b, off, len) => {
           const kind = frameKind(b, off, len);
@@ -210,13 +223,13 @@ export class WorkerWalWriter implements WalWriter {
           this.onAck(decodeAck(b, off, len));
         });
         if (closed) return;
-        if (this.pending.length > 0 || this.closing) await this.rx.waitReadableAsync(WAIT_SLICE_MS);
+        if (this.pending.length > 0 || this.closeRequested) await this.rx.waitReadableAsync(WAIT_SLICE_MS);
       }
     } catch (e) {
       this.fail(e instanceof Error ? e : new Error(String(e)));
     } finally {
       this.reading = false;
-      if (this.pending.length === 0 && !this.closing) this.worker.unref();
+      if (this.pending.length === 0 && !this.closeRequested) this.worker.unref();
     }
   }
 

@@ -115,3 +115,56 @@ export function createSegment(dir: string, name: string, segmentBytes: number, h
   }
   return fd;
 }
+
+/** Name of the spare segment being preallocated ahead of the next roll (deleted at open like any *.tmp). */
+export const SPARE_NAME = 'spare.wal.tmp';
+
+/**
+ * A segment file preallocated ahead of time, a slice at a time, so a roll does not
+ * stall the writer for the whole preallocation (etcd's filePipeline does this in a
+ * goroutine; here the WAL writer calls prepare() between batches).
+ */
+export class SpareSegment {
+  private fd: number;
+  private preparedBytes = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly segmentBytes: number,
+  ) {
+    this.fd = fs.openSync(path.join(dir, SPARE_NAME), 'w+');
+  }
+
+  get ready(): boolean {
+    return this.preparedBytes >= this.segmentBytes;
+  }
+
+  /** Writes and fdatasyncs up to `sliceBytes` more zeros. Returns true when fully prepared. */
+  prepare(sliceBytes: number): boolean {
+    if (this.ready) return true;
+    const to = Math.min(this.segmentBytes, this.preparedBytes + sliceBytes);
+    writeZeros(this.fd, this.preparedBytes, to);
+    fs.fdatasyncSync(this.fd);
+    this.preparedBytes = to;
+    return this.ready;
+  }
+
+  /** Finishes preparation, writes `head`, syncs and renames into place as `name`. Returns the fd; the spare is used up. */
+  install(name: string, head: Uint8Array): number {
+    writeZeros(this.fd, this.preparedBytes, this.segmentBytes);
+    writeFully(this.fd, head, 0);
+    fs.fdatasyncSync(this.fd);
+    fs.renameSync(path.join(this.dir, SPARE_NAME), path.join(this.dir, name));
+    fsyncDir(this.dir);
+    const fd = this.fd;
+    this.fd = -1;
+    return fd;
+  }
+
+  discard(): void {
+    if (this.fd < 0) return;
+    fs.closeSync(this.fd);
+    this.fd = -1;
+    fs.rmSync(path.join(this.dir, SPARE_NAME), { force: true });
+  }
+}

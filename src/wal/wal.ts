@@ -26,7 +26,7 @@ import {
   WAL_MAGIC,
   WAL_VERSION,
 } from './record.js';
-import { createSegment, fsyncDir, listSegments, segmentName, writeFully, writeZeros, type SegmentName } from './segment.js';
+import { createSegment, fsyncDir, listSegments, segmentName, SpareSegment, writeFully, writeZeros, type SegmentName } from './segment.js';
 import { SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, type Wal, type WalOptions, type WalRecovery } from './types.js';
 
 /** save() writes (without syncing) once this many bytes are buffered, to bound memory. */
@@ -122,8 +122,12 @@ export function openWalSync(opts: WalOptions, fromIndex: number): { recovery: Wa
 export class FileWal implements Wal {
   private readonly pending = new PendingBuffer();
   private closed = false;
+  private spare: SpareSegment | null = null;
   /** fdatasync calls made (metric). */
   syncCount = 0;
+  /** Segment rolls, and the slowest one in ms (metric: a high value means prepareNext() is not called enough). */
+  rollCount = 0;
+  rollMsMax = 0;
 
   // Invariants: segments is non-empty and ordered by seq; the last one is open as fd;
   // fileOffset + pending.length is where the next record goes in it; crc is the crc of
@@ -201,7 +205,24 @@ export class FileWal implements Wal {
     if (this.closed) return;
     this.sync();
     fs.closeSync(this.fd);
+    this.spare?.discard();
+    this.spare = null;
     this.closed = true;
+  }
+
+  /**
+   * Preallocates part of the next segment (at most `sliceBytes` of zeros, fdatasynced),
+   * so the next roll only renames a ready file. The WAL writer calls this between
+   * batches. Returns true when the next segment is ready.
+   */
+  get nextSegmentReady(): boolean {
+    return this.spare?.ready ?? false;
+  }
+
+  prepareNext(sliceBytes: number): boolean {
+    if (this.closed) throw new WalClosedError();
+    this.spare ??= new SpareSegment(this.dir, this.segmentBytes);
+    return this.spare.prepare(sliceBytes);
   }
 
   /** Index of the last entry saved. */
@@ -254,7 +275,15 @@ export class FileWal implements Wal {
     const seq = prev.seq + 1;
     const seg = { seq, firstIndex, name: segmentName(seq, firstIndex) };
     const { head, crc } = segmentHead(this.crc, this.hardState);
-    this.fd = createSegment(this.dir, seg.name, this.segmentBytes, head);
+    const t0 = performance.now();
+    if (this.spare) {
+      this.fd = this.spare.install(seg.name, head);
+      this.spare = null;
+    } else {
+      this.fd = createSegment(this.dir, seg.name, this.segmentBytes, head);
+    }
+    this.rollCount++;
+    this.rollMsMax = Math.max(this.rollMsMax, performance.now() - t0);
     this.segments.push(seg);
     this.fileOffset = head.length;
     this.crc = crc;

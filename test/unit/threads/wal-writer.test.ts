@@ -51,6 +51,22 @@ for (const useWorker of [false, true]) {
     r.wal.close();
   });
 
+  test(`${mode}: releaseTo purges old segments after earlier appends are durable`, async () => {
+    const dir = tmpDir();
+    const { writer } = await openWalWriter({ dir, segmentBytes: 4096, useWorker }, 0);
+    await writer.append({ term: 1, vote: 1, commit: 300 }, entries(1, 300, 1, 40));
+    const before = segmentFiles(dir).length;
+    (writer as unknown as { releaseTo(i: number): void }).releaseTo(200);
+    await writer.append(null, [entry(301, 1, 40)]);
+    await writer.close();
+    const after = segmentFiles(dir).length;
+    assert.ok(after < before, `${after} segments after purge, ${before} before`);
+    const r = openWalSync({ dir, segmentBytes: 4096 }, 199);
+    assert.deepEqual(r.recovery.entries, entries(200, 301, 1, 40));
+    assert.deepEqual(r.recovery.hardState, { term: 1, vote: 1, commit: 300 });
+    r.wal.close();
+  });
+
   test(`${mode}: opening a corrupt WAL rejects with WalCorruptError naming file and offset`, async () => {
     const dir = tmpDir();
     const { writer } = await openWalWriter({ dir, segmentBytes: 8192, useWorker }, 0);
@@ -103,4 +119,24 @@ test('WorkerWalWriter: many concurrent appenders, acks carry batch seq and durab
   assert.equal(r.recovery.entries.length, 1000);
   assert.deepEqual(r.recovery.entries.map((e) => e.index), Array.from({ length: 1000 }, (_, i) => i + 1));
   r.wal.close();
+});
+
+test('WorkerWalWriter: a process with nothing else to do finishes its appends and close, then exits', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const mod = new URL('../../../src/threads/worker-wal-writer.js', import.meta.url).href;
+  const dir = tmpDir();
+  const script = `
+    const { WorkerWalWriter } = await import(${JSON.stringify(mod)});
+    const { writer } = await WorkerWalWriter.open({ dir: ${JSON.stringify(dir)}, segmentBytes: 65536 }, 0);
+    for (let i = 1; i <= 50; i++) await writer.append(null, [{ index: i, term: 1, type: 0, data: new Uint8Array(8) }]);
+    await writer.close();
+    console.log('closed');`;
+  const file = `${dir}-main.mjs`;
+  fs.writeFileSync(file, script);
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'closed');
+  const rec = openWalSync({ dir, segmentBytes: 65536 }, 0);
+  assert.equal(rec.recovery.lastIndex, 50);
+  rec.wal.close();
 });

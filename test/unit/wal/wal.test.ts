@@ -128,3 +128,25 @@ test('unparsable segment names and seq gaps are refused', () => {
   fs.writeFileSync(path.join(dir, 'junk.wal'), '');
   assert.throws(() => openWalSync({ dir, segmentBytes: 4096 }, 0), /junk\.wal at offset 0: segment file name/);
 });
+
+test('next segment prepared ahead (spare) is installed on roll; a leftover spare is removed at open', () => {
+  const dir = tmpDir();
+  const opts = { dir, segmentBytes: 8192 };
+  const { wal } = openWalSync(opts, 0);
+  assert.equal(wal.nextSegmentReady, false);
+  assert.equal(wal.prepareNext(4096), false);
+  assert.equal(wal.prepareNext(4096), true);
+  assert.ok(fs.existsSync(path.join(dir, 'spare.wal.tmp')));
+  wal.save(null, entries(1, 300, 1, 40)); // rolls several times; the first uses the spare
+  assert.ok(wal.rollCount >= 2);
+  assert.equal(fs.existsSync(path.join(dir, 'spare.wal.tmp')), false);
+  wal.prepareNext(1000); // a partly prepared spare left behind by a crash
+  wal.sync();
+  fs.closeSync(fs.openSync(path.join(dir, '0000000000000099-0000000000000001.wal.tmp'), 'w'));
+  const r = openWalSync(opts, 0);
+  assert.deepEqual(r.recovery.entries, entries(1, 300, 1, 40));
+  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp')), [], 'tmp files removed');
+  for (const f of segmentFiles(dir)) assert.ok(fs.statSync(f).size >= 8192);
+  r.wal.close();
+  wal.close();
+});

@@ -20,6 +20,14 @@ export interface LmdbBackendOptions {
   readonly writable: boolean;
   /** Initial map size in bytes; lmdb-js grows it on demand. */
   readonly mapSizeBytes?: number;
+  /**
+   * Commit durability of the writer (docs/storage-lmdb.md, "Durability"):
+   * 'noSync' (default): no fsync at commit; safe against process crashes; an OS crash or
+   *   power loss between `flush()`es can lose or corrupt recent LMDB commits.
+   * 'noMetaSync': one fdatasync per commit (per apply batch), meta page unsynced: an OS crash
+   *   loses at most the last commits and never corrupts; the WAL replays them.
+   */
+  readonly syncMode?: 'noSync' | 'noMetaSync';
 }
 
 /** Read options for lmdb-js: empty inside the writer's transaction, or a read txn. */
@@ -46,7 +54,8 @@ export class LmdbBackend {
       path: opts.path,
       noSubdir: true,
       readOnly: !opts.writable,
-      noSync: true,
+      noSync: (opts.syncMode ?? 'noSync') === 'noSync',
+      noMetaSync: opts.syncMode === 'noMetaSync',
       overlappingSync: false,
       maxDbs: DBIS.length + 4,
       keyEncoding: 'binary',

@@ -68,16 +68,21 @@ export class LmdbReadView implements ReadView {
   }
 
   /** The entry of `key` visible at `rev` (given its head), or undefined. */
-  private visible(key: Uint8Array, head: LocatedEntry, rev: number): LocatedEntry | undefined {
+  visible(key: Uint8Array, head: LocatedEntry, rev: number): LocatedEntry | undefined {
     const e = head.modRevision <= rev ? head : this.locateHistorical(key, rev);
     return e === undefined || e.tombstone ? undefined : e;
   }
 
-  /** The value stored for a located entry. */
-  value(e: LocatedEntry): Buffer {
+  /** The KvRecord bytes stored for a located entry. */
+  record(e: LocatedEntry): Buffer {
     const rec = this.backend.rev.get(encodeRevision(e.modRevision, e.sub), this.opts);
     assert(rec !== undefined, `rev ${e.modRevision}.${e.sub} missing for an index entry`);
-    return kvRecordValue(rec);
+    return rec;
+  }
+
+  /** The value stored for a located entry. */
+  value(e: LocatedEntry): Buffer {
+    return kvRecordValue(this.record(e));
   }
 
   toKeyValue(key: Uint8Array, e: LocatedEntry, withValue: boolean): KeyValue {

@@ -12,7 +12,7 @@ import { mvccpb, type etcdserverpb } from '../api/pb.js';
 import type { KeyValue, KvReader, RangeOptions, RangeResult, ReadView } from './kv.js';
 import { LMDB_MAX_KEY_BYTES, encodeIndexKey, encodeKeyPrefix, isStorableKey } from './key-index.js';
 import { decodeIndexRecord, decodeKvRecord, decodeLatestRecord, kvRecordValue, type LocatedEntry } from './records.js';
-import { REV_BYTES, assert, encodeRevision, readU64 } from './revision.js';
+import { REV_BYTES, assert, encodeRevision, readU64, writeU64 } from './revision.js';
 import { rangeRequest } from './range.js';
 
 const EMPTY = new Uint8Array(0);
@@ -148,6 +148,15 @@ export class LmdbReadView implements ReadView {
         : { type: mvccpb.Event.EventType.PUT, kv: { key: r.key, createRevision: r.createRevision, modRevision: main, version: r.version, value: r.value, lease: r.lease } });
     }
     return { events, nextRev: cut ? lastMain + 1 : Math.max(fromRev, this.rev + 1) };
+  }
+
+  /** Live keys attached to `lease` (for lease revoke and for restoring a lessor's key sets). */
+  *keysOfLease(lease: number): Generator<Buffer> {
+    const start = Buffer.allocUnsafe(8);
+    writeU64(start, 0, lease);
+    const end = Buffer.allocUnsafe(8);
+    writeU64(end, 0, lease + 1);
+    for (const k of this.backend.leaseKeys.getKeys({ ...this.opts, start, end })) yield (k as Buffer).subarray(8);
   }
 
   rangeKeys(key: Uint8Array, end: Uint8Array, opts: RangeOptions = {}): RangeResult {

@@ -260,3 +260,20 @@ describe('internal errors', () => {
     await h.close();
   });
 });
+
+describe('lease_keys', () => {
+  test('follows puts, lease changes, ignore_lease and deletes', async () => {
+    const h = new Harness({ exists: () => true });
+    const keysOf = (l: number) => h.reader.view((v) => [...v.keysOfLease(l)].map((k) => s(k)));
+    h.put('a', '1', { lease: 5 }); h.put('b', '1', { lease: 5 }); h.put('c', '1', { lease: 6 });
+    assert.deepEqual(keysOf(5), ['a', 'b']); assert.deepEqual(keysOf(6), ['c']);
+    h.put('a', '2', { lease: 6 });
+    h.put('b', '2', { ignoreLease: true });
+    h.put('c', '2');
+    assert.deepEqual(keysOf(5), ['b']); assert.deepEqual(keysOf(6), ['a']);
+    h.del('a', 'c');
+    assert.deepEqual(keysOf(5), []); assert.deepEqual(keysOf(6), []);
+    assert.equal(h.backend.leaseKeys.getKeysCount(), 0);
+    await h.close();
+  });
+});

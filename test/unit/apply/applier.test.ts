@@ -277,3 +277,19 @@ describe('lease_keys', () => {
     await h.close();
   });
 });
+
+describe('key size limits', () => {
+  test('keys up to the LMDB limit work; longer ones are refused without writing', async () => {
+    const h = new Harness();
+    const ok = Buffer.alloc(1960, 0x61);
+    assert.equal(h.apply({ put: { key: ok, value: b('v') } }).errorCode, undefined);
+    assert.equal(h.reader.range({ key: ok }).count, 1);
+    assert.equal(h.apply({ put: { key: Buffer.alloc(1961, 0x61), value: b('v') } }).errorCode, 'ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
+    assert.equal(h.apply({ put: { key: Buffer.alloc(1000, 0), value: b('v') } }).errorCode, 'ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
+    const zeros = Buffer.alloc(900, 0);
+    assert.equal(h.apply({ put: { key: zeros, value: b('z') } }).errorCode, undefined);
+    assert.equal(h.reader.range({ key: zeros }).kvs![0]!.value!.toString(), 'z');
+    assert.equal(h.applier.currentRevision(), 3);
+    await h.close();
+  });
+});

@@ -43,7 +43,10 @@ export interface ApplyResult {
   readonly response?: Uint8Array;
   /** An EtcdError code (or one of the ERR_APPLY_* codes above); nothing was written. */
   readonly errorCode?: string;
-  /** Watch events in revision order (mvccpb.Event shapes, prev_kv not filled). */
+  /**
+   * Watch events in revision order (mvccpb.Event shapes, prev_kv not filled). PUT events'
+   * key/value are views into the entry's `data`: encode them before that memory is reused.
+   */
   readonly events: mvccpb.Event.$Properties[];
   /** A compaction with physical=true: answer once the store's finished compaction >= revision requested. */
   readonly compactPhysical?: boolean;

@@ -8,7 +8,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
-import { DBI_KIDX, DBI_LATEST, DBI_META, DBI_REV, DBI_TOMBS, DBIS, META_SCHEMA_VERSION, SCHEMA_VERSION } from './schema.js';
+import { DBI_KIDX, DBI_LATEST, DBI_LEASE_KEYS, DBI_META, DBI_REV, DBI_TOMBS, DBIS, META_SCHEMA_VERSION, SCHEMA_VERSION } from './schema.js';
 import { readU64, u64Bytes } from '../mvcc/revision.js';
 
 export type Dbi = Database<Buffer, Buffer>;
@@ -20,6 +20,14 @@ export interface LmdbBackendOptions {
   readonly writable: boolean;
   /** Initial map size in bytes; lmdb-js grows it on demand. */
   readonly mapSizeBytes?: number;
+  /**
+   * Commit durability of the writer (docs/storage-lmdb.md, "Durability"):
+   * 'noSync' (default): no fsync at commit; safe against process crashes; an OS crash or
+   *   power loss between `flush()`es can lose or corrupt recent LMDB commits.
+   * 'noMetaSync': one fdatasync per commit (per apply batch), meta page unsynced: an OS crash
+   *   loses at most the last commits and never corrupts; the WAL replays them.
+   */
+  readonly syncMode?: 'noSync' | 'noMetaSync';
 }
 
 /** Read options for lmdb-js: empty inside the writer's transaction, or a read txn. */
@@ -36,6 +44,7 @@ export class LmdbBackend {
   readonly kidx: Dbi;
   readonly latest: Dbi;
   readonly tombs: Dbi;
+  readonly leaseKeys: Dbi;
   #closed = false;
 
   private constructor(opts: LmdbBackendOptions) {
@@ -46,7 +55,8 @@ export class LmdbBackend {
       path: opts.path,
       noSubdir: true,
       readOnly: !opts.writable,
-      noSync: true,
+      noSync: (opts.syncMode ?? 'noSync') === 'noSync',
+      noMetaSync: opts.syncMode === 'noMetaSync',
       overlappingSync: false,
       maxDbs: DBIS.length + 4,
       keyEncoding: 'binary',
@@ -59,6 +69,7 @@ export class LmdbBackend {
     this.kidx = this.env.openDB<Buffer, Buffer>(DBI_KIDX.name, dbOpts);
     this.latest = this.env.openDB<Buffer, Buffer>(DBI_LATEST.name, dbOpts);
     this.tombs = this.env.openDB<Buffer, Buffer>(DBI_TOMBS.name, dbOpts);
+    this.leaseKeys = this.env.openDB<Buffer, Buffer>(DBI_LEASE_KEYS.name, dbOpts);
   }
 
   /** Open (and, for the writer, create) the environment; refuses a file of another layout version. */
@@ -103,7 +114,7 @@ export class LmdbBackend {
   /** Pages used by the dbis and the free list's complement (Status.dbSizeInUse), approximate. */
   dbSizeInUseBytes(): number {
     let pages = 4; // two meta pages + main/free db roots, roughly
-    for (const db of [this.meta, this.rev, this.kidx, this.latest, this.tombs]) {
+    for (const db of [this.meta, this.rev, this.kidx, this.latest, this.tombs, this.leaseKeys]) {
       const s = db.getStats() as { treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number; pageSize: number };
       pages += s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages;
     }

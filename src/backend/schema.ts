@@ -19,7 +19,10 @@ export const DBI_LATEST: DbiSpec = { id: 4, name: 'latest' };
 /** dbi 5: user key -> empty, for every key whose head in `latest` is a tombstone (fast counts). */
 export const DBI_TOMBS: DbiSpec = { id: 5, name: 'tombs' };
 
-export const DBIS: readonly DbiSpec[] = [DBI_META, DBI_REV, DBI_KIDX, DBI_LATEST, DBI_TOMBS];
+/** dbi 6: lease ID u64 BE ++ user key -> empty, for every live key attached to a lease. */
+export const DBI_LEASE_KEYS: DbiSpec = { id: 6, name: 'lease_keys' };
+
+export const DBIS: readonly DbiSpec[] = [DBI_META, DBI_REV, DBI_KIDX, DBI_LATEST, DBI_TOMBS, DBI_LEASE_KEYS];
 
 export const META_APPLIED_INDEX = Buffer.from('applied_index');
 export const META_CONSISTENT_TERM = Buffer.from('consistent_term');

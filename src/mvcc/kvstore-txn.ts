@@ -14,10 +14,18 @@ import type { KeyValue, TxnWrite } from './kv.js';
 import { LmdbReadView } from './kvstore.js';
 import { encodeIndexKey, isStorableKey } from './key-index.js';
 import { encodeIndexRecord, encodeKvRecord, encodeLatestRecord, type IndexEntry } from './records.js';
-import { assert, encodeRevision } from './revision.js';
+import { assert, encodeRevision, writeU64 } from './revision.js';
 
 const EMPTY = new Uint8Array(0);
 const EMPTY_BUF = Buffer.alloc(0);
+
+/** lease_keys key: lease ID u64 BE ++ user key. */
+export function leaseKey(lease: number, key: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafe(8 + key.length);
+  writeU64(b, 0, lease);
+  b.set(key, 8);
+  return b;
+}
 
 export class WriteTxn extends LmdbReadView implements TxnWrite {
   readonly beginRev: number;
@@ -66,6 +74,11 @@ export class WriteTxn extends LmdbReadView implements TxnWrite {
       lease,
     };
     this.write(key, e, value);
+    const prevLease = live ? h.lease : 0;
+    if (prevLease !== lease) {
+      if (prevLease !== 0) assert(this.backend.leaseKeys.removeSync(leaseKey(prevLease, key)), 'lease_keys: attached key not listed');
+      if (lease !== 0) this.backend.leaseKeys.putSync(leaseKey(lease, key), EMPTY_BUF);
+    }
     if (h?.tombstone) assert(this.backend.tombs.removeSync(Buffer.from(key.buffer, key.byteOffset, key.length)), 'tombs: head tombstone not listed');
     this.events.push({
       type: mvccpb.Event.EventType.PUT,
@@ -80,6 +93,7 @@ export class WriteTxn extends LmdbReadView implements TxnWrite {
     for (const kv of prevKvs) {
       const { main } = this.write(kv.key, { tombstone: true, createRevision: 0, version: 0, lease: 0 }, EMPTY);
       this.backend.tombs.putSync(Buffer.from(kv.key), EMPTY_BUF);
+      if (kv.lease !== 0) assert(this.backend.leaseKeys.removeSync(leaseKey(kv.lease, kv.key)), 'lease_keys: attached key not listed');
       this.events.push({ type: mvccpb.Event.EventType.DELETE, kv: { key: kv.key, modRevision: main } });
     }
     const rev = prevKvs.length > 0 || this.#sub > 0 ? this.beginRev + 1 : this.beginRev;

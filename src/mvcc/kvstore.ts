@@ -12,7 +12,7 @@ import { mvccpb, type etcdserverpb } from '../api/pb.js';
 import type { KeyValue, KvReader, RangeOptions, RangeResult, ReadView } from './kv.js';
 import { LMDB_MAX_KEY_BYTES, encodeIndexKey, encodeKeyPrefix, isStorableKey } from './key-index.js';
 import { decodeIndexRecord, decodeKvRecord, decodeLatestRecord, kvRecordValue, type LocatedEntry } from './records.js';
-import { REV_BYTES, assert, encodeRevision, readU64 } from './revision.js';
+import { REV_BYTES, assert, encodeRevision, readU64, writeU64 } from './revision.js';
 import { rangeRequest } from './range.js';
 
 const EMPTY = new Uint8Array(0);
@@ -68,16 +68,21 @@ export class LmdbReadView implements ReadView {
   }
 
   /** The entry of `key` visible at `rev` (given its head), or undefined. */
-  private visible(key: Uint8Array, head: LocatedEntry, rev: number): LocatedEntry | undefined {
+  visible(key: Uint8Array, head: LocatedEntry, rev: number): LocatedEntry | undefined {
     const e = head.modRevision <= rev ? head : this.locateHistorical(key, rev);
     return e === undefined || e.tombstone ? undefined : e;
   }
 
-  /** The value stored for a located entry. */
-  value(e: LocatedEntry): Buffer {
+  /** The KvRecord bytes stored for a located entry. */
+  record(e: LocatedEntry): Buffer {
     const rec = this.backend.rev.get(encodeRevision(e.modRevision, e.sub), this.opts);
     assert(rec !== undefined, `rev ${e.modRevision}.${e.sub} missing for an index entry`);
-    return kvRecordValue(rec);
+    return rec;
+  }
+
+  /** The value stored for a located entry. */
+  value(e: LocatedEntry): Buffer {
+    return kvRecordValue(this.record(e));
   }
 
   toKeyValue(key: Uint8Array, e: LocatedEntry, withValue: boolean): KeyValue {
@@ -143,6 +148,15 @@ export class LmdbReadView implements ReadView {
         : { type: mvccpb.Event.EventType.PUT, kv: { key: r.key, createRevision: r.createRevision, modRevision: main, version: r.version, value: r.value, lease: r.lease } });
     }
     return { events, nextRev: cut ? lastMain + 1 : Math.max(fromRev, this.rev + 1) };
+  }
+
+  /** Live keys attached to `lease` (for lease revoke and for restoring a lessor's key sets). */
+  *keysOfLease(lease: number): Generator<Buffer> {
+    const start = Buffer.allocUnsafe(8);
+    writeU64(start, 0, lease);
+    const end = Buffer.allocUnsafe(8);
+    writeU64(end, 0, lease + 1);
+    for (const k of this.backend.leaseKeys.getKeys({ ...this.opts, start, end })) yield (k as Buffer).subarray(8);
   }
 
   rangeKeys(key: Uint8Array, end: Uint8Array, opts: RangeOptions = {}): RangeResult {

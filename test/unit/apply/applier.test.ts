@@ -260,3 +260,36 @@ describe('internal errors', () => {
     await h.close();
   });
 });
+
+describe('lease_keys', () => {
+  test('follows puts, lease changes, ignore_lease and deletes', async () => {
+    const h = new Harness({ exists: () => true });
+    const keysOf = (l: number) => h.reader.view((v) => [...v.keysOfLease(l)].map((k) => s(k)));
+    h.put('a', '1', { lease: 5 }); h.put('b', '1', { lease: 5 }); h.put('c', '1', { lease: 6 });
+    assert.deepEqual(keysOf(5), ['a', 'b']); assert.deepEqual(keysOf(6), ['c']);
+    h.put('a', '2', { lease: 6 });
+    h.put('b', '2', { ignoreLease: true });
+    h.put('c', '2');
+    assert.deepEqual(keysOf(5), ['b']); assert.deepEqual(keysOf(6), ['a']);
+    h.del('a', 'c');
+    assert.deepEqual(keysOf(5), []); assert.deepEqual(keysOf(6), []);
+    assert.equal(h.backend.leaseKeys.getKeysCount(), 0);
+    await h.close();
+  });
+});
+
+describe('key size limits', () => {
+  test('keys up to the LMDB limit work; longer ones are refused without writing', async () => {
+    const h = new Harness();
+    const ok = Buffer.alloc(1960, 0x61);
+    assert.equal(h.apply({ put: { key: ok, value: b('v') } }).errorCode, undefined);
+    assert.equal(h.reader.range({ key: ok }).count, 1);
+    assert.equal(h.apply({ put: { key: Buffer.alloc(1961, 0x61), value: b('v') } }).errorCode, 'ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
+    assert.equal(h.apply({ put: { key: Buffer.alloc(1000, 0), value: b('v') } }).errorCode, 'ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
+    const zeros = Buffer.alloc(900, 0);
+    assert.equal(h.apply({ put: { key: zeros, value: b('z') } }).errorCode, undefined);
+    assert.equal(h.reader.range({ key: zeros }).kvs![0]!.value!.toString(), 'z');
+    assert.equal(h.applier.currentRevision(), 3);
+    await h.close();
+  });
+});

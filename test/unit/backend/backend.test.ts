@@ -26,3 +26,15 @@ test('refuses a file with another schema version', async () => {
   assert.throws(() => LmdbBackend.open({ path: h.path, writable: true }), /unsupported storage schema version/);
   await h.close();
 });
+
+test('noMetaSync mode opens, writes and reopens', async () => {
+  const h = new Harness();
+  await h.backend.close();
+  const w = LmdbBackend.open({ path: h.path, writable: true, syncMode: 'noMetaSync' });
+  w.write(() => w.meta.putSync(Buffer.from('x'), Buffer.from('y')));
+  await w.close();
+  const r = LmdbBackend.open({ path: h.path, writable: true });
+  assert.equal(r.meta.get(Buffer.from('x'))?.toString(), 'y');
+  await r.close();
+  await h.close();
+});

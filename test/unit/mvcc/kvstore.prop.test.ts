@@ -10,7 +10,7 @@ import { etcdserverpb } from '../../../src/api/pb.js';
 import { EtcdError } from '../../../src/api/rpctypes/errors.js';
 import { Harness, b, s } from '../apply/helpers.js';
 
-interface Ver { rev: number; value: string; create: number; version: number; tomb: boolean }
+interface Ver { rev: number; value: string; create: number; version: number; tomb: boolean; lease: number }
 
 class Model {
   hist = new Map<string, Ver[]>();
@@ -28,12 +28,12 @@ class Model {
     keys.sort((x, y) => Buffer.compare(b(x), b(y)));
     return keys.flatMap((k) => { const v = this.at(k, rev); return v ? [[k, v] as [string, Ver]] : []; });
   }
-  write(rev: number, key: string, value: string | null): void {
+  write(rev: number, key: string, value: string | null, lease = 0): void {
     const h = this.hist.get(key) ?? [];
     const last = h[h.length - 1];
     const live = last !== undefined && !last.tomb;
-    if (value === null) h.push({ rev, value: '', create: 0, version: 0, tomb: true });
-    else h.push({ rev, value, create: live ? last.create : rev, version: live ? last.version + 1 : 1, tomb: false });
+    if (value === null) h.push({ rev, value: '', create: 0, version: 0, tomb: true, lease: 0 });
+    else h.push({ rev, value, create: live ? last.create : rev, version: live ? last.version + 1 : 1, tomb: false, lease });
     this.hist.set(key, h);
   }
 }
@@ -44,14 +44,14 @@ const end = fc.oneof(fc.constant(null), fc.constant('\0'), key);
 const value = fc.string({ maxLength: 4 });
 
 type Op =
-  | { t: 'put'; k: string; v: string }
+  | { t: 'put'; k: string; v: string; l: number }
   | { t: 'del'; k: string; e: string | null }
   | { t: 'txn'; ck: string; cv: number; pk: string; v: string; dk: string }
   | { t: 'compact'; back: number; steps: number }
   | { t: 'read'; k: string; e: string | null; back: number; limit: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('put' as const), k: key, v: value }) },
+  { weight: 4, arbitrary: fc.record({ t: fc.constant('put' as const), k: key, v: value, l: fc.nat(2) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('del' as const), k: key, e: end }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('txn' as const), ck: key, cv: fc.nat(3), pk: key, v: value, dk: key }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('compact' as const), back: fc.nat(6), steps: fc.nat(3) }) },
@@ -71,18 +71,18 @@ function check(h: Harness, m: Model, k: string, e: string | null, rev: number, l
   assert.equal(got.header!.revision, m.cur);
   const cut = limit > 0 ? want.slice(0, limit) : want;
   assert.equal(got.more, limit > 0 && want.length > limit);
-  assert.deepEqual(got.kvs!.map((kv) => [s(kv.key), s(kv.value), kv.createRevision, kv.modRevision, kv.version]),
-    cut.map(([kk, v]) => [kk, v.value, v.create, v.rev, v.version]));
+  assert.deepEqual(got.kvs!.map((kv) => [s(kv.key), s(kv.value), kv.createRevision, kv.modRevision, kv.version, kv.lease]),
+    cut.map(([kk, v]) => [kk, v.value, v.create, v.rev, v.version, v.lease]));
 }
 
 function run(ops: Op[]): void {
-  const h = new Harness();
+  const h = new Harness({ exists: () => true });
   const m = new Model();
   try {
     for (const o of ops) {
       if (o.t === 'put') {
-        h.put(o.k, o.v);
-        m.write(++m.cur, o.k, o.v);
+        h.put(o.k, o.v, { lease: o.l });
+        m.write(++m.cur, o.k, o.v, o.l);
       } else if (o.t === 'del') {
         const live = m.range(o.k, o.e, m.cur);
         const d = h.del(o.k, o.e ?? undefined);
@@ -117,6 +117,10 @@ function run(ops: Op[]): void {
     verifyAll();
     h.applier.compactor.runToCompletion(3);
     verifyAll();
+    for (const l of [1, 2]) {
+      const want = m.range('\0', '\0', m.cur).filter(([, v]) => v.lease === l).map(([k]) => k);
+      assert.deepEqual(h.reader.view((v) => [...v.keysOfLease(l)].map((k) => s(k))), want, `keys of lease ${l}`);
+    }
   } finally {
     void h.close();
   }

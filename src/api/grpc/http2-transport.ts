@@ -67,9 +67,8 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
     this.server.on('sessionError', () => {});
   }
 
-  logError(msg: string, err: unknown): void {
-    this.log(msg, err);
-  }
+  /** Bound, so calls may pass it around as a plain function. */
+  readonly logError = (msg: string, err: unknown): void => this.log(msg, err);
 
   addUnary<Req, Res>(m: UnaryMethod<Req, Res>): void {
     this.checkFree(m.path);

@@ -31,7 +31,6 @@ async function main(): Promise<number> {
   const endpoints = opts.targetLeader ? [await findLeader(opts.endpoints)] : opts.endpoints;
   if (opts.prefill) await prefill(endpoints[0]!, opts.keySpaceSize, opts.keySize, opts.valSize);
   let r: BenchResult;
-  const cpu0 = process.cpuUsage();
   switch (opts.workload) {
     case 'watch':
     case 'watch-latency':
@@ -43,8 +42,6 @@ async function main(): Promise<number> {
     default:
       r = await runRequests(opts, endpoints);
   }
-  const cpu = process.cpuUsage(cpu0);
-  r.generatorCpuS = (cpu.user + cpu.system) / 1e6;
   console.log(opts.json ? formatJson(r) : formatHuman(r));
   return 0;
 }

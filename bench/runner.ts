@@ -47,6 +47,7 @@ export async function runRequests(opts: BenchOptions, endpoints: string[]): Prom
   try {
     await Promise.race([Promise.all(ready), failed]);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     for (const w of workers) w.postMessage({ startMs: t0 });
     const bar = new ProgressBar(opts.progress && !opts.json, () => ({
       done: Atomics.load(ctr, DONE),
@@ -58,9 +59,10 @@ export async function runRequests(opts: BenchOptions, endpoints: string[]): Prom
     if (opts.durationS > 0) stopTimer = setTimeout(() => Atomics.store(ctr, STOP, 1), opts.durationS * 1000);
     const results = await Promise.all(done);
     const elapsedMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     clearTimeout(stopTimer);
     bar.stop();
-    return merge(opts, results, elapsedMs, threads);
+    return { ...merge(opts, results, elapsedMs, threads), generatorCpuS: (cpu.user + cpu.system) / 1e6 };
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }

@@ -61,7 +61,7 @@ async function runSuite(o: NativeOptions): Promise<void> {
           // request cases first, the memory case (which reloads and restarts) last
           for (const c of [...group.filter((x) => x.kind === 'request'), ...group.filter((x) => x.kind === 'memory')]) {
             try {
-              const { figures } = c.kind === 'request' ? await runRequestCase(c, cluster) : await runMemoryCase(c, cluster, o.keys, log);
+              const { figures } = c.kind === 'request' ? await runRequestCase(c, cluster) : await runMemoryCase(c, cluster, log);
               records.push({ round, server, caseId: c.id, figures });
               log(`   ${c.id}: ${Object.entries(figures).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(3)}`).join(' ')}`);
             } catch (e) {

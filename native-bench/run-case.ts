@@ -51,7 +51,8 @@ export async function runRequestCase(c: RequestCase, cluster: Cluster): Promise<
   return { figures, result };
 }
 
-export async function runMemoryCase(_c: MemoryCase, cluster: Cluster, keys: number, log: (s: string) => void): Promise<{ figures: Figures }> {
+export async function runMemoryCase(c: MemoryCase, cluster: Cluster, log: (s: string) => void): Promise<{ figures: Figures }> {
+  const keys = c.keys;
   const t0 = performance.now();
   let lastLog = 0;
   await prefill(cluster.endpoints[0]!, keys, 8, 256, (n) => {

@@ -27,6 +27,8 @@ export interface MemoryCase {
   id: string;
   label: string;
   members: number;
+  /** keys to load */
+  keys: number;
   figures: Figure[];
 }
 
@@ -65,7 +67,7 @@ export function standardSuite(p: SuiteParams): Case[] {
       figures: [{ key: 'throughput', label: 'events/s', unit: '/s', higherIsBetter: true }, { key: 'p99Ms', label: 'put-to-event p99', unit: 'ms', higherIsBetter: false }, { key: 'delivered', label: 'delivered', unit: '', higherIsBetter: true }],
     },
     {
-      kind: 'memory', id: 'memory', label: `${p.keys.toLocaleString('en-US')} keys: memory, restart`, members: 1,
+      kind: 'memory', id: 'memory', label: `${p.keys.toLocaleString('en-US')} keys: memory, restart`, members: 1, keys: p.keys,
       figures: [
         { key: 'rssMB', label: 'RSS', unit: 'MB', higherIsBetter: false },
         { key: 'dataDirMB', label: 'data dir', unit: 'MB', higherIsBetter: false },

@@ -28,7 +28,9 @@ export async function runGateway(opts: BenchOptions, endpoints: string[]): Promi
     ...(opts.total > 0 ? { amount: opts.total } : { duration: opts.durationS }),
     ...(opts.rate > 0 ? { overallRate: opts.rate } : {}),
   };
+  const cpu0 = process.cpuUsage();
   const r = await autocannon(acOpts);
+  const cpu = process.cpuUsage(cpu0);
   const l = r.latency;
   const errors: Record<string, number> = {};
   if (r.non2xx > 0) errors['non-2xx'] = r.non2xx;
@@ -43,6 +45,7 @@ export async function runGateway(opts: BenchOptions, endpoints: string[]): Promi
     errorCount: Object.values(errors).reduce((a, b) => a + b, 0),
     elapsedS: r.duration,
     throughput: r.duration > 0 ? count / r.duration : 0,
+    generatorCpuS: (cpu.user + cpu.system) / 1e6,
     latency: {
       count, meanMs: l['average'] ?? 0, p50Ms: l['p50'] ?? 0, p90Ms: l['p90'] ?? 0,
       p99Ms: l['p99'] ?? 0, p999Ms: l['p99_9'] ?? 0, maxMs: l['max'] ?? 0,

@@ -16,6 +16,9 @@ export interface ClientContext {
   clientIndex: number;
   /** counters a workload may add to (e.g. txn-put compare failures) */
   extra: Record<string, number>;
+  /** txn-put: the last mod_revision known per key index, shared by the worker's clients
+   * (as kube-apiserver's watch cache is shared by its requests); 0 = key absent */
+  modRevisions?: Float64Array;
 }
 
 const CMP_MOD = 2; // Compare.CompareTarget.MOD
@@ -41,21 +44,21 @@ export async function makeOp(ctx: ClientContext): Promise<Op> {
     case 'txn-put': {
       // The Kubernetes optimistic update: if mod_revision(key) == what I last saw, put,
       // else read the current revision (and retry later with it).
-      const seen = new Map<number, number>();
+      const seen = ctx.modRevisions ?? new Float64Array(opts.keySpaceSize);
       return async () => {
         const k = keys.next();
         const key = keyBytes(k, opts.keySize);
         const r = await conn.txn({
-          compare: [{ key, target: CMP_MOD, result: CMP_EQUAL, modRevision: seen.get(k) ?? 0 }],
+          compare: [{ key, target: CMP_MOD, result: CMP_EQUAL, modRevision: seen[k]! }],
           success: [{ requestPut: { key, value } }],
           failure: [{ requestRange: { key } }],
         });
         if (r.succeeded) {
-          seen.set(k, r.header?.revision ?? 0);
+          seen[k] = r.header?.revision ?? 0;
         } else {
           ctx.extra['txnCompareFailed'] = (ctx.extra['txnCompareFailed'] ?? 0) + 1;
           const kv = r.responses[0]?.responseRange?.kvs?.[0];
-          seen.set(k, kv?.modRevision ?? 0);
+          seen[k] = kv?.modRevision ?? 0;
         }
       };
     }
@@ -83,7 +86,7 @@ export async function makeOp(ctx: ClientContext): Promise<Op> {
 async function makeKeepAlive(conn: EtcdConn, clientIndex: number): Promise<Op> {
   // IDs chosen by us stay exact as numbers; a per-run base avoids clashing with old leases.
   const base = (Date.now() % 1_000_000_000) * 1_000_000;
-  const grant = await conn.leaseGrant(600, base + clientIndex + 1);
+  const grant = await conn.leaseGrant(60, base + clientIndex + 1);
   if (grant.error) throw new Error(`lease grant: ${grant.error}`);
   const id = grant.ID;
   const stream = conn.keepAliveStream();

@@ -4,7 +4,7 @@
  * Also used by native-bench to load 1,000,000 keys quickly.
  */
 import { EtcdConn } from './etcd-client.js';
-import { keyBytes } from './keys.js';
+import { keyBytes, keyText } from './keys.js';
 
 /** etcd's default --max-txn-ops is 128. */
 export const PREFILL_TXN_OPS = 100;
@@ -30,4 +30,25 @@ export async function prefill(endpoint: string, keySpaceSize: number, keySize: n
   } finally {
     conn.close();
   }
+}
+
+/**
+ * The current mod_revision of every key of the key space (0 where absent), read with one
+ * keys-only range, so txn-put starts as Kubernetes does: knowing each object's revision.
+ * Keys of another width that sort inside the range are skipped.
+ */
+export async function loadModRevisions(endpoint: string, keySpaceSize: number, keySize: number): Promise<Float64Array> {
+  const revs = new Float64Array(keySpaceSize);
+  const conn = new EtcdConn(endpoint, 60_000);
+  try {
+    const r = await conn.range({ key: keyBytes(0, keySize), rangeEnd: keyBytes(keySpaceSize, keySize), keysOnly: true });
+    for (const kv of r.kvs) {
+      const k = Buffer.from(kv.key!).toString('latin1');
+      const i = Number(k);
+      if (k.length === keyText(i, keySize).length && Number.isInteger(i) && i < keySpaceSize) revs[i] = kv.modRevision ?? 0;
+    }
+  } finally {
+    conn.close();
+  }
+  return revs;
 }

@@ -18,6 +18,7 @@ export function formatHuman(r: BenchResult): string {
   lines.push(`  ${latencyRow('all', r.latency)}`);
   for (const [k, l] of Object.entries(r.byOp ?? {})) lines.push(`  ${latencyRow(k, l)}`);
   for (const [k, v] of Object.entries(r.extra ?? {})) lines.push(`  ${k}: ${fmt(v, Number.isInteger(v) ? 0 : 3)}`);
+  if (r.generatorCpuS !== undefined) lines.push(`  generator CPU: ${fmt(r.generatorCpuS, 2)} s (${fmt((100 * r.generatorCpuS) / Math.max(r.elapsedS, 1e-9), 0)}% of one core)`);
   for (const [k, v] of Object.entries(r.errors)) lines.push(`  error ${k}: ${v}`);
   return lines.join('\n');
 }

@@ -15,6 +15,8 @@ export interface WorkerInput {
   /** this worker's share of --rate */
   rate: number;
   counters: SharedArrayBuffer;
+  /** txn-put: mod_revision per key index, read before the run */
+  modRevisions?: Float64Array;
 }
 
 export interface WorkerResult {

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const ops: Op[] = [];
   for (let i = 0; i < input.clients; i++) {
     const conn = conns[i % conns.length]!;
-    ops.push(await makeOp({ conn, opts, clientIndex: input.firstClientIndex + i, extra }));
+    ops.push(await makeOp({ conn, opts, clientIndex: input.firstClientIndex + i, extra, ...(input.modRevisions ? { modRevisions: input.modRevisions } : {}) }));
   }
   const go = new Promise<number>((resolve) => parentPort!.once('message', (m: { startMs: number }) => resolve(m.startMs)));
   parentPort!.postMessage({ type: 'ready' } satisfies WorkerMessage);

@@ -16,4 +16,6 @@ export interface BenchResult {
   /** per label, e.g. txn-mixed read and write */
   byOp?: Record<string, LatencySummary>;
   extra?: Record<string, number>;
+  /** CPU seconds the generator process used during the measured interval (all its threads) */
+  generatorCpuS?: number;
 }

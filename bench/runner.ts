@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { BenchOptions } from './args.js';
 import { planWorkers, threadCount } from './plan.js';
 import { ProgressBar } from './progress.js';
+import { loadModRevisions } from './prefill.js';
 import type { BenchResult } from './result.js';
 import { mergeCounts, mergeEncoded, newHistogram, summarize, throughput, type Histogram } from './stats.js';
 import { DONE, ERRORS, STOP, type WorkerInput, type WorkerMessage, type WorkerResult } from './request-protocol.js';
@@ -20,8 +21,9 @@ export async function runRequests(opts: BenchOptions, endpoints: string[]): Prom
   const shares = planWorkers(threads, opts.clients, opts.conns, endpoints, opts.rate);
   const counters = new SharedArrayBuffer(4 * 4);
   const ctr = new Int32Array(counters);
+  const modRevisions = opts.workload === 'txn-put' ? await loadModRevisions(endpoints[0]!, opts.keySpaceSize, opts.keySize) : undefined;
   const workers = shares.map((s) => {
-    const input: WorkerInput = { opts, ...s, counters };
+    const input: WorkerInput = { opts, ...s, counters, ...(modRevisions ? { modRevisions } : {}) };
     return new Worker(WORKER_URL, { workerData: input });
   });
   const ready: Promise<void>[] = [];
@@ -45,6 +47,7 @@ export async function runRequests(opts: BenchOptions, endpoints: string[]): Prom
   try {
     await Promise.race([Promise.all(ready), failed]);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     for (const w of workers) w.postMessage({ startMs: t0 });
     const bar = new ProgressBar(opts.progress && !opts.json, () => ({
       done: Atomics.load(ctr, DONE),
@@ -56,9 +59,10 @@ export async function runRequests(opts: BenchOptions, endpoints: string[]): Prom
     if (opts.durationS > 0) stopTimer = setTimeout(() => Atomics.store(ctr, STOP, 1), opts.durationS * 1000);
     const results = await Promise.all(done);
     const elapsedMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     clearTimeout(stopTimer);
     bar.stop();
-    return merge(opts, results, elapsedMs, threads);
+    return { ...merge(opts, results, elapsedMs, threads), generatorCpuS: (cpu.user + cpu.system) / 1e6 };
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }

@@ -63,6 +63,7 @@ export async function runWatch(opts: BenchOptions, endpoints: string[]): Promise
     let expected = 0;
     const putErrors: Record<string, number> = {};
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const startAbs = performance.timeOrigin + t0;
     const schedule = new RateSchedule(opts.putRate, t0);
     const deadline = opts.durationS > 0 ? t0 + opts.durationS * 1000 : Infinity;
@@ -93,6 +94,7 @@ export async function runWatch(opts: BenchOptions, endpoints: string[]): Promise
     Atomics.store(ctr, W_STOP, 1);
     for (const w of workers) w.postMessage('stop');
     const results = await Promise.all(done);
+    const cpu = process.cpuUsage(cpu0);
     const h = newHistogram();
     const errors: Record<string, number> = { ...putErrors };
     let events = 0;
@@ -113,6 +115,7 @@ export async function runWatch(opts: BenchOptions, endpoints: string[]): Promise
       elapsedS,
       throughput: elapsedS > 0 ? events / elapsedS : 0,
       latency: summarize(h),
+      generatorCpuS: (cpu.user + cpu.system) / 1e6,
       extra: { puts: puts - Object.values(putErrors).reduce((a, b) => a + b, 0), expectedEvents: expected, delivered: expected > 0 ? events / expected : 0 },
     };
   } finally {

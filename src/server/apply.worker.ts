@@ -5,7 +5,8 @@
  * Control messages to the parent (postMessage): { type: 'ready', appliedIndex, consistentTerm }
  * once LMDB is open, { type: 'fatal', message } before exiting on an error.
  * Hot path: entry batches arrive on the channel's rx ring, outcome frames leave on tx,
- * one outcome frame per batch, in order (docs/architecture.md "Apply channel frames").
+ * one outcome frame per batch, in order (docs/architecture.md "Apply channel frames");
+ * batches waiting together are applied in one LMDB transaction.
  * Between batches it runs bounded slices of physical compaction.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -14,6 +15,7 @@ import { Applier } from '../apply/applier.js';
 import { workerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
 import { decodeEntryBatch, encodeOutcomes } from './apply-frames.js';
+import type { Entry } from '../raft/types.js';
 import { needsPhysicalCompaction, toOutcome } from './apply-outcome.js';
 
 /** How long the loop sleeps waiting for a batch when there is no compaction work (ms). */
@@ -27,18 +29,34 @@ async function main(): Promise<void> {
   parentPort!.postMessage({ type: 'ready', appliedIndex: applier.appliedIndex(), consistentTerm: applier.consistentTerm() });
 
   const out = new ByteWriter(64 * 1024);
-  const applyFrame = (bytes: Uint8Array, offset: number, length: number): void => {
-    const entries = decodeEntryBatch(bytes, offset, length);
-    const results = applier.applyEntries(entries);
+  let batches: Entry[][] = [];
+  const collect = (bytes: Uint8Array, offset: number, length: number): void => {
+    batches.push(decodeEntryBatch(bytes, offset, length));
+  };
+  /**
+   * Applies every batch waiting on the ring in one LMDB transaction (a commit costs the
+   * same for 1 entry or 1,000), then answers one outcome frame per batch, in order.
+   */
+  const applyWaiting = (): void => {
+    if (rx.drain(collect) === 0) return;
+    const all = batches.length === 1 ? batches[0]! : batches.flat();
+    const results = applier.applyEntries(all);
     if (needsPhysicalCompaction(results)) while (applier.compactStep()) { /* physical: to completion */ }
-    tx.writeBlocking(encodeOutcomes(results.map(toOutcome), out));
+    let k = 0;
+    for (const batch of batches) {
+      const last = batch.length > 0 ? batch[batch.length - 1]!.index : -1;
+      const from = k;
+      while (k < results.length && results[k]!.index <= last) k++;
+      tx.writeBlocking(encodeOutcomes(results.slice(from, k).map(toOutcome), out));
+    }
+    batches = [];
   };
 
   // A pending Atomics.waitAsync does not keep a worker's event loop alive: this timer does,
   // until the ring is closed.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   for (;;) {
-    rx.drain(applyFrame);
+    applyWaiting();
     if (rx.isDone()) break;
     if (applier.compactor.pending) {
       applier.compactStep();

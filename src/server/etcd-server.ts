@@ -52,6 +52,11 @@ export interface EtcdServerOptions {
 
 /** The default backend quota when --quota-backend-bytes is 0 (etcd's DefaultQuotaBytes). */
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
+/**
+ * How long a measured db size is trusted by the quota check: a stat per write would cost a
+ * system call on the hot path; a write can overshoot the quota by what 250 ms of writes add.
+ */
+const DB_SIZE_CACHE_MS = 250;
 
 type Proposal =
   | { put: etcdserverpb.IPutRequest }
@@ -102,6 +107,7 @@ export class EtcdServer implements RaftKV {
   /** Chain of apply calls, so batches reach the apply worker in log order. */
   #applyChain: Promise<void> = Promise.resolve();
   #stopped = false;
+  #dbSize = { bytes: 0, measuredAtMs: -Infinity };
   #fatal: ((err: Error) => void) | undefined;
 
   constructor(opts: EtcdServerOptions) {
@@ -228,11 +234,23 @@ export class EtcdServer implements RaftKV {
     if (this.#stopped) throw new EtcdError('ETCD_ERR_SERVER_STOPPED');
   }
 
+  /** etcd's backend quota: a request that adds data is refused once the store would outgrow it. */
+  #checkQuota(p: Proposal, requestBytes: number): void {
+    if ('compaction' in p || 'deleteRange' in p) return; // these never grow the store
+    const quota = this.limits.quotaBackendBytes > 0 ? this.limits.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
+    const now = Date.now();
+    if (now - this.#dbSize.measuredAtMs > DB_SIZE_CACHE_MS) {
+      this.#dbSize = { bytes: this.#reader.dbSizeBytes(), measuredAtMs: now };
+    }
+    if (this.#dbSize.bytes + requestBytes > quota) throw new EtcdError('ETCD_ERR_MVCC_NO_SPACE');
+  }
+
   async #proposeAndWait(p: Proposal): Promise<Uint8Array> {
     this.#checkRunning();
     const id = this.#nextRequestId++;
     const data = etcdserverpb.InternalRaftRequest.encode({ header: { ID: id }, ...p }).finish();
     if (data.length > this.limits.maxRequestBytes) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
+    this.#checkQuota(p, data.length);
     const done = this.#waits.register(id);
     this.#pending.push({ term: this.#term, index: ++this.#lastIndex, type: EntryType.Normal, data });
     if (!this.#flushScheduled) {

@@ -100,6 +100,33 @@ test(`${mode}: ` + 'a request over --max-request-bytes is refused and changes no
   }
 });
 
+test(`${mode}: ` + 'writes past --quota-backend-bytes are refused with NO_SPACE and change nothing; deletes still work', async () => {
+  const dir = tmp();
+  try {
+    await withMember(dir, async (m) => {
+      const value = Buffer.alloc(16 * 1024, 7);
+      let refused: unknown;
+      let i = 0;
+      for (; i < 1000 && refused === undefined; i++) {
+        try {
+          await m.server.put({ key: b(`big${i}`), value });
+        } catch (e) {
+          refused = e;
+        }
+      }
+      assert.ok(refused instanceof EtcdError && refused.code === 'ETCD_ERR_MVCC_NO_SPACE', `expected NO_SPACE, got ${String(refused)}`);
+      assert.equal(refused.message, 'etcdserver: mvcc: database space exceeded');
+      const rev = (await m.server.range({ key: b('big0') })).header!.revision;
+      await assert.rejects(m.server.put({ key: b('one-more'), value }), (e: unknown) => e instanceof EtcdError && e.code === 'ETCD_ERR_MVCC_NO_SPACE');
+      assert.equal((await m.server.range({ key: b('big0') })).header!.revision, rev, 'a refused put changes nothing');
+      await m.server.deleteRange({ key: b('big'), rangeEnd: b('bih') });
+      assert.equal((await m.server.range({ key: b('big'), rangeEnd: b('bih') })).count, 0);
+    }, ['--quota-backend-bytes', String(512 * 1024)]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test(`${mode}: ` + 'a WAL missing entries the store has applied is refused with a message naming it', async () => {
   const dir = tmp();
   try {

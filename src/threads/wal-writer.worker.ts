@@ -50,7 +50,7 @@ function run(ch: WorkerSide, wal: FileWal, maxBatchBytes: number, maxBatchDelayM
   let batchSeq = 0;
   let ackedSeq = 0;
   for (;;) {
-    if (!wal.nextSegmentReady && ch.rx.isEmpty() && !ch.rx.isClosed()) {
+    if (wal.wantsNextSegment && ch.rx.isEmpty() && !ch.rx.isClosed()) {
       // Idle: prepare the next segment a slice at a time, checking for work in between.
       wal.prepareNext(PREPARE_SLICE_BYTES);
       continue;
@@ -102,7 +102,7 @@ function run(ch: WorkerSide, wal: FileWal, maxBatchBytes: number, maxBatchDelayM
       break;
     }
     // One slice per batch under load, after the ack so it adds no latency to this batch.
-    if (!wal.nextSegmentReady) wal.prepareNext(PREPARE_SLICE_BYTES);
+    if (wal.wantsNextSegment) wal.prepareNext(PREPARE_SLICE_BYTES);
   }
   wal.close();
   ch.tx.writeBlocking(encodeControl(WalFrameKind.Closed));

@@ -219,6 +219,15 @@ export class FileWal implements Wal {
     return this.spare?.ready ?? false;
   }
 
+  /**
+   * True when the current segment is at least half full and the next one is not ready:
+   * the time to call prepareNext(). Waiting for half keeps the spare's writes away from a
+   * young WAL's fdatasyncs and still leaves half a segment of appends to finish it.
+   */
+  get wantsNextSegment(): boolean {
+    return !this.closed && !this.nextSegmentReady && this.tailOffset >= this.segmentBytes / 2;
+  }
+
   prepareNext(sliceBytes: number): boolean {
     if (this.closed) throw new WalClosedError();
     this.spare ??= new SpareSegment(this.dir, this.segmentBytes);

@@ -82,6 +82,16 @@ for (const useWorker of [false, true]) {
   });
 }
 
+test('WorkerWalWriter: an I/O failure in the worker rejects pending and later appends (no silent loss)', async () => {
+  const dir = tmpDir();
+  const { writer } = await WorkerWalWriter.open({ dir, segmentBytes: 4096 }, 0);
+  await writer.append(null, entries(1, 5));
+  fs.rmSync(dir, { recursive: true }); // the next segment cannot be created
+  await assert.rejects(writer.append(null, entries(6, 400, 1, 40)), /ENOENT/);
+  await assert.rejects(writer.append(null, [entry(401)]), /ENOENT/);
+  await assert.rejects(writer.close(), /ENOENT/);
+});
+
 test('WorkerWalWriter: requests larger than the ring frame are split; hard state lands last', async () => {
   const dir = tmpDir();
   const { writer } = await WorkerWalWriter.open({ dir, segmentBytes: 64 * 1024, toWorkerBytes: 4096, fromWorkerBytes: 1024 }, 0);

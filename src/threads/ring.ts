@@ -7,7 +7,13 @@
  * Shape after padenot/ringbuf.js (header of Int32 indices, "can be late" notes) and
  * lmdb-js/piscina's use of Atomics.waitAsync; written for variable-size frames.
  */
+import { isMainThread } from 'node:worker_threads';
 import { assert } from '../wal/assert.js';
+
+/** The main thread runs the event loop: it must never block in Atomics.wait. */
+function assertMayBlock(): void {
+  assert(!isMainThread, 'ring: blocking wait on the main thread (use the async variant)');
+}
 
 /** Bytes before the data area. */
 export const RING_HEADER_BYTES = 128;
@@ -161,7 +167,10 @@ export class RingProducer extends RingEnd {
   waitSpace(timeoutMs: number): void {
     const r = this.readCounter();
     Atomics.store(this.i32, I_PRODUCER_WAITING, 1);
-    if (this.readCounter() === r) Atomics.wait(this.i32, I_READ, r | 0, timeoutMs);
+    if (this.readCounter() === r) {
+      assertMayBlock();
+      Atomics.wait(this.i32, I_READ, r | 0, timeoutMs);
+    }
     Atomics.store(this.i32, I_PRODUCER_WAITING, 0);
   }
 
@@ -274,7 +283,10 @@ export class RingConsumer extends RingEnd {
     const w = this.writeCounter();
     if (w !== this.readCounter() || this.isClosed()) return !this.isEmpty();
     Atomics.store(this.i32, I_CONSUMER_WAITING, 1);
-    if (this.writeCounter() === w && !this.isClosed()) Atomics.wait(this.i32, I_WRITE, w | 0, timeoutMs);
+    if (this.writeCounter() === w && !this.isClosed()) {
+      assertMayBlock();
+      Atomics.wait(this.i32, I_WRITE, w | 0, timeoutMs);
+    }
     Atomics.store(this.i32, I_CONSUMER_WAITING, 0);
     return !this.isEmpty();
   }

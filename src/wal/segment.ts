@@ -139,12 +139,15 @@ export class SpareSegment {
     return this.preparedBytes >= this.segmentBytes;
   }
 
-  /** Writes and fdatasyncs up to `sliceBytes` more zeros. Returns true when fully prepared. */
+  /**
+   * Writes up to `sliceBytes` more zeros (into the page cache: no fdatasync here; the
+   * kernel writes them back in the background and install() syncs what is left).
+   * Returns true when fully prepared.
+   */
   prepare(sliceBytes: number): boolean {
     if (this.ready) return true;
     const to = Math.min(this.segmentBytes, this.preparedBytes + sliceBytes);
     writeZeros(this.fd, this.preparedBytes, to);
-    fs.fdatasyncSync(this.fd);
     this.preparedBytes = to;
     return this.ready;
   }

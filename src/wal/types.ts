@@ -14,7 +14,11 @@ export interface WalOptions {
 
 export interface WalRecovery {
   hardState: HardState;
-  /** All entries after fromIndex, in order; a later entry with index <= earlier ones replaced the tail. */
+  /**
+   * All entries after fromIndex, in order; a later entry with index <= earlier ones
+   * replaced the tail. openWal refuses (WalCorruptError) a WAL whose first segment
+   * starts after fromIndex + 1, so the entries always continue from fromIndex.
+   */
   entries: Entry[];
   /** Index of the last entry in the log, or firstIndex - 1 of the first segment if there is none. */
   lastIndex: number;

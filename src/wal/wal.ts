@@ -14,7 +14,7 @@ import {
   writeEntry,
   writeHardState,
 } from './codec.js';
-import { WalClosedError, WalInvalidArgumentError } from './errors.js';
+import { WalClosedError, WalCorruptError, WalInvalidArgumentError } from './errors.js';
 import { scanSegment, type RecoveryState } from './reader.js';
 import {
   CRC_PAYLOAD_BYTES,
@@ -83,6 +83,15 @@ export function openWalSync(opts: WalOptions, fromIndex: number): { recovery: Wa
   if (segments.length === 0) {
     const wal = FileWal.create(dir, segmentBytes, fromIndex);
     return { recovery: { hardState: EMPTY_HARD_STATE, entries: [], lastIndex: fromIndex }, wal };
+  }
+  const first = segments[0]!;
+  if (first.firstIndex > fromIndex + 1) {
+    // Entries fromIndex+1 .. firstIndex-1 were purged (or never written): state cannot be rebuilt.
+    throw new WalCorruptError(
+      path.join(dir, first.name),
+      0,
+      `the WAL begins at index ${first.firstIndex} but recovery needs entries from index ${fromIndex + 1}`,
+    );
   }
   const state: RecoveryState = {
     fromIndex,
@@ -217,6 +226,15 @@ export class FileWal implements Wal {
    */
   get nextSegmentReady(): boolean {
     return this.spare?.ready ?? false;
+  }
+
+  /**
+   * True when the current segment is at least half full and the next one is not ready:
+   * the time to call prepareNext(). Waiting for half keeps the spare's writes away from a
+   * young WAL's fdatasyncs and still leaves half a segment of appends to finish it.
+   */
+  get wantsNextSegment(): boolean {
+    return !this.closed && !this.nextSegmentReady && this.tailOffset >= this.segmentBytes / 2;
   }
 
   prepareNext(sliceBytes: number): boolean {

@@ -181,3 +181,10 @@ test('round trip through a Worker echo, batched, with wrap-around in both rings'
   assert.equal(got, total);
   await ch.worker.terminate();
 });
+
+test('blocking waits refuse to run on the main thread', () => {
+  const { p, c } = pair(256);
+  assert.throws(() => c.waitReadable(1), /blocking wait on the main thread/);
+  while (p.tryWrite(new Uint8Array(60)));
+  assert.throws(() => p.writeBlocking(new Uint8Array(60), 10), /blocking wait on the main thread/);
+});

@@ -82,6 +82,32 @@ for (const useWorker of [false, true]) {
   });
 }
 
+test('WorkerWalWriter: an I/O failure in the worker rejects pending and later appends (no silent loss)', async () => {
+  const dir = tmpDir();
+  const { writer } = await WorkerWalWriter.open({ dir, segmentBytes: 4096 }, 0);
+  await writer.append(null, entries(1, 5));
+  fs.rmSync(dir, { recursive: true }); // the next segment cannot be created
+  await assert.rejects(writer.append(null, entries(6, 400, 1, 40)), /ENOENT/);
+  await assert.rejects(writer.append(null, [entry(401)]), /ENOENT/);
+  await assert.rejects(writer.close(), /ENOENT/);
+});
+
+test('WorkerWalWriter: maxBatchDelayMs holds a batch open for later appends; maxBatchBytes caps it', async () => {
+  const dir = tmpDir();
+  const { writer } = await WorkerWalWriter.open({ dir, segmentBytes: 65536, maxBatchDelayMs: 100 }, 0);
+  const a = writer.append(null, [entry(1)]);
+  await new Promise((r) => setTimeout(r, 10));
+  const b = writer.append(null, [entry(2)]);
+  await Promise.all([a, b]);
+  assert.equal(writer.stats.syncs, 1, 'both appends in one fdatasync');
+  await writer.close();
+  const dir2 = tmpDir();
+  const w2 = (await WorkerWalWriter.open({ dir: dir2, segmentBytes: 65536, maxBatchBytes: 1 }, 0)).writer;
+  await Promise.all(Array.from({ length: 10 }, (_, i) => w2.append(null, [entry(i + 1)])));
+  assert.equal(w2.stats.syncs, 10, 'a 1-byte cap makes every request its own batch');
+  await w2.close();
+});
+
 test('WorkerWalWriter: requests larger than the ring frame are split; hard state lands last', async () => {
   const dir = tmpDir();
   const { writer } = await WorkerWalWriter.open({ dir, segmentBytes: 64 * 1024, toWorkerBytes: 4096, fromWorkerBytes: 1024 }, 0);

@@ -122,3 +122,15 @@ test('records lost at the end of an older segment break the crc chain', () => {
   fs.writeFileSync(files[0]!, b);
   assert.throws(() => openWalSync({ dir, segmentBytes: 4096 }, 0), /crc chain broken/);
 });
+
+test('a zeroed hole inside acknowledged data of the last segment is corruption, not a torn tail', () => {
+  const dir = tmpDir();
+  const { file, starts } = writeLog(dir, 12, 40);
+  const b = fs.readFileSync(file);
+  b.fill(0, starts.get(3)!, starts.get(4)!);
+  fs.writeFileSync(file, b);
+  assert.throws(
+    () => openWalSync({ dir, segmentBytes: SEG }, 0),
+    (e: unknown) => e instanceof WalCorruptError && e.offset === starts.get(3) && /zero header; a well-formed record follows/.test(e.message),
+  );
+});

@@ -35,9 +35,13 @@ test('a WAL started at fromIndex names its first segment after fromIndex + 1', (
   wal.save(null, [entry(42)]);
   wal.close();
   assert.equal(path.basename(segmentFiles(dir)[0]!), '0000000000000000-000000000000002a.wal');
-  const r = openWalSync({ dir, segmentBytes: 4096 }, 0);
+  const r = openWalSync({ dir, segmentBytes: 4096 }, 41);
   assert.deepEqual(r.recovery.entries, [entry(42)]);
   r.wal.close();
+  assert.throws(
+    () => openWalSync({ dir, segmentBytes: 4096 }, 10),
+    (e: unknown) => e instanceof WalCorruptError && /begins at index 42 but recovery needs entries from index 11/.test(e.message),
+  );
 });
 
 test('invalid input is refused and nothing of that call is persisted', () => {

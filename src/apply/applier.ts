@@ -41,7 +41,7 @@ export class Applier {
     this.leases = opts.leases ?? NO_LEASES;
     this.onInternalError = opts.onInternalError ?? ((index, err) => console.error(`apply: entry ${index} failed`, err));
     this.state = readMeta(this.backend.meta);
-    this.compactor = new Compactor(this.backend, this.state);
+    this.compactor = new Compactor(this.backend, this.state, opts.onCompactionFinished);
   }
 
   appliedIndex(): number { return this.state.appliedIndex; }

@@ -23,6 +23,14 @@ import {
 } from './interface.js';
 import { checkPut, checkTxn, compareToPath, execDeleteRange, execPut, execTxn } from './txn.js';
 
+/**
+ * Entry bytes per LMDB write transaction. A batch above it is committed in several
+ * transactions (each a consistent prefix with its own applied index), so a burst of large
+ * values cannot hold gigabytes of dirty pages in memory. Raise it if the apply batches/s
+ * metric shows many split batches with small values; lower it if the apply worker's RSS spikes.
+ */
+export const APPLY_TXN_BYTES_MAX = 64 * 1024 * 1024;
+
 type Outcome = { kind: ApplyKind; response: Uint8Array; compactPhysical?: boolean; tw?: WriteTxn };
 
 export class Applier {
@@ -41,7 +49,7 @@ export class Applier {
     this.leases = opts.leases ?? NO_LEASES;
     this.onInternalError = opts.onInternalError ?? ((index, err) => console.error(`apply: entry ${index} failed`, err));
     this.state = readMeta(this.backend.meta);
-    this.compactor = new Compactor(this.backend, this.state);
+    this.compactor = new Compactor(this.backend, this.state, opts.onCompactionFinished);
   }
 
   appliedIndex(): number { return this.state.appliedIndex; }
@@ -62,6 +70,23 @@ export class Applier {
    * same per entry, but merging a child into a large parent costs O(dirty pages) each.)
    */
   applyEntries(entries: readonly Entry[]): ApplyResult[] {
+    // Bound the dirty pages one LMDB transaction holds in memory: split big batches.
+    let bytes = 0;
+    let from = 0;
+    const results: ApplyResult[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      bytes += entries[i]!.data.length;
+      if (bytes >= APPLY_TXN_BYTES_MAX && i + 1 < entries.length) {
+        results.push(...this.applyInOneTxn(entries.slice(from, i + 1)));
+        from = i + 1;
+        bytes = 0;
+      }
+    }
+    results.push(...this.applyInOneTxn(from === 0 ? entries : entries.slice(from)));
+    return results;
+  }
+
+  private applyInOneTxn(entries: readonly Entry[]): ApplyResult[] {
     const failed = new Map<number, ApplyResult>();
     for (;;) {
       const results: ApplyResult[] = [];

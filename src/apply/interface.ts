@@ -15,6 +15,11 @@ export const NO_LEASES: LeaseLookup = { exists: () => false };
 export interface ApplierOptions {
   readonly backend: LmdbBackend;
   readonly leases?: LeaseLookup;
+  /**
+   * Called after the slice that completes a physical compaction commits (answer the
+   * `physical: true` compactions at or below `revision`).
+   */
+  readonly onCompactionFinished?: (revision: number) => void;
   /** Called when applying an entry threw something that is not an EtcdError (a bug). */
   readonly onInternalError?: (index: number, err: unknown) => void;
 }

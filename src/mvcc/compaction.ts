@@ -34,6 +34,7 @@ export class Compactor {
   constructor(
     private readonly backend: LmdbBackend,
     private readonly state: MetaState,
+    private readonly onFinished: (revision: number) => void = () => {},
   ) {}
 
   /** Work left? */
@@ -62,6 +63,7 @@ export class Compactor {
     if (finished) {
       this.state.finishedCompactRev = c;
       this.state.scheduledCompactRev = 0;
+      this.onFinished(c);
     }
     return this.pending;
   }

@@ -57,7 +57,9 @@ export class WriteTxn extends LmdbReadView implements TxnWrite {
     const main = this.beginRev + 1;
     const sub = this.#sub++;
     const b = this.backend;
-    b.rev.putSync(encodeRevision(main, sub), encodeKvRecord({ ...e, key, value }));
+    // Revisions only grow: MDB_APPEND (fails loudly if that invariant ever breaks).
+    const appended = b.rev.putSync(encodeRevision(main, sub), encodeKvRecord({ ...e, key, value }), { append: true });
+    assert(appended, `rev ${main}.${sub} is not above every stored revision`);
     b.kidx.putSync(encodeIndexKey(key, main, sub), encodeIndexRecord(e));
     b.latest.putSync(Buffer.from(key.buffer, key.byteOffset, key.length), encodeLatestRecord({ ...e, modRevision: main, sub }));
     return { main, sub };

@@ -293,3 +293,17 @@ describe('key size limits', () => {
     await h.close();
   });
 });
+
+describe('batch bounds', () => {
+  test('a batch above APPLY_TXN_BYTES_MAX is split into several transactions, results in order', async () => {
+    const h = new Harness();
+    const big = Buffer.alloc(8 * 1024 * 1024, 7);
+    const es = Array.from({ length: 10 }, (_, i) => h.entry({ put: { key: b(`k${i}`), value: big } }));
+    const rs = h.applier.applyEntries(es);
+    assert.deepEqual(rs.map((r) => r.index), es.map((e) => e.index));
+    assert.deepEqual(rs.map((r) => r.revision), es.map((_, i) => i + 2));
+    assert.equal(h.applier.appliedIndex(), es[9]!.index);
+    assert.equal(h.get('k', { rangeEnd: b('l'), countOnly: true }).count, 10);
+    await h.close();
+  });
+});

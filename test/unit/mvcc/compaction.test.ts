@@ -22,6 +22,11 @@ describe('compaction', () => {
     assert.equal(h.compact(2).errorCode, 'ETCD_ERR_MVCC_COMPACTED');
     assert.equal(h.compact(1).errorCode, 'ETCD_ERR_MVCC_COMPACTED');
     assert.equal(h.compact(3).errorCode, undefined);
+    const done: number[] = [];
+    (h.applier.compactor as unknown as { onFinished: (r: number) => void }).onFinished = (r) => done.push(r);
+    h.applier.compactor.runToCompletion();
+    assert.deepEqual(done, [3]);
+    assert.equal(h.applier.finishedCompactRevision(), 3);
     await h.close();
   });
 

@@ -1,7 +1,8 @@
 /**
  * MVCC against a simple model: Map<key, revision list>. Random sequences of put, delete
  * range, txn, compact (with physical slices interleaved) and range-at-revision.
- * Reproduce a failure with FC_SEED=<seed printed by fast-check> (and FC_PATH=<path>).
+ * Reproduce a failure with FC_SEED=<seed printed by fast-check> (and FC_PATH=<path>);
+ * FC_RUNS and FC_MAXLEN scale the search.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -129,7 +130,7 @@ function run(ops: Op[]): void {
 test('mvcc matches the model', () => {
   const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
   const path = process.env.FC_PATH;
-  fc.assert(fc.property(fc.array(op, { maxLength: 60 }), run), {
+  fc.assert(fc.property(fc.array(op, { maxLength: Number(process.env.FC_MAXLEN ?? 60) }), run), {
     numRuns: Number(process.env.FC_RUNS ?? 150),
     ...(seed !== undefined ? { seed } : {}),
     ...(path !== undefined ? { path } : {}),

@@ -253,6 +253,8 @@ export function normalise(text: string): string {
   t = t.replace(/"raftAppliedIndex":\d+/g, '"raftAppliedIndex":"<RAFT_APPLIED_INDEX>"');
   // lease timetolive: the remaining seconds depend on timing
   t = t.replace(/remaining\(\d+s\)/g, 'remaining(<N>s)');
+  // ...and its attached keys come from a Go map in etcd 3.4: any order. Sort them.
+  t = t.replace(/attached keys\(\[([^\]]*)\]\)/g, (_m, keys: string) => `attached keys([${keys.split(' ').sort().join(' ')}])`);
   // client-side log lines (etcdctl 3.4 logs gRPC retries as JSON on stderr)
   t = t.replace(/"ts":"[^"]*"/g, '"ts":"<TS>"');
   t = t.replace(/endpoint:\/\/client-[0-9a-f-]+\//g, 'endpoint://client-<UUID>/');

@@ -15,6 +15,7 @@ import { Cluster, type Member } from '../e2e/framework/cluster.js';
 import { RawEtcdClient } from '../e2e/framework/raw.js';
 import { SUITE_TIMEOUT_MS, serverUnavailableReason, sleep } from '../e2e/framework/process.js';
 import { reportServerLog } from '../e2e/framework/hooks.js';
+import { pending } from '../e2e/framework/pending.js';
 import { LogicalClock, checkDurable, checkRealTimeOrder, type PutRecord, type StoredKv } from './history.js';
 
 /** Writers per member (each member gets its own gRPC connection, pinned to its endpoint). */
@@ -55,7 +56,7 @@ async function findLeader(cluster: Cluster, members: readonly Member[]): Promise
   throw new Error(`no leader among ${members.map((m) => m.name).join(', ')}\n${cluster.logTail(30)}`);
 }
 
-describe('3 members: kill -9 the leader under load', { skip: serverUnavailableReason() ?? false, timeout: SUITE_TIMEOUT_MS }, () => {
+describe('3 members: kill -9 the leader under load', { skip: serverUnavailableReason() ?? false, todo: pending('multi-member'), timeout: SUITE_TIMEOUT_MS }, () => {
   let cluster: Cluster | undefined;
   after(async () => {
     await cluster?.close();

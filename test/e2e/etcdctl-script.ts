@@ -6,6 +6,7 @@
  * outputs is deterministic. Add steps at the end (or re-record everything) — inserting one in
  * the middle shifts every later revision.
  */
+import type { Feature } from './framework/pending.js';
 
 export interface Step {
   /** Stable, unique, file-name-safe id; the fixture file is `NNN-<id>.json`. */
@@ -20,6 +21,8 @@ export interface Step {
    * values such as lease IDs differ between servers).
    */
   capture?: { name: string; regex: RegExp };
+  /** A feature the step needs (see framework/pending.ts); the replay runs it as todo while pending. */
+  feature?: Feature;
 }
 
 export interface Recorded {
@@ -165,25 +168,25 @@ export const STEPS: Step[] = [
   s('final-state', ['-w', 'json', 'get', '--from-key', '']),
 
   // --- leases (the ID is chosen by the server: captured, then shown as <LEASE>)
-  { id: 'lease-grant', args: ['lease', 'grant', '60'], capture: { name: 'LEASE', regex: /^lease ([0-9a-f]+) granted/ } },
-  s('put-with-lease', ['put', '--lease={LEASE}', 'lk1', 'v1']),
-  s('put-with-lease-2', ['put', '--lease={LEASE}', 'lk2', 'v2']),
-  s('get-leased-json', ['-w', 'json', 'get', 'lk1']),
-  s('lease-timetolive-keys', ['lease', 'timetolive', '--keys', '{LEASE}']),
-  s('lease-list', ['lease', 'list']),
-  s('lease-keep-alive-once', ['lease', 'keep-alive', '--once', '{LEASE}']),
-  s('put-ignore-lease-keeps-lease', ['put', '--ignore-lease', 'lk1', 'v1b']),
-  s('get-after-ignore-lease-json', ['-w', 'json', 'get', 'lk1']),
-  s('lease-revoke', ['lease', 'revoke', '{LEASE}']),
-  s('get-after-revoke-json', ['-w', 'json', 'get', '--prefix', 'lk']),
-  s('lease-revoke-again', ['lease', 'revoke', '{LEASE}']),
-  s('lease-timetolive-revoked', ['lease', 'timetolive', '{LEASE}']),
-  s('lease-keep-alive-once-revoked', ['lease', 'keep-alive', '--once', '{LEASE}']),
-  s('put-with-revoked-lease', ['put', '--lease={LEASE}', 'lk3', 'v']),
-  s('lease-revoke-bad-id', ['lease', 'revoke', 'zz']),
-  s('lease-grant-no-ttl', ['lease', 'grant']),
-  s('lease-grant-too-large', ['lease', 'grant', '9000000001']),
-  s('final-revision', ['-w', 'json', 'get', 'foo']),
+  { id: 'lease-grant', args: ['lease', 'grant', '60'], capture: { name: 'LEASE', regex: /^lease ([0-9a-f]+) granted/ }, feature: 'lease' },
+  { id: 'put-with-lease', args: ['put', '--lease={LEASE}', 'lk1', 'v1'], feature: 'lease' },
+  { id: 'put-with-lease-2', args: ['put', '--lease={LEASE}', 'lk2', 'v2'], feature: 'lease' },
+  { id: 'get-leased-json', args: ['-w', 'json', 'get', 'lk1'], feature: 'lease' },
+  { id: 'lease-timetolive-keys', args: ['lease', 'timetolive', '--keys', '{LEASE}'], feature: 'lease' },
+  { id: 'lease-list', args: ['lease', 'list'], feature: 'lease' },
+  { id: 'lease-keep-alive-once', args: ['lease', 'keep-alive', '--once', '{LEASE}'], feature: 'lease' },
+  { id: 'put-ignore-lease-keeps-lease', args: ['put', '--ignore-lease', 'lk1', 'v1b'], feature: 'lease' },
+  { id: 'get-after-ignore-lease-json', args: ['-w', 'json', 'get', 'lk1'], feature: 'lease' },
+  { id: 'lease-revoke', args: ['lease', 'revoke', '{LEASE}'], feature: 'lease' },
+  { id: 'get-after-revoke-json', args: ['-w', 'json', 'get', '--prefix', 'lk'], feature: 'lease' },
+  { id: 'lease-revoke-again', args: ['lease', 'revoke', '{LEASE}'], feature: 'lease' },
+  { id: 'lease-timetolive-revoked', args: ['lease', 'timetolive', '{LEASE}'], feature: 'lease' },
+  { id: 'lease-keep-alive-once-revoked', args: ['lease', 'keep-alive', '--once', '{LEASE}'], feature: 'lease' },
+  { id: 'put-with-revoked-lease', args: ['put', '--lease={LEASE}', 'lk3', 'v'], feature: 'lease' },
+  { id: 'lease-revoke-bad-id', args: ['lease', 'revoke', 'zz'], feature: 'lease' },
+  { id: 'lease-grant-no-ttl', args: ['lease', 'grant'], feature: 'lease' },
+  { id: 'lease-grant-too-large', args: ['lease', 'grant', '9000000001'], feature: 'lease' },
+  { id: 'final-revision', args: ['-w', 'json', 'get', 'foo'], feature: 'lease' },
 ];
 
 /** Applies captures and `{NAME}` substitutions in order over one run of the script. */
@@ -253,6 +256,8 @@ export function normalise(text: string): string {
   t = t.replace(/"raftAppliedIndex":\d+/g, '"raftAppliedIndex":"<RAFT_APPLIED_INDEX>"');
   // lease timetolive: the remaining seconds depend on timing
   t = t.replace(/remaining\(\d+s\)/g, 'remaining(<N>s)');
+  // ...and its attached keys come from a Go map in etcd 3.4: any order. Sort them.
+  t = t.replace(/attached keys\(\[([^\]]*)\]\)/g, (_m, keys: string) => `attached keys([${keys.split(' ').sort().join(' ')}])`);
   // client-side log lines (etcdctl 3.4 logs gRPC retries as JSON on stderr)
   t = t.replace(/"ts":"[^"]*"/g, '"ts":"<TS>"');
   t = t.replace(/endpoint:\/\/client-[0-9a-f-]+\//g, 'endpoint://client-<UUID>/');

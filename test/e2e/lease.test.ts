@@ -10,6 +10,7 @@ import { Etcd3 } from 'etcd3';
 import { useCluster } from './framework/hooks.js';
 import { RawEtcdClient } from './framework/raw.js';
 import { SUITE_TIMEOUT_MS, serverUnavailableReason, sleep } from './framework/process.js';
+import { pending } from './framework/pending.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 
@@ -22,7 +23,7 @@ function err(r: { ok: true } | { ok: false; error: { code: number; details: stri
   return [Status[r.error.code] ?? String(r.error.code), r.error.details];
 }
 
-describe('leases', { skip: serverUnavailableReason() ?? false, timeout: SUITE_TIMEOUT_MS }, () => {
+describe('leases', { skip: serverUnavailableReason() ?? false, todo: pending('lease'), timeout: SUITE_TIMEOUT_MS }, () => {
   const cluster = useCluster({ name: 'lease' });
   let raw: RawEtcdClient;
   before(() => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { useCluster } from './framework/hooks.js';
 import { RawEtcdClient, RawWatchStream } from './framework/raw.js';
 import { SUITE_TIMEOUT_MS, serverUnavailableReason } from './framework/process.js';
+import { pending } from './framework/pending.js';
 import type { etcdserverpb, mvccpb } from '../../src/api/pb.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -45,7 +46,7 @@ async function created(w: RawWatchStream): Promise<etcdserverpb.WatchResponse> {
   return r;
 }
 
-describe('watch', { skip: serverUnavailableReason() ?? false, timeout: SUITE_TIMEOUT_MS }, () => {
+describe('watch', { skip: serverUnavailableReason() ?? false, todo: pending('watch'), timeout: SUITE_TIMEOUT_MS }, () => {
   const cluster = useCluster({ name: 'watch' });
   let raw: RawEtcdClient;
   before(async () => {

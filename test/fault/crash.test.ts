@@ -20,6 +20,7 @@ import { Cluster } from '../e2e/framework/cluster.js';
 import { RawEtcdClient } from '../e2e/framework/raw.js';
 import { SUITE_TIMEOUT_MS, serverUnavailableReason } from '../e2e/framework/process.js';
 import { reportServerLog } from '../e2e/framework/hooks.js';
+import { LogicalClock, checkDurable, checkRealTimeOrder, type PutRecord, type StoredKv } from './history.js';
 
 const CYCLES = Number(process.env['ETCD_TEST_CRASH_CYCLES'] ?? 3);
 /** Client connections (separate Etcd3 instances). */
@@ -31,16 +32,6 @@ const ACKS_BEFORE_KILL = (cycle: number): number => 150 + 50 * cycle;
 /** Upper bound on puts per writer per cycle, so a server that never dies cannot loop forever. */
 const PUTS_PER_WRITER_MAX = 5000;
 
-interface PutRecord {
-  key: string;
-  value: string;
-  writer: string;
-  /** Logical clock (a counter shared by all writers) when the put was sent. */
-  sentAt: number;
-  /** Logical clock when the ack arrived; undefined if never acknowledged. */
-  ackedAt?: number;
-  revision?: number;
-}
 
 describe('kill -9 under load loses no acknowledged put', { skip: serverUnavailableReason() ?? false, timeout: SUITE_TIMEOUT_MS }, () => {
   let cluster: Cluster | undefined;
@@ -70,7 +61,7 @@ describe('kill -9 under load loses no acknowledged put', { skip: serverUnavailab
 async function loadThenKill(cluster: Cluster, cycle: number): Promise<PutRecord[]> {
   const clients = Array.from({ length: CLIENTS }, () => new Etcd3({ hosts: cluster.endpoints.map((e) => `http://${e}`) }));
   const records: PutRecord[] = [];
-  let clock = 0;
+  const clock = new LogicalClock();
   let acks = 0;
   let killing: Promise<void> | undefined;
   const target = ACKS_BEFORE_KILL(cycle);
@@ -81,12 +72,12 @@ async function loadThenKill(cluster: Cluster, cycle: number): Promise<PutRecord[
         key: `crash/${cycle}/${name}/${String(seq).padStart(5, '0')}`,
         value: `v-${cycle}-${name}-${seq}-${'x'.repeat(seq % 64)}`,
         writer: name,
-        sentAt: ++clock,
+        sentAt: clock.tick(),
       };
       records.push(rec);
       try {
         const r = await client.kv.put({ key: Buffer.from(rec.key), value: Buffer.from(rec.value) }, { deadline: Date.now() + 5000 });
-        rec.ackedAt = ++clock;
+        rec.ackedAt = clock.tick();
         rec.revision = Number(r.header.revision);
       } catch {
         return; // the member is gone: this put is unacknowledged, and the writer stops
@@ -115,7 +106,7 @@ async function verify(cluster: Cluster, all: PutRecord[], current: PutRecord[], 
     const r = await raw.range({ key: Buffer.from('crash/'), rangeEnd: Buffer.from('crash0') });
     if (!r.ok) assert.fail(`range after restart failed: ${r.error.code} ${r.error.details}`);
     const now = Number(r.value.header?.revision);
-    const stored = new Map<string, { value: string; modRevision: number }>();
+    const stored = new Map<string, StoredKv>();
     for (const kv of r.value.kvs) {
       stored.set(Buffer.from(kv.key ?? []).toString(), { value: Buffer.from(kv.value ?? []).toString(), modRevision: Number(kv.modRevision) });
     }
@@ -124,46 +115,9 @@ async function verify(cluster: Cluster, all: PutRecord[], current: PutRecord[], 
     assert.ok(acked.length > 0);
     const maxAcked = Math.max(...acked.map((p) => p.revision!));
     assert.ok(now >= maxAcked, `cycle ${cycle}: revision ${now} after restart is below the highest acknowledged ${maxAcked}`);
-
-    for (const p of acked) {
-      const s = stored.get(p.key);
-      assert.ok(s !== undefined, `cycle ${cycle}: acknowledged put ${p.key} (rev ${p.revision}) is lost`);
-      assert.equal(s.value, p.value, `cycle ${cycle}: ${p.key} has the wrong value`);
-      assert.equal(s.modRevision, p.revision, `cycle ${cycle}: ${p.key} acknowledged at ${p.revision} but stored at ${s.modRevision}`);
-    }
-    for (const p of all.filter((q) => q.ackedAt === undefined)) {
-      const s = stored.get(p.key);
-      if (s !== undefined) assert.equal(s.value, p.value, `cycle ${cycle}: unacknowledged ${p.key} present with a wrong value`);
-    }
-    // nothing but what we wrote
-    const written = new Set(all.map((p) => p.key));
-    for (const k of stored.keys()) assert.ok(written.has(k), `unexpected key ${k}`);
-
-    // real-time order: acked(A) before sent(B) => rev(A) < rev(B); per writer, strictly increasing
-    const cur = current.filter((p) => p.ackedAt !== undefined).sort((a, b) => a.sentAt - b.sentAt);
-    const byAck = [...cur].sort((a, b) => a.ackedAt! - b.ackedAt!);
-    let i = 0;
-    let maxRevAckedBefore = 0;
-    let witness: PutRecord | undefined;
-    for (const b of cur) {
-      while (i < byAck.length && byAck[i]!.ackedAt! < b.sentAt) {
-        if (byAck[i]!.revision! > maxRevAckedBefore) {
-          maxRevAckedBefore = byAck[i]!.revision!;
-          witness = byAck[i];
-        }
-        i++;
-      }
-      assert.ok(
-        b.revision! > maxRevAckedBefore,
-        `cycle ${cycle}: ${b.key} got revision ${b.revision} though ${witness?.key} was acknowledged at ${maxRevAckedBefore} before it was sent`,
-      );
-    }
-    const perWriter = new Map<string, number>();
-    for (const p of cur) {
-      const last = perWriter.get(p.writer) ?? 0;
-      assert.ok(p.revision! > last, `cycle ${cycle}: writer ${p.writer} went back from ${last} to ${p.revision}`);
-      perWriter.set(p.writer, p.revision!);
-    }
+    checkDurable(`cycle ${cycle}`, all, stored);
+    checkRealTimeOrder(`cycle ${cycle}`, current);
+    const cur = current.filter((p) => p.ackedAt !== undefined);
 
     // each acknowledged put of this cycle is there when read at its own revision
     for (const p of cur) {

@@ -1,14 +1,14 @@
 /**
- * A one-member cluster of the server under test (see process.ts for which binary), started with
- * exactly the flags etcd documents for a single member:
+ * A cluster of the server under test (see process.ts for which binary): one member by default,
+ * or `size` members. Each member is started with exactly the flags etcd documents:
  *
  *   --name N --data-dir D
  *   --listen-client-urls http://127.0.0.1:P --advertise-client-urls http://127.0.0.1:P
  *   --listen-peer-urls http://127.0.0.1:Q --initial-advertise-peer-urls http://127.0.0.1:Q
- *   --initial-cluster N=http://127.0.0.1:Q
+ *   --initial-cluster N=http://127.0.0.1:Q[,N2=http://127.0.0.1:Q2,...]
  *
- * Ready means: a linearizable gRPC Range (etcdserverpb.KV/Range, key "health") succeeds.
- * That needs a leader and an applied log, which is what clients need too.
+ * Ready means: a linearizable gRPC Range (etcdserverpb.KV/Range, key "health") succeeds on
+ * every member. That needs a leader and an applied log, which is what clients need too.
  */
 import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
@@ -28,57 +28,43 @@ import {
 export const READY_TIMEOUT_MS = Number(process.env['ETCD_TEST_READY_TIMEOUT_MS'] ?? 20_000);
 
 export interface ClusterOptions {
+  /** Member name (one member) or name prefix (`<name>0`, `<name>1`, ... for several). */
   name?: string;
-  /** Data dir; default: a fresh temp dir's `data` subdirectory (not created: the server creates it). */
+  /** Number of members (default 1). */
+  size?: number;
+  /** Data dir (one member only); default: `<work dir>/data` (not created: the server creates it). */
   dataDir?: string;
-  /** Flags appended after the standard ones. */
+  /** Flags appended after the standard ones, on every member. */
   extraFlags?: string[];
   env?: NodeJS.ProcessEnv;
   kind?: ServerKind;
 }
 
-
-/** Handle on a single running member; restartable on the same data dir and ports. */
-export class Cluster {
-  readonly kind: ServerKind;
+/** One member: a process with fixed ports, data dir and log file; restartable. */
+export class Member {
   readonly name: string;
   readonly dataDir: string;
   readonly workDir: string;
   readonly clientPort: number;
   readonly peerPort: number;
   readonly logFile: string;
-  private readonly extraFlags: string[];
-  private readonly env: NodeJS.ProcessEnv | undefined;
   private proc: ServerProcess | undefined;
   private starts = 0;
 
-  private constructor(opts: ClusterOptions, workDir: string, clientPort: number, peerPort: number) {
-    this.kind = opts.kind ?? serverKind();
-    this.name = opts.name ?? 'e2e';
+  constructor(
+    private readonly cluster: { kind: ServerKind; initialCluster: () => string; extraFlags: string[]; env: NodeJS.ProcessEnv | undefined },
+    name: string,
+    workDir: string,
+    dataDir: string,
+    clientPort: number,
+    peerPort: number,
+  ) {
+    this.name = name;
     this.workDir = workDir;
-    this.dataDir = opts.dataDir ?? join(workDir, 'data');
+    this.dataDir = dataDir;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
     this.logFile = join(workDir, 'server.log');
-    this.extraFlags = opts.extraFlags ?? [];
-    this.env = opts.env;
-  }
-
-  /** Start a fresh member and wait until it is ready. */
-  static async start(opts: ClusterOptions = {}): Promise<Cluster> {
-    // A port found free can be taken by another test process before the server binds it:
-    // if the first start fails on a busy address, try again on new ports (and a new dir).
-    for (let attempt = 1; ; attempt++) {
-      const workDir = makeTempDir();
-      const c = new Cluster(opts, workDir, await freePort(), await freePort());
-      try {
-        await c.startProcess();
-        return c;
-      } catch (err) {
-        await c.close();
-        if (attempt >= 3 || !/address already in use|EADDRINUSE/i.test(c.logTail(200))) throw err;
-      }
-    }
   }
 
   get clientUrl(): string {
@@ -90,9 +76,6 @@ export class Cluster {
   /** host:port, as etcdctl --endpoints and the etcd3 client take it. */
   get endpoint(): string {
     return `127.0.0.1:${this.clientPort}`;
-  }
-  get endpoints(): string[] {
-    return [this.endpoint];
   }
   get process(): ServerProcess | undefined {
     return this.proc;
@@ -107,19 +90,25 @@ export class Cluster {
       '--advertise-client-urls', this.clientUrl,
       '--listen-peer-urls', this.peerUrl,
       '--initial-advertise-peer-urls', this.peerUrl,
-      '--initial-cluster', `${this.name}=${this.peerUrl}`,
-      ...this.extraFlags,
+      '--initial-cluster', this.cluster.initialCluster(),
+      ...this.cluster.extraFlags,
     ];
   }
 
-  private async startProcess(): Promise<void> {
+  /** Spawn the process (does not wait for readiness). */
+  spawn(): ServerProcess {
     this.starts++;
-    const argv = [...serverCommand(this.kind), ...this.flags()];
-    this.proc = startProcess(argv, { cwd: this.workDir, env: this.env ?? serverEnv(), logFile: this.logFile });
-    await waitReady(this.endpoint, this.proc, READY_TIMEOUT_MS);
+    const argv = [...serverCommand(this.cluster.kind), ...this.flags()];
+    this.proc = startProcess(argv, { cwd: this.workDir, env: this.cluster.env ?? serverEnv(), logFile: this.logFile });
+    return this.proc;
   }
 
-  /** kill -9 the member (no shutdown path runs). */
+  async waitReady(timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+    if (!this.proc) throw new Error(`member ${this.name} was never started`);
+    await waitReady(this.endpoint, this.proc, timeoutMs);
+  }
+
+  /** kill -9 (no shutdown path runs). */
   async kill9(): Promise<void> {
     await this.proc?.kill9();
   }
@@ -129,24 +118,145 @@ export class Cluster {
     await this.proc?.stop();
   }
 
-  /** Start again on the same data dir and ports (after kill9 or stop) and wait until ready. */
+  /** Start again on the same data dir and ports and wait until ready. */
   async restart(): Promise<void> {
     if (this.proc !== undefined && this.proc.exit === undefined) await this.proc.stop();
-    await this.startProcess();
+    this.spawn();
+    await this.waitReady();
   }
 
-  /** Stop the member for good. Safe to call twice. */
-  async close(): Promise<void> {
-    await this.proc?.kill9();
-  }
-
-  /** The last lines of the member's output (stdout+stderr, every start). */
   logTail(lines = 60): string {
     return tailOfFile(this.logFile, lines);
   }
 
   describe(): string {
-    return `${this.kind} server (${this.starts} start(s)), client ${this.clientUrl}, data dir ${this.dataDir}, log ${this.logFile}`;
+    return `member ${this.name} (${this.starts} start(s)), client ${this.clientUrl}, data dir ${this.dataDir}, log ${this.logFile}`;
+  }
+}
+
+/** Handle on running members. The single-member accessors (endpoint, dataDir, ...) are member 0's. */
+export class Cluster {
+  readonly kind: ServerKind;
+  readonly name: string;
+  readonly members: Member[] = [];
+  readonly extraFlags: string[];
+  readonly env: NodeJS.ProcessEnv | undefined;
+
+  private constructor(opts: ClusterOptions) {
+    this.kind = opts.kind ?? serverKind();
+    this.name = opts.name ?? 'e2e';
+    this.extraFlags = opts.extraFlags ?? [];
+    this.env = opts.env;
+  }
+
+  /** Start fresh members and wait until every one is ready. */
+  static async start(opts: ClusterOptions = {}): Promise<Cluster> {
+    const size = opts.size ?? 1;
+    if (size > 1 && opts.dataDir !== undefined) throw new Error('dataDir is for one-member clusters');
+    // A port found free can be taken by another test process before the server binds it:
+    // if the first start fails on a busy address, try again on new ports (and new dirs).
+    for (let attempt = 1; ; attempt++) {
+      const c = new Cluster(opts);
+      for (let i = 0; i < size; i++) {
+        const workDir = makeTempDir();
+        const name = size === 1 ? c.name : `${c.name}${i}`;
+        const dataDir = opts.dataDir ?? join(workDir, 'data');
+        c.members.push(new Member(c.memberContext(), name, workDir, dataDir, await freePort(), await freePort()));
+      }
+      try {
+        await c.startAll();
+        return c;
+      } catch (err) {
+        await c.close();
+        const busy = c.members.some((m) => /address already in use|EADDRINUSE/i.test(m.logTail(200)));
+        if (attempt >= 3 || !busy) throw err;
+      }
+    }
+  }
+
+  private memberContext() {
+    return {
+      kind: this.kind,
+      initialCluster: () => this.members.map((m) => `${m.name}=${m.peerUrl}`).join(','),
+      extraFlags: this.extraFlags,
+      env: this.env,
+    };
+  }
+
+  private async startAll(): Promise<void> {
+    for (const m of this.members) m.spawn();
+    await Promise.all(this.members.map((m) => m.waitReady()));
+  }
+
+  private get first(): Member {
+    return this.members[0]!;
+  }
+  get dataDir(): string {
+    return this.first.dataDir;
+  }
+  get workDir(): string {
+    return this.first.workDir;
+  }
+  get clientPort(): number {
+    return this.first.clientPort;
+  }
+  get peerPort(): number {
+    return this.first.peerPort;
+  }
+  get logFile(): string {
+    return this.first.logFile;
+  }
+  get clientUrl(): string {
+    return this.first.clientUrl;
+  }
+  get peerUrl(): string {
+    return this.first.peerUrl;
+  }
+  /** Member 0's host:port. */
+  get endpoint(): string {
+    return this.first.endpoint;
+  }
+  /** Every member's host:port. */
+  get endpoints(): string[] {
+    return this.members.map((m) => m.endpoint);
+  }
+  get process(): ServerProcess | undefined {
+    return this.first.process;
+  }
+  /** Member 0's flags. */
+  flags(): string[] {
+    return this.first.flags();
+  }
+
+  /** kill -9 every member. */
+  async kill9(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.kill9()));
+  }
+
+  /** Graceful stop of every member. */
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.stop()));
+  }
+
+  /** Start every member again on the same data dirs and ports and wait until all are ready. */
+  async restart(): Promise<void> {
+    await Promise.all(this.members.map((m) => (m.process !== undefined && m.process.exit === undefined ? m.stop() : undefined)));
+    await this.startAll();
+  }
+
+  /** Stop every member for good. Safe to call twice. */
+  async close(): Promise<void> {
+    await this.kill9();
+  }
+
+  /** The last lines of every member's output (stdout+stderr, every start). */
+  logTail(lines = 60): string {
+    if (this.members.length === 1) return this.first.logTail(lines);
+    return this.members.map((m) => `=== ${m.name}\n${m.logTail(lines)}`).join('\n');
+  }
+
+  describe(): string {
+    return `${this.kind} server, ${this.members.map((m) => m.describe()).join('; ')}`;
   }
 }
 

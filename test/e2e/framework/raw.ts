@@ -111,6 +111,15 @@ export class RawEtcdClient {
       call.write(Buffer.from(etcdserverpb.LeaseKeepAliveRequest.encode({ ID: id }).finish()));
     });
   }
+  async hashKV(revision: number): Promise<Decoded<etcdserverpb.HashKVResponse>> {
+    return decoded(
+      await this.call('/etcdserverpb.Maintenance/HashKV', etcdserverpb.HashKVRequest.encode({ revision }).finish()),
+      etcdserverpb.HashKVResponse.decode,
+    );
+  }
+  async memberList(): Promise<Decoded<etcdserverpb.MemberListResponse>> {
+    return decoded(await this.call('/etcdserverpb.Cluster/MemberList', new Uint8Array(0)), etcdserverpb.MemberListResponse.decode);
+  }
   async status(): Promise<Decoded<etcdserverpb.StatusResponse>> {
     return decoded(await this.call('/etcdserverpb.Maintenance/Status', new Uint8Array(0)), etcdserverpb.StatusResponse.decode);
   }

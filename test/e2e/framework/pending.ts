@@ -1,0 +1,24 @@
+/**
+ * Features our server does not have yet. A suite (or fixture step) that needs one runs as a
+ * node:test `todo`: it still runs and reports what fails, but a failure does not fail the run,
+ * so CI stays usable while the server grows.
+ *
+ * REMOVE THE ENTRY in the commit that implements the feature: from then on its tests count.
+ * Against the real etcd (ETCD_TEST_SERVER=real) nothing is pending, and ETCD_TEST_STRICT=1
+ * makes every pending test count as a normal one.
+ */
+import { serverKind } from './process.js';
+
+export type Feature = 'lease' | 'watch' | 'multi-member';
+
+export const PENDING: Readonly<Partial<Record<Feature, string>>> = {
+  lease: 'leases are not implemented in etcd-ts yet (LeaseGrant answers UNIMPLEMENTED)',
+  watch: 'watch is not implemented in etcd-ts yet (Watch answers UNIMPLEMENTED)',
+  'multi-member': 'etcd-ts refuses --initial-cluster with more than one member yet',
+};
+
+/** A `todo` reason when `feature` is pending for the server under test, else false. */
+export function pending(feature: Feature | undefined): string | false {
+  if (feature === undefined || serverKind() === 'real' || process.env['ETCD_TEST_STRICT'] === '1') return false;
+  return PENDING[feature] ?? false;
+}

@@ -38,6 +38,9 @@ function sendOkTrailers(this: ServerHttp2Stream): void {
 }
 function ignoreError(): void {}
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 0x7fffffff;
+
 /** Queued in place of a message to mark the client's half-close. */
 const HALF_CLOSE: unique symbol = Symbol('half-close');
 
@@ -94,7 +97,8 @@ abstract class Http2Call implements CallContext {
     const timeoutMs = parseGrpcTimeoutMs(headers['grpc-timeout'] as string | undefined);
     if (timeoutMs !== undefined) {
       this.deadline = Date.now() + timeoutMs;
-      this.timer = setTimeout(() => this.onDeadline(), Math.max(0, Math.ceil(timeoutMs)));
+      // setTimeout fires at once for delays past 2^31-1 ms (~24.8 days): such deadlines never fire.
+      if (timeoutMs <= MAX_TIMER_MS) this.timer = setTimeout(() => this.onDeadline(), Math.ceil(timeoutMs));
     }
     stream.on('error', ignoreError);
     stream.on('close', () => this.onStreamClosed());

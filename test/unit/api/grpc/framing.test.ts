@@ -9,7 +9,7 @@ import { EtcdError, GrpcStatus } from '../../../../src/api/rpctypes/errors.js';
 function collect(reader: MessageReader, chunks: Buffer[]): { msgs: string[]; err?: string } {
   const msgs: string[] = [];
   for (const c of chunks) {
-    const err = reader.push(c, (compressed, body) => msgs.push(`${compressed ? 'z' : ''}${body.toString()}`));
+    const err = reader.push(c, { onMessage: (compressed, body) => msgs.push(`${compressed ? 'z' : ''}${body.toString()}`) });
     if (err) return { msgs, err: err.message };
   }
   return { msgs };

@@ -5,7 +5,7 @@
  * and 100 clients / 10 connections. Rounds alternate transports (A B A B) because shared
  * machines are noisy; compare medians side by side.
  *
- *   node dist/bench/micro/grpc.bench.js [--seconds 5] [--rounds 2] [--impl http2,grpcjs] [--raw-client]
+ *   node dist/bench/micro/grpc.bench.js [--seconds 5] [--rounds 2] [--impl http2,grpcjs] [--raw-client] [--shared-port]
  *   CONNECT_EVAL_DIR=/tmp/connect-eval ... --impl http2,connect   (decision 0002 only)
  *
  * The server runs in a child process so its CPU is measured alone; the client shares the
@@ -19,12 +19,15 @@ import { etcdserverpb } from '../../src/api/pb.js';
 import { GrpcJsTransport } from '../../src/api/grpc/grpc-js-transport.js';
 import { Http2GrpcTransport } from '../../src/api/grpc/http2-transport.js';
 import type { GrpcTransport } from '../../src/api/grpc/types.js';
+import { ClientListener } from '../../src/api/grpc/client-listener.js';
 
 type Impl = 'http2' | 'grpcjs' | 'connect';
 
 const PUT_PATH = '/etcdserverpb.KV/Put';
 /** Load loop: 'grpcjs' (a real gRPC client) or 'raw' (hand-written gRPC on node:http2, cheaper, so the server saturates). */
 const CLIENT = process.argv.includes('--raw-client') ? 'raw' : 'grpcjs';
+/** Serve through the shared-port listener (peek, then hand over) instead of the transport's own port. */
+const SHARED_PORT = process.argv.includes('--shared-port');
 
 function args(): { seconds: number; rounds: number; impls: Impl[] } {
   const a = process.argv.slice(2);
@@ -59,7 +62,12 @@ async function runServer(impl: Impl): Promise<void> {
       encode: (r) => etcdserverpb.PutResponse.encode(r).finish(),
       handler: (req) => ({ header: { clusterId: 1, memberId: 2, revision: (rev += req.key.length > 0 ? 1 : 0), raftTerm: 3 } }),
     });
-    port = (await t.listen(0)).port;
+    if (SHARED_PORT) {
+      const listener = new ClientListener({ grpc: t, http: (_req, res) => void res.end() });
+      port = (await listener.listen(0)).port;
+    } else {
+      port = (await t.listen(0)).port;
+    }
   }
   let start = process.cpuUsage();
   process.on('message', (m: string) => {
@@ -142,7 +150,7 @@ async function load(port: number, clients: number, conns: number, seconds: numbe
 }
 
 async function measure(impl: Impl, clients: number, conns: number, seconds: number): Promise<{ perSec: number; cpuUsPerCall: number }> {
-  const child: ChildProcess = fork(process.argv[1]!, ['--server', impl], { execArgv: (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(process.argv[1]!, ['--server', impl, ...(SHARED_PORT ? ['--shared-port'] : [])], { execArgv: (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const [ready] = (await once(child, 'message')) as [{ port: number }];
   // warm-up round (JIT), not measured
   await load(ready.port, clients, conns, 1);
@@ -181,7 +189,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log(`\nmedians (${new Date().toISOString()}, node ${process.version}, ${CLIENT} client, ${seconds}s x ${rounds} rounds)`);
+  console.log(`\nmedians (${new Date().toISOString()}, node ${process.version}, ${CLIENT} client${SHARED_PORT ? ', shared port' : ''}, ${seconds}s x ${rounds} rounds)`);
   const summary = Object.entries(results).map(([k, v]) => ({ impl: k, callsPerSec: Math.round(median(v.perSec)), serverCpuUsPerCall: +median(v.cpu).toFixed(1) }));
   console.table(summary);
   console.log(JSON.stringify(summary));

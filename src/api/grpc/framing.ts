@@ -12,7 +12,10 @@ import { messageTooLarge, GrpcStatusError } from './status.js';
 
 export const FRAME_HEADER_BYTES = 5;
 
-export type OnMessage = (compressed: boolean, body: Buffer) => void;
+/** Receives reassembled messages; an object with a method (not a closure) so a call allocates none per chunk. */
+export interface MessageSink {
+  onMessage(compressed: boolean, body: Buffer): void;
+}
 
 export class MessageReader {
   private readonly maxRecvBytes: number;
@@ -32,10 +35,10 @@ export class MessageReader {
   }
 
   /**
-   * Feed one chunk; calls onMessage for every complete message, in order.
+   * Feed one chunk; calls sink.onMessage for every complete message, in order.
    * Returns an error (and stops) when a message is larger than maxRecvBytes.
    */
-  push(chunk: Buffer, onMessage: OnMessage): GrpcStatusError | undefined {
+  push(chunk: Buffer, sink: MessageSink): GrpcStatusError | undefined {
     let buf = chunk;
     if (this.chunkBytes > 0) {
       this.chunks.push(chunk);
@@ -62,7 +65,7 @@ export class MessageReader {
         this.need = end - off;
         break;
       }
-      onMessage(buf[off] !== 0, buf.subarray(off + FRAME_HEADER_BYTES, end));
+      sink.onMessage(buf[off] !== 0, buf.subarray(off + FRAME_HEADER_BYTES, end));
       off = end;
     }
     if (off < buf.length) {

@@ -114,7 +114,9 @@ class GrpcJsServerStream<Req, Res> implements ServerStream<Req, Res> {
 
   onHalfClose(fn: () => void): void {
     if (this.method.kind === 'server') queueMicrotask(() => !this.closed && fn());
-    else this.call.on('end', () => !this.closed && fn());
+    // grpc-js pushes end-of-stream when the client resets the stream too, and reports the
+    // cancellation just after: wait a turn so a cancel is not mistaken for a half-close.
+    else this.call.on('end', () => setImmediate(() => !this.closed && !this.call.cancelled && fn()));
   }
 
   onClose(fn: () => void): void {

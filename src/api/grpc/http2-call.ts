@@ -7,10 +7,10 @@
  * Per call we allocate this object, the reader, the response frame and (only when the
  * client sets a deadline or a handler reads ctx.signal) a timer and an AbortController.
  */
-import type { ServerHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { ServerHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders, ServerStreamResponseOptions } from 'node:http2';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { CallContext, ServerStream, StreamMethod, UnaryMethod } from './types.js';
-import { MessageReader, encodeFrame } from './framing.js';
+import { MessageReader, encodeFrame, type MessageSink } from './framing.js';
 import {
   GrpcStatus,
   GrpcStatusError,
@@ -30,13 +30,17 @@ export interface CallEnv {
 
 const OK_HEADERS: OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
 const OK_TRAILERS: OutgoingHttpHeaders = { 'grpc-status': '0' };
-const RESPOND_WITH_TRAILERS = { waitForTrailers: true };
-const RESPOND_END = { endStream: true };
+// grpc-go sends no date header; skipping it saves formatting a date per response.
+const RESPOND_WITH_TRAILERS = { waitForTrailers: true, sendDate: false } as ServerStreamResponseOptions;
+const RESPOND_END = { endStream: true, sendDate: false } as ServerStreamResponseOptions;
 
 function sendOkTrailers(this: ServerHttp2Stream): void {
   this.sendTrailers(OK_TRAILERS);
 }
 function ignoreError(): void {}
+
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 0x7fffffff;
 
 /** Queued in place of a message to mark the client's half-close. */
 const HALF_CLOSE: unique symbol = Symbol('half-close');
@@ -94,7 +98,8 @@ abstract class Http2Call implements CallContext {
     const timeoutMs = parseGrpcTimeoutMs(headers['grpc-timeout'] as string | undefined);
     if (timeoutMs !== undefined) {
       this.deadline = Date.now() + timeoutMs;
-      this.timer = setTimeout(() => this.onDeadline(), Math.max(0, Math.ceil(timeoutMs)));
+      // setTimeout fires at once for delays past 2^31-1 ms (~24.8 days): such deadlines never fire.
+      if (timeoutMs <= MAX_TIMER_MS) this.timer = setTimeout(() => this.onDeadline(), Math.ceil(timeoutMs));
     }
     stream.on('error', ignoreError);
     stream.on('close', () => this.onStreamClosed());
@@ -166,7 +171,7 @@ abstract class Http2Call implements CallContext {
 }
 
 /** A unary call: one request message, one response or an error. */
-export class Http2UnaryCall<Req, Res> extends Http2Call {
+export class Http2UnaryCall<Req, Res> extends Http2Call implements MessageSink {
   private readonly method: UnaryMethod<Req, Res>;
   private body: Buffer | undefined;
   private compressed = false;
@@ -181,12 +186,14 @@ export class Http2UnaryCall<Req, Res> extends Http2Call {
 
   private onData(chunk: Buffer): void {
     if (this.done) return;
-    const err = this.reader.push(chunk, (compressed, body) => {
-      this.count++;
-      this.compressed = compressed;
-      this.body = body;
-    });
+    const err = this.reader.push(chunk, this);
     if (err !== undefined) this.sendError(err);
+  }
+
+  onMessage(compressed: boolean, body: Buffer): void {
+    this.count++;
+    this.compressed = compressed;
+    this.body = body;
   }
 
   private onEnd(): void {
@@ -256,6 +263,8 @@ export class Http2StreamCall<Req, Res> extends Http2Call implements ServerStream
   /** Messages (or a half-close, as undefined) that arrived before the handler subscribed. */
   private early: Array<Req | typeof HALF_CLOSE> | undefined;
   private closeFired = false;
+  /** ServerStream already has an onMessage (for handlers), so frames arrive through this. */
+  private readonly sink: MessageSink = { onMessage: (compressed, body) => this.onFrame(compressed, body) };
 
   constructor(env: CallEnv, method: StreamMethod<Req, Res>, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
     super(env, method.path, stream, headers);
@@ -340,18 +349,20 @@ export class Http2StreamCall<Req, Res> extends Http2Call implements ServerStream
 
   private onData(chunk: Buffer): void {
     if (this.done) return;
-    const err = this.reader.push(chunk, (compressed, body) => {
-      if (this.done) return;
-      let req: Req;
-      try {
-        req = this.decodeMessage(this.method.decode, compressed, body);
-      } catch (e) {
-        this.end(e);
-        return;
-      }
-      this.deliver(req);
-    });
+    const err = this.reader.push(chunk, this.sink);
     if (err !== undefined) this.end(err);
+  }
+
+  private onFrame(compressed: boolean, body: Buffer): void {
+    if (this.done) return;
+    let req: Req;
+    try {
+      req = this.decodeMessage(this.method.decode, compressed, body);
+    } catch (e) {
+      this.end(e);
+      return;
+    }
+    this.deliver(req);
   }
 
   private deliver(item: Req | typeof HALF_CLOSE): void {

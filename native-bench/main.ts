@@ -34,6 +34,7 @@ async function runSuite(o: NativeOptions): Promise<void> {
   for (const s of o.servers) {
     const [cmd, pre] = commandFor(s, bins);
     versions[s] = `binary: ${binaryVersion(cmd, pre)}`;
+    log(`${s}: ${[cmd, ...pre].join(' ')} -> ${versions[s]}`);
   }
   const records: RoundRecord[] = [];
   const notes: string[] = [];
@@ -83,6 +84,7 @@ async function runSuite(o: NativeOptions): Promise<void> {
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   writeFileSync(join(o.out, `${stamp}.json`), JSON.stringify({ info, options: o, cases, records, rows }, null, 2));
   writeFileSync(join(o.out, `${stamp}.md`), markdownReport(info, rows, `../../${CHART}`));
+  console.log(`versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join('; ')}`);
   console.log(markdownTable(rows));
   for (const n of notes) console.log(`note: ${n}`);
   console.log(`results: ${join(o.out, stamp)}.{json,md}`);

@@ -1,15 +1,16 @@
 /**
  * `npm run bench:native -- --validate`: is the generator right, and is it not the
  * bottleneck? Against one real etcd member, alternating rounds:
- *  1. our generator vs the etcd3 npm client run the same way (same op, clients, one
- *     connection, same total): medians must agree within VALIDATE_TOLERANCE;
+ *  1. our generator vs the etcd3 npm client run the same way (its own process, same op,
+ *     clients, one connection, same duration): medians must agree within VALIDATE_TOLERANCE;
  *  2. put 100/10 with 1 and with 2 generator threads: more threads must not give
  *     materially more throughput, and the generator's CPU is printed next to the server's.
  */
 import { NativeOptions } from './args.js';
 import { median, relativeDiff } from '../bench/stats.js';
 import { prefill } from '../bench/prefill.js';
-import { runEtcd3, type IndependentRun } from './independent-client.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { runBench } from './run-case.js';
 import { cpuSeconds } from './procfs.js';
 import { Cluster } from './server.js';
@@ -18,16 +19,28 @@ import { machineLine } from './machine.js';
 /** The generator must agree with the independent client within 15%. */
 export const VALIDATE_TOLERANCE = 0.15;
 
+interface IndependentRun {
+  op: 'put' | 'range-l' | 'range-s';
+  clients: number;
+}
+const KEY_SPACE = 100_000;
 const RUNS: IndependentRun[] = [
-  { op: 'put', clients: 1, total: 2000, keySpace: 100_000 },
-  { op: 'range-s', clients: 1, total: 3000, keySpace: 100_000 },
-  { op: 'put', clients: 100, total: 20_000, keySpace: 100_000 },
-  { op: 'range-l', clients: 100, total: 30_000, keySpace: 100_000 },
+  { op: 'put', clients: 1 },
+  { op: 'range-s', clients: 1 },
+  { op: 'put', clients: 100 },
+  { op: 'range-l', clients: 100 },
 ];
+const ETCD3_LOOP = fileURLToPath(new URL('./etcd3-loop.js', import.meta.url));
 
-function benchArgs(r: IndependentRun): string[] {
+function benchArgs(r: IndependentRun, durationS: number): string[] {
   const wl = r.op === 'put' ? ['put'] : ['range', '--consistency', r.op === 'range-s' ? 's' : 'l'];
-  return [...wl, '--clients', String(r.clients), '--conns', '1', '--total', String(r.total), '--key-space-size', String(r.keySpace)];
+  return [...wl, '--clients', String(r.clients), '--conns', '1', '--duration', String(durationS), '--key-space-size', String(KEY_SPACE)];
+}
+
+function runEtcd3(endpoint: string, r: IndependentRun, durationS: number): number {
+  const p = spawnSync(process.execPath, [ETCD3_LOOP, endpoint, r.op, String(r.clients), String(durationS), String(KEY_SPACE)], { encoding: 'utf8' });
+  if (p.status !== 0) throw new Error(`etcd3 loop failed: ${p.stderr}`);
+  return (JSON.parse(p.stdout.trim().split('\n').pop()!) as { throughput: number }).throughput;
 }
 
 export async function runValidation(o: NativeOptions): Promise<number> {
@@ -44,8 +57,8 @@ export async function runValidation(o: NativeOptions): Promise<number> {
       const ours: number[] = [];
       const theirs: number[] = [];
       for (let i = 0; i < o.rounds; i++) {
-        ours.push((await runBench(benchArgs(r), [ep])).throughput);
-        theirs.push(await runEtcd3(ep, r));
+        ours.push((await runBench(benchArgs(r, o.durationS), [ep])).throughput);
+        theirs.push(runEtcd3(ep, r, o.durationS));
       }
       const a = median(ours);
       const b = median(theirs);

@@ -17,6 +17,12 @@ import type { Entry } from '../raft/types.js';
 import { entryEncodingBytes, readEntry, writeEntry } from '../wal/codec.js';
 import type { ApplyOutcome } from './ports.js';
 
+/**
+ * First u32 of an 8-byte ring frame { u32 marker, u32 seq } that stands for an outcome frame
+ * too big for the ring: the worker sends that one by postMessage with the same seq.
+ */
+export const OVERSIZE_MARKER = 0xffffffff;
+
 const HAS_RESPONSE = 1;
 const HAS_ERROR = 2;
 

@@ -14,7 +14,7 @@ import { LmdbBackend } from '../backend/backend.js';
 import { Applier } from '../apply/applier.js';
 import { workerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
-import { decodeEntryBatch, encodeOutcomes } from './apply-frames.js';
+import { decodeEntryBatch, encodeOutcomes, OVERSIZE_MARKER } from './apply-frames.js';
 import type { Entry } from '../raft/types.js';
 import { needsPhysicalCompaction, toOutcome } from './apply-outcome.js';
 
@@ -29,6 +29,26 @@ async function main(): Promise<void> {
   parentPort!.postMessage({ type: 'ready', appliedIndex: applier.appliedIndex(), consistentTerm: applier.consistentTerm() });
 
   const out = new ByteWriter(64 * 1024);
+  let oversizeSeq = 0;
+  /**
+   * Outcome frames go on the ring. One too big for it (a txn whose reads return many
+   * megabytes) goes by postMessage, and an 8-byte marker with its sequence number takes its
+   * place on the ring, so the main thread still sees outcomes in batch order.
+   */
+  const sendOutcomes = (frame: Uint8Array): void => {
+    if (frame.length <= tx.maxPayloadBytes) {
+      tx.writeBlocking(frame);
+      return;
+    }
+    const seq = ++oversizeSeq;
+    const copy = frame.slice();
+    parentPort!.postMessage({ type: 'outcomes', seq, frame: copy }, [copy.buffer]);
+    const marker = new Uint8Array(8);
+    const dv = new DataView(marker.buffer);
+    dv.setUint32(0, OVERSIZE_MARKER, true);
+    dv.setUint32(4, seq, true);
+    tx.writeBlocking(marker);
+  };
   let batches: Entry[][] = [];
   const collect = (bytes: Uint8Array, offset: number, length: number): void => {
     batches.push(decodeEntryBatch(bytes, offset, length));
@@ -47,7 +67,7 @@ async function main(): Promise<void> {
       const last = batch.length > 0 ? batch[batch.length - 1]!.index : -1;
       const from = k;
       while (k < results.length && results[k]!.index <= last) k++;
-      tx.writeBlocking(encodeOutcomes(results.slice(from, k).map(toOutcome), out));
+      sendOutcomes(encodeOutcomes(results.slice(from, k).map(toOutcome), out));
     }
     batches = [];
   };

@@ -51,7 +51,7 @@ export async function startMember(cfg: ServerConfig, logger: Logger, openLog: Lo
     logger.warn('member name differs from the one stored in the data dir', { stored: stored.name, given: cfg.name });
   }
 
-  const { pipe, appliedIndex, consistentTerm } = await WorkerApplyPipe.start(layout.dbPath);
+  const { pipe, appliedIndex, consistentTerm } = await WorkerApplyPipe.start(layout.dbPath, cfg.maxRequestBytes);
   let writer: LogWriter | undefined;
   try {
     const opened = await openLog({ dir: layout.walDir, fromIndex: appliedIndex, cfg });

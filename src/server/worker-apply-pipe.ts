@@ -8,12 +8,27 @@ import { startWorkerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
 import type { RingConsumer, RingProducer } from '../threads/ring.js';
 import type { Entry } from '../raft/types.js';
-import { decodeOutcomes, encodeEntryBatch } from './apply-frames.js';
+import { decodeOutcomes, encodeEntryBatch, OVERSIZE_MARKER } from './apply-frames.js';
+import { entryEncodingBytes } from '../wal/codec.js';
 import type { ApplyOutcome, ApplyPipe } from './ports.js';
 
-/** Ring sizes: a batch of 1,000 puts of 1 KiB is about 1 MiB; 16 MiB each way leaves room for bursts. */
-const TO_WORKER_BYTES = 16 * 1024 * 1024;
-const FROM_WORKER_BYTES = 16 * 1024 * 1024;
+/**
+ * Ring sizes. A ring's largest frame is half its capacity, and one entry (up to
+ * --max-request-bytes) must fit a frame; bigger batches are split. Outcome frames too big
+ * for their ring come by postMessage (rare: txns that read many megabytes). Every byte of a
+ * ring becomes resident as frames cycle through it, so they stay small: 4 MiB unless the
+ * request limit needs more. The metric that says they are too small is `fullWaits`.
+ */
+const RING_BYTES_MIN = 4 * 1024 * 1024;
+/** Bytes around one entry in a batch frame: batch count, entry header, slack. */
+const ENTRY_FRAME_OVERHEAD_BYTES = 1024;
+
+/** The ring capacity (a power of two) that holds frames of `maxEntryBytes` entries. */
+export function applyRingBytes(maxEntryBytes: number): number {
+  let size = RING_BYTES_MIN;
+  while (size / 2 - 8 < maxEntryBytes + ENTRY_FRAME_OVERHEAD_BYTES) size *= 2;
+  return size;
+}
 
 interface Pending {
   resolve(o: ApplyOutcome[]): void;
@@ -37,6 +52,9 @@ export class WorkerApplyPipe implements ApplyPipe {
   #blockedWrites: Promise<void> | undefined;
   #blockedCount = 0;
   #failed: Error | undefined;
+  /** Oversized outcome frames that came by postMessage, by sequence number, and who waits for them. */
+  readonly #oversize = new Map<number, Uint8Array>();
+  readonly #oversizeWaiters = new Map<number, (frame: Uint8Array) => void>();
   #closed = false;
   #exited: Promise<void>;
 
@@ -44,8 +62,17 @@ export class WorkerApplyPipe implements ApplyPipe {
     this.#tx = tx;
     this.#rx = rx;
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
-    worker.on('message', (m: { type: string; message?: string }) => {
+    worker.on('message', (m: { type: string; message?: string; seq?: number; frame?: Uint8Array }) => {
       if (m.type === 'fatal') this.#fail(new Error(`apply worker failed: ${m.message}`));
+      if (m.type === 'outcomes') {
+        const waiter = this.#oversizeWaiters.get(m.seq!);
+        if (waiter) {
+          this.#oversizeWaiters.delete(m.seq!);
+          waiter(m.frame!);
+        } else {
+          this.#oversize.set(m.seq!, m.frame!);
+        }
+      }
     });
     worker.on('error', (err) => this.#fail(err));
     worker.once('exit', (code) => {
@@ -53,11 +80,12 @@ export class WorkerApplyPipe implements ApplyPipe {
     });
   }
 
-  /** Starts the worker on `dbPath` and waits until LMDB is open. */
-  static start(dbPath: string): Promise<ApplyWorkerStart> {
+  /** Starts the worker on `dbPath` and waits until LMDB is open. `maxEntryBytes`: --max-request-bytes. */
+  static start(dbPath: string, maxEntryBytes: number): Promise<ApplyWorkerStart> {
+    const ringBytes = applyRingBytes(maxEntryBytes);
     const ch = startWorkerChannel(new URL('./apply.worker.js', import.meta.url), {
-      toWorkerBytes: TO_WORKER_BYTES,
-      fromWorkerBytes: FROM_WORKER_BYTES,
+      toWorkerBytes: ringBytes,
+      fromWorkerBytes: ringBytes,
       workerData: { dbPath },
       name: 'etcd-apply',
     });
@@ -80,6 +108,17 @@ export class WorkerApplyPipe implements ApplyPipe {
   async apply(entries: readonly Entry[]): Promise<ApplyOutcome[]> {
     if (this.#failed) throw this.#failed;
     if (this.#closed) throw new Error('apply pipe closed');
+    let frameBytes = 4;
+    for (const e of entries) frameBytes += entryEncodingBytes(e);
+    if (frameBytes > this.#tx.maxPayloadBytes) {
+      if (entries.length === 1) {
+        throw new Error(`entry ${entries[0]!.index} (${frameBytes} bytes) does not fit the apply ring's largest frame (${this.#tx.maxPayloadBytes} bytes)`);
+      }
+      // Both halves queue their frames now, in order; outcomes come back in the same order.
+      const mid = entries.length >> 1;
+      const [a, b] = await Promise.all([this.apply(entries.slice(0, mid)), this.apply(entries.slice(mid))]);
+      return a.concat(b);
+    }
     const done = new Promise<ApplyOutcome[]>((resolve, reject) => this.#pending.push({ resolve, reject }));
     const frame = encodeEntryBatch(entries, this.#frame);
     if (this.#blockedCount > 0 || !this.#tx.tryWrite(frame)) this.#queueWrite(frame.slice());
@@ -104,8 +143,13 @@ export class WorkerApplyPipe implements ApplyPipe {
     try {
       while (this.#pending.length > 0 && !this.#failed) {
         const n = this.#rx.drain((bytes, offset, length) => {
-          const outcomes = decodeOutcomes(bytes, offset, length);
-          this.#pending.shift()!.resolve(outcomes);
+          const p = this.#pending.shift()!;
+          const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, length);
+          if (length === 8 && dv.getUint32(0, true) === OVERSIZE_MARKER) {
+            this.#oversizeFrame(dv.getUint32(4, true)).then((f) => p.resolve(decodeOutcomes(f)), p.reject);
+          } else {
+            p.resolve(decodeOutcomes(bytes, offset, length));
+          }
         });
         if (n === 0) await this.#rx.waitReadableAsync(1000);
       }
@@ -114,6 +158,15 @@ export class WorkerApplyPipe implements ApplyPipe {
     } finally {
       this.#reading = false;
     }
+  }
+
+  #oversizeFrame(seq: number): Promise<Uint8Array> {
+    const ready = this.#oversize.get(seq);
+    if (ready !== undefined) {
+      this.#oversize.delete(seq);
+      return Promise.resolve(ready);
+    }
+    return new Promise((resolve) => this.#oversizeWaiters.set(seq, resolve));
   }
 
   #fail(err: Error): void {

@@ -127,6 +127,27 @@ test(`${mode}: ` + 'writes past --quota-backend-bytes are refused with NO_SPACE 
   }
 });
 
+test(`${mode}: ` + 'a txn whose reads return more than a ring frame holds is answered whole', async () => {
+  const dir = tmp();
+  try {
+    await withMember(dir, async (m) => {
+      const value = Buffer.alloc(1000 * 1000, 'x');
+      for (let i = 0; i < 12; i++) await m.server.put({ key: b(`big${i}`), value });
+      const res = etcdserverpb.TxnResponse.decode(
+        await m.server.txn({ success: [{ requestRange: { key: b('big'), rangeEnd: b('bih') } }] }),
+      );
+      assert.equal(res.succeeded, true);
+      const kvs = res.responses[0]!.responseRange!.kvs!;
+      assert.equal(kvs.length, 12);
+      for (const kv of kvs) assert.equal(kv.value!.length, value.length);
+      // and the pipeline still works afterwards
+      await m.server.put({ key: b('after'), value: b('ok') });
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test(`${mode}: ` + 'a WAL missing entries the store has applied is refused with a message naming it', async () => {
   const dir = tmp();
   try {

@@ -14,6 +14,7 @@ import { computeClusterId, computeMemberId, type MemberIdentity } from './identi
 import { DataDirError, isInitialized, layoutOf, prepare, readIdentity, writeIdentity, type DataDirLayout } from './data-dir.js';
 import { WorkerApplyPipe } from './worker-apply-pipe.js';
 import { LmdbReadView } from './lmdb-read-view.js';
+import { ReadPool } from './read-pool.js';
 import { EtcdServer } from './etcd-server.js';
 import type { ApplyPipe, LogWriter } from './ports.js';
 
@@ -77,6 +78,7 @@ export async function startMember(cfg: ServerConfig, logger: Logger, openLog: Lo
       log: writer,
       applier: pipe,
       reader: new LmdbReadView(layout.dbPath),
+      readPool: new ReadPool(layout.dbPath),
       position: { lastTerm: last?.term ?? consistentTerm, hardStateTerm: recovery.hardState.term, lastIndex: recovery.lastIndex },
     });
     await server.start();

@@ -16,7 +16,7 @@
 import { etcdserverpb } from '../api/pb.js';
 import { EtcdError, errorByCode } from '../api/rpctypes/errors.js';
 import { EntryType, type Entry } from '../raft/types.js';
-import type { ApplyOutcome, ApplyPipe, KvReadView, LogWriter } from './ports.js';
+import type { ApplyOutcome, ApplyPipe, KvReadView, LogWriter, RangePool } from './ports.js';
 import type { MemberIdentity } from './identity.js';
 import { IndexWaiter, WaitRegistry } from './wait.js';
 
@@ -46,6 +46,8 @@ export interface EtcdServerOptions {
   readonly log: LogWriter;
   readonly applier: ApplyPipe;
   readonly reader: KvReadView;
+  /** Large ranges go here when given; otherwise every range runs on the main thread. */
+  readonly readPool?: RangePool;
   /** Where the recovered log ends; the new term starts after it. */
   readonly position: LogPosition;
 }
@@ -64,9 +66,9 @@ type Proposal =
   | { txn: etcdserverpb.ITxnRequest }
   | { compaction: etcdserverpb.ICompactionRequest };
 
-/** The operations the gRPC layer calls (etcd's RaftKV). Write responses come encoded, header filled. */
+/** The operations the gRPC layer calls (etcd's RaftKV). Responses may come encoded, header filled. */
 export interface RaftKV {
-  range(req: etcdserverpb.IRangeRequest): Promise<etcdserverpb.IRangeResponse> | etcdserverpb.IRangeResponse;
+  serveRange(req: etcdserverpb.IRangeRequest): Promise<etcdserverpb.IRangeResponse | Uint8Array>;
   put(req: etcdserverpb.IPutRequest): Promise<Uint8Array>;
   deleteRange(req: etcdserverpb.IDeleteRangeRequest): Promise<Uint8Array>;
   txn(req: etcdserverpb.ITxnRequest): Promise<Uint8Array | etcdserverpb.ITxnResponse>;
@@ -94,6 +96,7 @@ export class EtcdServer implements RaftKV {
   readonly #log: LogWriter;
   readonly #applier: ApplyPipe;
   readonly #reader: KvReadView;
+  readonly #readPool: RangePool | undefined;
   readonly #waits = new WaitRegistry<ApplyOutcome>();
   readonly #applied: IndexWaiter;
 
@@ -117,6 +120,7 @@ export class EtcdServer implements RaftKV {
     this.#log = opts.log;
     this.#applier = opts.applier;
     this.#reader = opts.reader;
+    this.#readPool = opts.readPool;
     // A restart is a new election on a one-member cluster: the term moves past every term seen.
     this.#term = Math.max(opts.position.lastTerm, opts.position.hardStateTerm) + 1;
     this.#lastIndex = opts.position.lastIndex;
@@ -168,13 +172,17 @@ export class EtcdServer implements RaftKV {
 
   // ---- KV ----
 
+  /** A Range for a client: large ones run in the read pool and come back encoded. */
+  async serveRange(req: etcdserverpb.IRangeRequest): Promise<etcdserverpb.IRangeResponse | Uint8Array> {
+    if (this.#readPool === undefined || !this.#readPool.wants(req)) return this.range(req);
+    await this.#readIndex(req);
+    const r = await this.#readPool.range(req);
+    return withHeader(r.response, this.header(r.revision));
+  }
+
+  /** A Range on the main thread, as a message. */
   async range(req: etcdserverpb.IRangeRequest): Promise<etcdserverpb.IRangeResponse> {
-    this.#checkRunning();
-    if (!req.serializable) {
-      this.counters.readIndexes++;
-      const wait = this.#applied.wait(this.#committed);
-      if (wait !== undefined) await wait;
-    }
+    await this.#readIndex(req);
     const res = this.#reader.range(req);
     // The revision of the snapshot the range read, not a later one.
     res.header = this.header(res.header?.revision ?? this.#reader.currentRevision());
@@ -226,9 +234,19 @@ export class EtcdServer implements RaftKV {
     await this.#applyChain.catch(() => undefined);
     await this.#log.close();
     await this.#applier.close();
+    await this.#readPool?.close();
   }
 
   // ---- internals ----
+
+  /** Linearizable reads wait until everything committed when they arrived is applied. */
+  async #readIndex(req: etcdserverpb.IRangeRequest): Promise<void> {
+    this.#checkRunning();
+    if (req.serializable) return;
+    this.counters.readIndexes++;
+    const wait = this.#applied.wait(this.#committed);
+    if (wait !== undefined) await wait;
+  }
 
   #checkRunning(): void {
     if (this.#stopped) throw new EtcdError('ETCD_ERR_SERVER_STOPPED');

@@ -44,3 +44,12 @@ export interface KvReadView {
   dbSizeBytes(): number;
   dbSizeInUseBytes(): number;
 }
+
+/** Ranges served off the main thread (the piscina read pool). */
+export interface RangePool {
+  /** True when this request is worth a hop to another thread. */
+  wants(req: etcdserverpb.IRangeRequest): boolean;
+  /** Encoded RangeResponse (header: revision only) and the revision it read at. Throws EtcdError. */
+  range(req: etcdserverpb.IRangeRequest): Promise<{ response: Uint8Array; revision: number }>;
+  close(): Promise<void>;
+}

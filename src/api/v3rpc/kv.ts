@@ -22,7 +22,7 @@ export function kvMethods(kv: RaftKV, limits: KvLimits): UnaryMethodSpec<any, an
       encode: encodeWith(pb.RangeResponse),
       handler: (req: etcdserverpb.RangeRequest) => {
         checkRangeRequest(req);
-        return kv.range(req);
+        return kv.serveRange(req);
       },
     },
     {

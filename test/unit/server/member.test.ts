@@ -148,6 +148,36 @@ test(`${mode}: ` + 'a txn whose reads return more than a ring frame holds is ans
   }
 });
 
+test(`${mode}: ` + 'large ranges run in the read pool and answer exactly what the main thread answers', async () => {
+  const dir = tmp();
+  try {
+    await withMember(dir, async (m) => {
+      const puts = [];
+      for (let i = 0; i < 1500; i++) puts.push(m.server.put({ key: b(`k${String(i).padStart(5, '0')}`), value: b(`v${i}`) }));
+      await Promise.all(puts);
+      await m.server.compact({ revision: 10 });
+      const req = { key: b('k'), rangeEnd: b('l') };
+      const pooled = await m.server.serveRange(req);
+      assert.ok(pooled instanceof Uint8Array, 'a range of 1,500 keys goes to the pool');
+      const viaPool = etcdserverpb.RangeResponse.decode(pooled);
+      const inline = await m.server.range(req);
+      assert.equal(viaPool.count, 1500);
+      assert.equal(viaPool.kvs.length, 1500);
+      assert.deepEqual(viaPool.kvs.map((kv) => Buffer.from(kv.key!).toString()), inline.kvs!.map((kv) => Buffer.from(kv.key!).toString()));
+      assert.equal(viaPool.header!.revision, inline.header!.revision);
+      assert.equal(viaPool.header!.memberId, m.identity.memberId);
+      assert.equal(viaPool.header!.raftTerm, m.server.term);
+      // small requests stay on the main thread
+      assert.ok(!((await m.server.serveRange({ key: b('k'), rangeEnd: b('l'), limit: 10 })) instanceof Uint8Array));
+      // errors cross the pool as EtcdErrors
+      await assert.rejects(m.server.serveRange({ ...req, revision: 3 }), (e: unknown) => e instanceof EtcdError && e.code === 'ETCD_ERR_MVCC_COMPACTED');
+      await assert.rejects(m.server.serveRange({ ...req, revision: 1e9 }), (e: unknown) => e instanceof EtcdError && e.code === 'ETCD_ERR_MVCC_FUTURE_REV');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test(`${mode}: ` + 'a WAL missing entries the store has applied is refused with a message naming it', async () => {
   const dir = tmp();
   try {

@@ -126,3 +126,28 @@ for (const impl of IMPLS) {
     });
   });
 }
+
+for (const impl of IMPLS) {
+  describe(`shutdown over ${impl}`, () => {
+    it('closes with an open bidi stream: the handler sees onClose, the client an error, close() returns', async () => {
+      const closed: string[] = [];
+      const server = await startServer(impl, (t) => addStreams(t, closed));
+      const client = rawClient(server);
+      try {
+        const call = client.makeBidiStreamRequest('/etcdserverpb.Watch/Watch', identity, identity);
+        const first = new Promise<void>((resolve) => call.once('data', () => resolve()));
+        const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+        call.on('error', () => {});
+        call.write(watchReq('open'));
+        await first;
+        const t0 = Date.now();
+        await server.close();
+        assert.ok(Date.now() - t0 < 2000, 'close took too long');
+        assert.notEqual((await status).code, GrpcStatus.OK);
+        await waitFor(() => closed.length === 1);
+      } finally {
+        client.close();
+      }
+    });
+  });
+}

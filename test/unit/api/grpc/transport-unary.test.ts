@@ -48,6 +48,12 @@ function addTestMethods(t: GrpcTransport, seen: { aborted: string[] }): void {
       });
     });
   });
+  t.addUnary<etcdserverpb.RangeRequest, etcdserverpb.IRangeResponse>({
+    path: '/test.T/BigRange',
+    decode: (b) => etcdserverpb.RangeRequest.decode(b),
+    encode: (r) => etcdserverpb.RangeResponse.encode(r).finish(),
+    handler: (req) => ({ kvs: [{ key: req.key, value: Buffer.alloc(3 * 1024 * 1024, 0x62) }], count: 1 }),
+  });
   method('Deadline', (_req, ctx) => ({ header: { revision: ctx.deadline === undefined ? 0 : Math.round((ctx.deadline - Date.now()) / 1000) } }));
 }
 
@@ -162,6 +168,16 @@ for (const impl of IMPLS) {
       else assert.match(r.err!.details, /larger than max/i);
       const ok = await unaryRaw(client, '/etcdserverpb.KV/Put', putBytes('small', 'x'));
       assert.equal(ok.err, null);
+    });
+
+    it('reassembles a request spanning several DATA frames and sends a 3 MiB response', async () => {
+      const value = 'v'.repeat(60 * 1024);
+      const put = await unaryRaw(client, '/etcdserverpb.KV/Put', putBytes('multi-frame', value, true));
+      assert.equal(put.err, null);
+      assert.equal(Buffer.from(etcdserverpb.PutResponse.decode(put.res!).prevKv!.value!).toString(), value);
+      const big = await unaryRaw(client, '/test.T/BigRange', etcdserverpb.RangeRequest.encode({ key: Buffer.from('big') }).finish());
+      assert.equal(big.err, null);
+      assert.equal(etcdserverpb.RangeResponse.decode(big.res!).kvs[0]!.value!.length, 3 * 1024 * 1024);
     });
 
     it('answers malformed protobuf with INTERNAL "grpc: error unmarshalling request" and keeps serving', async () => {

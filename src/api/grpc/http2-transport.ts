@@ -63,7 +63,16 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
       },
     });
     this.server.on('session', (session) => this.onSession(session));
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+    this.server.on('stream', (stream, headers) => {
+      try {
+        this.onStream(stream, headers);
+      } catch (err) {
+        // A bug of ours must cost one call, not the process.
+        this.log('grpc: stream setup failed', err);
+        stream.on('error', () => {});
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      }
+    });
     this.server.on('sessionError', () => {});
   }
 

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { etcdserverpb } from '../../../../src/api/pb.js';
-import { EtcdError, GrpcStatus } from '../../../../src/api/rpctypes/errors.js';
+import { ERRORS, EtcdError, GrpcStatus, type ErrorCode } from '../../../../src/api/rpctypes/errors.js';
+
+const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 import { GrpcStatusError } from '../../../../src/api/grpc/status.js';
 import type { CallContext, GrpcTransport } from '../../../../src/api/grpc/types.js';
 import { IMPLS, addFakeKv, putBytes, rawClient, startServer, unaryRaw, waitFor, type TestServer } from './helpers.js';
@@ -29,6 +31,9 @@ function addTestMethods(t: GrpcTransport, seen: { aborted: string[] }): void {
   method('CompactedAsync', async () => {
     await new Promise((r) => setTimeout(r, 1));
     throw new EtcdError('ETCD_ERR_MVCC_COMPACTED');
+  });
+  method('ErrorByIndex', (req) => {
+    throw new EtcdError(ERROR_CODES[req.revision]!);
   });
   method('Bug', () => {
     throw new TypeError('x is undefined');
@@ -123,6 +128,15 @@ for (const impl of IMPLS) {
         const r = await unaryRaw(client, path, compaction(1));
         assert.equal(r.err?.code, 11);
         assert.equal(r.err?.details, 'etcdserver: mvcc: required revision has been compacted');
+      }
+    });
+
+    it('carries every error of the catalogue with its exact code and message', async () => {
+      for (let i = 0; i < ERROR_CODES.length; i++) {
+        const spec = ERRORS[ERROR_CODES[i]!];
+        const r = await unaryRaw(client, '/test.T/ErrorByIndex', compaction(i));
+        assert.equal(r.err?.code, spec.grpcStatus, ERROR_CODES[i]);
+        assert.equal(r.err?.details, spec.message, ERROR_CODES[i]);
       }
     });
 

@@ -82,7 +82,7 @@ for (const impl of IMPLS) {
         { id: 1, key: 'b' },
         { id: 2, key: 'c' },
       ]);
-      await waitFor(() => closed.some((c) => c.startsWith('watch:3:')));
+      await waitFor(() => closed.includes('watch:3:false'));
     });
 
     it('ends a bidi stream with an EtcdError status after messages were sent', async () => {

@@ -84,12 +84,13 @@ for (const impl of IMPLS) {
     let server: TestServer;
     let client: grpc.Client;
     const seen = { aborted: [] as string[] };
+    const handled: Array<[string, number]> = [];
     const record = (name: string, v: unknown): void => {
       (observed[name] ??= {})[impl] = v;
     };
 
     before(async () => {
-      server = await startServer(impl, (t) => addTestMethods(t, seen), { maxRecvBytes: MAX_RECV });
+      server = await startServer(impl, (t) => addTestMethods(t, seen), { maxRecvBytes: MAX_RECV, onHandled: (p, c) => handled.push([p, c]) });
       client = rawClient(server);
     });
     after(async () => {
@@ -220,6 +221,17 @@ for (const impl of IMPLS) {
       await waitFor(() => seen.aborted.includes('43'));
       const ok = await unaryRaw(client, '/etcdserverpb.KV/Put', putBytes('after-cancel', 'x'));
       assert.equal(ok.err, null);
+    });
+
+    it('reports each call outcome once through onHandled', async () => {
+      await waitFor(() => handled.some(([p, c]) => p === '/test.T/Slow' && c === GrpcStatus.CANCELLED));
+      const has = (path: string, code: number): boolean => handled.some(([p, c]) => p === path && c === code);
+      assert.ok(has('/etcdserverpb.KV/Put', GrpcStatus.OK));
+      assert.ok(has('/test.T/Compacted', GrpcStatus.OUT_OF_RANGE));
+      assert.ok(has('/test.T/Bug', GrpcStatus.INTERNAL));
+      assert.ok(has('/etcdserverpb.Lease/LeaseGrant', GrpcStatus.UNIMPLEMENTED));
+      assert.ok(has('/test.T/Slow', GrpcStatus.DEADLINE_EXCEEDED) || impl === 'grpcjs', JSON.stringify(handled.filter(([p]) => p === '/test.T/Slow')));
+      assert.equal(handled.filter(([p]) => p === '/test.T/Slow').length, 2);
     });
 
     it('answers 200 concurrent calls over 4 connections', async () => {

@@ -230,8 +230,11 @@ for (const impl of IMPLS) {
       assert.ok(has('/test.T/Compacted', GrpcStatus.OUT_OF_RANGE));
       assert.ok(has('/test.T/Bug', GrpcStatus.INTERNAL));
       assert.ok(has('/etcdserverpb.Lease/LeaseGrant', GrpcStatus.UNIMPLEMENTED));
-      assert.ok(has('/test.T/Slow', GrpcStatus.DEADLINE_EXCEEDED) || impl === 'grpcjs', JSON.stringify(handled.filter(([p]) => p === '/test.T/Slow')));
-      assert.equal(handled.filter(([p]) => p === '/test.T/Slow').length, 2);
+      // The deadline call ends DEADLINE_EXCEEDED, or CANCELLED when the client's own timer
+      // fires first and resets the stream (both sides time the same deadline: a fair race).
+      const slow = handled.filter(([p]) => p === '/test.T/Slow').map(([, c]) => c);
+      assert.equal(slow.length, 2);
+      assert.ok(slow.every((c) => c === GrpcStatus.CANCELLED || c === GrpcStatus.DEADLINE_EXCEEDED), String(slow));
     });
 
     it('answers 200 concurrent calls over 4 connections', async () => {

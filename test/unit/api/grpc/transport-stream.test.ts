@@ -35,6 +35,31 @@ function addStreams(t: GrpcTransport, closed: string[]): void {
       stream.onClose(() => closed.push(`watch:${n}:${ctx.signal.aborted}`));
     },
   });
+  // Server stream with backpressure: Observe sends 40 x 256 KiB, waiting for onDrain whenever send() says full.
+  t.addStream<Uint8Array, etcdserverpb.ISnapshotResponse>({
+    path: '/v3electionpb.Election/Observe',
+    kind: 'server',
+    decode: (b) => b,
+    encode: (r) => etcdserverpb.SnapshotResponse.encode(r).finish(),
+    handler: (stream) => {
+      let i = 0;
+      let waits = 0;
+      const pump = (): void => {
+        while (i < 40) {
+          const ok = stream.send({ remainingBytes: 39 - i, blob: Buffer.alloc(256 * 1024, i) });
+          i++;
+          if (!ok) {
+            waits++;
+            return; // onDrain resumes
+          }
+        }
+        closed.push(`observe-waits:${waits > 0}`);
+        stream.end();
+      };
+      stream.onDrain(pump);
+      stream.onMessage(pump);
+    },
+  });
   // Server stream: Snapshot sends 5 chunks then ends OK.
   t.addStream<etcdserverpb.SnapshotRequest, etcdserverpb.ISnapshotResponse>({
     path: '/etcdserverpb.Maintenance/Snapshot',
@@ -116,6 +141,21 @@ for (const impl of IMPLS) {
       const status = await new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
       assert.equal(status.code, GrpcStatus.OK);
       assert.deepEqual(remaining, [4, 3, 2, 1, 0]);
+    });
+
+    it('honours backpressure: send() reports a full buffer and onDrain resumes', async () => {
+      const call = client.makeServerStreamRequest('/v3electionpb.Election/Observe', identity, identity, Buffer.alloc(0));
+      let n = 0;
+      let bytes = 0;
+      call.on('data', (b: Buffer) => {
+        n++;
+        bytes += b.length;
+      });
+      const status = await new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+      assert.equal(status.code, GrpcStatus.OK);
+      assert.equal(n, 40);
+      assert.ok(bytes > 40 * 256 * 1024);
+      assert.ok(closed.includes('observe-waits:true'));
     });
 
     it('answers UNIMPLEMENTED on a streaming etcd method nobody registered', async () => {

@@ -275,7 +275,7 @@ export class Http2StreamCall<Req, Res> extends Http2Call implements ServerStream
   private halfCloseFn: (() => void) | undefined;
   private closeFn: (() => void) | undefined;
   private drainFn: (() => void) | undefined;
-  /** Messages (or a half-close, as undefined) that arrived before the handler subscribed. */
+  /** Messages (or HALF_CLOSE) that arrived before the handler subscribed to them. */
   private early: Array<Req | typeof HALF_CLOSE> | undefined;
   private closeFired = false;
   /** ServerStream already has an onMessage (for handlers), so frames arrive through this. */

@@ -21,7 +21,8 @@ import { Http2GrpcTransport } from '../../src/api/grpc/http2-transport.js';
 import type { GrpcTransport } from '../../src/api/grpc/types.js';
 import { ClientListener } from '../../src/api/grpc/client-listener.js';
 
-type Impl = 'http2' | 'grpcjs' | 'connect';
+/** 'floor' is not a transport: the least a node:http2 server can do per gRPC call (fixed answer, no parsing), for scale. */
+type Impl = 'http2' | 'grpcjs' | 'connect' | 'floor';
 
 const PUT_PATH = '/etcdserverpb.KV/Put';
 /** Load loop: 'grpcjs' (a real gRPC client) or 'raw' (hand-written gRPC on node:http2, cheaper, so the server saturates). */
@@ -47,7 +48,20 @@ function args(): { seconds: number; rounds: number; impls: Impl[] } {
 async function runServer(impl: Impl): Promise<void> {
   let port: number;
   let rev = 1;
-  if (impl === 'connect') {
+  if (impl === 'floor') {
+    const frame = Buffer.from([0, 0, 0, 0, 0]);
+    const server = http2.createServer();
+    server.on('stream', (stream) => {
+      stream.on('data', () => {});
+      stream.on('end', () => {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(frame);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as import('node:net').AddressInfo).port;
+  } else if (impl === 'connect') {
     const dir = process.env['CONNECT_EVAL_DIR'];
     if (dir === undefined) throw new Error('set CONNECT_EVAL_DIR to the scratch dir with connect-server.mjs');
     const mod = (await import(`${dir}/connect-server.mjs`)) as { start(p: number): Promise<import('node:net').Server> };

@@ -79,13 +79,23 @@ class GrpcJsServerStream<Req, Res> implements ServerStream<Req, Res> {
   private readonly log: (msg: string, err: unknown) => void;
   private closeFn: (() => void) | undefined;
   private closeFired = false;
+  private readonly onHandled: ((path: string, code: GrpcStatus) => void) | undefined;
 
-  constructor(method: StreamMethod<Req, Res>, call: GrpcJsServerStream<Req, Res>['call'], log: (msg: string, err: unknown) => void) {
+  constructor(
+    method: StreamMethod<Req, Res>,
+    call: GrpcJsServerStream<Req, Res>['call'],
+    log: (msg: string, err: unknown) => void,
+    onHandled: ((path: string, code: GrpcStatus) => void) | undefined,
+  ) {
     this.method = method;
     this.call = call;
     this.log = log;
+    this.onHandled = onHandled;
     call.on('error', () => {});
-    call.once('cancelled', () => this.markClosed());
+    call.once('cancelled', () => {
+      if (!this.closed) this.onHandled?.(this.method.path, GrpcStatus.CANCELLED);
+      this.markClosed();
+    });
   }
 
   onMessage(fn: (req: Req) => void): void {
@@ -135,8 +145,14 @@ class GrpcJsServerStream<Req, Res> implements ServerStream<Req, Res> {
 
   end(err?: unknown): void {
     if (this.closed) return;
-    if (err === undefined) this.call.end();
-    else this.call.emit('error', toServiceError(toStatus(err, this.log)));
+    if (err === undefined) {
+      this.onHandled?.(this.method.path, GrpcStatus.OK);
+      this.call.end();
+    } else {
+      const status = toStatus(err, this.log);
+      this.onHandled?.(this.method.path, status.code);
+      this.call.emit('error', toServiceError(status));
+    }
     this.markClosed();
   }
 
@@ -156,10 +172,12 @@ export class GrpcJsTransport implements GrpcTransport {
   private readonly server: grpc.Server;
   private readonly log: (msg: string, err: unknown) => void;
   private readonly registered = new Set<string>();
+  private readonly onHandled: ((path: string, code: GrpcStatus) => void) | undefined;
   private injector: grpc.ConnectionInjector | undefined;
 
   constructor(opts: GrpcTransportOptions = {}) {
     this.log = opts.logError ?? ((msg, err) => console.error(msg, err));
+    this.onHandled = opts.onHandled;
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': opts.maxRecvBytes ?? DEFAULT_MAX_RECV_BYTES,
       'grpc.max_send_message_length': opts.maxSendBytes ?? 0x7fffffff,
@@ -172,10 +190,25 @@ export class GrpcJsTransport implements GrpcTransport {
   addUnary<Req, Res>(m: UnaryMethod<Req, Res>): void {
     this.claim(m.path);
     const log = this.log;
+    const onHandled = this.onHandled;
     const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
       const ctx = new GrpcJsContext(m.path, call);
-      const fail = (err: unknown): void => callback(toServiceError(toStatus(err, log)));
+      let answered = false;
+      if (onHandled !== undefined) {
+        call.once('cancelled', () => {
+          if (!answered) onHandled(m.path, GrpcStatus.CANCELLED);
+          answered = true;
+        });
+      }
+      const fail = (err: unknown): void => {
+        if (answered) return;
+        answered = true;
+        const status = toStatus(err, log);
+        onHandled?.(m.path, status.code);
+        callback(toServiceError(status));
+      };
       const ok = (res: Res): void => {
+        if (answered) return;
         let bytes: Buffer;
         try {
           bytes = toBuffer(m.encode(res));
@@ -183,6 +216,8 @@ export class GrpcJsTransport implements GrpcTransport {
           fail(err);
           return;
         }
+        answered = true;
+        onHandled?.(m.path, GrpcStatus.OK);
         callback(null, bytes);
       };
       try {
@@ -200,7 +235,7 @@ export class GrpcJsTransport implements GrpcTransport {
     this.claim(m.path);
     const log = this.log;
     const handler = (call: grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>): void => {
-      const stream = new GrpcJsServerStream(m, call, log);
+      const stream = new GrpcJsServerStream(m, call, log, this.onHandled);
       try {
         m.handler(stream, new GrpcJsContext(m.path, call));
       } catch (err) {
@@ -246,9 +281,14 @@ export class GrpcJsTransport implements GrpcTransport {
   private registerStub(path: string, kind: MethodKind): void {
     const status = toServiceError({ code: GrpcStatus.UNIMPLEMENTED, message: unimplementedError(path, []).message });
     if (kind === 'unary') {
-      this.server.register(path, (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(status), identity, identity, 'unary');
+      const h = (_call: unknown, cb: grpc.sendUnaryData<Buffer>): void => {
+        this.onHandled?.(path, GrpcStatus.UNIMPLEMENTED);
+        cb(status);
+      };
+      this.server.register(path, h, identity, identity, 'unary');
     } else {
       const h = (call: grpc.ServerWritableStream<Buffer, Buffer>): void => {
+        this.onHandled?.(path, GrpcStatus.UNIMPLEMENTED);
         call.on('error', () => {});
         call.emit('error', status);
       };

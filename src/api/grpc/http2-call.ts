@@ -26,6 +26,7 @@ export interface CallEnv {
   readonly maxRecvBytes: number;
   readonly maxSendBytes: number;
   logError(msg: string, err: unknown): void;
+  readonly onHandled: ((path: string, code: GrpcStatus) => void) | undefined;
 }
 
 const OK_HEADERS: OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
@@ -88,6 +89,8 @@ abstract class Http2Call implements CallContext {
   protected done = false;
   private timer: NodeJS.Timeout | undefined;
   private abort: AbortController | undefined;
+  /** The call ended by cancel, disconnect or deadline: the signal is (or will be) aborted. */
+  private interrupted = false;
 
   constructor(env: CallEnv, path: string, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
     this.env = env;
@@ -113,7 +116,7 @@ abstract class Http2Call implements CallContext {
   get signal(): AbortSignal {
     if (this.abort === undefined) {
       this.abort = new AbortController();
-      if (this.done) this.abort.abort();
+      if (this.interrupted) this.abort.abort();
     }
     return this.abort.signal;
   }
@@ -130,23 +133,31 @@ abstract class Http2Call implements CallContext {
     }
   }
 
-  /** Mark finished; clears the deadline and aborts the signal if anyone listens. */
-  protected finish(): void {
+  /**
+   * Mark finished with `code`; clears the deadline, reports the outcome, and aborts the
+   * signal when the call ended because of the client or the clock (cancel, lost
+   * connection, shutdown, deadline) rather than by an answer.
+   */
+  protected finish(code: GrpcStatus, interrupted = false): void {
     if (this.done) return;
     this.done = true;
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.abort?.abort();
+    if (interrupted) {
+      this.interrupted = true;
+      this.abort?.abort();
+    }
+    this.env.onHandled?.(this.path, code);
   }
 
   /** Send an error status: trailers-only if no headers went out yet, else as trailers. */
-  protected sendError(err: unknown): void {
+  protected sendError(err: unknown, interrupted = false): void {
     if (this.done) return;
     const { code, message } = toStatus(err, this.env.logError);
     const stream = this.stream;
-    this.finish();
+    this.finish(code, interrupted);
     if (stream.destroyed || stream.closed) return;
     if (!stream.headersSent) {
       stream.respond(
@@ -162,11 +173,11 @@ abstract class Http2Call implements CallContext {
 
   protected onDeadline(): void {
     this.timer = undefined;
-    this.sendError(deadlineExceeded());
+    this.sendError(deadlineExceeded(), true);
   }
 
   protected onStreamClosed(): void {
-    this.finish();
+    this.finish(GrpcStatus.CANCELLED, true);
   }
 }
 
@@ -198,6 +209,10 @@ export class Http2UnaryCall<Req, Res> extends Http2Call implements MessageSink {
 
   private onEnd(): void {
     if (this.done) return;
+    if (this.stream.aborted) {
+      this.onStreamClosed(); // the client reset the stream: a cancel, not a half-close
+      return;
+    }
     if (this.count !== 1 || this.reader.partial) {
       this.sendError(
         new GrpcStatusError(
@@ -244,7 +259,7 @@ export class Http2UnaryCall<Req, Res> extends Http2Call implements MessageSink {
       );
       return;
     }
-    this.finish();
+    this.finish(GrpcStatus.OK);
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
     stream.respond(OK_HEADERS, RESPOND_WITH_TRAILERS);
@@ -260,7 +275,7 @@ export class Http2StreamCall<Req, Res> extends Http2Call implements ServerStream
   private halfCloseFn: (() => void) | undefined;
   private closeFn: (() => void) | undefined;
   private drainFn: (() => void) | undefined;
-  /** Messages (or a half-close, as undefined) that arrived before the handler subscribed. */
+  /** Messages (or HALF_CLOSE) that arrived before the handler subscribed to them. */
   private early: Array<Req | typeof HALF_CLOSE> | undefined;
   private closeFired = false;
   /** ServerStream already has an onMessage (for handlers), so frames arrive through this. */
@@ -270,7 +285,9 @@ export class Http2StreamCall<Req, Res> extends Http2Call implements ServerStream
     super(env, method.path, stream, headers);
     this.method = method;
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('end', () => this.deliver(HALF_CLOSE));
+    // A cancelling client may half-close just before its RST_STREAM (grpc-js does): wait a
+    // turn so the handler sees a cancel, not a half-close followed by a cancel.
+    stream.on('end', () => setImmediate(() => (stream.aborted ? this.onStreamClosed() : this.deliver(HALF_CLOSE))));
     stream.on('drain', () => this.drainFn?.());
   }
 
@@ -317,7 +334,7 @@ export class Http2StreamCall<Req, Res> extends Http2Call implements ServerStream
       this.sendError(err);
     } else {
       const stream = this.stream;
-      this.finish();
+      this.finish(GrpcStatus.OK);
       if (!stream.destroyed && !stream.closed) {
         if (!stream.headersSent) {
           stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '0' }, RESPOND_END);

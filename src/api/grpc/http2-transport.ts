@@ -43,6 +43,7 @@ type AnyStream = StreamMethod<unknown, unknown>;
 export class Http2GrpcTransport implements GrpcTransport, CallEnv {
   readonly maxRecvBytes: number;
   readonly maxSendBytes: number;
+  readonly onHandled: ((path: string, code: GrpcStatus) => void) | undefined;
   private readonly server: http2.Http2Server;
   private readonly unary = new Map<string, AnyUnary>();
   private readonly streaming = new Map<string, AnyStream>();
@@ -54,6 +55,7 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
     this.maxRecvBytes = opts.maxRecvBytes ?? DEFAULT_MAX_RECV_BYTES;
     this.maxSendBytes = opts.maxSendBytes ?? 0x7fffffff;
     this.log = opts.logError ?? ((msg, err) => console.error(msg, err));
+    this.onHandled = opts.onHandled;
     this.server = http2.createServer({
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       settings: {
@@ -63,7 +65,16 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
       },
     });
     this.server.on('session', (session) => this.onSession(session));
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+    this.server.on('stream', (stream, headers) => {
+      try {
+        this.onStream(stream, headers);
+      } catch (err) {
+        // A bug of ours must cost one call, not the process.
+        this.log('grpc: stream setup failed', err);
+        stream.on('error', () => {});
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      }
+    });
     this.server.on('sessionError', () => {});
   }
 
@@ -169,5 +180,6 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
     }
     const err = unimplementedError(path, this.paths());
     respondError(stream, GrpcStatus.UNIMPLEMENTED, err.message);
+    this.onHandled?.(path, GrpcStatus.UNIMPLEMENTED);
   }
 }

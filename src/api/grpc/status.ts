@@ -68,7 +68,7 @@ export function decodeGrpcMessage(value: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c === 0x25 && i + 2 < value.length + 0 && /^[0-9A-Fa-f]{2}$/.test(value.slice(i + 1, i + 3))) {
+    if (c === 0x25 && i + 2 < value.length && /^[0-9A-Fa-f]{2}$/.test(value.slice(i + 1, i + 3))) {
       bytes.push(parseInt(value.slice(i + 1, i + 3), 16));
       i += 2;
     } else {

@@ -13,7 +13,7 @@ export interface CallContext {
   metadata(key: string): string | undefined;
   /** Absolute deadline in ms since the epoch (Date.now() clock), from grpc-timeout. */
   readonly deadline: number | undefined;
-  /** Aborted when the client cancels, disconnects or the deadline passes. */
+  /** Aborted when the client cancels, disconnects, the server shuts down or the deadline passes; not on a normal end. */
   readonly signal: AbortSignal;
   /** The method path, e.g. '/etcdserverpb.KV/Put'. */
   readonly path: string;
@@ -69,6 +69,11 @@ export interface GrpcTransportOptions {
   maxSendBytes?: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection (etcd: --max-concurrent-streams, default 2^32-1). */
   maxConcurrentStreams?: number;
+  /**
+   * Called once per call with the status it ended with (CANCELLED when the client went
+   * away first), for metrics such as etcd's grpc_server_handled_total. Keep it cheap.
+   */
+  onHandled?: (path: string, code: import('../rpctypes/errors.js').GrpcStatus) => void;
   /** Where handler errors that are not EtcdErrors are logged. Default: console.error. */
   logError?: (msg: string, err: unknown) => void;
 }

@@ -35,6 +35,31 @@ function addStreams(t: GrpcTransport, closed: string[]): void {
       stream.onClose(() => closed.push(`watch:${n}:${ctx.signal.aborted}`));
     },
   });
+  // Server stream with backpressure: Observe sends 40 x 256 KiB, waiting for onDrain whenever send() says full.
+  t.addStream<Uint8Array, etcdserverpb.ISnapshotResponse>({
+    path: '/v3electionpb.Election/Observe',
+    kind: 'server',
+    decode: (b) => b,
+    encode: (r) => etcdserverpb.SnapshotResponse.encode(r).finish(),
+    handler: (stream) => {
+      let i = 0;
+      let waits = 0;
+      const pump = (): void => {
+        while (i < 40) {
+          const ok = stream.send({ remainingBytes: 39 - i, blob: Buffer.alloc(256 * 1024, i) });
+          i++;
+          if (!ok) {
+            waits++;
+            return; // onDrain resumes
+          }
+        }
+        closed.push(`observe-waits:${waits > 0}`);
+        stream.end();
+      };
+      stream.onDrain(pump);
+      stream.onMessage(pump);
+    },
+  });
   // Server stream: Snapshot sends 5 chunks then ends OK.
   t.addStream<etcdserverpb.SnapshotRequest, etcdserverpb.ISnapshotResponse>({
     path: '/etcdserverpb.Maintenance/Snapshot',
@@ -82,7 +107,7 @@ for (const impl of IMPLS) {
         { id: 1, key: 'b' },
         { id: 2, key: 'c' },
       ]);
-      await waitFor(() => closed.some((c) => c.startsWith('watch:3:')));
+      await waitFor(() => closed.includes('watch:3:false'));
     });
 
     it('ends a bidi stream with an EtcdError status after messages were sent', async () => {
@@ -118,11 +143,51 @@ for (const impl of IMPLS) {
       assert.deepEqual(remaining, [4, 3, 2, 1, 0]);
     });
 
+    it('honours backpressure: send() reports a full buffer and onDrain resumes', async () => {
+      const call = client.makeServerStreamRequest('/v3electionpb.Election/Observe', identity, identity, Buffer.alloc(0));
+      let n = 0;
+      let bytes = 0;
+      call.on('data', (b: Buffer) => {
+        n++;
+        bytes += b.length;
+      });
+      const status = await new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+      assert.equal(status.code, GrpcStatus.OK);
+      assert.equal(n, 40);
+      assert.ok(bytes > 40 * 256 * 1024);
+      assert.ok(closed.includes('observe-waits:true'));
+    });
+
     it('answers UNIMPLEMENTED on a streaming etcd method nobody registered', async () => {
       const call = client.makeBidiStreamRequest('/etcdserverpb.Lease/LeaseKeepAlive', identity, identity);
       const e = await new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
       assert.equal(e.code, GrpcStatus.UNIMPLEMENTED);
       assert.equal(e.details, 'method LeaseKeepAlive not implemented');
+    });
+  });
+}
+
+for (const impl of IMPLS) {
+  describe(`shutdown over ${impl}`, () => {
+    it('closes with an open bidi stream: the handler sees onClose, the client an error, close() returns', async () => {
+      const closed: string[] = [];
+      const server = await startServer(impl, (t) => addStreams(t, closed));
+      const client = rawClient(server);
+      try {
+        const call = client.makeBidiStreamRequest('/etcdserverpb.Watch/Watch', identity, identity);
+        const first = new Promise<void>((resolve) => call.once('data', () => resolve()));
+        const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+        call.on('error', () => {});
+        call.write(watchReq('open'));
+        await first;
+        const t0 = Date.now();
+        await server.close();
+        assert.ok(Date.now() - t0 < 2000, 'close took too long');
+        assert.notEqual((await status).code, GrpcStatus.OK);
+        await waitFor(() => closed.length === 1);
+      } finally {
+        client.close();
+      }
     });
   });
 }

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { etcdserverpb } from '../../../../src/api/pb.js';
-import { EtcdError, GrpcStatus } from '../../../../src/api/rpctypes/errors.js';
+import { ERRORS, EtcdError, GrpcStatus, type ErrorCode } from '../../../../src/api/rpctypes/errors.js';
+
+const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 import { GrpcStatusError } from '../../../../src/api/grpc/status.js';
 import type { CallContext, GrpcTransport } from '../../../../src/api/grpc/types.js';
 import { IMPLS, addFakeKv, putBytes, rawClient, startServer, unaryRaw, waitFor, type TestServer } from './helpers.js';
@@ -30,6 +32,9 @@ function addTestMethods(t: GrpcTransport, seen: { aborted: string[] }): void {
     await new Promise((r) => setTimeout(r, 1));
     throw new EtcdError('ETCD_ERR_MVCC_COMPACTED');
   });
+  method('ErrorByIndex', (req) => {
+    throw new EtcdError(ERROR_CODES[req.revision]!);
+  });
   method('Bug', () => {
     throw new TypeError('x is undefined');
   });
@@ -47,6 +52,12 @@ function addTestMethods(t: GrpcTransport, seen: { aborted: string[] }): void {
         resolve({ header: { revision: -1 } });
       });
     });
+  });
+  t.addUnary<etcdserverpb.RangeRequest, etcdserverpb.IRangeResponse>({
+    path: '/test.T/BigRange',
+    decode: (b) => etcdserverpb.RangeRequest.decode(b),
+    encode: (r) => etcdserverpb.RangeResponse.encode(r).finish(),
+    handler: (req) => ({ kvs: [{ key: req.key, value: Buffer.alloc(3 * 1024 * 1024, 0x62) }], count: 1 }),
   });
   method('Deadline', (_req, ctx) => ({ header: { revision: ctx.deadline === undefined ? 0 : Math.round((ctx.deadline - Date.now()) / 1000) } }));
 }
@@ -73,12 +84,13 @@ for (const impl of IMPLS) {
     let server: TestServer;
     let client: grpc.Client;
     const seen = { aborted: [] as string[] };
+    const handled: Array<[string, number]> = [];
     const record = (name: string, v: unknown): void => {
       (observed[name] ??= {})[impl] = v;
     };
 
     before(async () => {
-      server = await startServer(impl, (t) => addTestMethods(t, seen), { maxRecvBytes: MAX_RECV });
+      server = await startServer(impl, (t) => addTestMethods(t, seen), { maxRecvBytes: MAX_RECV, onHandled: (p, c) => handled.push([p, c]) });
       client = rawClient(server);
     });
     after(async () => {
@@ -117,6 +129,15 @@ for (const impl of IMPLS) {
         const r = await unaryRaw(client, path, compaction(1));
         assert.equal(r.err?.code, 11);
         assert.equal(r.err?.details, 'etcdserver: mvcc: required revision has been compacted');
+      }
+    });
+
+    it('carries every error of the catalogue with its exact code and message', async () => {
+      for (let i = 0; i < ERROR_CODES.length; i++) {
+        const spec = ERRORS[ERROR_CODES[i]!];
+        const r = await unaryRaw(client, '/test.T/ErrorByIndex', compaction(i));
+        assert.equal(r.err?.code, spec.grpcStatus, ERROR_CODES[i]);
+        assert.equal(r.err?.details, spec.message, ERROR_CODES[i]);
       }
     });
 
@@ -164,6 +185,16 @@ for (const impl of IMPLS) {
       assert.equal(ok.err, null);
     });
 
+    it('reassembles a request spanning several DATA frames and sends a 3 MiB response', async () => {
+      const value = 'v'.repeat(60 * 1024);
+      const put = await unaryRaw(client, '/etcdserverpb.KV/Put', putBytes('multi-frame', value, true));
+      assert.equal(put.err, null);
+      assert.equal(Buffer.from(etcdserverpb.PutResponse.decode(put.res!).prevKv!.value!).toString(), value);
+      const big = await unaryRaw(client, '/test.T/BigRange', etcdserverpb.RangeRequest.encode({ key: Buffer.from('big') }).finish());
+      assert.equal(big.err, null);
+      assert.equal(etcdserverpb.RangeResponse.decode(big.res!).kvs[0]!.value!.length, 3 * 1024 * 1024);
+    });
+
     it('answers malformed protobuf with INTERNAL "grpc: error unmarshalling request" and keeps serving', async () => {
       // field 1, wire type 2 (bytes), length 100, but only 3 bytes follow
       const r = await unaryRaw(client, '/etcdserverpb.KV/Put', Buffer.from([0x0a, 100, 1, 2, 3]));
@@ -190,6 +221,20 @@ for (const impl of IMPLS) {
       await waitFor(() => seen.aborted.includes('43'));
       const ok = await unaryRaw(client, '/etcdserverpb.KV/Put', putBytes('after-cancel', 'x'));
       assert.equal(ok.err, null);
+    });
+
+    it('reports each call outcome once through onHandled', async () => {
+      await waitFor(() => handled.some(([p, c]) => p === '/test.T/Slow' && c === GrpcStatus.CANCELLED));
+      const has = (path: string, code: number): boolean => handled.some(([p, c]) => p === path && c === code);
+      assert.ok(has('/etcdserverpb.KV/Put', GrpcStatus.OK));
+      assert.ok(has('/test.T/Compacted', GrpcStatus.OUT_OF_RANGE));
+      assert.ok(has('/test.T/Bug', GrpcStatus.INTERNAL));
+      assert.ok(has('/etcdserverpb.Lease/LeaseGrant', GrpcStatus.UNIMPLEMENTED));
+      // The deadline call ends DEADLINE_EXCEEDED, or CANCELLED when the client's own timer
+      // fires first and resets the stream (both sides time the same deadline: a fair race).
+      const slow = handled.filter(([p]) => p === '/test.T/Slow').map(([, c]) => c);
+      assert.equal(slow.length, 2);
+      assert.ok(slow.every((c) => c === GrpcStatus.CANCELLED || c === GrpcStatus.DEADLINE_EXCEEDED), String(slow));
     });
 
     it('answers 200 concurrent calls over 4 connections', async () => {

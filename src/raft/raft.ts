@@ -72,7 +72,10 @@ export interface Config {
   preVote?: boolean;
   readOnlyOption?: ReadOnlyOption;
   disableProposalForwarding?: boolean;
-  /** Step down when the leader removes itself from the config (default true). */
+  /**
+   * When the leader removes or demotes itself, hand leadership over to the most
+   * caught-up voter (default true). When false, it stays leader until deposed (etcd's default).
+   */
   stepDownOnRemoval?: boolean;
   rng: Rng;
 }
@@ -322,6 +325,8 @@ export class Raft {
       if (this.checkQuorum) this.step(newMessage({ type: MessageType.MsgCheckQuorum, from: this.id }));
       // A transfer that did not finish within an election timeout is abandoned.
       if (this.state === StateType.Leader && this.leadTransferee !== NONE) this.abortLeaderTransfer();
+      // A leader no longer in the voters keeps trying to hand over.
+      if (this.state === StateType.Leader && this.stepDownOnRemoval && !this.trk.isVoter(this.id)) this.handOffLeadership();
     }
     if (this.state !== StateType.Leader) return;
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
@@ -801,11 +806,14 @@ export class Raft {
     const cs = this.trk.confState();
     const pr = this.trk.progress.get(this.id);
     this.isLearner = pr !== undefined && pr.isLearner;
-    if ((pr === undefined || this.isLearner) && this.state === StateType.Leader) {
-      if (this.stepDownOnRemoval) this.becomeFollower(this.term, NONE);
-      return cs;
-    }
     if (this.state !== StateType.Leader || cs.voters.length === 0) return cs;
+    if ((pr === undefined || this.isLearner) && this.stepDownOnRemoval) {
+      // Removed or demoted: hand leadership to the most caught-up voter rather than
+      // stepping down at once. Stepping down at once can strand the others: they may
+      // not know the change committed and still need our vote in a joint config, while
+      // our log (longer than theirs) makes us refuse it.
+      this.handOffLeadership();
+    }
     if (this.maybeCommit()) {
       this.bcastAppend();
     } else {
@@ -869,6 +877,26 @@ export class Raft {
       return;
     }
     this.send(newMessage({ type: MessageType.MsgReadIndexResp, to: req.from, index, entries: req.entries }));
+  }
+
+  /** Starts a transfer to the voter with the highest match (lowest id on ties). */
+  private handOffLeadership(): void {
+    if (this.leadTransferee !== NONE && this.trk.isVoter(this.leadTransferee)) return;
+    let best: NodeId = NONE;
+    let bestMatch = -1;
+    for (const id of this.trk.voterNodes()) {
+      if (id === this.id) continue;
+      const m = this.trk.progress.get(id)!.match;
+      if (m > bestMatch) {
+        best = id;
+        bestMatch = m;
+      }
+    }
+    if (best === NONE) return;
+    this.electionElapsed = 0;
+    this.leadTransferee = best;
+    if (bestMatch === this.raftLog.lastIndex()) this.sendTimeoutNow(best);
+    else this.sendAppend(best);
   }
 
   private sendTimeoutNow(to: NodeId): void {

@@ -66,6 +66,16 @@ export class RawNode {
     return this.raft.step(newMessage({ type: MessageType.MsgProp, from: this.raft.id, entries: [{ term: 0, index: 0, type: EntryType.Normal, data }] }));
   }
 
+  /**
+   * Proposes several entries in one message: they are appended together and go out in
+   * the same MsgApp (batching of proposals). All or nothing: false if dropped.
+   */
+  proposeBatch(datas: readonly Uint8Array[]): boolean {
+    if (datas.length === 0) return true;
+    const entries: Entry[] = datas.map((data) => ({ term: 0, index: 0, type: EntryType.Normal, data }));
+    return this.raft.step(newMessage({ type: MessageType.MsgProp, from: this.raft.id, entries }));
+  }
+
   /** Proposes a membership change (etcd ConfChangeV2 semantics). */
   proposeConfChange(cc: ConfChangeV2): boolean {
     const e: Entry = { term: 0, index: 0, type: EntryType.ConfChangeV2, data: encodeConfChangeV2(cc) };

@@ -139,6 +139,8 @@ export class MemoryStorage implements Storage {
     if (first > entries[0]!.index) es = entries.slice(first - entries[0]!.index);
     const offset = es[0]!.index - this.offset();
     assert(offset <= this.ents.length, `missing log entry [last: ${this.lastIndex()}, append at: ${es[0]!.index}]`);
-    this.ents = this.ents.slice(0, offset).concat(es);
+    // Truncate any conflicting suffix, then append in place (amortized O(len(es))).
+    if (offset < this.ents.length) this.ents.length = offset;
+    for (const e of es) this.ents.push(e);
   }
 }

@@ -71,19 +71,19 @@ export function swarmOptions(seed: number, overrides: Partial<SimOptions> = {}):
     seed,
     members,
     spares: 2,
-    safetyTicks: r.range(150, 300),
+    safetyTicks: r.range(200, 450),
     livenessTicks: 300,
-    clients: r.range(2, 4),
-    keys: r.range(1, 4),
+    clients: r.range(2, 6),
+    keys: r.range(1, 3),
     dropProbability: r.pick([0, 0.01, 0.05, 0.1, 0.2]),
     duplicateProbability: r.pick([0, 0.01, 0.05, 0.1]),
     delayMax: r.pick([2, 5, 15, 40]),
     diskDelayMax: r.pick([0, 2, 8]),
-    partitionRate: r.pick([0, 0.005, 0.02, 0.05]),
-    crashRate: r.pick([0, 0.003, 0.01, 0.03]),
+    partitionRate: r.pick([0, 0.01, 0.03, 0.08]),
+    crashRate: r.pick([0, 0.005, 0.02, 0.05]),
     confChangeRate: r.pick([0, 0.01, 0.03]),
     jointProbability: r.pick([0, 0.3, 0.6]),
-    transferRate: r.pick([0, 0.005, 0.02]),
+    transferRate: r.pick([0, 0.01, 0.03]),
     compactRate: r.pick([0, 0.02, 0.1]),
     maxInflightMsgs: r.pick([1, 4, 256]),
     maxSizePerMsg: r.pick([1, 300, 1 << 20]),
@@ -143,6 +143,8 @@ interface ClientOp {
 
 interface Client {
   id: number;
+  /** The node this client talks to until it times out or is refused (a cached leader). */
+  sticky: NodeId | null;
   nextOp: number;
   current: ClientOp | null;
 }
@@ -216,7 +218,7 @@ export class Simulator {
       this.q.push(this.rng.int(TICK), { k: 'tick', id });
     }
     for (let c = 0; c < opts.clients; c++) {
-      this.clients.push({ id: c, nextOp: 0, current: null });
+      this.clients.push({ id: c, sticky: null, nextOp: 0, current: null });
       this.q.push(this.clientRng.range(1, 5 * TICK), { k: 'client', c });
     }
     this.q.push(TICK, { k: 'chaos' });
@@ -532,7 +534,9 @@ export class Simulator {
     }
     const r = this.clientRng;
     const lead = this.leader();
-    const n = lead && r.chance(0.6) ? lead : r.pick(live);
+    const stickyNode = c.sticky !== null ? live.find((x) => x.id === c.sticky) : undefined;
+    const n = stickyNode && r.chance(0.8) ? stickyNode : lead && r.chance(0.6) ? lead : r.pick(live);
+    c.sticky = n.id;
     const opId = c.nextOp++;
     const key = `k${r.int(this.opts.keys)}`;
     const kind = r.chance(0.55) ? 'put' : 'get';
@@ -552,6 +556,7 @@ export class Simulator {
       c.current = { op: opId, kind, key, value, call };
       this.q.push(this.now + this.opts.opTimeoutTicks * TICK, { k: 'timeout', c: c.id, op: opId });
     } else {
+      c.sticky = null;
       this.q.push(this.now + r.range(1, 2 * TICK), { k: 'client', c: c.id });
     }
     this.afterInput(n);
@@ -579,6 +584,7 @@ export class Simulator {
     if (cur.kind === 'put') this.history.push({ client: c.id, input: { kind: 'put', key: cur.key, value: cur.value }, output: null, call: cur.call, ret: Infinity });
     this.log(`client${c.id}: ${cur.kind} ${cur.key} TIMEOUT`);
     c.current = null;
+    c.sticky = null;
     this.q.push(this.now + this.clientRng.range(1, 2 * TICK), { k: 'client', c: c.id });
   }
 
@@ -590,8 +596,13 @@ export class Simulator {
     const live = this.liveNodes();
     if (o.partitionRate > 0 && r.chance(o.partitionRate)) {
       const ids = [...this.nodes.keys()];
-      const kind = r.int(3);
-      if (kind === 0) {
+      const kind = r.int(4);
+      const lead = this.leader();
+      if (kind === 3 && lead) {
+        // The most interesting fault: cut the leader off while clients still talk to it.
+        this.net.partition([lead.id], ids.filter((y) => y !== lead.id));
+        this.log(`network: ISOLATE leader n${lead.id}`);
+      } else if (kind === 0) {
         const a = ids.filter(() => r.chance(0.5));
         const b = ids.filter((x) => !a.includes(x));
         this.net.partition(a, b);
@@ -611,7 +622,9 @@ export class Simulator {
       this.q.push(this.now + r.range(5, 80) * TICK, { k: 'heal' });
     }
     if (o.crashRate > 0 && live.length > 0 && r.chance(o.crashRate)) {
-      const n = r.pick(live);
+      // Half of the crashes hit the leader: that is where elections race.
+      const l = this.leader();
+      const n = l && r.chance(0.5) ? l : r.pick(live);
       this.crash(n);
       this.q.push(this.now + r.range(3, 60) * TICK, { k: 'restart', id: n.id });
     }

@@ -2,6 +2,7 @@
  * The simulator's command line (npm run sim).
  *   node dist/test/sim/vopr.js --seed N      replay one seed with a readable trace
  *   node dist/test/sim/vopr.js --seeds K     run K seeds (from --from, default a random base)
+ *                                           --stop-on-fail: stop at the first failing seed
  */
 import { runSeed, swarmOptions } from './simulator.js';
 
@@ -40,6 +41,10 @@ function main(): number {
       failed.push(seed);
       console.log(`FAILED seed ${seed}: ${r.error?.split('\n')[0]}`);
       console.log(`  reproduce with: npm run sim -- --seed ${seed}`);
+      if (process.argv.includes('--stop-on-fail')) {
+        console.log(`first failure after ${i + 1} seeds`);
+        break;
+      }
     }
   }
   const secs = (performance.now() - t0) / 1000;

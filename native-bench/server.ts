@@ -110,7 +110,7 @@ export class Cluster {
     try {
       for (;;) {
         if (m.proc?.exitCode !== null || m.proc?.signalCode) {
-          throw new Error(`${this.kind} ${m.name} exited (${m.proc?.exitCode ?? m.proc?.signalCode}); log tail:\n${this.logTail(m)}`);
+          throw new Error(`${this.kind} ${m.name} exited (${m.proc?.exitCode ?? m.proc?.signalCode}): ${this.lastLogLine(m)}\nlog tail:\n${this.logTail(m)}`);
         }
         try {
           const s = await conn.status();
@@ -124,6 +124,13 @@ export class Cluster {
     } finally {
       conn.close();
     }
+  }
+
+  /** The last non-empty log line, shortened: the likely reason a member stopped. */
+  lastLogLine(m: Member): string {
+    const l = this.logTail(m, 40).split('\n').filter((x) => x.trim().length > 0 && !/^\s+at /.test(x));
+    const err = l.filter((x) => /error|fatal|panic/i.test(x)).pop();
+    return (err ?? l.pop() ?? '').trim().slice(0, 200);
   }
 
   logTail(m: Member, lines = 15): string {

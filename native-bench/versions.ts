@@ -9,7 +9,10 @@ export function parseEtcdVersion(text: string): string | undefined {
 export function binaryVersion(cmd: string, pre: string[]): string {
   const r = spawnSync(cmd, [...pre, '--version'], { encoding: 'utf8', timeout: 10_000 });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  return parseEtcdVersion(out) ?? (out.trim().split('\n')[0] || `unknown (exit ${r.status})`);
+  const v = parseEtcdVersion(out);
+  if (v) return v;
+  if (r.status !== 0) return `unavailable (--version exited ${r.status ?? r.signal})`;
+  return out.trim().split('\n')[0] ?? 'unknown';
 }
 
 export async function serverVersion(endpoint: string): Promise<string> {

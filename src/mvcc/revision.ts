@@ -14,9 +14,8 @@ export const REV_BYTES = 16;
 const U64_SAFE_MAX = Number.MAX_SAFE_INTEGER;
 const TWO_32 = 0x1_0000_0000;
 
-export function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(`assertion failed: ${msg}`);
-}
+export { assert } from '../util/pure/assert.js';
+import { assert } from '../util/pure/assert.js';
 
 export function writeU64(buf: Uint8Array, offset: number, n: number): void {
   assert(Number.isInteger(n) && n >= 0 && n <= U64_SAFE_MAX, `u64 out of range: ${n}`);

@@ -8,7 +8,7 @@
  * lmdb-js/piscina's use of Atomics.waitAsync; written for variable-size frames.
  */
 import { isMainThread } from 'node:worker_threads';
-import { assert } from '../wal/assert.js';
+import { assert } from '../util/pure/assert.js';
 
 /** The main thread runs the event loop: it must never block in Atomics.wait. */
 function assertMayBlock(): void {

@@ -3,7 +3,7 @@
  * encodings are those of docs/storage-wal.md.
  */
 import type { Entry, HardState } from '../raft/types.js';
-import { assert } from '../wal/assert.js';
+import { assert } from '../util/pure/assert.js';
 import { entryEncodingBytes, HARD_STATE_BYTES, readEntry, readHardState, writeEntry, writeHardState } from '../wal/codec.js';
 import { readU64, writeU64 } from '../wal/u64.js';
 import { FrameError } from './frame.js';

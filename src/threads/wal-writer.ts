@@ -8,7 +8,7 @@
  * covered it returned.
  */
 import type { Entry, HardState } from '../raft/types.js';
-import { assert } from '../wal/assert.js';
+import { assert } from '../util/pure/assert.js';
 import { WalClosedError, WalInvalidArgumentError } from '../wal/errors.js';
 import type { WalOptions, WalRecovery } from '../wal/types.js';
 import { openWalSync, type FileWal } from '../wal/wal.js';

@@ -7,7 +7,7 @@
  * workerData: { channel, opts: WalOptions, fromIndex: number }
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { assert } from '../wal/assert.js';
+import { assert } from '../util/pure/assert.js';
 import { MAX_BATCH_BYTES_DEFAULT, MAX_BATCH_DELAY_MS_DEFAULT, MAX_BATCH_DELAY_MS_LIMIT, type WalOptions } from '../wal/types.js';
 import { openWalSync, type FileWal } from '../wal/wal.js';
 import { decodeAppend, decodeRelease, encodeAck, encodeControl, frameKind, WalFrameKind } from './wal-writer-frames.js';

@@ -5,7 +5,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { Entry, HardState } from '../raft/types.js';
-import { assert } from '../wal/assert.js';
+import { assert } from '../util/pure/assert.js';
 import { invalidEntryReason, invalidHardStateReason } from '../wal/codec.js';
 import { WalClosedError, WalCorruptError, WalInvalidArgumentError } from '../wal/errors.js';
 import type { WalOptions } from '../wal/types.js';

@@ -4,7 +4,7 @@
  * corruption.
  */
 import type { Entry, HardState } from '../raft/types.js';
-import { assert } from './assert.js';
+import { assert } from '../util/pure/assert.js';
 import { CodecError, HARD_STATE_BYTES, readEntry, readHardState } from './codec.js';
 import { WalCorruptError } from './errors.js';
 import {

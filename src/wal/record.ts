@@ -5,7 +5,7 @@
  *   crc = crc32c(bytes 4 .. 16 + payloadBytes, prevCrc)
  */
 import { crc32c } from '@node-rs/crc32';
-import { assert } from './assert.js';
+import { assert } from '../util/pure/assert.js';
 
 export const RECORD_HEADER_BYTES = 16;
 

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assert } from './assert.js';
+import { assert } from '../util/pure/assert.js';
 import { WalCorruptError } from './errors.js';
 
 export const SEGMENT_SUFFIX = '.wal';

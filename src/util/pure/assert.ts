@@ -1,6 +1,6 @@
 /**
- * Always-on assertions (style rule 11). Lives here until src/util/assert.ts exists;
- * then re-export from there.
+ * Always-on assertions (style.md rule 11: assert inside, keep them on in production).
+ * Pure: the Raft core may import it.
  */
 export class AssertionError extends Error {
   override name = 'AssertionError';

@@ -107,6 +107,9 @@ export class EtcdServer implements RaftKV {
   #nextRequestId = 1;
   #pending: Entry[] = [];
   #flushScheduled = false;
+  /** Durable batches not yet handed to the apply worker (coalesced per microtask checkpoint). */
+  #durable: Entry[][] = [];
+  #applyScheduled = false;
   /** Chain of apply calls, so batches reach the apply worker in log order. */
   #applyChain: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -295,7 +298,17 @@ export class EtcdServer implements RaftKV {
       () => {
         this.#committed = last;
         this.counters.proposalsCommitted += batch.length;
-        void this.#applyBatch(batch);
+        this.#durable.push(batch);
+        if (!this.#applyScheduled) {
+          // Acks of several appends resolve in one checkpoint: hand them over as one batch.
+          this.#applyScheduled = true;
+          queueMicrotask(() => {
+            this.#applyScheduled = false;
+            const ready = this.#durable;
+            this.#durable = [];
+            void this.#applyBatch(ready.length === 1 ? ready[0]! : ready.flat());
+          });
+        }
       },
       (err: unknown) => this.#fail(err),
     );

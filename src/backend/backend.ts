@@ -5,7 +5,7 @@
  * else opens a write transaction. Writers use noSync: durability comes from the WAL, and
  * `flush()` syncs on demand.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { DBI_KIDX, DBI_LATEST, DBI_LEASE_KEYS, DBI_META, DBI_REV, DBI_TOMBS, DBIS, META_SCHEMA_VERSION, SCHEMA_VERSION } from './schema.js';
@@ -33,6 +33,40 @@ export interface LmdbBackendOptions {
 /** Read options for lmdb-js: empty inside the writer's transaction, or a read txn. */
 export interface ReadOpts {
   transaction?: Transaction;
+}
+
+/**
+ * Where LMDB keeps its meta magic in the first page (as lmdb-js writes it), and the magic.
+ * bbolt (etcd's backend) keeps 0xED0CDAED at offset 16 instead.
+ */
+const LMDB_MAGIC_OFFSET = 24;
+const LMDB_MAGIC = 0xbeefc0de;
+
+/**
+ * Refuses a data file that is not LMDB (etcd's bbolt file, anything else) before LMDB
+ * touches it: lmdb-js crashes the process on such a file, and would leave a lock file
+ * beside it. A missing or empty file is a new store.
+ */
+export function checkLmdbFile(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return;
+    const head = Buffer.alloc(LMDB_MAGIC_OFFSET + 4);
+    const n = readSync(fd, head, 0, head.length, 0);
+    if (n < head.length || head.readUInt32LE(LMDB_MAGIC_OFFSET) !== LMDB_MAGIC) {
+      const bolt = n >= 20 && head.readUInt32LE(16) === 0xed0cdaed ? ' (it looks like an etcd/bbolt data file)' : '';
+      throw new Error(`${path}: not an etcd-ts data file: no LMDB magic at offset ${LMDB_MAGIC_OFFSET}${bolt}; refusing to open it`);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export class LmdbBackend {
@@ -74,6 +108,7 @@ export class LmdbBackend {
 
   /** Open (and, for the writer, create) the environment; refuses a file of another layout version. */
   static open(opts: LmdbBackendOptions): LmdbBackend {
+    checkLmdbFile(opts.path);
     const b = new LmdbBackend(opts);
     const v = b.meta.get(META_SCHEMA_VERSION);
     if (v === undefined) {

@@ -91,7 +91,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  parentPort?.postMessage({ type: 'fatal', message });
+  const message = err instanceof Error ? err.message : String(err);
+  const stack = err instanceof Error ? err.stack : undefined;
+  parentPort?.postMessage({ type: 'fatal', message, stack });
   process.exit(1);
 });

@@ -96,7 +96,7 @@ export class WorkerApplyPipe implements ApplyPipe {
           ch.worker.off('message', onMessage);
           resolve({ pipe, appliedIndex: m.appliedIndex!, consistentTerm: m.consistentTerm! });
         } else if (m.type === 'fatal') {
-          reject(new Error(`apply worker could not start: ${m.message}`));
+          reject(new Error(m.message));
         }
       };
       ch.worker.on('message', onMessage);

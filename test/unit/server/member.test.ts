@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readdirSync, truncateSync, statSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, readdirSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { etcdserverpb } from '../../../src/api/pb.js';
@@ -173,6 +173,31 @@ test(`${mode}: ` + 'large ranges run in the read pool and answer exactly what th
       await assert.rejects(m.server.serveRange({ ...req, revision: 3 }), (e: unknown) => e instanceof EtcdError && e.code === 'ETCD_ERR_MVCC_COMPACTED');
       await assert.rejects(m.server.serveRange({ ...req, revision: 1e9 }), (e: unknown) => e instanceof EtcdError && e.code === 'ETCD_ERR_MVCC_FUTURE_REV');
     });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`${mode}: ` + 'a data dir from something else is refused, naming the file and offset, and left as it was', async () => {
+  const dir = tmp();
+  try {
+    // etcd's bbolt file where our LMDB file belongs
+    mkdirSync(join(dir, 'member', 'snap'), { recursive: true });
+    const bolt = Buffer.alloc(4096);
+    bolt.writeUInt32LE(0xed0cdaed, 16);
+    writeFileSync(join(dir, 'member', 'snap', 'db'), bolt);
+    await assert.rejects(startMember(config(dir), nopLogger(), openLog), /snap\/db: not an etcd-ts data file: no LMDB magic at offset 24 \(it looks like an etcd\/bbolt data file\)/);
+    assert.deepEqual(readdirSync(join(dir, 'member', 'snap')), ['db'], 'no lock file or anything else was created');
+    assert.deepEqual(readFileSync(join(dir, 'member', 'snap', 'db')), bolt, 'the file is untouched');
+    // a WAL segment that is not ours
+    const dir2 = tmp();
+    try {
+      mkdirSync(join(dir2, 'member', 'wal'), { recursive: true });
+      writeFileSync(join(dir2, 'member', 'wal', '0000000000000000-0000000000000000.wal'), Buffer.alloc(8192, 0x5a));
+      await assert.rejects(startMember(config(dir2), nopLogger(), openLog), /0000000000000000-0000000000000000\.wal.*offset 0/);
+    } finally {
+      rmSync(dir2, { recursive: true, force: true });
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -11,7 +11,7 @@ import type { Logger } from '../util/logger.js';
 import { formatUrl } from '../util/urls.js';
 import type { WalRecovery } from '../wal/types.js';
 import { computeClusterId, computeMemberId, type MemberIdentity } from './identity.js';
-import { DataDirError, isInitialized, layoutOf, prepare, readIdentity, writeIdentity, type DataDirLayout } from './data-dir.js';
+import { DataDirError, isInitialized, layoutOf, lockDataDir, prepare, readIdentity, writeIdentity, type DataDirLayout } from './data-dir.js';
 import { WorkerApplyPipe } from './worker-apply-pipe.js';
 import { LmdbReadView } from './lmdb-read-view.js';
 import { ReadPool } from './read-pool.js';
@@ -38,6 +38,23 @@ export async function startMember(cfg: ServerConfig, logger: Logger, openLog: Lo
   const layout = layoutOf(cfg.dataDir, cfg.walDir);
   const restarting = isInitialized(layout);
   prepare(layout);
+  const unlock = lockDataDir(layout);
+  try {
+    return await openMember(cfg, logger, openLog, layout, restarting, unlock);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}
+
+async function openMember(
+  cfg: ServerConfig,
+  logger: Logger,
+  openLog: LogOpener,
+  layout: DataDirLayout,
+  restarting: boolean,
+  unlock: () => void,
+): Promise<Member> {
   const stored = readIdentity(layout);
   const peerUrls = cfg.initialAdvertisePeerUrls.map(formatUrl);
   const memberId = stored?.memberId ?? computeMemberId(peerUrls, cfg.initialClusterToken);
@@ -88,7 +105,10 @@ export async function startMember(cfg: ServerConfig, logger: Logger, openLog: Lo
       identity,
       replayed: recovery.entries.length,
       repaired: recovery.repaired,
-      close: () => server.stop(),
+      close: async () => {
+        await server.stop();
+        unlock();
+      },
     };
   } catch (err) {
     await writer?.close().catch(() => undefined);

@@ -3,7 +3,7 @@
  * member/identity.json (name, member ID, cluster ID: fixed at the first start).
  * Every failure here is a clear message naming the path; nothing is rewritten silently.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export class DataDirError extends Error {
@@ -18,6 +18,7 @@ export interface DataDirLayout {
   readonly snapDir: string;
   readonly dbPath: string;
   readonly identityPath: string;
+  readonly lockPath: string;
 }
 
 export function layoutOf(dataDir: string, walDirFlag: string): DataDirLayout {
@@ -30,6 +31,7 @@ export function layoutOf(dataDir: string, walDirFlag: string): DataDirLayout {
     snapDir,
     dbPath: join(snapDir, 'db'),
     identityPath: join(memberDir, 'identity.json'),
+    lockPath: join(memberDir, 'lock'),
   };
 }
 
@@ -84,4 +86,49 @@ export function writeIdentity(l: DataDirLayout, id: StoredIdentity): void {
   const dfd = openSync(l.memberDir, 'r');
   fsyncSync(dfd);
   closeSync(dfd);
+}
+
+/**
+ * One process per data dir (etcd takes a file lock on its WAL). Node has no flock, so the
+ * lock is a file holding the owner's pid: an existing lock whose pid is alive refuses the
+ * start; a lock left by a process that died (kill -9) is taken over.
+ * Returns the function that releases it.
+ */
+export function lockDataDir(l: DataDirLayout): () => void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(l.lockPath, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => {
+        try {
+          if (readFileSync(l.lockPath, 'utf8').trim() === String(process.pid)) unlinkSync(l.lockPath);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new DataDirError(`cannot lock data directory: ${l.lockPath}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    const owner = Number.parseInt(readFileSync(l.lockPath, 'utf8').trim(), 10);
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+      throw new DataDirError(`data directory ${l.dataDir} is in use by process ${owner} (${l.lockPath}); refusing to start a second member on it`);
+    }
+    if (owner === process.pid) {
+      throw new DataDirError(`data directory ${l.dataDir} is already open in this process (${l.lockPath})`);
+    }
+    unlinkSync(l.lockPath); // stale: its owner is gone
+  }
+  throw new DataDirError(`cannot lock data directory: ${l.lockPath}: another process raced for it`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -12,6 +12,7 @@ import { parseServerConfig } from '../../../src/server/config.js';
 import { startMember, type Member } from '../../../src/server/bootstrap.js';
 import { openInlineLog, openWorkerLog } from '../../../src/server/log-openers.js';
 import { nopLogger } from '../../../src/util/logger.js';
+import { spawnSync } from 'node:child_process';
 import { EtcdError } from '../../../src/api/rpctypes/errors.js';
 
 const b = (s: string) => Buffer.from(s);
@@ -198,6 +199,28 @@ test(`${mode}: ` + 'a data dir from something else is refused, naming the file a
     } finally {
       rmSync(dir2, { recursive: true, force: true });
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`${mode}: ` + 'one member per data dir: a live owner refuses a second start, a stale lock is taken over', async () => {
+  const dir = tmp();
+  try {
+    await withMember(dir, async () => {
+      await assert.rejects(startMember(config(dir), nopLogger(), openLog), /already open in this process/);
+    });
+    // another live process owns it (our parent is alive)
+    writeFileSync(join(dir, 'member', 'lock'), `${process.ppid}\n`);
+    await assert.rejects(startMember(config(dir), nopLogger(), openLog), new RegExp(`in use by process ${process.ppid}`));
+    // a lock left by a process that is gone
+    const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+    writeFileSync(join(dir, 'member', 'lock'), `${dead}\n`);
+    await withMember(dir, async (m) => {
+      assert.equal(readFileSync(join(dir, 'member', 'lock'), 'utf8').trim(), String(process.pid));
+      await m.server.put({ key: b('k'), value: b('v') });
+    });
+    assert.ok(!readdirSync(join(dir, 'member')).includes('lock'), 'a clean stop releases the lock');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

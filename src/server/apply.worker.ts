@@ -72,9 +72,9 @@ async function main(): Promise<void> {
     batches = [];
   };
 
-  // A pending Atomics.waitAsync does not keep a worker's event loop alive: this timer does,
+  // The loop blocks in Atomics.wait between batches (it wakes in microseconds, where
+  // waitAsync needs a turn of this thread's event loop); nothing else runs on this thread
   // until the ring is closed.
-  const keepAlive = setInterval(() => undefined, 1 << 30);
   for (;;) {
     applyWaiting();
     if (rx.isDone()) break;
@@ -82,9 +82,8 @@ async function main(): Promise<void> {
       applier.compactStep();
       continue;
     }
-    await rx.waitReadableAsync(IDLE_WAIT_MS);
+    rx.waitReadable(IDLE_WAIT_MS);
   }
-  clearInterval(keepAlive);
   while (applier.compactStep()) { /* finish scheduled compaction before closing */ }
   await backend.close(); // flushes LMDB
   tx.close();

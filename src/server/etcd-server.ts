@@ -87,6 +87,14 @@ export interface ServerCounters {
   readIndexes: number;
 }
 
+/** Stage timings, per batch (src/server/metrics.ts turns them into histograms). */
+export interface PipelineObserver {
+  /** From handing a batch to the WAL writer to its durability, in seconds. */
+  walAppend(seconds: number, entries: number): void;
+  /** From handing a batch to the apply worker to its outcomes, in seconds. */
+  apply(seconds: number, entries: number): void;
+}
+
 export class EtcdServer implements RaftKV {
   readonly counters: ServerCounters = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, readIndexes: 0 };
   readonly identity: MemberIdentity;
@@ -115,6 +123,7 @@ export class EtcdServer implements RaftKV {
   #stopped = false;
   #dbSize = { bytes: 0, measuredAtMs: -Infinity };
   #fatal: ((err: Error) => void) | undefined;
+  #observer: PipelineObserver | undefined;
 
   constructor(opts: EtcdServerOptions) {
     this.identity = opts.identity;
@@ -129,6 +138,10 @@ export class EtcdServer implements RaftKV {
     this.#lastIndex = opts.position.lastIndex;
     this.#committed = opts.position.lastIndex;
     this.#applied = new IndexWaiter(opts.reader.appliedIndex());
+  }
+
+  observe(observer: PipelineObserver): void {
+    this.#observer = observer;
   }
 
   /** Called when the pipeline fails (WAL or apply error): the process must stop serving writes. */
@@ -294,10 +307,12 @@ export class EtcdServer implements RaftKV {
     if (batch.length === 0) return;
     this.#pending = [];
     const last = batch[batch.length - 1]!.index;
+    const startedMs = performance.now();
     this.#log.append({ term: this.#term, vote: this.identity.memberId, commit: last }, batch).then(
       () => {
         this.#committed = last;
         this.counters.proposalsCommitted += batch.length;
+        this.#observer?.walAppend((performance.now() - startedMs) / 1000, batch.length);
         this.#durable.push(batch);
         if (!this.#applyScheduled) {
           // Acks of several appends resolve in one checkpoint: hand them over as one batch.
@@ -316,7 +331,9 @@ export class EtcdServer implements RaftKV {
 
   #applyBatch(batch: readonly Entry[]): Promise<void> {
     const next = this.#applyChain.then(async () => {
+      const startedMs = performance.now();
       const outcomes = await this.#applier.apply(batch);
+      this.#observer?.apply((performance.now() - startedMs) / 1000, batch.length);
       for (const o of outcomes) {
         if (o.requestId !== 0) this.#waits.trigger(o.requestId, o);
       }

@@ -48,7 +48,7 @@ export interface BenchOptions {
   putRate: number;
   /** gateway: 'put' or 'range'. */
   gatewayOp: 'put' | 'range';
-  /** per-request deadline. */
+  /** per-request deadline; 0 = none. */
   timeoutMs: number;
   json: boolean;
   progress: boolean;
@@ -211,4 +211,4 @@ workloads: ${WORKLOADS.join(', ')}
   range: --consistency l|s --limit N      txn-mixed: --rw-ratio R
   watch / watch-latency: --streams N --watch-per-stream N --watched-key-total N --put-rate N (puts = --total/--duration)
   gateway: --gateway-op put|range (HTTP/JSON with autocannon)
-  --json (one JSON line)  --no-progress  --timeout ms`;
+  --json (one JSON line)  --no-progress  --timeout ms (0 = no deadline)`;

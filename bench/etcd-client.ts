@@ -68,7 +68,8 @@ export class EtcdConn {
 
   private unary<Req, Res>(path: string, s: (m: Req) => Buffer, d: (b: Buffer) => Res, req: Req): Promise<Res> {
     return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(path, s, d, req, { deadline: Date.now() + this.timeoutMs }, (err, res) => {
+      const opts = this.timeoutMs > 0 ? { deadline: Date.now() + this.timeoutMs } : {};
+      this.client.makeUnaryRequest(path, s, d, req, opts, (err, res) => {
         if (err) reject(err);
         else resolve(res as Res);
       });

@@ -31,7 +31,8 @@ async function main(): Promise<void> {
     created.push(
       new Promise<void>((resolve, reject) => {
         s.on('error', (e: Error) => {
-          if (Atomics.load(ctr, W_STOP) === 0) reject(e);
+          if (Atomics.load(ctr, W_STOP) !== 0) return; // our own cancel at the end
+          reject(e);
           errors[e.message] = (errors[e.message] ?? 0) + 1;
         });
         s.on('data', (r: WatchResponse) => {

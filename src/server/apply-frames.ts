@@ -23,6 +23,16 @@ import type { ApplyOutcome } from './ports.js';
  */
 export const OVERSIZE_MARKER = 0xffffffff;
 
+/**
+ * A 4-byte main -> worker frame { u32 0xFFFFFFFE }: sync LMDB to disk after everything
+ * before it; answered in order by an empty outcome frame once the sync returned.
+ */
+export const FLUSH_MARKER = 0xfffffffe;
+
+export function isFlushFrame(frame: Uint8Array, offset = 0, length = frame.length - offset): boolean {
+  return length === 4 && new DataView(frame.buffer, frame.byteOffset + offset, 4).getUint32(0, true) === FLUSH_MARKER;
+}
+
 const HAS_RESPONSE = 1;
 const HAS_ERROR = 2;
 

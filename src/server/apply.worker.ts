@@ -14,7 +14,7 @@ import { LmdbBackend } from '../backend/backend.js';
 import { Applier } from '../apply/applier.js';
 import { workerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
-import { decodeEntryBatch, encodeOutcomes, OVERSIZE_MARKER } from './apply-frames.js';
+import { decodeEntryBatch, encodeOutcomes, isFlushFrame, OVERSIZE_MARKER } from './apply-frames.js';
 import type { Entry } from '../raft/types.js';
 import { needsPhysicalCompaction, toOutcome } from './apply-outcome.js';
 
@@ -49,16 +49,35 @@ async function main(): Promise<void> {
     dv.setUint32(4, seq, true);
     tx.writeBlocking(marker);
   };
-  let batches: Entry[][] = [];
+  /** Frames drained from the ring, in order: entry batches, and flush requests (null). */
+  let frames: (Entry[] | null)[] = [];
   const collect = (bytes: Uint8Array, offset: number, length: number): void => {
-    batches.push(decodeEntryBatch(bytes, offset, length));
+    frames.push(isFlushFrame(bytes, offset, length) ? null : decodeEntryBatch(bytes, offset, length));
   };
   /**
-   * Applies every batch waiting on the ring in one LMDB transaction (a commit costs the
-   * same for 1 entry or 1,000), then answers one outcome frame per batch, in order.
+   * Applies the batches waiting on the ring, consecutive ones in one LMDB transaction (a
+   * commit costs the same for 1 entry or 1,000), answering one outcome frame per batch in
+   * order; a flush request syncs LMDB and is answered with an empty outcome frame.
    */
-  const applyWaiting = (): void => {
+  const applyWaiting = async (): Promise<void> => {
     if (rx.drain(collect) === 0) return;
+    const todo = frames;
+    frames = [];
+    let group: Entry[][] = [];
+    for (const f of todo) {
+      if (f !== null) {
+        group.push(f);
+        continue;
+      }
+      applyGroup(group);
+      group = [];
+      await backend.flush();
+      sendOutcomes(encodeOutcomes([], out));
+    }
+    applyGroup(group);
+  };
+  const applyGroup = (batches: Entry[][]): void => {
+    if (batches.length === 0) return;
     const all = batches.length === 1 ? batches[0]! : batches.flat();
     const results = applier.applyEntries(all);
     if (needsPhysicalCompaction(results)) while (applier.compactStep()) { /* physical: to completion */ }
@@ -69,14 +88,13 @@ async function main(): Promise<void> {
       while (k < results.length && results[k]!.index <= last) k++;
       sendOutcomes(encodeOutcomes(results.slice(from, k).map(toOutcome), out));
     }
-    batches = [];
   };
 
   // The loop blocks in Atomics.wait between batches (it wakes in microseconds, where
   // waitAsync needs a turn of this thread's event loop); nothing else runs on this thread
   // until the ring is closed.
   for (;;) {
-    applyWaiting();
+    await applyWaiting();
     if (rx.isDone()) break;
     if (applier.compactor.pending) {
       applier.compactStep();

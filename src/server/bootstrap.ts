@@ -97,6 +97,7 @@ async function openMember(
       reader: new LmdbReadView(layout.dbPath),
       readPool: new ReadPool(layout.dbPath),
       position: { lastTerm: last?.term ?? consistentTerm, hardStateTerm: recovery.hardState.term, lastIndex: recovery.lastIndex },
+      checkpointEntries: cfg.snapshotCount,
     });
     await server.start();
     return {

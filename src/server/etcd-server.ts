@@ -50,6 +50,11 @@ export interface EtcdServerOptions {
   readonly readPool?: RangePool;
   /** Where the recovered log ends; the new term starts after it. */
   readonly position: LogPosition;
+  /**
+   * --snapshot-count: after this many applied entries LMDB is synced and the WAL segments
+   * below the synced index are released, so recovery reads only what came after.
+   */
+  readonly checkpointEntries: number;
 }
 
 /** The default backend quota when --quota-backend-bytes is 0 (etcd's DefaultQuotaBytes). */
@@ -123,6 +128,10 @@ export class EtcdServer implements RaftKV {
   #stopped = false;
   #dbSize = { bytes: 0, measuredAtMs: -Infinity };
   #fatal: ((err: Error) => void) | undefined;
+  readonly #checkpointEntries: number;
+  /** Applied index LMDB was last synced at (0: not since start). */
+  #checkpointIndex = 0;
+  #checkpointing = false;
   #observer: PipelineObserver | undefined;
 
   constructor(opts: EtcdServerOptions) {
@@ -138,6 +147,8 @@ export class EtcdServer implements RaftKV {
     this.#lastIndex = opts.position.lastIndex;
     this.#committed = opts.position.lastIndex;
     this.#applied = new IndexWaiter(opts.reader.appliedIndex());
+    this.#checkpointEntries = opts.checkpointEntries;
+    this.#checkpointIndex = this.#applied.current;
   }
 
   observe(observer: PipelineObserver): void {
@@ -339,9 +350,29 @@ export class EtcdServer implements RaftKV {
       }
       this.#applied.advance(batch[batch.length - 1]!.index);
       this.counters.proposalsApplied += batch.length;
+      this.#maybeCheckpoint();
     });
     this.#applyChain = next.catch((err: unknown) => this.#fail(err));
     return next;
+  }
+
+  /**
+   * Every `checkpointEntries` applied entries: sync LMDB (after every apply before it, as it
+   * runs in the apply chain), then let the WAL drop the segments that only hold entries at
+   * or below the synced index. LMDB's applied index is the recovery point, so nothing that
+   * recovery needs is released.
+   */
+  #maybeCheckpoint(): void {
+    if (this.#checkpointing || this.#applied.current - this.#checkpointIndex < this.#checkpointEntries) return;
+    this.#checkpointing = true;
+    const index = this.#applied.current;
+    const next = this.#applyChain.then(async () => {
+      await this.#applier.flush();
+      this.#log.releaseTo(index + 1);
+      this.#checkpointIndex = index;
+      this.#checkpointing = false;
+    });
+    this.#applyChain = next.catch((err: unknown) => this.#fail(err));
   }
 
   #fail(err: unknown): void {

@@ -21,6 +21,10 @@ export class InlineApplyPipe implements ApplyPipe {
     return results.map(toOutcome);
   }
 
+  flush(): Promise<void> {
+    return this.#backend.flush();
+  }
+
   async close(): Promise<void> {
     while (this.applier.compactStep()) { /* finish what was scheduled */ }
     await this.#backend.close(); // flushes

@@ -10,6 +10,8 @@ import type { etcdserverpb } from '../api/pb.js';
 export interface LogWriter {
   /** Resolves when everything passed is durable; calls become durable in call order. */
   append(hardState: HardState | null, entries: readonly Entry[]): Promise<void>;
+  /** Segments holding only entries below `index` may be deleted (they are in a synced store). */
+  releaseTo(index: number): void;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,8 @@ export interface ApplyOutcome {
 export interface ApplyPipe {
   /** Entries must be passed in index order, each once; outcomes come back in the same order. */
   apply(entries: readonly Entry[]): Promise<ApplyOutcome[]>;
+  /** Syncs the store to disk: everything applied before the call is then durable in LMDB. */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 

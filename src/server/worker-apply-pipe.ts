@@ -8,7 +8,7 @@ import { startWorkerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
 import type { RingConsumer, RingProducer } from '../threads/ring.js';
 import type { Entry } from '../raft/types.js';
-import { decodeOutcomes, encodeEntryBatch, OVERSIZE_MARKER } from './apply-frames.js';
+import { decodeOutcomes, encodeEntryBatch, FLUSH_MARKER, OVERSIZE_MARKER } from './apply-frames.js';
 import { entryEncodingBytes } from '../wal/codec.js';
 import type { ApplyOutcome, ApplyPipe } from './ports.js';
 
@@ -124,6 +124,17 @@ export class WorkerApplyPipe implements ApplyPipe {
     if (this.#blockedCount > 0 || !this.#tx.tryWrite(frame)) this.#queueWrite(frame.slice());
     if (!this.#reading) void this.#readLoop();
     return done;
+  }
+
+  async flush(): Promise<void> {
+    if (this.#failed) throw this.#failed;
+    if (this.#closed) throw new Error('apply pipe closed');
+    const done = new Promise<ApplyOutcome[]>((resolve, reject) => this.#pending.push({ resolve, reject }));
+    const frame = new Uint8Array(4);
+    new DataView(frame.buffer).setUint32(0, FLUSH_MARKER, true);
+    if (this.#blockedCount > 0 || !this.#tx.tryWrite(frame)) this.#queueWrite(frame);
+    if (!this.#reading) void this.#readLoop();
+    await done;
   }
 
   #queueWrite(frame: Uint8Array): void {

@@ -11,6 +11,8 @@ import { etcdserverpb } from '../../../src/api/pb.js';
 import { parseServerConfig } from '../../../src/server/config.js';
 import { startMember, type Member } from '../../../src/server/bootstrap.js';
 import { openInlineLog, openWorkerLog } from '../../../src/server/log-openers.js';
+import { InlineWalWriter } from '../../../src/threads/wal-writer.js';
+import { WorkerWalWriter } from '../../../src/threads/worker-wal-writer.js';
 import { nopLogger } from '../../../src/util/logger.js';
 import { spawnSync } from 'node:child_process';
 import { EtcdError } from '../../../src/api/rpctypes/errors.js';
@@ -221,6 +223,37 @@ test(`${mode}: ` + 'one member per data dir: a live owner refuses a second start
       await m.server.put({ key: b('k'), value: b('v') });
     });
     assert.ok(!readdirSync(join(dir, 'member')).includes('lock'), 'a clean stop releases the lock');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`${mode}: ` + 'checkpoints every --snapshot-count entries sync LMDB and release old WAL segments; restart keeps everything', async () => {
+  const dir = tmp();
+  const smallSegments: typeof openLog = ({ dir: walDir, fromIndex, cfg }) =>
+    (mode.startsWith('worker') ? WorkerWalWriter : InlineWalWriter).open({ dir: walDir, segmentBytes: 64 * 1024, maxBatchBytes: cfg.walBatchMaxBytes }, fromIndex);
+  const start = () => startMember(config(dir, ['--snapshot-count', '100']), nopLogger(), smallSegments);
+  try {
+    let m = await start();
+    try {
+      for (let round = 0; round < 20; round++) {
+        await Promise.all(Array.from({ length: 100 }, (_, i) => m.server.put({ key: b(`c${round * 100 + i}`), value: Buffer.alloc(256, 1) })));
+      }
+    } finally {
+      await m.close();
+    }
+    const segments = readdirSync(join(dir, 'member', 'wal')).filter((f) => f.endsWith('.wal'));
+    // 2,000 entries of ~300 bytes are ~10 segments of 64 KiB; checkpoints release all but the last few.
+    assert.ok(segments.length <= 4, `old segments were released (${segments.length} left: ${segments.join(' ')})`);
+    assert.ok(!segments.some((f) => f.startsWith('0000000000000000-')), 'the first segment is gone');
+    m = await start();
+    try {
+      const all = await m.server.range({ key: b('c'), rangeEnd: b('d'), countOnly: true });
+      assert.equal(all.count, 2000);
+      await m.server.put({ key: b('after'), value: b('restart') });
+    } finally {
+      await m.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

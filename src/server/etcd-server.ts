@@ -64,6 +64,11 @@ export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
  * system call on the hot path; a write can overshoot the quota by what 250 ms of writes add.
  */
 const DB_SIZE_CACHE_MS = 250;
+/**
+ * etcd refuses new proposals ("too many requests") while more than this many committed
+ * entries wait to be applied: a slow apply must not let memory grow without bound.
+ */
+export const MAX_GAP_BETWEEN_APPLY_AND_COMMIT = 5000;
 
 type Proposal =
   | { put: etcdserverpb.IPutRequest }
@@ -126,6 +131,9 @@ export class EtcdServer implements RaftKV {
   /** Chain of apply calls, so batches reach the apply worker in log order. */
   #applyChain: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** Set when the pipeline failed: no new requests, but stop() still closes everything. */
+  #failed = false;
+  #closed = false;
   #dbSize = { bytes: 0, measuredAtMs: -Infinity };
   #fatal: ((err: Error) => void) | undefined;
   readonly #checkpointEntries: number;
@@ -253,15 +261,17 @@ export class EtcdServer implements RaftKV {
   }
 
   async stop(): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#closed) return;
+    this.#closed = true;
     this.#stopped = true;
     const err = new EtcdError('ETCD_ERR_SERVER_STOPPED');
     this.#waits.failAll(err);
     this.#applied.failAll(err);
     await this.#applyChain.catch(() => undefined);
-    await this.#log.close();
-    await this.#applier.close();
-    await this.#readPool?.close();
+    // After a failure one of these may reject; every one is still closed.
+    const results = await Promise.allSettled([this.#log.close(), this.#applier.close(), this.#readPool?.close()]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined && !this.#failed) throw failed.reason;
   }
 
   // ---- internals ----
@@ -285,13 +295,18 @@ export class EtcdServer implements RaftKV {
     const quota = this.limits.quotaBackendBytes > 0 ? this.limits.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
     const now = Date.now();
     if (now - this.#dbSize.measuredAtMs > DB_SIZE_CACHE_MS) {
-      this.#dbSize = { bytes: this.#reader.dbSizeBytes(), measuredAtMs: now };
+      // Bytes in use, not the file size: LMDB reuses freed pages, so deletes and compaction
+      // bring a store back under its quota (the file itself never shrinks).
+      this.#dbSize = { bytes: this.#reader.dbSizeInUseBytes(), measuredAtMs: now };
     }
     if (this.#dbSize.bytes + requestBytes > quota) throw new EtcdError('ETCD_ERR_MVCC_NO_SPACE');
   }
 
   async #proposeAndWait(p: Proposal): Promise<Uint8Array> {
     this.#checkRunning();
+    if (this.#lastIndex - this.#applied.current > MAX_GAP_BETWEEN_APPLY_AND_COMMIT) {
+      throw new EtcdError('ETCD_ERR_SERVER_TOO_MANY_REQUESTS');
+    }
     const id = this.#nextRequestId++;
     const data = etcdserverpb.InternalRaftRequest.encode({ header: { ID: id }, ...p }).finish();
     if (data.length > this.limits.maxRequestBytes) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
@@ -377,7 +392,8 @@ export class EtcdServer implements RaftKV {
 
   #fail(err: unknown): void {
     const e = err instanceof Error ? err : new Error(String(err));
-    if (this.#stopped) return;
+    if (this.#failed || this.#closed) return;
+    this.#failed = true;
     this.#stopped = true;
     this.#waits.failAll(new EtcdError('ETCD_ERR_SERVER_STOPPED'));
     this.#applied.failAll(new EtcdError('ETCD_ERR_SERVER_STOPPED'));

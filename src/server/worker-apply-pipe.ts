@@ -55,6 +55,7 @@ export class WorkerApplyPipe implements ApplyPipe {
   /** Oversized outcome frames that came by postMessage, by sequence number, and who waits for them. */
   readonly #oversize = new Map<number, Uint8Array>();
   readonly #oversizeWaiters = new Map<number, (frame: Uint8Array) => void>();
+  readonly #oversizeRejects = new Map<number, (err: Error) => void>();
   #closed = false;
   #exited: Promise<void>;
 
@@ -68,6 +69,7 @@ export class WorkerApplyPipe implements ApplyPipe {
         const waiter = this.#oversizeWaiters.get(m.seq!);
         if (waiter) {
           this.#oversizeWaiters.delete(m.seq!);
+          this.#oversizeRejects.delete(m.seq!);
           waiter(m.frame!);
         } else {
           this.#oversize.set(m.seq!, m.frame!);
@@ -157,9 +159,12 @@ export class WorkerApplyPipe implements ApplyPipe {
           const p = this.#pending.shift()!;
           const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, length);
           if (length === 8 && dv.getUint32(0, true) === OVERSIZE_MARKER) {
-            this.#oversizeFrame(dv.getUint32(4, true)).then((f) => p.resolve(decodeOutcomes(f)), p.reject);
+            this.#oversizeFrame(dv.getUint32(4, true)).then(
+              (f) => settle(p, () => decodeOutcomes(f)),
+              (err: unknown) => p.reject(err instanceof Error ? err : new Error(String(err))),
+            );
           } else {
-            p.resolve(decodeOutcomes(bytes, offset, length));
+            settle(p, () => decodeOutcomes(bytes, offset, length));
           }
         });
         if (n === 0) await this.#rx.waitReadableAsync(1000);
@@ -177,13 +182,20 @@ export class WorkerApplyPipe implements ApplyPipe {
       this.#oversize.delete(seq);
       return Promise.resolve(ready);
     }
-    return new Promise((resolve) => this.#oversizeWaiters.set(seq, resolve));
+    if (this.#failed) return Promise.reject(this.#failed);
+    return new Promise((resolve, reject) => {
+      this.#oversizeWaiters.set(seq, resolve);
+      this.#oversizeRejects.set(seq, reject);
+    });
   }
 
   #fail(err: Error): void {
     if (this.#failed) return;
     this.#failed = err;
     for (const p of this.#pending.splice(0)) p.reject(err);
+    for (const reject of this.#oversizeRejects.values()) reject(err);
+    this.#oversizeRejects.clear();
+    this.#oversizeWaiters.clear();
   }
 
   async close(): Promise<void> {
@@ -192,4 +204,16 @@ export class WorkerApplyPipe implements ApplyPipe {
     this.#tx.close();
     await this.#exited;
   }
+}
+
+/** Resolves `p` with what `decode` returns, or rejects it with what `decode` throws. */
+function settle(p: Pending, decode: () => ApplyOutcome[]): void {
+  let outcomes: ApplyOutcome[];
+  try {
+    outcomes = decode();
+  } catch (err) {
+    p.reject(err instanceof Error ? err : new Error(String(err)));
+    return;
+  }
+  p.resolve(outcomes);
 }

@@ -4,7 +4,7 @@
  */
 import { etcdserverpb } from '../pb.js';
 import type { RaftKV } from '../../server/etcd-server.js';
-import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from './validate.js';
+import { checkCompactionRequest, checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from './validate.js';
 import { encodeWith, type UnaryMethodSpec } from './method.js';
 
 export interface KvLimits {
@@ -56,7 +56,10 @@ export function kvMethods(kv: RaftKV, limits: KvLimits): UnaryMethodSpec<any, an
       path: '/etcdserverpb.KV/Compact',
       decode: (b) => pb.CompactionRequest.decode(b),
       encode: encodeWith(pb.CompactionResponse),
-      handler: (req: etcdserverpb.CompactionRequest) => kv.compact(req),
+      handler: (req: etcdserverpb.CompactionRequest) => {
+        checkCompactionRequest(req);
+        return kv.compact(req);
+      },
     },
   ];
 }

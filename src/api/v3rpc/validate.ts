@@ -2,9 +2,15 @@
  * Checks etcd makes before a request enters the log (etcd's v3rpc key.go checks).
  * Each function throws an EtcdError with etcd's exact message, or returns normally.
  * Pure: no I/O, so it is fuzzed directly (test/unit/api/v3rpc/validate.test.ts).
+ *
+ * They also clamp int64 fields beyond +-(2^53 - 1) to that bound: such values decode to
+ * inexact numbers and would wrap to negative when re-encoded into the log
+ * (docs/decisions/0001-int64-as-number.md). A revision, version or limit that large
+ * means "beyond anything stored" either way, so the answer is etcd's.
  */
 import { etcdserverpb } from '../pb.js';
 import { EtcdError } from '../rpctypes/errors.js';
+import { isStorableKey } from '../../mvcc/key-index.js';
 
 type RangeRequest = etcdserverpb.IRangeRequest;
 type PutRequest = etcdserverpb.IPutRequest;
@@ -19,8 +25,21 @@ function isEmpty(b: Uint8Array | null | undefined): boolean {
   return b == null || b.length === 0;
 }
 
+const SAFE_MAX = Number.MAX_SAFE_INTEGER;
+
+function clamp(v: number | null | undefined): number | null | undefined {
+  if (v == null || (v <= SAFE_MAX && v >= -SAFE_MAX)) return v;
+  return v > 0 ? SAFE_MAX : -SAFE_MAX;
+}
+
 export function checkRangeRequest(r: RangeRequest): void {
   if (isEmpty(r.key)) throw new EtcdError('ETCD_ERR_KV_EMPTY_KEY');
+  r.limit = clamp(r.limit);
+  r.revision = clamp(r.revision);
+  r.minModRevision = clamp(r.minModRevision);
+  r.maxModRevision = clamp(r.maxModRevision);
+  r.minCreateRevision = clamp(r.minCreateRevision);
+  r.maxCreateRevision = clamp(r.maxCreateRevision);
   const order = r.sortOrder ?? 0;
   const target = r.sortTarget ?? 0;
   if (order < 0 || order > SORT_ORDER_MAX || target < 0 || target > SORT_TARGET_MAX) {
@@ -33,6 +52,13 @@ export function checkPutRequest(r: PutRequest): void {
   if (r.ignoreValue && !isEmpty(r.value)) throw new EtcdError('ETCD_ERR_KV_VALUE_PROVIDED');
   if (r.ignoreLease && (r.lease ?? 0) !== 0) throw new EtcdError('ETCD_ERR_KV_LEASE_PROVIDED');
   checkIdInRange(r.lease);
+  // Our key index lives in LMDB, whose keys are bounded (src/mvcc/key-index.ts); etcd's
+  // bbolt takes longer keys. Refused here, before the request uses a log entry.
+  if (!isStorableKey(r.key!)) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
+}
+
+export function checkCompactionRequest(r: etcdserverpb.ICompactionRequest): void {
+  r.revision = clamp(r.revision);
 }
 
 export function checkDeleteRequest(r: DeleteRangeRequest): void {
@@ -59,6 +85,10 @@ function checkTxnOps(r: TxnRequest, maxTxnOps: number): void {
   if (opCount > maxTxnOps) throw new EtcdError('ETCD_ERR_TXN_TOO_MANY_OPS');
   for (const c of compares) {
     if (isEmpty(c.key)) throw new EtcdError('ETCD_ERR_KV_EMPTY_KEY');
+    if (c.version != null) c.version = clamp(c.version);
+    if (c.createRevision != null) c.createRevision = clamp(c.createRevision);
+    if (c.modRevision != null) c.modRevision = clamp(c.modRevision);
+    if (c.lease != null) c.lease = clamp(c.lease);
   }
   // A nested txn gets what its parent leaves of the budget, as in etcd.
   for (const op of success) checkRequestOp(op, maxTxnOps - opCount);
@@ -70,6 +100,8 @@ function checkRequestOp(op: RequestOp, maxTxnOps: number): void {
   else if (op.requestPut) checkPutRequest(op.requestPut);
   else if (op.requestDeleteRange) checkDeleteRequest(op.requestDeleteRange);
   else if (op.requestTxn) checkTxnOps(op.requestTxn, maxTxnOps);
+  // A RequestOp with none of the four set: etcd answers "key not found".
+  else throw new EtcdError('ETCD_ERR_KV_KEY_NOT_FOUND');
 }
 
 /** A key interval [start, end); end === null means the single key `start`; an empty end means "to the end". */

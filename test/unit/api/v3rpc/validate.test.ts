@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { etcdserverpb } from '../../../../src/api/pb.js';
 import { EtcdError } from '../../../../src/api/rpctypes/errors.js';
 import {
+  checkCompactionRequest,
   checkPutRequest,
   checkRangeRequest,
   checkTxnRequest,
@@ -84,4 +85,36 @@ test('fuzz: decoding random bytes then validating never throws anything but Etcd
     }),
     { numRuns: 2000 },
   );
+});
+
+test('an empty RequestOp is "key not found", as etcd answers it', () => {
+  assert.equal(code(() => checkTxnRequest({ success: [{}] }, 128)), 'ETCD_ERR_KV_KEY_NOT_FOUND');
+  assert.equal(code(() => checkTxnRequest({ success: [{ requestTxn: { failure: [{}] } }] }, 128)), 'ETCD_ERR_KV_KEY_NOT_FOUND');
+});
+
+test('a key longer than the store takes is refused before it enters the log', () => {
+  assert.equal(code(() => checkPutRequest({ key: Buffer.alloc(1900, 'k'), value: b('v') })), undefined);
+  assert.equal(code(() => checkPutRequest({ key: Buffer.alloc(4000, 'k'), value: b('v') })), 'ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
+  assert.equal(code(() => checkTxnRequest({ success: [{ requestPut: { key: Buffer.alloc(4000, 'k') } }] }, 128)), 'ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
+});
+
+test('int64 fields beyond 2^53 are clamped, so they keep their meaning when re-encoded', () => {
+  const big = 9223372036854775807; // MaxInt64 as it decodes: an inexact number
+  const r: etcdserverpb.IRangeRequest = { key: b('a'), maxModRevision: big, revision: -big, limit: big };
+  checkRangeRequest(r);
+  assert.equal(r.maxModRevision, Number.MAX_SAFE_INTEGER);
+  assert.equal(r.revision, -Number.MAX_SAFE_INTEGER);
+  assert.equal(r.limit, Number.MAX_SAFE_INTEGER);
+  const back = etcdserverpb.RangeRequest.decode(etcdserverpb.RangeRequest.encode(r).finish());
+  assert.equal(back.maxModRevision, Number.MAX_SAFE_INTEGER, 're-encoding keeps the value positive');
+  const t: etcdserverpb.ITxnRequest = { compare: [{ key: b('a'), target: 2, result: 2, modRevision: big }] };
+  checkTxnRequest(t, 128);
+  assert.equal(t.compare![0]!.modRevision, Number.MAX_SAFE_INTEGER);
+  const c: etcdserverpb.ICompactionRequest = { revision: big };
+  checkCompactionRequest(c);
+  assert.equal(c.revision, Number.MAX_SAFE_INTEGER);
+  // ordinary values are left alone
+  const small: etcdserverpb.IRangeRequest = { key: b('a'), revision: 42 };
+  checkRangeRequest(small);
+  assert.equal(small.revision, 42);
 });

@@ -88,47 +88,105 @@ export function writeIdentity(l: DataDirLayout, id: StoredIdentity): void {
   closeSync(dfd);
 }
 
+/** Lock files held by this process (a pid cannot tell us: it may be reused). */
+const heldLocks = new Set<string>();
+
+/** Who holds a lock: pid, when that process started, and which boot it belongs to. */
+interface LockOwner {
+  readonly pid: number;
+  readonly startTime: string;
+  readonly bootId: string;
+}
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), '' if unknown. */
+function processStartTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function parseOwner(text: string): LockOwner | undefined {
+  const [pid, startTime, id] = text.trim().split(/\s+/);
+  const n = Number.parseInt(pid ?? '', 10);
+  if (!Number.isInteger(n) || n <= 0) return undefined;
+  return { pid: n, startTime: startTime ?? '', bootId: id ?? '' };
+}
+
+/** The recorded owner is this very process incarnation, still running. */
+function ownerIsAlive(o: LockOwner): boolean {
+  try {
+    process.kill(o.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (o.bootId !== '' && o.bootId !== bootId()) return false; // recorded before a reboot
+  if (o.startTime !== '' && processStartTime(o.pid) !== o.startTime) return false; // pid reused
+  return true;
+}
+
 /**
- * One process per data dir (etcd takes a file lock on its WAL). Node has no flock, so the
- * lock is a file holding the owner's pid: an existing lock whose pid is alive refuses the
- * start; a lock left by a process that died (kill -9) is taken over.
+ * One process per data dir, and per WAL dir (etcd takes a file lock on its WAL). Node has
+ * no flock, so a lock is a file naming its owner (pid, start time, boot ID): a lock whose
+ * owner still runs refuses the start; one left by a process that died (kill -9), even if
+ * its pid was reused since (pid 1 in a container), is taken over.
  * Returns the function that releases it.
  */
-export function lockDataDir(l: DataDirLayout): () => void {
+export function lockDir(lockPath: string, what: string): () => void {
+  if (heldLocks.has(lockPath)) throw new DataDirError(`${what} is already open in this process (${lockPath})`);
+  const me = `${process.pid} ${processStartTime(process.pid)} ${bootId()}\n`;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(l.lockPath, 'wx', 0o600);
-      writeSync(fd, `${process.pid}\n`);
+      const fd = openSync(lockPath, 'wx', 0o600);
+      writeSync(fd, me);
       closeSync(fd);
+      heldLocks.add(lockPath);
       return () => {
+        heldLocks.delete(lockPath);
         try {
-          if (readFileSync(l.lockPath, 'utf8').trim() === String(process.pid)) unlinkSync(l.lockPath);
+          if (readFileSync(lockPath, 'utf8') === me) unlinkSync(lockPath);
         } catch {
           // already gone
         }
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new DataDirError(`cannot lock data directory: ${l.lockPath}: ${err instanceof Error ? err.message : String(err)}`);
+        throw new DataDirError(`cannot lock ${what}: ${lockPath}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
-    const owner = Number.parseInt(readFileSync(l.lockPath, 'utf8').trim(), 10);
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-      throw new DataDirError(`data directory ${l.dataDir} is in use by process ${owner} (${l.lockPath}); refusing to start a second member on it`);
+    const seen = readFileSync(lockPath, 'utf8');
+    const owner = parseOwner(seen);
+    if (owner !== undefined && ownerIsAlive(owner)) {
+      throw new DataDirError(`${what} is in use by process ${owner.pid} (${lockPath}); refusing to start a second member on it`);
     }
-    if (owner === process.pid) {
-      throw new DataDirError(`data directory ${l.dataDir} is already open in this process (${l.lockPath})`);
-    }
-    unlinkSync(l.lockPath); // stale: its owner is gone
+    // Stale. Remove it only if it is still the lock we judged (another starter may have
+    // taken it over meanwhile); then race for it with O_EXCL.
+    if (readFileSync(lockPath, 'utf8') === seen) unlinkSync(lockPath);
   }
-  throw new DataDirError(`cannot lock data directory: ${l.lockPath}: another process raced for it`);
+  throw new DataDirError(`cannot lock ${what}: ${lockPath}: another process took it`);
 }
 
-function isAlive(pid: number): boolean {
+/** Locks the data dir and the WAL dir; returns the function that releases both. */
+export function lockDataDir(l: DataDirLayout): () => void {
+  const unlockData = lockDir(l.lockPath, `data directory ${l.dataDir}`);
   try {
-    process.kill(pid, 0);
-    return true;
+    const unlockWal = lockDir(join(l.walDir, 'lock'), `WAL directory ${l.walDir}`);
+    return () => {
+      unlockWal();
+      unlockData();
+    };
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    unlockData();
+    throw err;
   }
 }

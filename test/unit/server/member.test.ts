@@ -213,16 +213,37 @@ test(`${mode}: ` + 'one member per data dir: a live owner refuses a second start
       await assert.rejects(startMember(config(dir), nopLogger(), openLog), /already open in this process/);
     });
     // another live process owns it (our parent is alive)
-    writeFileSync(join(dir, 'member', 'lock'), `${process.ppid}\n`);
+    const startTime = (pid: number) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    };
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    writeFileSync(join(dir, 'member', 'lock'), `${process.ppid} ${startTime(process.ppid)} ${boot}\n`);
     await assert.rejects(startMember(config(dir), nopLogger(), openLog), new RegExp(`in use by process ${process.ppid}`));
+    // a lock whose pid now belongs to another process (reused pid: the start time differs)
+    writeFileSync(join(dir, 'member', 'lock'), `${process.ppid} 1 ${boot}\n`);
+    await withMember(dir, async () => undefined);
     // a lock left by a process that is gone
     const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
     writeFileSync(join(dir, 'member', 'lock'), `${dead}\n`);
     await withMember(dir, async (m) => {
-      assert.equal(readFileSync(join(dir, 'member', 'lock'), 'utf8').trim(), String(process.pid));
+      assert.equal(readFileSync(join(dir, 'member', 'lock'), 'utf8').split(' ')[0], String(process.pid));
       await m.server.put({ key: b('k'), value: b('v') });
     });
     assert.ok(!readdirSync(join(dir, 'member')).includes('lock'), 'a clean stop releases the lock');
+    // two members cannot share one --wal-dir
+    const dir2 = tmp();
+    const walDir = join(dir, 'member', 'wal');
+    try {
+      await withMember(dir, async () => {
+        await assert.rejects(
+          startMember(config(dir2, ['--wal-dir', walDir]), nopLogger(), openLog),
+          /WAL directory .* is already open in this process/,
+        );
+      });
+    } finally {
+      rmSync(dir2, { recursive: true, force: true });
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

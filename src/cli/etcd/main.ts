@@ -14,12 +14,13 @@ import { HttpRouter } from '../../api/http/router.js';
 import { registerHealthRoutes, registerVersionRoute } from '../../api/http/health.js';
 import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
-import { EtcdError } from '../../api/rpctypes/errors.js';
 import { createMetrics, registerMetricsRoute } from '../../server/metrics.js';
 import { registerGateway } from '../../api/http/gateway.js';
 
 /** etcd adds this much to --max-request-bytes for the gRPC receive limit (grpcOverheadBytes). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
+/** How long /health waits for its read before it answers 503. */
+const HEALTH_TIMEOUT_MS = 3000;
 /** How long in-flight calls may finish after a shutdown signal. */
 const SHUTDOWN_GRACE_MS = 1000;
 
@@ -85,11 +86,19 @@ async function main(): Promise<void> {
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   registerHealthRoutes(router, {
     health: async () => {
+      // A linearizable read through the whole pipeline, bounded so a wedged pipeline is
+      // reported (503) instead of hanging the probe.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('health check timed out')), HEALTH_TIMEOUT_MS);
+      });
       try {
-        await server.range({ key: Buffer.from('health') });
+        await Promise.race([server.range({ key: Buffer.from('health') }), timeout]);
         return { ok: true, reason: '' };
       } catch (err) {
-        return { ok: false, reason: err instanceof EtcdError ? err.message : 'RANGE ERROR' };
+        return { ok: false, reason: err instanceof Error ? err.message : 'RANGE ERROR' };
+      } finally {
+        clearTimeout(timer);
       }
     },
   });

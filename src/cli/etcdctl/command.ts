@@ -12,6 +12,8 @@ export interface CommandSpec {
   readonly long?: string;
   /** Local flags (help is added for every command). */
   readonly flags: readonly FlagDef[];
+  /** Flags of the parent command (cobra persistent flags), listed with the global ones. */
+  readonly inheritedFlags?: readonly FlagDef[];
   run(ctx: Context, args: string[]): Promise<void>;
 }
 

@@ -26,6 +26,6 @@ export function commandUsage(spec: CommandSpec): string {
     t += 'DESCRIPTION:\n' + spec.long.split('\n').map((l) => `\t${l}\n`).join('') + '\n';
   }
   t += 'OPTIONS:\n' + flagsBlock([...spec.flags, helpFlag(spec)]);
-  t += '\nGLOBAL OPTIONS:\n' + flagsBlock(GLOBAL_FLAGS);
+  t += '\nGLOBAL OPTIONS:\n' + flagsBlock([...GLOBAL_FLAGS, ...(spec.inheritedFlags ?? [])]);
   return tabwrite(t) + '\n';
 }

@@ -5,6 +5,7 @@
 import { etcdserverpb } from '../../../api/pb.js';
 import { RPC, RpcError } from '../client.js';
 import type { CommandSpec } from '../command.js';
+import { CLUSTER_FLAG, endpointsFromCluster } from './endpoints.js';
 import { CliExit, ExitCode } from '../global.js';
 import { formatGoDuration } from '../go-format.js';
 import { RangeResponseSchema } from '../messages.js';
@@ -18,12 +19,13 @@ export const endpointHealthCommand: CommandSpec = {
   use: 'endpoint health',
   short: 'Checks the healthiness of endpoints specified in `--endpoints` flag',
   flags: [],
+  inheritedFlags: [CLUSTER_FLAG],
   async run(ctx) {
     const printer = ctx.printer();
     const req = etcdserverpb.RangeRequest.encode({ key: bytesOf('health') }).finish();
     const results: EndpointHealth[] = [];
     await Promise.all(
-      ctx.global.endpoints.map(async (ep) => {
+      (await endpointsFromCluster(ctx)).map(async (ep) => {
         const start = process.hrtime.bigint();
         let error = '';
         try {

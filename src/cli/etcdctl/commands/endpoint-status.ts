@@ -1,6 +1,7 @@
 /** `etcdctl endpoint status`: Maintenance.Status of every --endpoints entry, in order. */
 import { RPC, RpcError } from '../client.js';
 import type { CommandSpec } from '../command.js';
+import { CLUSTER_FLAG, endpointsFromCluster } from './endpoints.js';
 import { CliExit, ExitCode } from '../global.js';
 import { StatusResponseSchema, type StatusResponse } from '../messages.js';
 import type { EndpointStatus } from '../printers/printer.js';
@@ -12,11 +13,12 @@ export const endpointStatusCommand: CommandSpec = {
   long: `When --write-out is set to simple, this command prints out comma-separated status lists for each endpoint.
 The items in the lists are endpoint, ID, version, db size, is leader, is learner, raft term, raft index, raft applied index, errors.`,
   flags: [],
+  inheritedFlags: [CLUSTER_FLAG],
   async run(ctx) {
     const printer = ctx.printer();
     const list: EndpointStatus[] = [];
     let failed = false;
-    for (const ep of ctx.global.endpoints) {
+    for (const ep of await endpointsFromCluster(ctx)) {
       try {
         const resp = await ctx.client(ep).unary<StatusResponse>(RPC.status, new Uint8Array(0), StatusResponseSchema, ctx.deadline());
         list.push({ ep, resp });

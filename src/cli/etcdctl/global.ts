@@ -115,8 +115,8 @@ export class Context {
     return new Date(Date.now() + this.global.commandTimeoutNs / 1e6);
   }
 
-  /** A client for one endpoint (the first, unless given). */
-  client(endpoint: string = this.global.endpoints[0] ?? '127.0.0.1:2379'): EtcdClient {
+  /** A client for one endpoint, or (without one) for all of --endpoints, tried in order. */
+  client(endpoint: string = balancedTarget(this.global.endpoints)): EtcdClient {
     const tls: NonNullable<ConstructorParameters<typeof EtcdClient>[0]['tls']> = { insecureSkipVerify: this.global.insecureSkipVerify };
     if (this.global.cacert !== undefined) tls.cacert = this.global.cacert;
     if (this.global.cert !== undefined) tls.cert = this.global.cert;
@@ -130,6 +130,16 @@ export class Context {
     for (const c of this.clients) c.close();
     this.clients = [];
   }
+}
+
+/**
+ * One gRPC target for several endpoints: grpc-js' `ipv4:a:1,b:2` (pick-first over the list)
+ * when every endpoint is an IPv4 address; otherwise the first endpoint.
+ */
+export function balancedTarget(endpoints: readonly string[]): string {
+  const plain = endpoints.map((e) => e.replace(/^http:\/\//, '').replace(/\/$/, ''));
+  if (plain.length > 1 && plain.every((e) => /^\d{1,3}(\.\d{1,3}){3}:\d+$/.test(e))) return `ipv4:${plain.join(',')}`;
+  return endpoints[0] ?? '127.0.0.1:2379';
 }
 
 /** A failed request ends the command as etcdctl's ExitWithError(ExitError, err) does. */

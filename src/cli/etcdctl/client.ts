@@ -7,6 +7,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { codeByMessage } from '../../api/rpctypes/errors.js';
+
+/** Our own error codes that are not etcd's: the Go client would not recognise their messages. */
+const NOT_ETCDS = /^ETCD_ERR_(APPLY_|API_ID_OUT_OF_RANGE)/;
 import { GRPC_CODE_NAMES } from './go-format.js';
 import { decodeAs, type Decoded } from './messages.js';
 import type { MessageSchema } from './wire.js';
@@ -28,7 +31,8 @@ export class RpcError extends Error {
   static describe(code: number, details: string): string {
     if (code === grpc.status.DEADLINE_EXCEEDED) return 'context deadline exceeded';
     if (code === grpc.status.CANCELLED) return 'context canceled';
-    if (codeByMessage(details) !== undefined) return details;
+    const known = codeByMessage(details);
+    if (known !== undefined && !NOT_ETCDS.test(known)) return details;
     return `rpc error: code = ${GRPC_CODE_NAMES[code] ?? `Code(${code})`} desc = ${details}`;
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { CommandSpec } from './command.js';
 import { helpFlag } from './command.js';
-import { COMMANDS, ETCDCTL_TOP_LEVEL, GROUPS } from './commands/index.js';
+import { COMMANDS, ETCDCTL_TOP_LEVEL, GROUPS, NOT_IMPLEMENTED } from './commands/index.js';
 import { applyEnv, FlagError, parseFlags, type FlagDef } from './flags.js';
 import { CliExit, Context, ExitCode, GLOBAL_FLAGS, globalOptions } from './global.js';
 import type { Output } from './printers/printer.js';
@@ -111,6 +111,11 @@ export async function run(argv: readonly string[], out: Output, env: NodeJS.Proc
   const path = words.map((i) => argv[i]!);
   const spec: CommandSpec | undefined = COMMANDS.find((c) => c.path.length === path.length && c.path.every((w, i) => w === path[i]));
   if (spec === undefined) {
+    const missing = [path.join(' '), verb].find((p) => NOT_IMPLEMENTED.includes(p));
+    if (missing !== undefined) {
+      out.stderr(`Error: "etcdctl ${missing}" is not implemented by this etcdctl (etcd-ts) yet\n`);
+      return ExitCode.BadFeature;
+    }
     if (GROUPS[verb] !== undefined) {
       out.stdout(groupUsage(verb));
       return 0;

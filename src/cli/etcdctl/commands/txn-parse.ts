@@ -205,6 +205,10 @@ export function parseRequestOp(line: string): etcdserverpb.RequestOp.$Properties
   }
   if (verb === 'put') {
     const { req, lease } = putOp(flags.positionals, flags);
+    if (lease > BigInt(Number.MAX_SAFE_INTEGER) || lease < -BigInt(Number.MAX_SAFE_INTEGER)) {
+      // nested requests are encoded by protobufjs with int64 as numbers (docs/etcdctl.md)
+      throw new CliExit(ExitCode.BadFeature, `lease ID ${lease.toString(16)} is too large for a put inside txn in this etcdctl`);
+    }
     return { requestPut: { ...req, lease: Number(lease) } };
   }
   if (verb === 'get') return { requestRange: getOp(flags.positionals, flags) };

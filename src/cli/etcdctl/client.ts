@@ -129,6 +129,55 @@ export class EtcdClient {
     return decodeAs<T>(schema, raw);
   }
 
+  /**
+   * Open a bidi stream, send `request`, and hand every response to `onMessage` until it returns
+   * false (then the stream is cancelled) or the server ends the stream; rejects with RpcError.
+   */
+  async stream<T>(
+    path: string,
+    request: Uint8Array,
+    schema: MessageSchema,
+    onMessage: (m: Decoded<T>) => boolean,
+    metadata: Record<string, string> = {},
+  ): Promise<void> {
+    // no deadline on streams; a day (grpc-js timers are 32-bit) stands in for "none"
+    await this.ready(new Date(Date.now() + 86400_000));
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+    await new Promise<void>((resolve, reject) => {
+      const call = this.client.makeBidiStreamRequest<Uint8Array, Uint8Array>(path, toBuffer, identity, md);
+      let done = false;
+      call.on('data', (d: Uint8Array) => {
+        if (done) return;
+        let more: boolean;
+        try {
+          more = onMessage(decodeAs<T>(schema, d));
+        } catch (e) {
+          done = true;
+          call.cancel();
+          reject(e);
+          return;
+        }
+        if (!more) {
+          done = true;
+          call.cancel();
+          resolve();
+        }
+      });
+      call.on('error', (err: grpc.ServiceError) => {
+        if (done) return;
+        done = true;
+        reject(new RpcError(err.code, err.details));
+      });
+      call.on('end', () => {
+        if (done) return;
+        done = true;
+        resolve();
+      });
+      call.write(request);
+    });
+  }
+
   private ready(deadline: Date): Promise<void> {
     return new Promise((resolve, reject) => {
       this.client.waitForReady(deadline, (err) => {
@@ -157,4 +206,5 @@ export const RPC = {
   leaseKeepAlive: '/etcdserverpb.Lease/LeaseKeepAlive',
   leaseTimeToLive: '/etcdserverpb.Lease/LeaseTimeToLive',
   leaseLeases: '/etcdserverpb.Lease/LeaseLeases',
+  watch: '/etcdserverpb.Watch/Watch',
 } as const;

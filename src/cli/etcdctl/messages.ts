@@ -147,6 +147,25 @@ export const LeaseLeasesResponseSchema: MessageSchema = {
   fields: [f(1, 'header', 'header', ResponseHeaderSchema), f(2, 'leases', 'leases', LeaseStatusSchema, true)],
 };
 
+export const EventSchema: MessageSchema = {
+  name: 'Event',
+  fields: [f(1, 'type', 'type', 'int64'), f(2, 'kv', 'kv', KeyValueSchema), f(3, 'prevKv', 'prev_kv', KeyValueSchema)],
+};
+
+export const WatchResponseSchema: MessageSchema = {
+  name: 'WatchResponse',
+  fields: [
+    f(1, 'header', 'header', ResponseHeaderSchema),
+    f(2, 'watchId', 'watch_id', 'int64'),
+    f(3, 'created', 'created', 'bool'),
+    f(4, 'canceled', 'canceled', 'bool'),
+    f(5, 'compactRevision', 'compact_revision', 'int64'),
+    f(6, 'cancelReason', 'cancel_reason', 'string'),
+    f(7, 'fragment', 'fragment', 'bool'),
+    f(11, 'events', 'events', EventSchema, true),
+  ],
+};
+
 // ---- decoded shapes -------------------------------------------------------------------------
 
 export interface ResponseHeader {
@@ -239,6 +258,23 @@ export interface LeaseTimeToLiveResponse {
 export interface LeaseLeasesResponse {
   header?: ResponseHeader;
   leases: { id: bigint }[];
+}
+
+export interface Event {
+  /** 0 PUT, 1 DELETE */
+  type: bigint;
+  kv?: KeyValue;
+  prevKv?: KeyValue;
+}
+export interface WatchResponse {
+  header?: ResponseHeader;
+  watchId: bigint;
+  created: boolean;
+  canceled: boolean;
+  compactRevision: bigint;
+  cancelReason: string;
+  fragment: boolean;
+  events: Event[];
 }
 
 /** A decoded response together with its wire bytes (`-w protobuf` prints those). */

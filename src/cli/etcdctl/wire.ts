@@ -162,3 +162,22 @@ export function appendVarintField(bytes: Uint8Array, no: number, value: bigint):
   res.set(out, bytes.length);
   return res;
 }
+
+/** The message with only the given top-level fields, in their original order and encoding. */
+export function keepFields(bytes: Uint8Array, keep: ReadonlySet<number>): Uint8Array {
+  const r = new WireReader(bytes);
+  const parts: Uint8Array[] = [];
+  while (r.pos < bytes.length) {
+    const start = r.pos;
+    const tag = Number(r.varint());
+    r.skip(tag & 7);
+    if (keep.has(tag >>> 3)) parts.push(bytes.subarray(start, r.pos));
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -14,6 +14,7 @@ import { memberListCommand } from './member-list.js';
 import { putCommand } from './put.js';
 import { txnCommand } from './txn.js';
 import { versionCommand } from './version.js';
+import { watchCommand } from './watch.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   compactionCommand,
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   putCommand,
   txnCommand,
   versionCommand,
+  watchCommand,
 ];
 
 /** Parent commands (no action of their own). */
@@ -54,5 +56,5 @@ export const NOT_IMPLEMENTED: readonly string[] = [
   'defrag', 'elect', 'endpoint hashkv', 'lock', 'make-mirror', 'member add', 'member remove', 'member update',
   'member promote', 'migrate', 'move-leader', 'role', 'role add', 'role delete', 'role get', 'role list',
   'role grant-permission', 'role revoke-permission', 'snapshot', 'snapshot save', 'snapshot restore', 'snapshot status',
-  'user', 'user add', 'user delete', 'user get', 'user list', 'user passwd', 'user grant-role', 'user revoke-role', 'watch',
+  'user', 'user add', 'user delete', 'user get', 'user list', 'user passwd', 'user grant-role', 'user revoke-role',
 ];

@@ -1,9 +1,9 @@
 /** `-w fields`: one `"Name" : value` line per field, strings and bytes Go-quoted (%q). */
 import type { Decoded, DeleteRangeResponse, KeyValue, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
   LeaseRevokeResponse, LeaseTimeToLiveResponse, MemberListResponse, PutResponse, RangeResponse, ResponseHeader,
-  TxnResponse } from '../messages.js';
+  TxnResponse, WatchResponse } from '../messages.js';
 import { goQuote } from '../go-format.js';
-import type { EndpointHealth, EndpointStatus, Output, Printer } from './printer.js';
+import { eventTypeName, type EndpointHealth, type EndpointStatus, type Output, type Printer } from './printer.js';
 
 export class FieldsPrinter implements Printer {
   constructor(private readonly out: Output) {}
@@ -127,5 +127,14 @@ export class FieldsPrinter implements Printer {
   leases(r: Decoded<LeaseLeasesResponse>): void {
     this.hdr(r.msg.header);
     for (const l of r.msg.leases) this.line('ID', l.id);
+  }
+
+  watch(r: Decoded<WatchResponse>): void {
+    this.hdr(r.msg.header);
+    for (const ev of r.msg.events) {
+      this.line('Type', eventTypeName(ev.type));
+      if (ev.prevKv !== undefined) this.kv('Prev', ev.prevKv);
+      if (ev.kv !== undefined) this.kv('', ev.kv);
+    }
   }
 }

@@ -6,7 +6,8 @@
  */
 import type { Decoded, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseRevokeResponse,
   LeaseTimeToLiveResponse, MemberListResponse, PutResponse, RangeResponse, DeleteRangeResponse, ResponseHeader,
-  TxnResponse } from '../messages.js';
+  TxnResponse, WatchResponse } from '../messages.js';
+import { EventSchema, ResponseHeaderSchema } from '../messages.js';
 import type { Message, MessageSchema } from '../wire.js';
 import { goJsonString } from '../go-format.js';
 import type { EndpointHealth, EndpointStatus, Output, Printer } from './printer.js';
@@ -118,5 +119,12 @@ export class JsonPrinter implements Printer {
     const m = r.msg;
     this.print(`{${[...inlineHeader(m.header), `"leases":[${m.leases.map((l) => `{"id":${l.id}}`).join(',')}]`].join(',')}}`);
   }
-}
 
+  /** clientv3.WatchResponse: exported Go fields without json tags, the header by value. */
+  watch(r: Decoded<WatchResponse>): void {
+    const m = r.msg;
+    const header = marshalMessage(ResponseHeaderSchema, (m.header ?? {}) as Message);
+    const events = `[${m.events.map((e) => marshalMessage(EventSchema, e as unknown as Message)).join(',')}]`;
+    this.print(`{"Header":${header},"Events":${events},"CompactRevision":${m.compactRevision},"Canceled":${m.canceled},"Created":${m.created}}`);
+  }
+}

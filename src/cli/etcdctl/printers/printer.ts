@@ -17,6 +17,7 @@ import type {
   RangeResponse,
   StatusResponse,
   TxnResponse,
+  WatchResponse,
 } from '../messages.js';
 import { humanizeBytes } from '../go-format.js';
 
@@ -52,6 +53,7 @@ export interface Printer {
   keepAlive(r: Decoded<LeaseKeepAliveResponse>): void;
   timeToLive(r: Decoded<LeaseTimeToLiveResponse>, keys: boolean): void;
   leases(r: Decoded<LeaseLeasesResponse>): void;
+  watch(r: Decoded<WatchResponse>): void;
 }
 
 export class UnsupportedFormat extends Error {
@@ -79,6 +81,7 @@ export class UnsupportedPrinter implements Printer {
   keepAlive(_r: Decoded<LeaseKeepAliveResponse>): void { this.no(); }
   timeToLive(_r: Decoded<LeaseTimeToLiveResponse>, _keys: boolean): void { this.no(); }
   leases(_r: Decoded<LeaseLeasesResponse>): void { this.no(); }
+  watch(_r: Decoded<WatchResponse>): void { this.no(); }
 }
 
 /** The rows etcdctl shows for `member list` (simple and table). */
@@ -121,4 +124,9 @@ export function endpointHealthRows(list: readonly EndpointHealth[]): { header: s
     header: ['endpoint', 'health', 'took', 'error'],
     rows: list.map((h) => [h.ep, String(h.health), h.took, h.error]),
   };
+}
+
+/** mvccpb.Event_EventType names. */
+export function eventTypeName(t: bigint): string {
+  return t === 0n ? 'PUT' : t === 1n ? 'DELETE' : t.toString();
 }

@@ -1,6 +1,7 @@
 /** `-w protobuf`: the response message's bytes, as received (no newline). */
 import type { Decoded, DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
-  LeaseRevokeResponse, LeaseTimeToLiveResponse, MemberListResponse, PutResponse, RangeResponse, TxnResponse } from '../messages.js';
+  LeaseRevokeResponse, LeaseTimeToLiveResponse, MemberListResponse, PutResponse, RangeResponse, TxnResponse, WatchResponse } from '../messages.js';
+import { keepFields } from '../wire.js';
 import { UnsupportedPrinter, type Output } from './printer.js';
 
 export class ProtobufPrinter extends UnsupportedPrinter {
@@ -22,4 +23,11 @@ export class ProtobufPrinter extends UnsupportedPrinter {
   override keepAlive(r: Decoded<LeaseKeepAliveResponse>): void { this.raw(r); }
   override timeToLive(r: Decoded<LeaseTimeToLiveResponse>, _keys: boolean): void { this.raw(r); }
   override leases(r: Decoded<LeaseLeasesResponse>): void { this.raw(r); }
+
+  /** etcdctl re-marshals clientv3's WatchResponse: header, created, canceled, compact revision, events. */
+  override watch(r: Decoded<WatchResponse>): void {
+    this.out.stdout(keepFields(r.raw, WATCH_FIELDS));
+  }
 }
+
+const WATCH_FIELDS: ReadonlySet<number> = new Set([1, 3, 4, 5, 11]);

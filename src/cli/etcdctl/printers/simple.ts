@@ -1,8 +1,8 @@
 /** `-w simple` (the default): etcdctl's plain text. */
 import type { Decoded, DeleteRangeResponse, KeyValue, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
-  LeaseRevokeResponse, LeaseTimeToLiveResponse, MemberListResponse, PutResponse, RangeResponse, TxnResponse } from '../messages.js';
+  LeaseRevokeResponse, LeaseTimeToLiveResponse, MemberListResponse, PutResponse, RangeResponse, TxnResponse, WatchResponse } from '../messages.js';
 import { hex016 } from '../go-format.js';
-import { endpointStatusRows, memberListRows, type EndpointHealth, type EndpointStatus, type Output, type Printer } from './printer.js';
+import { endpointStatusRows, eventTypeName, memberListRows, type EndpointHealth, type EndpointStatus, type Output, type Printer } from './printer.js';
 
 const latin = new TextDecoder('utf-8');
 
@@ -103,5 +103,13 @@ export class SimplePrinter implements Printer {
   leases(r: Decoded<LeaseLeasesResponse>): void {
     this.line(`found ${r.msg.leases.length} leases`);
     for (const l of r.msg.leases) this.line(hex016(l.id));
+  }
+
+  watch(r: Decoded<WatchResponse>): void {
+    for (const ev of r.msg.events) {
+      this.line(eventTypeName(ev.type));
+      if (ev.prevKv !== undefined) this.kv(ev.prevKv);
+      if (ev.kv !== undefined) this.kv(ev.kv);
+    }
   }
 }

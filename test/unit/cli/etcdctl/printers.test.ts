@@ -174,3 +174,21 @@ test('lease timetolive: simple with keys, already expired; json keys null when n
 test('tablewriter layout: centred upper-case headers, right-aligned cells', () => {
   assert.equal(renderTable(['a_b', 'x'], [['1', 'long cell']]), '+-----+-----------+\n| A B |     X     |\n+-----+-----------+\n|   1 | long cell |\n+-----+-----------+\n');
 });
+
+test('watch: simple, fields, json (recorded from etcdctl 3.4 against etcd 3.4)', async () => {
+  const { WatchResponseSchema } = await import('../../../../src/cli/etcdctl/messages.js');
+  const kv1 = { key: b('b'), createRevision: 5, modRevision: 5, version: 1, value: b('1') };
+  const kv2 = { key: b('b'), createRevision: 5, modRevision: 6, version: 2, value: b('2') };
+  const raw = etcdserverpb.WatchResponse.encode({ header, watchId: 0, events: [{ kv: kv1 }, { kv: kv2, prevKv: kv1 }, { type: 1, kv: { key: b('b'), modRevision: 7 }, prevKv: kv2 }] }).finish();
+  const w = decodeAs<import('../../../../src/cli/etcdctl/messages.js').WatchResponse>(WatchResponseSchema, raw);
+  assert.equal(capture('simple', (p) => p.watch(w)).stdout, 'PUT\nb\n1\nPUT\nb\n1\nb\n2\nDELETE\nb\n2\nb\n\n');
+  assert.equal(
+    capture('json', (p) => p.watch(w)).stdout,
+    '{"Header":{"cluster_id":1,"member_id":2,"revision":13,"raft_term":3},"Events":[{"kv":{"key":"Yg==","create_revision":5,"mod_revision":5,"version":1,"value":"MQ=="}},' +
+      '{"kv":{"key":"Yg==","create_revision":5,"mod_revision":6,"version":2,"value":"Mg=="},"prev_kv":{"key":"Yg==","create_revision":5,"mod_revision":5,"version":1,"value":"MQ=="}},' +
+      '{"type":1,"kv":{"key":"Yg==","mod_revision":7},"prev_kv":{"key":"Yg==","create_revision":5,"mod_revision":6,"version":2,"value":"Mg=="}}],"CompactRevision":0,"Canceled":false,"Created":false}\n',
+  );
+  assert.match(capture('fields', (p) => p.watch(w)).stdout, /^"ClusterID" : 1\n"MemberID" : 2\n"Revision" : 13\n"RaftTerm" : 3\n"Type" : PUT\n"Key" : "b"\n/);
+  assert.match(capture('fields', (p) => p.watch(w)).stdout, /"Type" : DELETE\n"PrevKey" : "b"\n/);
+  assert.throws(() => capture('table', (p) => p.watch(w)), new UnsupportedFormat('table'));
+});

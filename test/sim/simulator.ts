@@ -60,6 +60,8 @@ export interface SimOptions {
   maxUncommittedEntriesSize: number;
   preVote: boolean;
   opTimeoutTicks: number;
+  /** Longest a partition lasts before healing, in ticks. */
+  healTicksMax: number;
   trace: boolean;
 }
 
@@ -67,7 +69,11 @@ export interface SimOptions {
 export function swarmOptions(seed: number, overrides: Partial<SimOptions> = {}): SimOptions {
   const r = new SeededRng(seed ^ 0x5eed);
   const members = r.chance(0.5) ? 3 : 5;
-  return {
+  // A quarter of the runs are election storms: leaders are cut off or crash every few
+  // ticks while clients keep writing, so leaders often leave uncommitted tails behind
+  // (the ground for Figure 8 of the Raft paper).
+  const storm = r.chance(0.25);
+  const base: SimOptions = {
     seed,
     members,
     spares: 2,
@@ -90,9 +96,17 @@ export function swarmOptions(seed: number, overrides: Partial<SimOptions> = {}):
     maxUncommittedEntriesSize: r.pick([0, 0, 2000]),
     preVote: r.chance(0.85),
     opTimeoutTicks: r.pick([20, 60]),
+    healTicksMax: 80,
     trace: false,
-    ...overrides,
   };
+  if (storm) {
+    base.partitionRate = r.pick([0.05, 0.1, 0.2]);
+    base.crashRate = r.pick([0.02, 0.05, 0.1]);
+    base.healTicksMax = r.pick([10, 25]);
+    base.maxSizePerMsg = r.pick([1, 300]);
+    base.clients = r.range(3, 6);
+  }
+  return { ...base, ...overrides };
 }
 
 type Ev =
@@ -619,7 +633,7 @@ export class Simulator {
           this.log(`network: ONE-WAY block n${x} -> n${y}`);
         }
       }
-      this.q.push(this.now + r.range(5, 80) * TICK, { k: 'heal' });
+      this.q.push(this.now + r.range(3, this.opts.healTicksMax) * TICK, { k: 'heal' });
     }
     if (o.crashRate > 0 && live.length > 0 && r.chance(o.crashRate)) {
       // Half of the crashes hit the leader: that is where elections race.

@@ -255,3 +255,60 @@ test('single-node cluster commits on its own', () => {
   c.stabilize();
   assert.deepEqual(c.dataApplied(1), ['solo']);
 });
+
+test('learners cannot receive leadership', () => {
+  const c = new TestCluster([1, 2, 3], {}, [4]);
+  c.campaign(1);
+  c.node(1).raw.transferLeadership(4);
+  c.stabilize();
+  assert.equal(c.node(1).raw.raft.state, StateType.Leader);
+  assert.equal(c.node(1).raw.raft.leadTransferee, 0);
+});
+
+test('joint consensus with explicit leave: the config stays joint until the leave is proposed', () => {
+  const c = new TestCluster([1, 2, 3], {}, [4]);
+  c.campaign(1);
+  c.node(1).raw.proposeConfChange({
+    transition: ConfChangeTransition.JointExplicit,
+    changes: [
+      { type: ConfChangeType.AddNode, nodeId: 4 },
+      { type: ConfChangeType.RemoveNode, nodeId: 3 },
+    ],
+    context: new Uint8Array(0),
+  });
+  c.stabilize();
+  c.tickAll(2);
+  assert.deepEqual(c.node(1).raw.raft.trk.confState().votersOutgoing, [1, 2, 3]);
+  c.node(1).raw.proposeConfChange({ transition: ConfChangeTransition.Auto, changes: [], context: new Uint8Array(0) });
+  c.stabilize();
+  const cs = c.node(1).raw.raft.trk.confState();
+  assert.deepEqual(cs.voters, [1, 2, 4]);
+  assert.deepEqual(cs.votersOutgoing, []);
+});
+
+test('a leader that demotes itself hands leadership to a caught-up voter (sim seed 100599)', () => {
+  const c = new TestCluster([1, 2, 3], {}, [4]);
+  c.campaign(1);
+  c.node(1).raw.proposeConfChange({
+    transition: ConfChangeTransition.Auto,
+    changes: [
+      { type: ConfChangeType.AddNode, nodeId: 4 },
+      { type: ConfChangeType.AddLearnerNode, nodeId: 1 },
+    ],
+    context: new Uint8Array(0),
+  });
+  c.stabilize();
+  // The transferee refuses to campaign until it applied the change; the leader retries
+  // the hand-off after an election timeout.
+  c.tickAll(25);
+  const l = leaders(c);
+  assert.equal(l.length, 1);
+  assert.notEqual(l[0], 1);
+  const cs = c.node(l[0]!).raw.raft.trk.confState();
+  assert.deepEqual(cs.voters, [2, 3, 4]);
+  assert.deepEqual(cs.learners, [1]);
+  assert.equal(c.node(l[0]!).raw.propose(enc('after')), true);
+  c.stabilize();
+  c.tickAll(2);
+  for (const id of [1, 2, 3, 4]) assert.deepEqual(c.dataApplied(id), ['after']);
+});

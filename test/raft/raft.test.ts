@@ -312,3 +312,14 @@ test('a leader that demotes itself hands leadership to a caught-up voter (sim se
   c.tickAll(2);
   for (const id of [1, 2, 3, 4]) assert.deepEqual(c.dataApplied(id), ['after']);
 });
+
+test('§5.3 a follower commits only up to the last entry the leader vouched for, not its stale tail', () => {
+  const s = new MemoryStorage({ voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false });
+  s.append([1, 2, 3, 4, 5].map((index) => ({ index, term: 1, type: EntryType.Normal, data: enc(`old${index}`) })));
+  s.setHardState({ term: 1, vote: 0, commit: 0 });
+  const raw = new RawNode({ id: 2, electionTick: 10, heartbeatTick: 1, storage: s, maxInflightMsgs: 16, rng: new SeededRng(3) });
+  // The term-2 leader sends entry 3 only (size-limited), with its commit index 5.
+  const e3 = { index: 3, term: 1, type: EntryType.Normal, data: enc('old3') };
+  raw.step(newMessage({ type: MessageType.MsgApp, from: 1, to: 2, term: 2, index: 2, logTerm: 1, entries: [e3], commit: 5 }));
+  assert.equal(raw.raft.raftLog.committed, 3, 'entries 4 and 5 are unverified and must not be committed');
+});

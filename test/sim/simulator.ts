@@ -62,6 +62,8 @@ export interface SimOptions {
   opTimeoutTicks: number;
   /** Longest a partition lasts before healing, in ticks. */
   healTicksMax: number;
+  /** Canary: serve reads from the local state machine without ReadIndex (must be caught). */
+  canaryStaleReads?: boolean;
   trace: boolean;
 }
 
@@ -118,6 +120,7 @@ type Ev =
   | { k: 'chaos' }
   | { k: 'restart'; id: NodeId }
   | { k: 'heal' }
+  | { k: 'serve'; id: NodeId }
   | { k: 'report'; id: NodeId; to: NodeId; what: 'snap-ok' | 'snap-fail' | 'unreachable' };
 
 class SimNode {
@@ -378,6 +381,11 @@ export class Simulator {
         this.afterInput(n);
         return;
       }
+      case 'serve': {
+        const n = this.nodes.get(ev.id)!;
+        if (n.raw) this.serveReads(n);
+        return;
+      }
       case 'heal':
         this.net.heal();
         this.log('network: HEAL');
@@ -561,6 +569,10 @@ export class Simulator {
     if (kind === 'put') {
       ok = n.raw!.propose(encodeCommand({ c: c.id, o: opId, k: key, v: value }));
       if (ok) n.pendingWrites.set(k, { c: c.id, op: opId });
+    } else if (this.opts.canaryStaleReads) {
+      ok = true;
+      n.pendingReads.set(k, { c: c.id, op: opId, key, index: 0 });
+      this.q.push(this.now + 1, { k: 'serve', id: n.id });
     } else {
       ok = n.raw!.readIndex(new TextEncoder().encode(k));
       if (ok) n.pendingReads.set(k, { c: c.id, op: opId, key, index: null });

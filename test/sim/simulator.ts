@@ -62,6 +62,11 @@ export interface SimOptions {
   opTimeoutTicks: number;
   /** Longest a partition lasts before healing, in ticks. */
   healTicksMax: number;
+  /**
+   * Probability of cutting a leader off right after it persisted new entries, before
+   * they reach anyone: leaves persisted, unreplicated tails (the ground for Figure 8).
+   */
+  isolateAfterAppendRate: number;
   /** Canary: serve reads from the local state machine without ReadIndex (must be caught). */
   canaryStaleReads?: boolean;
   trace: boolean;
@@ -99,6 +104,7 @@ export function swarmOptions(seed: number, overrides: Partial<SimOptions> = {}):
     preVote: r.chance(0.85),
     opTimeoutTicks: r.pick([20, 60]),
     healTicksMax: 80,
+    isolateAfterAppendRate: 0,
     trace: false,
   };
   if (storm) {
@@ -107,6 +113,7 @@ export function swarmOptions(seed: number, overrides: Partial<SimOptions> = {}):
     base.healTicksMax = r.pick([10, 25]);
     base.maxSizePerMsg = r.pick([1, 300]);
     base.clients = r.range(3, 6);
+    base.isolateAfterAppendRate = r.pick([0, 0.05, 0.2]);
   }
   return { ...base, ...overrides };
 }
@@ -431,6 +438,12 @@ export class Simulator {
     if (rd.entries.length > 0) {
       this.inv.onPersist(id, rd.entries, n.commit);
       n.storage.append(rd.entries);
+      if (!this.liveness && raw.raft.state === StateType.Leader && this.opts.isolateAfterAppendRate > 0 && this.chaosRng.chance(this.opts.isolateAfterAppendRate)) {
+        const ids = [...this.nodes.keys()];
+        this.net.partition([id], ids.filter((y) => y !== id));
+        this.log(`network: ISOLATE leader n${id} right after it persisted entries ${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}`);
+        this.q.push(this.now + this.chaosRng.range(3, 25) * TICK, { k: 'heal' });
+      }
     }
     if (rd.hardState) {
       const hs = rd.hardState;

@@ -358,6 +358,7 @@ export class Raft {
 
   becomeLeader(): void {
     assert(this.state !== StateType.Follower, 'invalid transition [follower -> leader]');
+    assert(this.trk.progress.has(this.id), 'becoming leader without being in the config');
     this.reset(this.term);
     this.lead = this.id;
     this.state = StateType.Leader;
@@ -485,7 +486,13 @@ export class Raft {
             this.vote = m.from;
           }
         } else {
-          this.send(newMessage({ type: respType, to: m.from, term: this.term, reject: true }));
+          // The rejection carries our commit index and its term: a candidate whose log
+          // matches there may adopt it (log matching makes that prefix committed for it
+          // too). This lets members learn that a config change committed when the only
+          // node that knew was a removed leader, whose longer log makes it refuse votes
+          // while a joint config still counts it (found by sim seed 314664).
+          const ci = this.raftLog.committed;
+          this.send(newMessage({ type: respType, to: m.from, term: this.term, reject: true, index: ci, logTerm: this.raftLog.termOrNull(ci) ?? 0 }));
         }
         return true;
       }
@@ -669,6 +676,12 @@ export class Raft {
         return true;
       default:
         if (m.type === myVoteRespType) {
+          if (m.reject && this.maybeAdoptCommit(m)) {
+            // Newly committed entries may change the config: apply them before
+            // campaigning again (hup refuses while conf changes are unapplied).
+            this.becomeFollower(this.term, NONE);
+            return true;
+          }
           const { result } = this.poll(m.from, !m.reject);
           if (result === VoteResult.Won) {
             if (this.state === StateType.PreCandidate) {
@@ -684,6 +697,15 @@ export class Raft {
         }
         return true;
     }
+  }
+
+  /** Adopts a peer's commit index if our log holds the same entry there (see above). */
+  private maybeAdoptCommit(m: Message): boolean {
+    if (m.index > this.raftLog.committed && m.logTerm > 0 && this.raftLog.matchTerm(m.index, m.logTerm)) {
+      this.raftLog.commitTo(m.index);
+      return true;
+    }
+    return false;
   }
 
   private stepFollower(m: Message): boolean {

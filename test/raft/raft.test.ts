@@ -255,3 +255,71 @@ test('single-node cluster commits on its own', () => {
   c.stabilize();
   assert.deepEqual(c.dataApplied(1), ['solo']);
 });
+
+test('learners cannot receive leadership', () => {
+  const c = new TestCluster([1, 2, 3], {}, [4]);
+  c.campaign(1);
+  c.node(1).raw.transferLeadership(4);
+  c.stabilize();
+  assert.equal(c.node(1).raw.raft.state, StateType.Leader);
+  assert.equal(c.node(1).raw.raft.leadTransferee, 0);
+});
+
+test('joint consensus with explicit leave: the config stays joint until the leave is proposed', () => {
+  const c = new TestCluster([1, 2, 3], {}, [4]);
+  c.campaign(1);
+  c.node(1).raw.proposeConfChange({
+    transition: ConfChangeTransition.JointExplicit,
+    changes: [
+      { type: ConfChangeType.AddNode, nodeId: 4 },
+      { type: ConfChangeType.RemoveNode, nodeId: 3 },
+    ],
+    context: new Uint8Array(0),
+  });
+  c.stabilize();
+  c.tickAll(2);
+  assert.deepEqual(c.node(1).raw.raft.trk.confState().votersOutgoing, [1, 2, 3]);
+  c.node(1).raw.proposeConfChange({ transition: ConfChangeTransition.Auto, changes: [], context: new Uint8Array(0) });
+  c.stabilize();
+  const cs = c.node(1).raw.raft.trk.confState();
+  assert.deepEqual(cs.voters, [1, 2, 4]);
+  assert.deepEqual(cs.votersOutgoing, []);
+});
+
+test('a leader that demotes itself hands leadership to a caught-up voter (sim seed 100599)', () => {
+  const c = new TestCluster([1, 2, 3], {}, [4]);
+  c.campaign(1);
+  c.node(1).raw.proposeConfChange({
+    transition: ConfChangeTransition.Auto,
+    changes: [
+      { type: ConfChangeType.AddNode, nodeId: 4 },
+      { type: ConfChangeType.AddLearnerNode, nodeId: 1 },
+    ],
+    context: new Uint8Array(0),
+  });
+  c.stabilize();
+  // The transferee refuses to campaign until it applied the change; the leader retries
+  // the hand-off after an election timeout.
+  c.tickAll(25);
+  const l = leaders(c);
+  assert.equal(l.length, 1);
+  assert.notEqual(l[0], 1);
+  const cs = c.node(l[0]!).raw.raft.trk.confState();
+  assert.deepEqual(cs.voters, [2, 3, 4]);
+  assert.deepEqual(cs.learners, [1]);
+  assert.equal(c.node(l[0]!).raw.propose(enc('after')), true);
+  c.stabilize();
+  c.tickAll(2);
+  for (const id of [1, 2, 3, 4]) assert.deepEqual(c.dataApplied(id), ['after']);
+});
+
+test('§5.3 a follower commits only up to the last entry the leader vouched for, not its stale tail', () => {
+  const s = new MemoryStorage({ voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false });
+  s.append([1, 2, 3, 4, 5].map((index) => ({ index, term: 1, type: EntryType.Normal, data: enc(`old${index}`) })));
+  s.setHardState({ term: 1, vote: 0, commit: 0 });
+  const raw = new RawNode({ id: 2, electionTick: 10, heartbeatTick: 1, storage: s, maxInflightMsgs: 16, rng: new SeededRng(3) });
+  // The term-2 leader sends entry 3 only (size-limited), with its commit index 5.
+  const e3 = { index: 3, term: 1, type: EntryType.Normal, data: enc('old3') };
+  raw.step(newMessage({ type: MessageType.MsgApp, from: 1, to: 2, term: 2, index: 2, logTerm: 1, entries: [e3], commit: 5 }));
+  assert.equal(raw.raft.raftLog.committed, 3, 'entries 4 and 5 are unverified and must not be committed');
+});

@@ -17,3 +17,16 @@ test('a run is deterministic: the same seed gives the same result', () => {
   const b = runSeed(4242);
   assert.deepEqual(a.stats, b.stats);
 });
+
+test('canary: the checkers catch reads served without ReadIndex', () => {
+  let caughtAfter = -1;
+  for (let i = 0; i < 300; i++) {
+    const r = runSeed(500_000 + i, { canaryStaleReads: true });
+    if (!r.ok) {
+      assert.match(r.error ?? '', /linearizability/);
+      caughtAfter = i + 1;
+      break;
+    }
+  }
+  assert.ok(caughtAfter > 0, 'stale reads went unnoticed for 300 seeds: the simulator has lost its teeth');
+});

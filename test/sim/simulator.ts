@@ -60,6 +60,15 @@ export interface SimOptions {
   maxUncommittedEntriesSize: number;
   preVote: boolean;
   opTimeoutTicks: number;
+  /** Longest a partition lasts before healing, in ticks. */
+  healTicksMax: number;
+  /**
+   * Probability of cutting a leader off right after it persisted new entries, before
+   * they reach anyone: leaves persisted, unreplicated tails (the ground for Figure 8).
+   */
+  isolateAfterAppendRate: number;
+  /** Canary: serve reads from the local state machine without ReadIndex (must be caught). */
+  canaryStaleReads?: boolean;
   trace: boolean;
 }
 
@@ -67,7 +76,11 @@ export interface SimOptions {
 export function swarmOptions(seed: number, overrides: Partial<SimOptions> = {}): SimOptions {
   const r = new SeededRng(seed ^ 0x5eed);
   const members = r.chance(0.5) ? 3 : 5;
-  return {
+  // A quarter of the runs are election storms: leaders are cut off or crash every few
+  // ticks while clients keep writing, so leaders often leave uncommitted tails behind
+  // (the ground for Figure 8 of the Raft paper).
+  const storm = r.chance(0.25);
+  const base: SimOptions = {
     seed,
     members,
     spares: 2,
@@ -90,9 +103,19 @@ export function swarmOptions(seed: number, overrides: Partial<SimOptions> = {}):
     maxUncommittedEntriesSize: r.pick([0, 0, 2000]),
     preVote: r.chance(0.85),
     opTimeoutTicks: r.pick([20, 60]),
+    healTicksMax: 80,
+    isolateAfterAppendRate: 0,
     trace: false,
-    ...overrides,
   };
+  if (storm) {
+    base.partitionRate = r.pick([0.05, 0.1, 0.2]);
+    base.crashRate = r.pick([0.02, 0.05, 0.1]);
+    base.healTicksMax = r.pick([10, 25]);
+    base.maxSizePerMsg = r.pick([1, 300]);
+    base.clients = r.range(3, 6);
+    base.isolateAfterAppendRate = r.pick([0, 0.05, 0.2]);
+  }
+  return { ...base, ...overrides };
 }
 
 type Ev =
@@ -104,6 +127,7 @@ type Ev =
   | { k: 'chaos' }
   | { k: 'restart'; id: NodeId }
   | { k: 'heal' }
+  | { k: 'serve'; id: NodeId }
   | { k: 'report'; id: NodeId; to: NodeId; what: 'snap-ok' | 'snap-fail' | 'unreachable' };
 
 class SimNode {
@@ -364,6 +388,11 @@ export class Simulator {
         this.afterInput(n);
         return;
       }
+      case 'serve': {
+        const n = this.nodes.get(ev.id)!;
+        if (n.raw) this.serveReads(n);
+        return;
+      }
       case 'heal':
         this.net.heal();
         this.log('network: HEAL');
@@ -409,6 +438,12 @@ export class Simulator {
     if (rd.entries.length > 0) {
       this.inv.onPersist(id, rd.entries, n.commit);
       n.storage.append(rd.entries);
+      if (!this.liveness && raw.raft.state === StateType.Leader && this.opts.isolateAfterAppendRate > 0 && this.chaosRng.chance(this.opts.isolateAfterAppendRate)) {
+        const ids = [...this.nodes.keys()];
+        this.net.partition([id], ids.filter((y) => y !== id));
+        this.log(`network: ISOLATE leader n${id} right after it persisted entries ${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}`);
+        this.q.push(this.now + this.chaosRng.range(3, 25) * TICK, { k: 'heal' });
+      }
     }
     if (rd.hardState) {
       const hs = rd.hardState;
@@ -547,6 +582,10 @@ export class Simulator {
     if (kind === 'put') {
       ok = n.raw!.propose(encodeCommand({ c: c.id, o: opId, k: key, v: value }));
       if (ok) n.pendingWrites.set(k, { c: c.id, op: opId });
+    } else if (this.opts.canaryStaleReads) {
+      ok = true;
+      n.pendingReads.set(k, { c: c.id, op: opId, key, index: 0 });
+      this.q.push(this.now + 1, { k: 'serve', id: n.id });
     } else {
       ok = n.raw!.readIndex(new TextEncoder().encode(k));
       if (ok) n.pendingReads.set(k, { c: c.id, op: opId, key, index: null });
@@ -619,7 +658,7 @@ export class Simulator {
           this.log(`network: ONE-WAY block n${x} -> n${y}`);
         }
       }
-      this.q.push(this.now + r.range(5, 80) * TICK, { k: 'heal' });
+      this.q.push(this.now + r.range(3, this.opts.healTicksMax) * TICK, { k: 'heal' });
     }
     if (o.crashRate > 0 && live.length > 0 && r.chance(o.crashRate)) {
       // Half of the crashes hit the leader: that is where elections race.

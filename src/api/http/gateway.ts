@@ -103,7 +103,8 @@ async function serve(route: Route, req: import('node:http').IncomingMessage, res
     }
     let bytes: Uint8Array;
     try {
-      bytes = route.request.encode(route.request.fromObject(json as Record<string, unknown>)).finish();
+      const message = normalizeJson(route.request, json as Record<string, unknown>, route.request.name);
+      bytes = route.request.encode(route.request.fromObject(message)).finish();
     } catch (err) {
       throw new GatewayError(GrpcStatus.INVALID_ARGUMENT, err instanceof Error ? err.message : String(err));
     }
@@ -111,9 +112,73 @@ async function serve(route: Route, req: import('node:http').IncomingMessage, res
     const obj = route.response.toObject(route.response.decode(out), { longs: String, enums: String, bytes: String, defaults: false });
     send(res, 200, obj);
   } catch (err) {
+    if (err instanceof GatewayError && err.grpcStatus === GrpcStatus.RESOURCE_EXHAUSTED) res.setHeader('Connection', 'close');
     const status = err instanceof EtcdError || err instanceof GatewayError ? err.grpcStatus : GrpcStatus.UNKNOWN;
     const message = err instanceof Error ? err.message : String(err);
     send(res, HTTP_STATUS[status] ?? 500, { error: message, message, code: status });
+  }
+}
+
+const INTEGER_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64', 'int32', 'uint32', 'sint32', 'fixed32', 'sfixed32']);
+const INT64_LIMIT = 2n ** 64n;
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/**
+ * Checks a request body against its message type the way jsonpb does and returns it with
+ * proto field names: a field may be named as in the .proto (`range_end`) or in JSON's
+ * lowerCamelCase (`rangeEnd`); unknown fields, non-numeric integers, unknown enum names
+ * and values of the wrong JSON type are refused (GatewayError INVALID_ARGUMENT), where
+ * protobufjs would coerce them silently.
+ */
+function normalizeJson(type: protobuf.Type, obj: Record<string, unknown>, path: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(obj)) {
+    const field = type.fields[key] ?? Object.values(type.fields).find((f) => protobuf.util.camelCase(f.name) === key);
+    if (field === undefined) throw new GatewayError(GrpcStatus.INVALID_ARGUMENT, `unknown field "${key}" in ${path}`);
+    if (value === null) continue;
+    const at = `${path}.${field.name}`;
+    if (field.repeated) {
+      if (!Array.isArray(value)) throw new GatewayError(GrpcStatus.INVALID_ARGUMENT, `${at}: expected an array`);
+      out[field.name] = value.map((v, i) => normalizeValue(field, v, `${at}[${i}]`));
+    } else {
+      out[field.name] = normalizeValue(field, value, at);
+    }
+  }
+  return out;
+}
+
+function normalizeValue(field: protobuf.Field, value: unknown, at: string): unknown {
+  const bad = (what: string): never => {
+    throw new GatewayError(GrpcStatus.INVALID_ARGUMENT, `${at}: ${what}, got ${JSON.stringify(value)}`);
+  };
+  const resolved = field.resolve().resolvedType;
+  if (resolved instanceof protobuf.Type) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) bad('expected an object');
+    return normalizeJson(resolved, value as Record<string, unknown>, at);
+  }
+  if (resolved instanceof protobuf.Enum) {
+    if (typeof value === 'string' && Object.prototype.hasOwnProperty.call(resolved.values, value)) return value;
+    if (typeof value === 'number' && Number.isInteger(value)) return value;
+    return bad(`not a value of ${resolved.name}`);
+  }
+  if (INTEGER_TYPES.has(field.type)) {
+    let n: bigint;
+    if (typeof value === 'number' && Number.isInteger(value)) n = BigInt(value);
+    else if (typeof value === 'string' && /^-?[0-9]+$/.test(value)) n = BigInt(value);
+    else return bad('expected an integer');
+    const unsigned = field.type.startsWith('u') || field.type.startsWith('fixed');
+    if (unsigned ? n < 0n || n >= INT64_LIMIT : n < -(INT64_LIMIT / 2n) || n >= INT64_LIMIT / 2n) bad('integer out of range');
+    return value;
+  }
+  switch (field.type) {
+    case 'bool':
+      return typeof value === 'boolean' ? value : bad('expected true or false');
+    case 'string':
+      return typeof value === 'string' ? value : bad('expected a string');
+    case 'bytes':
+      return typeof value === 'string' && BASE64.test(value) ? value : bad('expected base64 bytes');
+    default:
+      return typeof value === 'number' ? value : bad('expected a number');
   }
 }
 
@@ -127,15 +192,18 @@ function readBody(req: import('node:http').IncomingMessage, maxBytes: number): P
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       size += c.length;
       if (size > maxBytes) {
+        // Stop keeping it, let the rest drain, answer, and close the connection after.
+        req.off('data', onData);
+        req.resume();
         reject(new GatewayError(GrpcStatus.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${size} vs. ${maxBytes})`));
-        req.destroy();
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });

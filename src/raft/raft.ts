@@ -10,9 +10,10 @@
  * - ReadIndex only after the leader committed an entry of its term, and (Safe) after
  *   a quorum answered a heartbeat round.
  */
-import { decodeConfChangeV2, encodeConfChangeV2 } from './codec.js';
+import { encodeConfChangeV2 } from './codec.js';
 import { Changer, restoreConfState, type ChangerResult } from './confchange.js';
 import { RaftLog } from './log.js';
+import { handOffLeadership, stepLeader } from './raft-leader.js';
 import {
   ErrCompacted,
   ErrSnapshotTemporarilyUnavailable,
@@ -32,10 +33,10 @@ import {
 } from './messages.js';
 import { ProgressState } from './progress.js';
 import { VoteResult } from './quorum.js';
-import { ReadOnly, ReadOnlyOption, type ReadIndexStatus } from './read-only.js';
+import { ReadOnly, ReadOnlyOption } from './read-only.js';
 import type { Rng } from './rng.js';
 import type { Storage } from './storage.js';
-import { ProgressTracker, isJoint } from './tracker.js';
+import { ProgressTracker } from './tracker.js';
 import { EntryType, type Entry, type HardState, type Index, type NodeId, type Term } from './types.js';
 
 export const NONE: NodeId = 0;
@@ -109,7 +110,8 @@ export class Raft {
   readonly stepDownOnRemoval: boolean;
   private readonly rng: Rng;
   /** Read requests received before this leader committed an entry of its term. */
-  private pendingReadIndexMessages: Message[] = [];
+  /** @internal */
+  pendingReadIndexMessages: Message[] = [];
 
   constructor(c: Config) {
     assert(c.id !== NONE, 'cannot use none as id');
@@ -157,7 +159,8 @@ export class Raft {
 
   // ---- sending -------------------------------------------------------------
 
-  private send(m: Message): void {
+  /** @internal */
+  send(m: Message): void {
     if (m.from === NONE) m.from = this.id;
     const t = m.type;
     if (t === MessageType.MsgVote || t === MessageType.MsgVoteResp || t === MessageType.MsgPreVote || t === MessageType.MsgPreVoteResp) {
@@ -225,12 +228,14 @@ export class Raft {
     });
   }
 
-  private bcastHeartbeat(): void {
+  /** @internal */
+  bcastHeartbeat(): void {
     const ctx = this.readOnly.lastPendingRequestCtx();
     this.bcastHeartbeatWithCtx(ctx);
   }
 
-  private bcastHeartbeatWithCtx(ctx: Uint8Array | null): void {
+  /** @internal */
+  bcastHeartbeatWithCtx(ctx: Uint8Array | null): void {
     this.trk.visit((id) => {
       if (id !== this.id) this.sendHeartbeat(id, ctx);
     });
@@ -274,7 +279,8 @@ export class Raft {
   }
 
   /** Appends entries proposed at this leader; false if the uncommitted tail is too large. */
-  private appendEntry(es: Entry[]): boolean {
+  /** @internal */
+  appendEntry(es: Entry[]): boolean {
     let li = this.raftLog.lastIndex();
     const out: Entry[] = [];
     for (const e of es) out.push({ term: this.term, index: ++li, type: e.type, data: e.data });
@@ -326,7 +332,7 @@ export class Raft {
       // A transfer that did not finish within an election timeout is abandoned.
       if (this.state === StateType.Leader && this.leadTransferee !== NONE) this.abortLeaderTransfer();
       // A leader no longer in the voters keeps trying to hand over.
-      if (this.state === StateType.Leader && this.stepDownOnRemoval && !this.trk.isVoter(this.id)) this.handOffLeadership();
+      if (this.state === StateType.Leader && this.stepDownOnRemoval && !this.trk.isVoter(this.id)) handOffLeadership(this);
     }
     if (this.state !== StateType.Leader) return;
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
@@ -430,7 +436,8 @@ export class Raft {
     this.randomizedElectionTimeout = this.electionTimeout + this.rng.int(this.electionTimeout);
   }
 
-  private abortLeaderTransfer(): void {
+  /** @internal */
+  abortLeaderTransfer(): void {
     this.leadTransferee = NONE;
   }
 
@@ -499,7 +506,7 @@ export class Raft {
       default:
         switch (this.state) {
           case StateType.Leader:
-            return this.stepLeader(m);
+            return stepLeader(this, m);
           case StateType.Candidate:
           case StateType.PreCandidate:
             return this.stepCandidate(m);
@@ -507,152 +514,6 @@ export class Raft {
             return this.stepFollower(m);
         }
     }
-  }
-
-  private stepLeader(m: Message): boolean {
-    switch (m.type) {
-      case MessageType.MsgBeat:
-        this.bcastHeartbeat();
-        return true;
-      case MessageType.MsgCheckQuorum:
-        if (!this.trk.quorumActive()) this.becomeFollower(this.term, NONE);
-        this.trk.visit((id, pr) => {
-          if (id !== this.id) pr.recentActive = false;
-        });
-        return true;
-      case MessageType.MsgProp:
-        return this.stepLeaderProp(m);
-      case MessageType.MsgReadIndex: {
-        if (this.trk.isSingleton()) {
-          this.sendReadIndexResponse(m, this.raftLog.committed);
-          return true;
-        }
-        // Reject reads until this leader committed an entry of its term: before that its
-        // commit index may lag behind the previous leader's.
-        if (!this.committedEntryInCurrentTerm()) {
-          this.pendingReadIndexMessages.push(m);
-          return true;
-        }
-        this.sendMsgReadIndex(m);
-        return true;
-      }
-      default:
-        break;
-    }
-
-    const pr = this.trk.progress.get(m.from);
-    if (!pr) return true;
-    switch (m.type) {
-      case MessageType.MsgAppResp: {
-        pr.recentActive = true;
-        if (m.reject) {
-          let nextProbeIdx = m.rejectHint;
-          if (m.logTerm > 0) nextProbeIdx = this.raftLog.findConflictByTerm(m.rejectHint, m.logTerm)[0];
-          if (pr.maybeDecrTo(m.index, nextProbeIdx)) {
-            if (pr.state === ProgressState.Replicate) pr.becomeProbe();
-            this.sendAppend(m.from);
-          }
-        } else {
-          const oldPaused = pr.isPaused();
-          if (pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === ProgressState.Probe)) {
-            if (pr.state === ProgressState.Probe) {
-              pr.becomeReplicate();
-            } else if (pr.state === ProgressState.Snapshot && pr.match + 1 >= this.raftLog.firstIndex()) {
-              // The follower caught up through the snapshot (or otherwise): resume appending.
-              pr.becomeProbe();
-              pr.becomeReplicate();
-            } else if (pr.state === ProgressState.Replicate) {
-              pr.inflights.freeLE(m.index);
-            }
-            if (this.maybeCommit()) {
-              this.releasePendingReadIndexMessages();
-              this.bcastAppend();
-            } else if (oldPaused) {
-              this.sendAppend(m.from);
-            }
-            // Pipeline as much as the window allows.
-            while (this.maybeSendAppend(m.from, false)) {
-              // keep sending
-            }
-            if (m.from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) {
-              this.sendTimeoutNow(m.from);
-            }
-          }
-        }
-        return true;
-      }
-      case MessageType.MsgHeartbeatResp: {
-        pr.recentActive = true;
-        pr.msgAppFlowPaused = false;
-        // A lost MsgApp would otherwise block a full window forever.
-        if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
-        if (pr.match < this.raftLog.lastIndex() || pr.state === ProgressState.Probe) this.sendAppend(m.from);
-        if (this.readOnly.option !== ReadOnlyOption.Safe || m.context === null || m.context.length === 0) return true;
-        const acks = this.readOnly.recvAck(m.from, m.context);
-        if (!acks) return true;
-        acks.set(this.id, true);
-        if (jointWon(this, acks) !== VoteResult.Won) return true;
-        for (const rs of this.readOnly.advance(m.context)) this.respondReadIndex(rs);
-        return true;
-      }
-      case MessageType.MsgSnapStatus:
-        if (pr.state !== ProgressState.Snapshot) return true;
-        if (m.reject) pr.pendingSnapshot = 0;
-        pr.becomeProbe();
-        // Wait for a MsgAppResp or heartbeat response before probing again.
-        pr.msgAppFlowPaused = true;
-        return true;
-      case MessageType.MsgUnreachable:
-        if (pr.state === ProgressState.Replicate) pr.becomeProbe();
-        return true;
-      case MessageType.MsgTransferLeader: {
-        if (pr.isLearner) return true;
-        const transferee = m.from;
-        if (this.leadTransferee !== NONE) {
-          if (this.leadTransferee === transferee) return true;
-          this.abortLeaderTransfer();
-        }
-        if (transferee === this.id) return true;
-        this.electionElapsed = 0;
-        this.leadTransferee = transferee;
-        if (pr.match === this.raftLog.lastIndex()) this.sendTimeoutNow(transferee);
-        else this.sendAppend(transferee);
-        return true;
-      }
-      default:
-        return true;
-    }
-  }
-
-  private stepLeaderProp(m: Message): boolean {
-    assert(m.entries.length > 0, 'stepped empty MsgProp');
-    // A leader removed from the config, or handing over leadership, takes no proposals.
-    if (!this.trk.progress.has(this.id)) return false;
-    if (this.leadTransferee !== NONE) return false;
-    const ents = m.entries.slice();
-    for (let i = 0; i < ents.length; i++) {
-      const e = ents[i]!;
-      if (e.type !== EntryType.ConfChange && e.type !== EntryType.ConfChangeV2) continue;
-      let cc: ConfChangeV2 | null = null;
-      try {
-        cc = decodeConfChangeV2(e.data);
-      } catch {
-        cc = null;
-      }
-      const alreadyPending = this.pendingConfIndex > this.raftLog.applied;
-      const alreadyJoint = isJoint(this.trk.config);
-      const wantsLeaveJoint = cc !== null && isLeaveJoint(cc);
-      const failed = cc === null || alreadyPending || (alreadyJoint && !wantsLeaveJoint) || (!alreadyJoint && wantsLeaveJoint);
-      if (failed) {
-        // Keep the slot (the caller may track indexes) but make it a no-op.
-        ents[i] = { term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) };
-      } else {
-        this.pendingConfIndex = this.raftLog.lastIndex() + i + 1;
-      }
-    }
-    if (!this.appendEntry(ents)) return false;
-    this.bcastAppend();
-    return true;
   }
 
   private stepCandidate(m: Message): boolean {
@@ -834,7 +695,7 @@ export class Raft {
       // stepping down at once. Stepping down at once can strand the others: they may
       // not know the change committed and still need our vote in a joint config, while
       // our log (longer than theirs) makes us refuse it.
-      this.handOffLeadership();
+      handOffLeadership(this);
     }
     if (this.maybeCommit()) {
       this.bcastAppend();
@@ -861,70 +722,6 @@ export class Raft {
     }
   }
 
-  // ---- reads and transfer --------------------------------------------------
-
-  private committedEntryInCurrentTerm(): boolean {
-    return this.raftLog.termOrNull(this.raftLog.committed) === this.term;
-  }
-
-  private releasePendingReadIndexMessages(): void {
-    if (this.pendingReadIndexMessages.length === 0 || !this.committedEntryInCurrentTerm()) return;
-    const msgs = this.pendingReadIndexMessages;
-    this.pendingReadIndexMessages = [];
-    for (const m of msgs) this.sendMsgReadIndex(m);
-  }
-
-  private sendMsgReadIndex(m: Message): void {
-    switch (this.readOnly.option) {
-      case ReadOnlyOption.Safe: {
-        this.readOnly.addRequest(this.raftLog.committed, m);
-        // The leader acknowledges its own heartbeat round.
-        this.readOnly.recvAck(this.id, m.entries[0]!.data);
-        this.bcastHeartbeatWithCtx(m.entries[0]!.data);
-        return;
-      }
-      case ReadOnlyOption.LeaseBased:
-        this.sendReadIndexResponse(m, this.raftLog.committed);
-        return;
-    }
-  }
-
-  private respondReadIndex(rs: ReadIndexStatus): void {
-    this.sendReadIndexResponse(rs.req, rs.index);
-  }
-
-  private sendReadIndexResponse(req: Message, index: Index): void {
-    if (req.from === NONE || req.from === this.id) {
-      this.readStates.push({ index, requestCtx: req.entries[0]!.data });
-      return;
-    }
-    this.send(newMessage({ type: MessageType.MsgReadIndexResp, to: req.from, index, entries: req.entries }));
-  }
-
-  /** Starts a transfer to the voter with the highest match (lowest id on ties). */
-  private handOffLeadership(): void {
-    if (this.leadTransferee !== NONE && this.trk.isVoter(this.leadTransferee)) return;
-    let best: NodeId = NONE;
-    let bestMatch = -1;
-    for (const id of this.trk.voterNodes()) {
-      if (id === this.id) continue;
-      const m = this.trk.progress.get(id)!.match;
-      if (m > bestMatch) {
-        best = id;
-        bestMatch = m;
-      }
-    }
-    if (best === NONE) return;
-    this.electionElapsed = 0;
-    this.leadTransferee = best;
-    if (bestMatch === this.raftLog.lastIndex()) this.sendTimeoutNow(best);
-    else this.sendAppend(best);
-  }
-
-  private sendTimeoutNow(to: NodeId): void {
-    this.send(newMessage({ type: MessageType.MsgTimeoutNow, to }));
-  }
-
   /** Encodes a conf change as a proposal entry. */
   static confChangeEntry(cc: ConfChangeV2): Entry {
     return { term: 0, index: 0, type: EntryType.ConfChangeV2, data: encodeConfChangeV2(cc) };
@@ -937,13 +734,4 @@ export class Raft {
   static isResponse(m: Message): boolean {
     return isResponseMsg(m.type);
   }
-}
-
-function jointWon(r: Raft, acks: Map<NodeId, boolean>): VoteResult {
-  // Reuse the tracker's vote counting over the ack set.
-  const saved = r.trk.votes;
-  r.trk.votes = acks;
-  const { result } = r.trk.tallyVotes();
-  r.trk.votes = saved;
-  return result;
 }

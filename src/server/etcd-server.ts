@@ -19,6 +19,7 @@ import { EntryType, type Entry } from '../raft/types.js';
 import type { ApplyOutcome, ApplyPipe, KvReadView, LogWriter, RangePool } from './ports.js';
 import type { MemberIdentity } from './identity.js';
 import { IndexWaiter, WaitRegistry } from './wait.js';
+import { RevisionPredictor, isPlainPut } from './revision-predictor.js';
 
 export interface ServerLimits {
   /** --max-request-bytes: largest encoded log entry accepted. */
@@ -130,6 +131,8 @@ export class EtcdServer implements RaftKV {
   #applyScheduled = false;
   /** Chain of apply calls, so batches reach the apply worker in log order. */
   #applyChain: Promise<void> = Promise.resolve();
+  /** The last WAL append handed over; appends become durable in order. */
+  #lastAppend: Promise<void> = Promise.resolve();
   #stopped = false;
   /** Set when the pipeline failed: no new requests, but stop() still closes everything. */
   #failed = false;
@@ -141,6 +144,12 @@ export class EtcdServer implements RaftKV {
   #checkpointIndex = 0;
   #checkpointing = false;
   #observer: PipelineObserver | undefined;
+  /** Set in start(), once the store holds every recovered entry. */
+  #predictor: RevisionPredictor | undefined;
+  /** Plain puts answered at durability, in log order (see RevisionPredictor). */
+  #earlyAnswers: { index: number; revision: number; resolve: (b: Uint8Array) => void; reject: (e: Error) => void }[] = [];
+  /** Request ID -> the revision promised to the client, checked when the entry is applied. */
+  readonly #promised = new Map<number, number>();
 
   constructor(opts: EtcdServerOptions) {
     this.identity = opts.identity;
@@ -177,6 +186,7 @@ export class EtcdServer implements RaftKV {
     await this.#log.append({ term: this.#term, vote: this.identity.memberId, commit: this.#committed }, [noop]);
     this.#committed = noop.index;
     await this.#applyBatch([noop]);
+    this.#predictor = new RevisionPredictor(this.#reader.currentRevision());
   }
 
   get term(): number {
@@ -260,14 +270,38 @@ export class EtcdServer implements RaftKV {
     };
   }
 
+  /**
+   * A clean stop: refuse new requests, make what was proposed durable and applied (clients
+   * may have been answered at durability), then close the WAL, the apply worker and the pool.
+   */
   async stop(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopped = true;
+    if (!this.#failed) {
+      if (this.#flushScheduled) this.#flush();
+      await this.#lastAppend;
+      // Durable batches reach the apply chain in a microtask; checkpoints extend it too.
+      await Promise.resolve();
+      for (let chain = this.#applyChain; ; chain = this.#applyChain) {
+        await chain.catch(() => undefined);
+        await Promise.resolve();
+        if (chain === this.#applyChain) break;
+      }
+      // A last checkpoint: LMDB synced, the WAL released up to it; a restart replays nothing.
+      if (this.#applied.current > this.#checkpointIndex) {
+        try {
+          await this.#applier.flush();
+          this.#log.releaseTo(this.#applied.current + 1);
+        } catch {
+          // the WAL still holds everything; recovery replays it
+        }
+      }
+    }
     const err = new EtcdError('ETCD_ERR_SERVER_STOPPED');
     this.#waits.failAll(err);
     this.#applied.failAll(err);
-    await this.#applyChain.catch(() => undefined);
+    for (const a of this.#earlyAnswers.splice(0)) a.reject(err);
     // After a failure one of these may reject; every one is still closed.
     const results = await Promise.allSettled([this.#log.close(), this.#applier.close(), this.#readPool?.close()]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -311,15 +345,23 @@ export class EtcdServer implements RaftKV {
     const data = etcdserverpb.InternalRaftRequest.encode({ header: { ID: id }, ...p }).finish();
     if (data.length > this.limits.maxRequestBytes) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
     this.#checkQuota(p, data.length);
-    const done = this.#waits.register(id);
-    this.#pending.push({ term: this.#term, index: ++this.#lastIndex, type: EntryType.Normal, data });
+    const index = ++this.#lastIndex;
+    let predicted: number | undefined;
+    if ('put' in p && isPlainPut(p.put)) predicted = this.#predictor?.plainPut();
+    else this.#predictor?.other(index);
+    this.#pending.push({ term: this.#term, index, type: EntryType.Normal, data });
     if (!this.#flushScheduled) {
       // One WAL append per event-loop turn: every request read from every socket in this
       // turn goes in one frame with one wake-up of the WAL worker (a wake costs tens of µs).
       this.#flushScheduled = true;
       setImmediate(() => this.#flush());
     }
-    const outcome = await done;
+    if (predicted !== undefined) {
+      // Answered once durable, with the revision it is certain to get (RevisionPredictor).
+      this.#promised.set(id, predicted);
+      return new Promise<Uint8Array>((resolve, reject) => this.#earlyAnswers.push({ index, revision: predicted, resolve, reject }));
+    }
+    const outcome = await this.#waits.register(id);
     if (outcome.errorCode !== undefined) {
       this.counters.proposalsFailed++;
       throw errorByCode(outcome.errorCode);
@@ -334,11 +376,19 @@ export class EtcdServer implements RaftKV {
     this.#pending = [];
     const last = batch[batch.length - 1]!.index;
     const startedMs = performance.now();
-    this.#log.append({ term: this.#term, vote: this.identity.memberId, commit: last }, batch).then(
+    const appended = this.#log.append({ term: this.#term, vote: this.identity.memberId, commit: last }, batch);
+    this.#lastAppend = appended.catch(() => undefined);
+    appended.then(
       () => {
         this.#committed = last;
         this.counters.proposalsCommitted += batch.length;
         this.#observer?.walAppend((performance.now() - startedMs) / 1000, batch.length);
+        let n = 0;
+        while (n < this.#earlyAnswers.length && this.#earlyAnswers[n]!.index <= last) {
+          const a = this.#earlyAnswers[n++]!;
+          a.resolve(withHeader(EMPTY, this.header(a.revision)));
+        }
+        if (n > 0) this.#earlyAnswers.splice(0, n);
         this.#durable.push(batch);
         if (!this.#applyScheduled) {
           // Acks of several appends resolve in one checkpoint: hand them over as one batch.
@@ -360,8 +410,20 @@ export class EtcdServer implements RaftKV {
       const startedMs = performance.now();
       const outcomes = await this.#applier.apply(batch);
       this.#observer?.apply((performance.now() - startedMs) / 1000, batch.length);
+      const lastProposed = this.#lastIndex;
       for (const o of outcomes) {
-        if (o.requestId !== 0) this.#waits.trigger(o.requestId, o);
+        this.#predictor?.applied(o.index, o.revision, lastProposed);
+        if (o.requestId === 0) continue;
+        const promised = this.#promised.get(o.requestId);
+        if (promised === undefined) {
+          this.#waits.trigger(o.requestId, o);
+          continue;
+        }
+        this.#promised.delete(o.requestId);
+        if (o.errorCode !== undefined || o.revision !== promised) {
+          // A client was told this put succeeded at `promised`: the store must agree.
+          throw new Error(`entry ${o.index}: a plain put answered with revision ${promised} applied as ${o.errorCode ?? `revision ${o.revision}`}`);
+        }
       }
       this.#applied.advance(batch[batch.length - 1]!.index);
       this.counters.proposalsApplied += batch.length;
@@ -397,9 +459,12 @@ export class EtcdServer implements RaftKV {
     this.#stopped = true;
     this.#waits.failAll(new EtcdError('ETCD_ERR_SERVER_STOPPED'));
     this.#applied.failAll(new EtcdError('ETCD_ERR_SERVER_STOPPED'));
+    for (const a of this.#earlyAnswers.splice(0)) a.reject(new EtcdError('ETCD_ERR_SERVER_STOPPED'));
     this.#fatal?.(e);
   }
 }
+
+const EMPTY = new Uint8Array();
 
 /**
  * Sets the header of an encoded response by appending field 1 (ResponseHeader). Protobuf

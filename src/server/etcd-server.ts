@@ -391,9 +391,10 @@ export class EtcdServer implements RaftKV {
         if (n > 0) this.#earlyAnswers.splice(0, n);
         this.#durable.push(batch);
         if (!this.#applyScheduled) {
-          // Acks of several appends resolve in one checkpoint: hand them over as one batch.
+          // Acks of several appends resolve together: hand them over as one batch, after
+          // this turn's answers (plain puts answered at durability) have been written.
           this.#applyScheduled = true;
-          queueMicrotask(() => {
+          setImmediate(() => {
             this.#applyScheduled = false;
             const ready = this.#durable;
             this.#durable = [];

@@ -201,9 +201,9 @@ export class EtcdServer implements RaftKV {
     return this.#applied.current;
   }
 
-  /** Proposals waiting for their entry to be applied (etcd_server_proposals_pending). */
+  /** Proposals not answered yet (etcd_server_proposals_pending). */
   get proposalsPending(): number {
-    return this.#waits.size;
+    return this.#waits.size + this.#earlyAnswers.length;
   }
 
   header(revision: number): etcdserverpb.IResponseHeader {
@@ -281,8 +281,10 @@ export class EtcdServer implements RaftKV {
     if (!this.#failed) {
       if (this.#flushScheduled) this.#flush();
       await this.#lastAppend;
-      // Durable batches reach the apply chain in a microtask; checkpoints extend it too.
+      // The append's own callback (queued with the one we woke from) records it as durable.
       await Promise.resolve();
+      this.#handOverDurable();
+      // Checkpoints extend the chain from inside it: wait until it stops growing.
       for (let chain = this.#applyChain; ; chain = this.#applyChain) {
         await chain.catch(() => undefined);
         await Promise.resolve();
@@ -394,16 +396,20 @@ export class EtcdServer implements RaftKV {
           // Acks of several appends resolve together: hand them over as one batch, after
           // this turn's answers (plain puts answered at durability) have been written.
           this.#applyScheduled = true;
-          setImmediate(() => {
-            this.#applyScheduled = false;
-            const ready = this.#durable;
-            this.#durable = [];
-            void this.#applyBatch(ready.length === 1 ? ready[0]! : ready.flat());
-          });
+          setImmediate(() => this.#handOverDurable());
         }
       },
       (err: unknown) => this.#fail(err),
     );
+  }
+
+  /** Durable batches not yet handed to the apply worker go now, as one batch. */
+  #handOverDurable(): void {
+    this.#applyScheduled = false;
+    const ready = this.#durable;
+    if (ready.length === 0) return;
+    this.#durable = [];
+    void this.#applyBatch(ready.length === 1 ? ready[0]! : ready.flat());
   }
 
   #applyBatch(batch: readonly Entry[]): Promise<void> {

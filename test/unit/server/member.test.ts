@@ -322,6 +322,22 @@ test(`${mode}: ` + 'mixed concurrent writes: every answered revision is the one 
   }
 });
 
+test(`${mode}: ` + 'a clean stop right after answered puts applies them all: the restart replays nothing', async () => {
+  const dir = tmp();
+  try {
+    await withMember(dir, async (m) => {
+      await Promise.all(Array.from({ length: 300 }, (_, i) => m.server.put({ key: b(`s${i}`), value: b('v') })));
+      // no waiting for the apply worker: stop now
+    });
+    await withMember(dir, async (m) => {
+      assert.equal(m.replayed, 0, 'every answered put was applied before the stop');
+      assert.equal((await m.server.range({ key: b('s'), rangeEnd: b('t'), countOnly: true })).count, 300);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test(`${mode}: ` + 'a WAL missing entries the store has applied is refused with a message naming it', async () => {
   const dir = tmp();
   try {

@@ -217,8 +217,6 @@ export const ErrSnapshotTemporarilyUnavailable = new RaftError(
 export const ErrProposalDropped = new RaftError('ETCD_ERR_RAFT_PROPOSAL_DROPPED', 'raft proposal dropped');
 
 /** Thrown on a broken invariant. Assertions stay on in production (style rule 11). */
-export function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(`raft invariant violated: ${msg}`);
-}
+export { assert } from '../util/pure/assert.js';
 
 export type { Entry, HardState, Index, NodeId, Term };

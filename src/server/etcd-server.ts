@@ -305,7 +305,7 @@ export class EtcdServer implements RaftKV {
     this.#applied.failAll(err);
     for (const a of this.#earlyAnswers.splice(0)) a.reject(err);
     // After a failure one of these may reject; every one is still closed.
-    const results = await Promise.allSettled([this.#log.close(), this.#applier.close(), this.#readPool?.close()]);
+    const results = await Promise.allSettled([this.#log.close(), this.#applier.close(), this.#readPool?.close(), this.#reader.close()]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined && !this.#failed) throw failed.reason;
   }

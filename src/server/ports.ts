@@ -47,6 +47,7 @@ export interface KvReadView {
   appliedIndex(): number;
   dbSizeBytes(): number;
   dbSizeInUseBytes(): number;
+  close(): Promise<void>;
 }
 
 /** Ranges served off the main thread (the piscina read pool). */

@@ -36,13 +36,14 @@ function dataDirInitialized(argv: readonly string[]): boolean {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const startup = loadServerConfig(argv, process.env, {}, { dataDirInitialized: dataDirInitialized(argv) });
+  const initialized = dataDirInitialized(argv);
+  const startup = loadServerConfig(argv, process.env, {}, { dataDirInitialized: initialized });
   if (startup.kind === 'exit') process.exit(startup.code);
   const cfg = startup.config;
   const logger = startup.logger.child({ caller: 'cli/etcd/main.ts' });
   logger.info('configuring peer listeners', { 'listen-peer-urls': cfg.listenPeerUrls.map(formatUrl) });
   logger.info('configuring client listeners', { 'listen-client-urls': cfg.listenClientUrls.map(formatUrl) });
-  logger.info('starting an etcd server', { ...serverConfigLogFields(cfg), 'member-initialized': dataDirInitialized(argv) });
+  logger.info('starting an etcd server', { ...serverConfigLogFields(cfg), 'member-initialized': initialized });
 
   const openLog: LogOpener = openWorkerLog;
   let member: Member;

@@ -4,7 +4,7 @@
  * channel, with its own subchannel pool, so --conns N really opens N TCP connections.
  */
 import * as grpc from '@grpc/grpc-js';
-import { etcdserverpb } from '../src/api/pb.js';
+import { etcdserverpb } from '../src/proto/pb.js';
 
 type Codec<T> = { encode(m: T): { finish(): Uint8Array }; decode(b: Uint8Array): T };
 

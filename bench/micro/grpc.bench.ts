@@ -15,7 +15,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
-import { etcdserverpb } from '../../src/api/pb.js';
+import { etcdserverpb } from '../../src/proto/pb.js';
 import { GrpcJsTransport } from '../../src/api/grpc/grpc-js-transport.js';
 import { Http2GrpcTransport } from '../../src/api/grpc/http2-transport.js';
 import type { GrpcTransport } from '../../src/api/grpc/types.js';

@@ -10,11 +10,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { etcdserverpb } from '../../src/api/pb.js';
+import { etcdserverpb } from '../../src/proto/pb.js';
 import { LmdbBackend } from '../../src/backend/backend.js';
 import { Applier } from '../../src/apply/applier.js';
 import { LmdbKvReader } from '../../src/mvcc/kvstore.js';
-import { EntryType, type Entry } from '../../src/raft/types.js';
+import { EntryType, type Entry } from '../../src/raftpb/types.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1]! : dflt; };

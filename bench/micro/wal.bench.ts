@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EntryType } from '../../src/raft/types.js';
+import { EntryType } from '../../src/raftpb/types.js';
 import { InlineWalWriter, type WalWriter, type WalWriterStats } from '../../src/threads/wal-writer.js';
 import { WorkerWalWriter } from '../../src/threads/worker-wal-writer.js';
 

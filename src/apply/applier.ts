@@ -8,11 +8,11 @@
  * - an entry that fails writes nothing (see applyEntries: validation happens before writes,
  *   and a failure after a write re-runs the batch without that entry); later entries still apply.
  */
-import { EtcdError } from '../api/rpctypes/errors.js';
-import { etcdserverpb } from '../api/pb.js';
+import { EtcdError } from '../errors/errors.js';
+import { etcdserverpb } from '../proto/pb.js';
 import type { LmdbBackend } from '../backend/backend.js';
 import { readMeta, writeApplied, type MetaState } from '../backend/meta.js';
-import { EntryType, type Entry } from '../raft/types.js';
+import { EntryType, type Entry } from '../raftpb/types.js';
 import { Compactor } from '../mvcc/compaction.js';
 import { WriteTxn } from '../mvcc/kvstore-txn.js';
 import { rangeRequest } from '../mvcc/range.js';

@@ -2,7 +2,7 @@
  * The applier's contract with the server (declared next to its consumer's needs: the apply
  * worker calls `applyEntries`, the server resolves waiters from the results).
  */
-import type { mvccpb } from '../api/pb.js';
+import type { mvccpb } from '../proto/pb.js';
 import type { LmdbBackend } from '../backend/backend.js';
 
 /** Lease table hook; leases do not exist yet, so the default says "no lease exists". */

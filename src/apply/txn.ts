@@ -7,8 +7,8 @@
  *   is written, so a txn either applies completely or fails with nothing written;
  * - a txn with no writes does not bump the revision; all writes share one main revision.
  */
-import { EtcdError } from '../api/rpctypes/errors.js';
-import { etcdserverpb } from '../api/pb.js';
+import { EtcdError } from '../errors/errors.js';
+import { etcdserverpb } from '../proto/pb.js';
 import type { KeyValue } from '../mvcc/kv.js';
 import type { WriteTxn } from '../mvcc/kvstore-txn.js';
 import type { LmdbReadView } from '../mvcc/kvstore.js';

@@ -9,7 +9,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'n
 import { dirname } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { DBI_KIDX, DBI_LATEST, DBI_LEASE_KEYS, DBI_META, DBI_REV, DBI_TOMBS, DBIS, META_SCHEMA_VERSION, SCHEMA_VERSION } from './schema.js';
-import { readU64, u64Bytes } from '../mvcc/revision.js';
+import { readU64, u64Bytes } from '../util/pure/u64be.js';
 
 export type Dbi = Database<Buffer, Buffer>;
 

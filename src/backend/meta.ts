@@ -6,7 +6,8 @@ import {
   META_APPLIED_INDEX, META_COMPACT_CURSOR, META_COMPACTED_REV, META_CONSISTENT_TERM, META_CURRENT_REV,
   META_FINISHED_COMPACT_REV, META_SCHEDULED_COMPACT_REV,
 } from './schema.js';
-import { assert, readU64, u64Bytes } from '../mvcc/revision.js';
+import { assert } from '../util/pure/assert.js';
+import { readU64, u64Bytes } from '../util/pure/u64be.js';
 
 /** The revision of a new, empty store (etcd's: the first write gets revision 2). */
 export const INITIAL_REVISION = 1;

@@ -11,7 +11,7 @@
  * It is not byte-compatible with etcd's hash (the record format differs).
  */
 import { crc32c } from '@node-rs/crc32';
-import { EtcdError } from '../api/rpctypes/errors.js';
+import { EtcdError } from '../errors/errors.js';
 import type { LmdbReadView } from './kvstore.js';
 import { encodeRevision, readU64 } from './revision.js';
 

@@ -3,7 +3,7 @@
  * the server's read path. Implementations: kvstore.ts (ReadView, LmdbKvReader),
  * kvstore-txn.ts (WriteTxn).
  */
-import type { etcdserverpb, mvccpb } from '../api/pb.js';
+import type { etcdserverpb, mvccpb } from '../proto/pb.js';
 
 export type KeyValue = mvccpb.KeyValue.$Properties & {
   key: Uint8Array;

@@ -9,7 +9,7 @@
  * (so even a bug cannot leave half of it).
  */
 import type { LmdbBackend } from '../backend/backend.js';
-import { mvccpb } from '../api/pb.js';
+import { mvccpb } from '../proto/pb.js';
 import type { KeyValue, TxnWrite } from './kv.js';
 import { LmdbReadView } from './kvstore.js';
 import { encodeIndexKey, isStorableKey } from './key-index.js';

@@ -7,8 +7,8 @@
  */
 import type { LmdbBackend, ReadOpts } from '../backend/backend.js';
 import { readMeta } from '../backend/meta.js';
-import { EtcdError } from '../api/rpctypes/errors.js';
-import { mvccpb, type etcdserverpb } from '../api/pb.js';
+import { EtcdError } from '../errors/errors.js';
+import { mvccpb, type etcdserverpb } from '../proto/pb.js';
 import type { KeyValue, KvReader, RangeOptions, RangeResult, ReadView } from './kv.js';
 import { LMDB_MAX_KEY_BYTES, encodeIndexKey, encodeKeyPrefix, isStorableKey } from './key-index.js';
 import { decodeIndexRecord, decodeKvRecord, decodeLatestRecord, kvRecordValue, type LocatedEntry } from './records.js';

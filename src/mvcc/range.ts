@@ -9,7 +9,7 @@
  * - keys_only drops values after sorting (sorting by VALUE still sees them);
  * - header.revision is the store revision, not the requested one.
  */
-import { etcdserverpb } from '../api/pb.js';
+import { etcdserverpb } from '../proto/pb.js';
 import type { KeyValue, ReadView } from './kv.js';
 import { int } from './revision.js';
 

@@ -10,40 +10,10 @@ export type Revision = number;
 
 export const REV_BYTES = 16;
 
-/** The largest integer we encode; revisions, versions and lease IDs stay below it. */
-const U64_SAFE_MAX = Number.MAX_SAFE_INTEGER;
-const TWO_32 = 0x1_0000_0000;
-
 export { assert } from '../util/pure/assert.js';
 import { assert } from '../util/pure/assert.js';
-
-export function writeU64(buf: Uint8Array, offset: number, n: number): void {
-  assert(Number.isInteger(n) && n >= 0 && n <= U64_SAFE_MAX, `u64 out of range: ${n}`);
-  const hi = Math.floor(n / TWO_32);
-  const lo = n >>> 0;
-  buf[offset] = hi >>> 24;
-  buf[offset + 1] = (hi >>> 16) & 0xff;
-  buf[offset + 2] = (hi >>> 8) & 0xff;
-  buf[offset + 3] = hi & 0xff;
-  buf[offset + 4] = lo >>> 24;
-  buf[offset + 5] = (lo >>> 16) & 0xff;
-  buf[offset + 6] = (lo >>> 8) & 0xff;
-  buf[offset + 7] = lo & 0xff;
-}
-
-export function readU64(buf: Uint8Array, offset: number): number {
-  const hi = ((buf[offset]! << 24) >>> 0) + (buf[offset + 1]! << 16) + (buf[offset + 2]! << 8) + buf[offset + 3]!;
-  const lo = ((buf[offset + 4]! << 24) >>> 0) + (buf[offset + 5]! << 16) + (buf[offset + 6]! << 8) + buf[offset + 7]!;
-  const n = hi * TWO_32 + lo;
-  assert(n <= U64_SAFE_MAX, `stored u64 above 2^53: corrupt store?`);
-  return n;
-}
-
-export function u64Bytes(n: number): Buffer {
-  const b = Buffer.allocUnsafe(8);
-  writeU64(b, 0, n);
-  return b;
-}
+import { writeU64, readU64 } from '../util/pure/u64be.js';
+export { writeU64, readU64, u64Bytes } from '../util/pure/u64be.js';
 
 export function encodeRevision(main: Revision, sub: number): Buffer {
   const b = Buffer.allocUnsafe(REV_BYTES);

@@ -25,7 +25,7 @@ import {
   type Snapshot,
   type SnapshotMetadata,
 } from './messages.js';
-import { EntryType, type Entry, type HardState } from './types.js';
+import { EntryType, type Entry, type HardState } from '../raftpb/types.js';
 
 const MESSAGE_VERSION = 1;
 

@@ -11,7 +11,7 @@ import { Inflights } from './inflights.js';
 import { ConfChangeType, RaftError, type ConfChangeSingle, type ConfState } from './messages.js';
 import { Progress } from './progress.js';
 import { checkInvariants, cloneConfig, emptyConfig, isJoint, type ProgressMap, type TrackerConfig } from './tracker.js';
-import type { Index, NodeId } from './types.js';
+import type { Index, NodeId } from '../raftpb/types.js';
 
 export interface ChangerResult {
   config: TrackerConfig;

@@ -1,5 +1,5 @@
 /** Public surface of the raft library. */
-export * from './types.js';
+export * from '../raftpb/types.js';
 export * from './messages.js';
 export * from './codec.js';
 export { MemoryStorage, type Storage, type InitialState, entrySize, limitSize } from './storage.js';

@@ -8,7 +8,7 @@
  *   [ i1 i2 i3 ...... ]       buffer grows up to `size` slots, then wraps
  */
 import { assert } from './messages.js';
-import type { Index } from './types.js';
+import type { Index } from '../raftpb/types.js';
 
 export class Inflights {
   private start = 0;

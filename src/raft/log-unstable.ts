@@ -3,7 +3,7 @@
  * Invariant: entries[i].index === offset + i; if snapshot is set, offset === snapshot index + 1.
  */
 import { assert, type Snapshot } from './messages.js';
-import type { Entry, Index, Term } from './types.js';
+import type { Entry, Index, Term } from '../raftpb/types.js';
 
 export class Unstable {
   snapshot: Snapshot | null = null;

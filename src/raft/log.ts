@@ -7,7 +7,7 @@
 import { Unstable } from './log-unstable.js';
 import { ErrCompacted, ErrUnavailable, RaftError, assert, type Snapshot } from './messages.js';
 import { limitSize, type Storage } from './storage.js';
-import type { Entry, Index, Term } from './types.js';
+import type { Entry, Index, Term } from '../raftpb/types.js';
 
 export class RaftLog {
   readonly storage: Storage;

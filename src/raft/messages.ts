@@ -3,7 +3,7 @@
  * Names and numeric values follow etcd's raftpb so transcripts read the same.
  * Binary encoding lives in codec.ts.
  */
-import type { Entry, HardState, Index, NodeId, Term } from './types.js';
+import type { Entry, HardState, Index, NodeId, Term } from '../raftpb/types.js';
 
 export enum MessageType {
   MsgHup = 0,

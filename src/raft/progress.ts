@@ -9,7 +9,7 @@
  */
 import { Inflights } from './inflights.js';
 import { assert } from './messages.js';
-import type { Index } from './types.js';
+import type { Index } from '../raftpb/types.js';
 
 export enum ProgressState {
   Probe = 0,

@@ -3,7 +3,7 @@
  * A joint config needs a majority in both the incoming and the outgoing voter sets;
  * an empty set agrees to everything.
  */
-import type { Index, NodeId } from './types.js';
+import type { Index, NodeId } from '../raftpb/types.js';
 
 export enum VoteResult {
   Pending = 1,

@@ -10,7 +10,7 @@ import { VoteResult } from './quorum.js';
 import { ReadOnlyOption, type ReadIndexStatus } from './read-only.js';
 import type { Raft } from './raft.js';
 import { isJoint } from './tracker.js';
-import { EntryType, type Index, type NodeId } from './types.js';
+import { EntryType, type Index, type NodeId } from '../raftpb/types.js';
 
 const NONE: NodeId = 0;
 

@@ -37,7 +37,7 @@ import { ReadOnly, ReadOnlyOption } from './read-only.js';
 import type { Rng } from './rng.js';
 import type { Storage } from './storage.js';
 import { ProgressTracker } from './tracker.js';
-import { EntryType, type Entry, type HardState, type Index, type NodeId, type Term } from './types.js';
+import { EntryType, type Entry, type HardState, type Index, type NodeId, type Term } from '../raftpb/types.js';
 
 export const NONE: NodeId = 0;
 

@@ -27,7 +27,7 @@ import {
   type SoftState,
 } from './messages.js';
 import { Raft, CampaignType, type Config } from './raft.js';
-import { EntryType, type Entry, type HardState, type Index, type NodeId } from './types.js';
+import { EntryType, type Entry, type HardState, type Index, type NodeId } from '../raftpb/types.js';
 
 export interface Status {
   id: NodeId;

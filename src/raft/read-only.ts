@@ -7,7 +7,7 @@
  * (only valid together with checkQuorum; Config validation enforces this).
  */
 import type { Message } from './messages.js';
-import type { Index, NodeId } from './types.js';
+import type { Index, NodeId } from '../raftpb/types.js';
 
 export enum ReadOnlyOption {
   Safe = 0,

@@ -17,7 +17,7 @@ import {
   type ConfState,
   type Snapshot,
 } from './messages.js';
-import { EMPTY_HARD_STATE, EntryType, type Entry, type HardState, type Index, type Term } from './types.js';
+import { EMPTY_HARD_STATE, EntryType, type Entry, type HardState, type Index, type Term } from '../raftpb/types.js';
 
 export interface InitialState {
   readonly hardState: HardState;

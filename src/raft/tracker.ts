@@ -10,7 +10,7 @@
 import { assert, type ConfState } from './messages.js';
 import { Progress } from './progress.js';
 import { jointCommittedIndex, jointVoteResult, VoteResult, type JointConfig } from './quorum.js';
-import type { Index, NodeId } from './types.js';
+import type { Index, NodeId } from '../raftpb/types.js';
 
 export interface TrackerConfig {
   voters: { incoming: Set<NodeId>; outgoing: Set<NodeId> };

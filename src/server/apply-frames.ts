@@ -13,7 +13,7 @@
  *     u32 eventCount, eventCount x [u32 len, bytes]   encoded mvccpb.Event
  */
 import { ByteReader, ByteWriter, FrameError } from '../threads/frame.js';
-import type { Entry } from '../raft/types.js';
+import type { Entry } from '../raftpb/types.js';
 import { entryEncodingBytes, readEntry, writeEntry } from '../wal/codec.js';
 import type { ApplyOutcome } from './ports.js';
 

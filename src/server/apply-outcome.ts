@@ -1,5 +1,5 @@
 /** Turns the applier's results into what crosses back to the main thread. */
-import { mvccpb } from '../api/pb.js';
+import { mvccpb } from '../proto/pb.js';
 import type { ApplyResult } from '../apply/interface.js';
 import type { ApplyOutcome } from './ports.js';
 

@@ -15,7 +15,7 @@ import { Applier } from '../apply/applier.js';
 import { workerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
 import { decodeEntryBatch, encodeOutcomes, isFlushFrame, OVERSIZE_MARKER } from './apply-frames.js';
-import type { Entry } from '../raft/types.js';
+import type { Entry } from '../raftpb/types.js';
 import { needsPhysicalCompaction, toOutcome } from './apply-outcome.js';
 
 /** How long the loop sleeps waiting for a batch when there is no compaction work (ms). */

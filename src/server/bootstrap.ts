@@ -6,7 +6,7 @@
  *   3. entries after the applied index are re-applied in log order;
  *   4. the server takes a new term and appends its leader no-op; then it serves.
  */
-import type { ServerConfig } from './config.js';
+import type { ServerConfig } from '../config/config.js';
 import type { Logger } from '../util/logger.js';
 import { formatUrl } from '../util/urls.js';
 import type { WalRecovery } from '../wal/types.js';

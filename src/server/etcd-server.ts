@@ -13,9 +13,9 @@
  * and "committed" means "durable on the one voter". The LogWriter / ApplyPipe contracts
  * (src/server/ports.ts) are the ones Raft's Ready loop will drive.
  */
-import { etcdserverpb } from '../api/pb.js';
-import { EtcdError, errorByCode } from '../api/rpctypes/errors.js';
-import { EntryType, type Entry } from '../raft/types.js';
+import { etcdserverpb } from '../proto/pb.js';
+import { EtcdError, errorByCode } from '../errors/errors.js';
+import { EntryType, type Entry } from '../raftpb/types.js';
 import type { ApplyOutcome, ApplyPipe, KvReadView, LogWriter, RangePool } from './ports.js';
 import type { MemberIdentity } from './identity.js';
 import { IndexWaiter, WaitRegistry } from './wait.js';
@@ -77,14 +77,6 @@ type Proposal =
   | { txn: etcdserverpb.ITxnRequest }
   | { compaction: etcdserverpb.ICompactionRequest };
 
-/** The operations the gRPC layer calls (etcd's RaftKV). Responses may come encoded, header filled. */
-export interface RaftKV {
-  serveRange(req: etcdserverpb.IRangeRequest): Promise<etcdserverpb.IRangeResponse | Uint8Array>;
-  put(req: etcdserverpb.IPutRequest): Promise<Uint8Array>;
-  deleteRange(req: etcdserverpb.IDeleteRangeRequest): Promise<Uint8Array>;
-  txn(req: etcdserverpb.ITxnRequest): Promise<Uint8Array | etcdserverpb.ITxnResponse>;
-  compact(req: etcdserverpb.ICompactionRequest): Promise<Uint8Array>;
-}
 
 /** Plain counters on the hot path; src/server/metrics.ts reads them when /metrics is scraped. */
 export interface ServerCounters {
@@ -106,7 +98,7 @@ export interface PipelineObserver {
   apply(seconds: number, entries: number): void;
 }
 
-export class EtcdServer implements RaftKV {
+export class EtcdServer {
   readonly counters: ServerCounters = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, readIndexes: 0 };
   readonly identity: MemberIdentity;
   readonly limits: ServerLimits;

@@ -1,7 +1,7 @@
 /** KvReadView for the main thread: LMDB read transactions on a read-only handle. */
 import { LmdbBackend } from '../backend/backend.js';
 import { LmdbKvReader } from '../mvcc/kvstore.js';
-import type { etcdserverpb } from '../api/pb.js';
+import type { etcdserverpb } from '../proto/pb.js';
 import type { KvReadView } from './ports.js';
 
 export class LmdbReadView implements KvReadView {

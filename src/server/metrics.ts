@@ -5,7 +5,6 @@
  */
 import { Registry, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 import type { EtcdServer } from './etcd-server.js';
-import type { HttpRouter } from '../api/http/router.js';
 
 export function createMetrics(server: EtcdServer): Registry {
   const registry = new Registry();
@@ -62,12 +61,4 @@ export function createMetrics(server: EtcdServer): Registry {
     apply: (seconds) => apply.observe(seconds),
   });
   return registry;
-}
-
-export function registerMetricsRoute(router: HttpRouter, registry: Registry): void {
-  router.get('/metrics', async (_req, res) => {
-    const body = await registry.metrics();
-    res.writeHead(200, { 'Content-Type': registry.contentType });
-    res.end(body);
-  });
 }

@@ -3,8 +3,8 @@
  * (style.md rule 5). The WAL writer, the apply worker proxy and the LMDB reader
  * implement these; tests may use in-thread implementations.
  */
-import type { Entry, HardState } from '../raft/types.js';
-import type { etcdserverpb } from '../api/pb.js';
+import type { Entry, HardState } from '../raftpb/types.js';
+import type { etcdserverpb } from '../proto/pb.js';
 
 /** Durable log appends (the WAL writer: LocalAppendThread). */
 export interface LogWriter {

@@ -3,10 +3,10 @@
  * answered as encoded bytes so nothing is re-encoded on the main thread.
  * Errors come back as their EtcdError code (structured clone drops the class).
  */
-import { etcdserverpb } from '../api/pb.js';
+import { etcdserverpb } from '../proto/pb.js';
 import { LmdbBackend } from '../backend/backend.js';
 import { LmdbKvReader } from '../mvcc/kvstore.js';
-import { EtcdError } from '../api/rpctypes/errors.js';
+import { EtcdError } from '../errors/errors.js';
 
 export interface RangeTask {
   readonly dbPath: string;

@@ -4,9 +4,9 @@
  * cost less than a hop to another thread.
  */
 import { Piscina } from 'piscina';
-import type { etcdserverpb } from '../api/pb.js';
-import { etcdserverpb as pb } from '../api/pb.js';
-import { errorByCode } from '../api/rpctypes/errors.js';
+import type { etcdserverpb } from '../proto/pb.js';
+import { etcdserverpb as pb } from '../proto/pb.js';
+import { errorByCode } from '../errors/errors.js';
 import type { RangeTaskResult } from './range.worker.js';
 import type { RangePool } from './ports.js';
 

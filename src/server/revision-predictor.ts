@@ -10,7 +10,7 @@
  * EtcdServer uses it to answer plain puts as soon as they are durable, without waiting for
  * the apply worker, and checks every prediction against the applied revision.
  */
-import type { etcdserverpb } from '../api/pb.js';
+import type { etcdserverpb } from '../proto/pb.js';
 
 export function isPlainPut(req: etcdserverpb.IPutRequest): boolean {
   return !req.prevKv && !req.ignoreValue && !req.ignoreLease && (req.lease ?? 0) === 0;

@@ -7,7 +7,7 @@ import type { Worker } from 'node:worker_threads';
 import { startWorkerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
 import type { RingConsumer, RingProducer } from '../threads/ring.js';
-import type { Entry } from '../raft/types.js';
+import type { Entry } from '../raftpb/types.js';
 import { decodeOutcomes, encodeEntryBatch, FLUSH_MARKER, OVERSIZE_MARKER } from './apply-frames.js';
 import { entryEncodingBytes } from '../wal/codec.js';
 import type { ApplyOutcome, ApplyPipe } from './ports.js';

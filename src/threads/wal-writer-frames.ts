@@ -2,7 +2,7 @@
  * WAL writer ring frames (docs/threads.md "WAL writer frames"). Entry and hard state
  * encodings are those of docs/storage-wal.md.
  */
-import type { Entry, HardState } from '../raft/types.js';
+import type { Entry, HardState } from '../raftpb/types.js';
 import { assert } from '../util/pure/assert.js';
 import { entryEncodingBytes, HARD_STATE_BYTES, readEntry, readHardState, writeEntry, writeHardState } from '../wal/codec.js';
 import { readU64, writeU64 } from '../wal/u64.js';

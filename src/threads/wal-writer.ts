@@ -7,7 +7,7 @@
  * made durable in call order, and a promise resolves only after the fdatasync that
  * covered it returned.
  */
-import type { Entry, HardState } from '../raft/types.js';
+import type { Entry, HardState } from '../raftpb/types.js';
 import { assert } from '../util/pure/assert.js';
 import { WalClosedError, WalInvalidArgumentError } from '../wal/errors.js';
 import type { WalOptions, WalRecovery } from '../wal/types.js';

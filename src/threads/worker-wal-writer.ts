@@ -4,7 +4,7 @@
  * resolves from ACK frames on the from-worker ring, strictly in call order.
  */
 import type { Worker } from 'node:worker_threads';
-import type { Entry, HardState } from '../raft/types.js';
+import type { Entry, HardState } from '../raftpb/types.js';
 import { assert } from '../util/pure/assert.js';
 import { invalidEntryReason, invalidHardStateReason } from '../wal/codec.js';
 import { WalClosedError, WalCorruptError, WalInvalidArgumentError } from '../wal/errors.js';

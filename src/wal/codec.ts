@@ -3,7 +3,7 @@
  * "Hard state encoding"). Shared by WAL records, the WAL writer ring frames and the
  * apply frames. Little-endian; u64 = safe integer as (low u32, high u32).
  */
-import { EntryType, type Entry, type HardState } from '../raft/types.js';
+import { EntryType, type Entry, type HardState } from '../raftpb/types.js';
 import { readU64, writeU64 } from './u64.js';
 
 /** Bytes before the data in an entry encoding: index 8, term 8, type 1, length 4. */

@@ -3,7 +3,7 @@
  * chain, applies entries with Raft truncation semantics, and tells a torn tail from
  * corruption.
  */
-import type { Entry, HardState } from '../raft/types.js';
+import type { Entry, HardState } from '../raftpb/types.js';
 import { assert } from '../util/pure/assert.js';
 import { CodecError, HARD_STATE_BYTES, readEntry, readHardState } from './codec.js';
 import { WalCorruptError } from './errors.js';

@@ -1,5 +1,5 @@
 /** The WAL's public shapes (docs/storage-wal.md). The server and the WAL writer use exactly these. */
-import type { Entry, HardState } from '../raft/types.js';
+import type { Entry, HardState } from '../raftpb/types.js';
 
 export interface WalOptions {
   /** WAL directory (created if missing). */

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EMPTY_HARD_STATE, type Entry, type HardState } from '../raft/types.js';
+import { EMPTY_HARD_STATE, type Entry, type HardState } from '../raftpb/types.js';
 import { assert } from '../util/pure/assert.js';
 import {
   ENTRY_HEADER_BYTES,

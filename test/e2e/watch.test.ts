@@ -9,7 +9,7 @@ import { useCluster } from './framework/hooks.js';
 import { RawEtcdClient, RawWatchStream } from './framework/raw.js';
 import { SUITE_TIMEOUT_MS, serverUnavailableReason } from './framework/process.js';
 import { pending } from './framework/pending.js';
-import type { etcdserverpb, mvccpb } from '../../src/api/pb.js';
+import type { etcdserverpb, mvccpb } from '../../src/proto/pb.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const str = (u: Uint8Array | null | undefined): string => Buffer.from(u ?? []).toString();

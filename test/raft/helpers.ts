@@ -5,7 +5,7 @@ import { RawNode } from '../../src/raft/raw-node.js';
 import { SeededRng } from '../../src/raft/rng.js';
 import { MemoryStorage } from '../../src/raft/storage.js';
 import type { Config } from '../../src/raft/raft.js';
-import { EntryType, type Entry, type NodeId } from '../../src/raft/types.js';
+import { EntryType, type Entry, type NodeId } from '../../src/raftpb/types.js';
 
 export interface TestNode {
   id: NodeId;

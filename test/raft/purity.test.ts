@@ -1,5 +1,5 @@
 // Style rule 1: the raft core is pure. No node:* imports, no clocks, timers, global
-// randomness or promises; imports stay inside src/raft and src/util/pure.
+// randomness or promises; imports stay inside src/raft, src/raftpb and src/util/pure.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 const dir = join(import.meta.dirname, '..', '..', '..', 'src', 'raft');
 const forbidden: [RegExp, string][] = [
   [/from\s+['"]node:/, 'node:* import'],
-  [/from\s+['"](?!\.\/|\.\.\/util\/pure\/)/, 'import from outside src/raft and src/util/pure'],
+  [/from\s+['"](?!\.\/|\.\.\/util\/pure\/|\.\.\/raftpb\/)/, 'import from outside src/raft, src/raftpb and src/util/pure'],
   [/\bDate\.now\b|\bnew Date\b|\bperformance\./, 'clock'],
   [/\bMath\.random\b/, 'global randomness'],
   [/\bset(Timeout|Interval|Immediate)\b|\bqueueMicrotask\b/, 'timer'],

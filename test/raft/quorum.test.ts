@@ -6,7 +6,7 @@ import { Inflights } from '../../src/raft/inflights.js';
 import { majorityCommittedIndex, majorityVoteResult, VoteResult } from '../../src/raft/quorum.js';
 import { MemoryStorage } from '../../src/raft/storage.js';
 import { ErrCompacted } from '../../src/raft/messages.js';
-import { EntryType } from '../../src/raft/types.js';
+import { EntryType } from '../../src/raftpb/types.js';
 
 /** Model: the largest index i such that a majority acked >= i. */
 function alternativeCommitted(voters: number[], acked: Map<number, number>): number {

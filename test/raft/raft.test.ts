@@ -6,7 +6,7 @@ import { ReadOnlyOption } from '../../src/raft/read-only.js';
 import { RawNode } from '../../src/raft/raw-node.js';
 import { SeededRng } from '../../src/raft/rng.js';
 import { MemoryStorage } from '../../src/raft/storage.js';
-import { EntryType } from '../../src/raft/types.js';
+import { EntryType } from '../../src/raftpb/types.js';
 import { TestCluster, enc, isType } from './helpers.js';
 
 function leaders(c: TestCluster): number[] {

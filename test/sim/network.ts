@@ -3,7 +3,7 @@
  * partitions as a set of blocked directed links (symmetric = both directions).
  */
 import type { SeededRng } from '../../src/raft/rng.js';
-import type { NodeId } from '../../src/raft/types.js';
+import type { NodeId } from '../../src/raftpb/types.js';
 
 export interface NetworkOptions {
   dropProbability: number;

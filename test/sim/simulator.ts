@@ -27,7 +27,7 @@ import { ReadOnlyOption } from '../../src/raft/read-only.js';
 import { RawNode } from '../../src/raft/raw-node.js';
 import { SeededRng } from '../../src/raft/rng.js';
 import { MemoryStorage } from '../../src/raft/storage.js';
-import { EntryType, type Entry, type Index, type NodeId } from '../../src/raft/types.js';
+import { EntryType, type Entry, type Index, type NodeId } from '../../src/raftpb/types.js';
 import { checkHistory, type KvOp } from './checkers/linearizability.js';
 import { InvariantViolation, RaftInvariants } from './checkers/invariants.js';
 import { EventQueue } from './event-queue.js';

@@ -3,7 +3,7 @@
  * grpc-message, and parsing grpc-timeout. Wording follows grpc-go, which etcd uses,
  * so clients see the same strings from etcd-ts as from etcd.
  */
-import { EtcdError, GrpcStatus } from '../rpctypes/errors.js';
+import { EtcdError, GrpcStatus } from '../../errors/errors.js';
 
 export { GrpcStatus };
 

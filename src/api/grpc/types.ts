@@ -73,7 +73,7 @@ export interface GrpcTransportOptions {
    * Called once per call with the status it ended with (CANCELLED when the client went
    * away first), for metrics such as etcd's grpc_server_handled_total. Keep it cheap.
    */
-  onHandled?: (path: string, code: import('../rpctypes/errors.js').GrpcStatus) => void;
+  onHandled?: (path: string, code: import('../../errors/errors.js').GrpcStatus) => void;
   /** Where handler errors that are not EtcdErrors are logged. Default: console.error. */
   logError?: (msg: string, err: unknown) => void;
 }

@@ -9,8 +9,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import '../pb-runtime.js';
-import { EtcdError, GrpcStatus } from '../rpctypes/errors.js';
+import '../../proto/pb-runtime.js';
+import { EtcdError, GrpcStatus } from '../../errors/errors.js';
 import type { UnaryMethodSpec } from '../v3rpc/method.js';
 import type { HttpRouter } from './router.js';
 

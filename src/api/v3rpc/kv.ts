@@ -2,8 +2,7 @@
  * etcdserverpb.KV: validate, call the server (RaftKV), return. Errors are EtcdErrors,
  * mapped to gRPC status by the transport.
  */
-import { etcdserverpb } from '../pb.js';
-import type { RaftKV } from '../../server/etcd-server.js';
+import { etcdserverpb } from '../../proto/pb.js';
 import { checkCompactionRequest, checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from './validate.js';
 import { encodeWith, type UnaryMethodSpec } from './method.js';
 
@@ -12,6 +11,15 @@ export interface KvLimits {
 }
 
 type Pb = typeof etcdserverpb;
+
+/** The operations the gRPC layer calls (etcd's RaftKV). Responses may come encoded, header filled. */
+export interface RaftKV {
+  serveRange(req: etcdserverpb.IRangeRequest): Promise<etcdserverpb.IRangeResponse | Uint8Array>;
+  put(req: etcdserverpb.IPutRequest): Promise<Uint8Array>;
+  deleteRange(req: etcdserverpb.IDeleteRangeRequest): Promise<Uint8Array>;
+  txn(req: etcdserverpb.ITxnRequest): Promise<Uint8Array | etcdserverpb.ITxnResponse>;
+  compact(req: etcdserverpb.ICompactionRequest): Promise<Uint8Array>;
+}
 
 export function kvMethods(kv: RaftKV, limits: KvLimits): UnaryMethodSpec<any, any>[] {
   const pb: Pb = etcdserverpb;

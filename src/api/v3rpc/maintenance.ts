@@ -2,7 +2,7 @@
  * etcdserverpb.Maintenance (Status for now) and etcdserverpb.Cluster (MemberList for
  * the one member). The other methods answer UNIMPLEMENTED from the transport.
  */
-import { etcdserverpb } from '../pb.js';
+import { etcdserverpb } from '../../proto/pb.js';
 import { encodeWith, type UnaryMethodSpec } from './method.js';
 
 export interface StatusSource {

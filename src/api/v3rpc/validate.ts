@@ -8,8 +8,8 @@
  * (docs/decisions/0001-int64-as-number.md). A revision, version or limit that large
  * means "beyond anything stored" either way, so the answer is etcd's.
  */
-import { etcdserverpb } from '../pb.js';
-import { EtcdError } from '../rpctypes/errors.js';
+import { etcdserverpb } from '../../proto/pb.js';
+import { EtcdError } from '../../errors/errors.js';
 import { isStorableKey } from '../../mvcc/key-index.js';
 
 type RangeRequest = etcdserverpb.IRangeRequest;

@@ -2,7 +2,7 @@
  * bin/etcd: parse etcd's flags, start one member, serve the client port (gRPC and
  * HTTP/1.1 on one listener), stop cleanly on SIGINT/SIGTERM.
  */
-import { parseServerConfig, serverConfigLogFields, type ServerConfig } from '../../server/config.js';
+import { parseServerConfig, serverConfigLogFields, type ServerConfig } from '../../config/config.js';
 import { loadServerConfig } from './startup.js';
 import { formatUrl } from '../../util/urls.js';
 import { isInitialized, layoutOf } from '../../server/data-dir.js';
@@ -14,7 +14,8 @@ import { HttpRouter } from '../../api/http/router.js';
 import { registerHealthRoutes, registerVersionRoute } from '../../api/http/health.js';
 import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
-import { createMetrics, registerMetricsRoute } from '../../server/metrics.js';
+import { createMetrics } from '../../server/metrics.js';
+import { registerMetricsRoute } from '../../api/http/metrics-route.js';
 import { registerGateway } from '../../api/http/gateway.js';
 
 /** etcd adds this much to --max-request-bytes for the gRPC receive limit (grpcOverheadBytes). */

@@ -15,9 +15,9 @@
  *   (plus "advertise client URLs are not set" for that case);
  * - bootstrap (exit 1): warn "failed to start etcd", then fatal "discovery failed".
  */
-import { ConfigError, parseServerConfig, loggerOptionsFrom, type ServerConfig, type ParseServerConfigOptions } from '../../server/config.js';
+import { ConfigError, parseServerConfig, loggerOptionsFrom, type ServerConfig, type ParseServerConfigOptions } from '../../config/config.js';
 import { Logger, type LogSink } from '../../util/logger.js';
-import { formatHelp, formatVersion, USAGE } from './help.js';
+import { formatHelp, formatVersion, USAGE } from '../../config/help.js';
 
 export interface StartupOutputs {
   /** Where --help and --version go (default process.stdout). */

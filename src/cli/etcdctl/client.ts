@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
-import { codeByMessage } from '../../api/rpctypes/errors.js';
+import { codeByMessage } from '../../errors/errors.js';
 
 /** Our own error codes that are not etcd's: the Go client would not recognise their messages. */
 const NOT_ETCDS = /^ETCD_ERR_(APPLY_|API_ID_OUT_OF_RANGE)/;

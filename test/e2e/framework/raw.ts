@@ -5,7 +5,7 @@
  * field by field.
  */
 import * as grpc from '@grpc/grpc-js';
-import { etcdserverpb } from '../../../src/api/pb.js';
+import { etcdserverpb } from '../../../src/proto/pb.js';
 
 export interface GrpcFailure {
   code: grpc.status;

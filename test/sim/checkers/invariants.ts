@@ -9,7 +9,7 @@
  */
 import type { Raft } from '../../../src/raft/raft.js';
 import type { Snapshot } from '../../../src/raft/messages.js';
-import type { Entry, Index, NodeId, Term } from '../../../src/raft/types.js';
+import type { Entry, Index, NodeId, Term } from '../../../src/raftpb/types.js';
 
 export class InvariantViolation extends Error {
   constructor(message: string) {

@@ -1,8 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { etcdserverpb, mvccpb } from '../../../src/api/pb.js';
+import { etcdserverpb, mvccpb } from '../../../src/proto/pb.js';
 import { ERR_APPLY_MALFORMED_ENTRY, ERR_APPLY_UNSUPPORTED } from '../../../src/apply/interface.js';
-import { EntryType } from '../../../src/raft/types.js';
+import { EntryType } from '../../../src/raftpb/types.js';
 import { Harness, b, s } from './helpers.js';
 
 describe('put', () => {

@@ -1,5 +1,5 @@
-import { etcdserverpb } from '../../../src/api/pb.js';
-import { EntryType, type Entry } from '../../../src/raft/types.js';
+import { etcdserverpb } from '../../../src/proto/pb.js';
+import { EntryType, type Entry } from '../../../src/raftpb/types.js';
 
 /** Entry i: put k<i % 50> = "v<i>" (every 7th: delete it instead). Deterministic. */
 export function crashEntry(index: number): Entry {

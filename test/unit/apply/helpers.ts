@@ -2,12 +2,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { etcdserverpb } from '../../../src/api/pb.js';
+import { etcdserverpb } from '../../../src/proto/pb.js';
 import { LmdbBackend } from '../../../src/backend/backend.js';
 import { Applier } from '../../../src/apply/applier.js';
 import type { ApplyResult, LeaseLookup } from '../../../src/apply/interface.js';
 import { LmdbKvReader } from '../../../src/mvcc/kvstore.js';
-import { EntryType, type Entry } from '../../../src/raft/types.js';
+import { EntryType, type Entry } from '../../../src/raftpb/types.js';
 
 export const b = (s: string): Uint8Array => Buffer.from(s);
 export const s = (u: Uint8Array | null | undefined): string => Buffer.from(u ?? []).toString();

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { etcdserverpb } from '../../../src/api/pb.js';
-import { EtcdError } from '../../../src/api/rpctypes/errors.js';
+import { etcdserverpb } from '../../../src/proto/pb.js';
+import { EtcdError } from '../../../src/errors/errors.js';
 import { Harness, b, s } from '../apply/helpers.js';
 
 const count = (h: Harness) => ({

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { mvccpb } from "../../../src/api/pb.js";
-import { EtcdError } from '../../../src/api/rpctypes/errors.js';
+import type { mvccpb } from "../../../src/proto/pb.js";
+import { EtcdError } from '../../../src/errors/errors.js';
 import { Harness, b, s } from '../apply/helpers.js';
 
 test('events since a revision: order, whole revisions, compaction, equals the applier events', async () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32c } from '@node-rs/crc32';
-import { EtcdError } from '../../../src/api/rpctypes/errors.js';
+import { EtcdError } from '../../../src/errors/errors.js';
 import { hashKv } from '../../../src/mvcc/hash.js';
 import { Harness } from '../apply/helpers.js';
 

@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { etcdserverpb } from '../../../src/api/pb.js';
-import { EtcdError } from '../../../src/api/rpctypes/errors.js';
+import { etcdserverpb } from '../../../src/proto/pb.js';
+import { EtcdError } from '../../../src/errors/errors.js';
 import { Harness, b, s } from '../apply/helpers.js';
 
 interface Ver { rev: number; value: string; create: number; version: number; tomb: boolean; lease: number }

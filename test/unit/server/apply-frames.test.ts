@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { decodeEntryBatch, decodeOutcomes, encodeEntryBatch, encodeOutcomes } from '../../../src/server/apply-frames.js';
 import type { ApplyOutcome } from '../../../src/server/ports.js';
 import { FrameError } from '../../../src/threads/frame.js';
-import { EntryType } from '../../../src/raft/types.js';
+import { EntryType } from '../../../src/raftpb/types.js';
 
 const outcome = fc.record({
   index: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),

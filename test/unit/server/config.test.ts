@@ -12,7 +12,7 @@ import {
   serverConfigLogFields,
   verifyBootstrap,
   type ServerConfig,
-} from '../../../src/server/config.js';
+} from '../../../src/config/config.js';
 import { formatUrl } from '../../../src/util/urls.js';
 
 const parse = (argv: string[], env: Record<string, string> = {}): ServerConfig => parseServerConfig(argv, env);

@@ -7,15 +7,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, readdirSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { etcdserverpb } from '../../../src/api/pb.js';
-import { parseServerConfig } from '../../../src/server/config.js';
+import { etcdserverpb } from '../../../src/proto/pb.js';
+import { parseServerConfig } from '../../../src/config/config.js';
 import { startMember, type Member } from '../../../src/server/bootstrap.js';
 import { openInlineLog, openWorkerLog } from '../../../src/server/log-openers.js';
 import { InlineWalWriter } from '../../../src/threads/wal-writer.js';
 import { WorkerWalWriter } from '../../../src/threads/worker-wal-writer.js';
 import { nopLogger } from '../../../src/util/logger.js';
 import { spawnSync } from 'node:child_process';
-import { EtcdError } from '../../../src/api/rpctypes/errors.js';
+import { EtcdError } from '../../../src/errors/errors.js';
 
 const b = (s: string) => Buffer.from(s);
 

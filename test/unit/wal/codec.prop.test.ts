@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { EntryType, type Entry } from '../../../src/raft/types.js';
+import { EntryType, type Entry } from '../../../src/raftpb/types.js';
 import { CodecError, decodeEntry, decodeHardState, encodeEntry, encodeHardState } from '../../../src/wal/codec.js';
 import { parseRecord, recordBytes, RecordType, sealRecord } from '../../../src/wal/record.js';
 import { seedFor } from './helpers.js';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EntryType, type Entry } from '../../../src/raft/types.js';
+import { EntryType, type Entry } from '../../../src/raftpb/types.js';
 
 export function tmpDir(prefix = 'wal-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

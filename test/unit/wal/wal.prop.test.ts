@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import fc from 'fast-check';
-import type { Entry, HardState } from '../../../src/raft/types.js';
+import type { Entry, HardState } from '../../../src/raftpb/types.js';
 import { openWalSync, type FileWal } from '../../../src/wal/wal.js';
 import { entry, seedFor, tmpDir } from './helpers.js';
 

@@ -1,5 +1,5 @@
 /** `etcdctl del [options] <key> [range_end]` */
-import { etcdserverpb } from '../../../api/pb.js';
+import { etcdserverpb } from '../../../proto/pb.js';
 import { RPC } from '../client.js';
 import type { CommandSpec } from '../command.js';
 import type { FlagDef, ParsedFlags } from '../flags.js';

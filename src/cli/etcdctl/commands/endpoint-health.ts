@@ -2,7 +2,7 @@
  * `etcdctl endpoint health`: a linearizable get of the key "health" on every endpoint, in
  * parallel (a permission-denied answer still proves the proposal went through consensus).
  */
-import { etcdserverpb } from '../../../api/pb.js';
+import { etcdserverpb } from '../../../proto/pb.js';
 import { RPC, RpcError } from '../client.js';
 import type { CommandSpec } from '../command.js';
 import { CLUSTER_FLAG, endpointsFromCluster } from './endpoints.js';

@@ -1,5 +1,5 @@
 /** `etcdctl put [options] <key> <value>` */
-import { etcdserverpb } from '../../../api/pb.js';
+import { etcdserverpb } from '../../../proto/pb.js';
 import { RPC } from '../client.js';
 import type { CommandSpec } from '../command.js';
 import { parseGoInt, type FlagDef, type ParsedFlags } from '../flags.js';

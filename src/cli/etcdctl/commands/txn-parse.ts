@@ -3,7 +3,7 @@
  * a blank line, success ops (`put k v`, `get --prefix k`, `del k`), a blank line, failure ops,
  * a blank line. Ops take the same flags as the put/get/del commands.
  */
-import { etcdserverpb } from '../../../api/pb.js';
+import { etcdserverpb } from '../../../proto/pb.js';
 import { CliExit, ExitCode } from '../global.js';
 import { FlagError, parseFlags, parseGoInt } from '../flags.js';
 import { goQuote } from '../go-format.js';

@@ -1,5 +1,5 @@
 /** `etcdctl txn [-i]`: reads compares, success ops and failure ops from stdin. */
-import { etcdserverpb } from '../../../api/pb.js';
+import { etcdserverpb } from '../../../proto/pb.js';
 import { RPC } from '../client.js';
 import type { CommandSpec } from '../command.js';
 import { CliExit, ExitCode, rpcExit } from '../global.js';

@@ -3,7 +3,7 @@
  * server cancels the watch, then `Error: watch is canceled by the server` (exit 5), as etcdctl.
  * Not yet: interactive mode (-i) and running an exec-command per event.
  */
-import { etcdserverpb } from '../../../api/pb.js';
+import { etcdserverpb } from '../../../proto/pb.js';
 import { RPC, RpcError } from '../client.js';
 import type { CommandSpec } from '../command.js';
 import { CliExit, ExitCode } from '../global.js';

@@ -7,8 +7,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { etcdserverpb } from '../../../../src/api/pb.js';
-import { EtcdError } from '../../../../src/api/rpctypes/errors.js';
+import { etcdserverpb } from '../../../../src/proto/pb.js';
+import { EtcdError } from '../../../../src/errors/errors.js';
 import { IMPLS, addFakeKv, startServer, type TestServer } from './helpers.js';
 
 const exec = promisify(execFile);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { MessageReader, encodeFrame } from '../../../../src/api/grpc/framing.js';
 import { decodeGrpcMessage, encodeGrpcMessage, parseGrpcTimeoutMs, toStatus } from '../../../../src/api/grpc/status.js';
 import { etcdMethodPaths, unimplementedError } from '../../../../src/api/grpc/etcd-services.js';
-import { EtcdError, GrpcStatus } from '../../../../src/api/rpctypes/errors.js';
+import { EtcdError, GrpcStatus } from '../../../../src/errors/errors.js';
 
 function collect(reader: MessageReader, chunks: Buffer[]): { msgs: string[]; err?: string } {
   const msgs: string[] = [];

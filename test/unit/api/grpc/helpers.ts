@@ -3,7 +3,7 @@
  * with a fake KV (Put/Range computed from the request), and call it with grpc-js.
  */
 import * as grpc from '@grpc/grpc-js';
-import { etcdserverpb } from '../../../../src/api/pb.js';
+import { etcdserverpb } from '../../../../src/proto/pb.js';
 import { ClientListener } from '../../../../src/api/grpc/client-listener.js';
 import { GrpcJsTransport } from '../../../../src/api/grpc/grpc-js-transport.js';
 import { Http2GrpcTransport } from '../../../../src/api/grpc/http2-transport.js';

@@ -5,8 +5,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { etcdserverpb } from '../../../../src/api/pb.js';
-import { EtcdError, GrpcStatus } from '../../../../src/api/rpctypes/errors.js';
+import { etcdserverpb } from '../../../../src/proto/pb.js';
+import { EtcdError, GrpcStatus } from '../../../../src/errors/errors.js';
 import type { GrpcTransport } from '../../../../src/api/grpc/types.js';
 import { IMPLS, rawClient, startServer, waitFor, type TestServer } from './helpers.js';
 

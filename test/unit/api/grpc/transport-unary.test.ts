@@ -7,8 +7,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
-import { etcdserverpb } from '../../../../src/api/pb.js';
-import { ERRORS, EtcdError, GrpcStatus, type ErrorCode } from '../../../../src/api/rpctypes/errors.js';
+import { etcdserverpb } from '../../../../src/proto/pb.js';
+import { ERRORS, EtcdError, GrpcStatus, type ErrorCode } from '../../../../src/errors/errors.js';
 
 const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 import { GrpcStatusError } from '../../../../src/api/grpc/status.js';

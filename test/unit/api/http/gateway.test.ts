@@ -2,10 +2,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { etcdserverpb } from '../../../../src/api/pb.js';
+import { etcdserverpb } from '../../../../src/proto/pb.js';
 import { HttpRouter } from '../../../../src/api/http/router.js';
 import { registerGateway } from '../../../../src/api/http/gateway.js';
-import { EtcdError } from '../../../../src/api/rpctypes/errors.js';
+import { EtcdError } from '../../../../src/errors/errors.js';
 import { encodeWith, type UnaryMethodSpec } from '../../../../src/api/v3rpc/method.js';
 
 // A Range handler that reports what it received: the gateway's conversion is what is tested.

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { etcdserverpb } from '../../../../src/api/pb.js';
-import { EtcdError } from '../../../../src/api/rpctypes/errors.js';
+import { etcdserverpb } from '../../../../src/proto/pb.js';
+import { EtcdError } from '../../../../src/errors/errors.js';
 import {
   checkCompactionRequest,
   checkPutRequest,

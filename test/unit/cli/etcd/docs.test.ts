@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { envName, FLAGS } from '../../../../src/cli/etcd/flags.js';
+import { envName, FLAGS } from '../../../../src/config/flags.js';
 
 // Compiled to dist/test/unit/cli/etcd/: five levels up is the repository root.
 const doc = readFileSync(new URL('../../../../../docs/configuration.md', import.meta.url), 'utf8');

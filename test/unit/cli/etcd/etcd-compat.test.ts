@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseServerConfig } from '../../../../src/server/config.js';
+import { ConfigError, parseServerConfig } from '../../../../src/config/config.js';
 
 const ETCD = process.env['ETCD_COMPAT_BIN'] ?? '/usr/bin/etcd';
 const skip = existsSync(ETCD) ? false : `no etcd binary at ${ETCD}`;

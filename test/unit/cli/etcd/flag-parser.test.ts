@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseGoDuration, parseGoInt, resolveFlags } from '../../../../src/cli/etcd/flag-parser.js';
-import { envName, FLAGS } from '../../../../src/cli/etcd/flags.js';
-import { formatHelp, formatVersion } from '../../../../src/cli/etcd/help.js';
+import { ConfigError, parseGoDuration, parseGoInt, resolveFlags } from '../../../../src/config/flag-parser.js';
+import { envName, FLAGS } from '../../../../src/config/flags.js';
+import { formatHelp, formatVersion } from '../../../../src/config/help.js';
 
 const val = (argv: string[], name: string, env: Record<string, string> = {}): unknown => resolveFlags(argv, env).values.get(name);
 

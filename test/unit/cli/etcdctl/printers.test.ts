@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { etcdserverpb } from '../../../../src/api/pb.js';
+import { etcdserverpb } from '../../../../src/proto/pb.js';
 import {
   decodeAs, DeleteRangeResponseSchema, LeaseGrantResponseSchema, LeaseTimeToLiveResponseSchema, MemberListResponseSchema,
   PutResponseSchema, RangeResponseSchema, StatusResponseSchema, TxnResponseSchema,

@@ -10,9 +10,9 @@
  *   if (cfg.help) → print formatHelp(), exit 0; if (cfg.version) → print formatVersion(cfg.emulatedEtcdVersion), exit 0
  *   const lg = new Logger(loggerOptionsFrom(cfg)); for (const n of cfg.notices) lg.log(n.level, n.msg, n.fields);
  */
-import { resolveFlags, ConfigError, parseGoDuration, type ConfigNotice, type FlagValue, type ResolvedFlags } from '../cli/etcd/flag-parser.js';
-import { flagByName, FLAGS, MAX_ELECTION_TIMEOUT_MS } from '../cli/etcd/flags.js';
-import { formatHelp, formatVersion } from '../cli/etcd/help.js';
+import { resolveFlags, ConfigError, parseGoDuration, type ConfigNotice, type FlagValue, type ResolvedFlags } from './flag-parser.js';
+import { flagByName, FLAGS, MAX_ELECTION_TIMEOUT_MS } from './flags.js';
+import { formatHelp, formatVersion } from './help.js';
 import type { LoggerOptions, LogLevel } from '../util/logger.js';
 import { formatUrl, formatUrlList, parseUrl, UrlError, urlHostname, urlScheme } from '../util/urls.js';
 

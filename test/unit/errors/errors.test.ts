@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ERRORS, EtcdError, GrpcStatus, codeByMessage, errorByCode, type ErrorCode } from '../../../../src/api/rpctypes/errors.js';
+import { ERRORS, EtcdError, GrpcStatus, codeByMessage, errorByCode, type ErrorCode } from '../../../src/errors/errors.js';
 
-const doc = readFileSync(new URL('../../../../../docs/errors.md', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../../../../docs/errors.md', import.meta.url), 'utf8');
 
 test('docs/errors.md lists every code with its status and exact message', () => {
   for (const [code, spec] of Object.entries(ERRORS)) {

@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { parseUrlList, UrlError } from '../../util/urls.js';
+import { parseUrlList, UrlError } from '../util/urls.js';
 import { envName, flagByEnv, flagByName, flagByYamlKey, FLAGS, type FlagSpec } from './flags.js';
 
 export type FlagValue = string | boolean | number | URL[] | string[];

@@ -5,8 +5,14 @@
  * - one LMDB write transaction per batch; `applied_index` is written in it with the data;
  * - entries at or below the stored applied index are skipped (replay is idempotent); the
  *   rest must be contiguous (index = applied + 1);
- * - an entry that fails writes nothing (see applyEntries: validation happens before writes,
- *   and a failure after a write re-runs the batch without that entry); later entries still apply.
+ * - a request that fails with an EtcdError (a compacted revision, a txn op past its limits)
+ *   writes nothing and is answered with that error; later entries still apply: the outcome is
+ *   part of the deterministic semantics every member computes alike;
+ * - anything else is fatal for the batch, before its transaction commits: an entry that cannot
+ *   be decoded, an exception that is not an EtcdError (a bug, a full disk), and an entry whose
+ *   outcome differs from the revision a client was already promised (see `applyEntries`). The
+ *   applier throws ApplyFatalError, LMDB aborts the transaction, and the member stops: an
+ *   entry is never skipped, and an answer is never taken back.
  */
 import { EtcdError } from '../errors/errors.js';
 import { etcdserverpb } from '../proto/pb.js';
@@ -18,8 +24,8 @@ import { WriteTxn } from '../mvcc/kvstore-txn.js';
 import { rangeRequest } from '../mvcc/range.js';
 import { assert, int } from '../mvcc/revision.js';
 import {
-  ERR_APPLY_INTERNAL, ERR_APPLY_MALFORMED_ENTRY, ERR_APPLY_UNSUPPORTED, NO_LEASES,
-  type ApplierOptions, type ApplyKind, type ApplyResult, type LeaseLookup,
+  ApplyFatalError, ERR_APPLY_UNSUPPORTED, NO_LEASES,
+  type ApplierOptions, type ApplyKind, type ApplyResult, type LeaseLookup, type PromisedRevisions,
 } from './interface.js';
 import { checkPut, checkTxn, compareToPath, execDeleteRange, execPut, execTxn } from './txn.js';
 
@@ -37,7 +43,6 @@ export class Applier {
   readonly backend: LmdbBackend;
   readonly compactor: Compactor;
   private readonly leases: LeaseLookup;
-  private readonly onInternalError: (index: number, err: unknown) => void;
   /** Mirror of the meta dbi as of the last commit (the applier is the only writer). */
   private readonly state: MetaState;
   /** The write txn of the entry being applied (to tell whether a failure wrote anything). */
@@ -47,7 +52,6 @@ export class Applier {
     assert(opts.backend.writable, 'Applier needs the writable backend');
     this.backend = opts.backend;
     this.leases = opts.leases ?? NO_LEASES;
-    this.onInternalError = opts.onInternalError ?? ((index, err) => console.error(`apply: entry ${index} failed`, err));
     this.state = readMeta(this.backend.meta);
     this.compactor = new Compactor(this.backend, this.state, opts.onCompactionFinished);
   }
@@ -69,7 +73,7 @@ export class Applier {
    * re-run gives the same results for the others. (LMDB child transactions would do the
    * same per entry, but merging a child into a large parent costs O(dirty pages) each.)
    */
-  applyEntries(entries: readonly Entry[]): ApplyResult[] {
+  applyEntries(entries: readonly Entry[], promised: PromisedRevisions = NO_PROMISES): ApplyResult[] {
     // Bound the dirty pages one LMDB transaction holds in memory: split big batches.
     let bytes = 0;
     let from = 0;
@@ -77,16 +81,16 @@ export class Applier {
     for (let i = 0; i < entries.length; i++) {
       bytes += entries[i]!.data.length;
       if (bytes >= APPLY_TXN_BYTES_MAX && i + 1 < entries.length) {
-        results.push(...this.applyInOneTxn(entries.slice(from, i + 1)));
+        results.push(...this.applyInOneTxn(entries.slice(from, i + 1), promised));
         from = i + 1;
         bytes = 0;
       }
     }
-    results.push(...this.applyInOneTxn(from === 0 ? entries : entries.slice(from)));
+    results.push(...this.applyInOneTxn(from === 0 ? entries : entries.slice(from), promised));
     return results;
   }
 
-  private applyInOneTxn(entries: readonly Entry[]): ApplyResult[] {
+  private applyInOneTxn(entries: readonly Entry[], promised: PromisedRevisions): ApplyResult[] {
     const failed = new Map<number, ApplyResult>();
     for (;;) {
       const results: ApplyResult[] = [];
@@ -99,7 +103,15 @@ export class Applier {
           for (const e of entries) {
             if (e.index <= s.appliedIndex) continue;
             assert(e.index === s.appliedIndex + 1, `apply: gap: entry ${e.index} after applied ${s.appliedIndex}`);
-            results.push(failed.get(e.index) ?? this.applyOne(e));
+            const r = failed.get(e.index) ?? this.applyOne(e);
+            const promisedRev = promised.get(e.index);
+            if (promisedRev !== undefined && (r.errorCode !== undefined || r.revision !== promisedRev)) {
+              // A client holds a success at `promisedRev`: committing anything else would take it back.
+              throw new ApplyFatalError(
+                `entry ${e.index}: answered with revision ${promisedRev} but applies as ${r.errorCode ?? `revision ${r.revision}`}`,
+              );
+            }
+            results.push(r);
             s.appliedIndex = e.index;
             s.consistentTerm = e.term;
             advanced = true;
@@ -129,8 +141,8 @@ export class Applier {
     let req: etcdserverpb.InternalRaftRequest;
     try {
       req = etcdserverpb.InternalRaftRequest.decode(e.data);
-    } catch {
-      return { ...base, requestId: 0, revision: this.state.currentRev, kind: 'noop', errorCode: ERR_APPLY_MALFORMED_ENTRY };
+    } catch (err) {
+      throw new ApplyFatalError(`entry ${e.index}: not an InternalRaftRequest (${err instanceof Error ? err.message : String(err)})`);
     }
     const requestId = int(req.header?.ID) || int(req.ID);
     const saved = { ...this.state };
@@ -152,9 +164,9 @@ export class Applier {
       } else if (err instanceof EtcdError) {
         result = { ...base, requestId, revision: saved.currentRev, kind: kindOf(req), errorCode: err.code };
       } else {
-        this.onInternalError(e.index, err);
-        result = { ...base, requestId, revision: saved.currentRev, kind: kindOf(req), errorCode: ERR_APPLY_INTERNAL };
-        throw new RerunWithout(result); // unknown state: never keep what it wrote
+        // Unknown state, and no answer a client could rely on: stop before the batch commits.
+        const cause = err instanceof Error ? (err.stack ?? err.message) : String(err);
+        throw new ApplyFatalError(`entry ${e.index}: applying ${kindOf(req)} failed: ${cause}`, { cause: err });
       }
       if (wrote) throw new RerunWithout(result);
       return result;
@@ -216,6 +228,8 @@ export class Applier {
 }
 
 class UnsupportedRequest extends Error {}
+
+const NO_PROMISES: PromisedRevisions = new Map();
 
 /** Abort the batch's LMDB transaction and re-run it with this entry answered by `result`. */
 class RerunWithout extends Error {

@@ -20,18 +20,22 @@ export interface ApplierOptions {
    * `physical: true` compactions at or below `revision`).
    */
   readonly onCompactionFinished?: (revision: number) => void;
-  /** Called when applying an entry threw something that is not an EtcdError (a bug). */
-  readonly onInternalError?: (index: number, err: unknown) => void;
 }
 
 export type ApplyKind = 'noop' | 'put' | 'deleteRange' | 'txn' | 'compaction' | 'range' | 'unsupported';
 
-/** Not (yet) in the error catalogue: entry data is not an InternalRaftRequest. */
-export const ERR_APPLY_MALFORMED_ENTRY = 'ETCD_ERR_APPLY_MALFORMED_ENTRY';
 /** Not (yet) in the error catalogue: a request type this applier does not handle (lease, auth, alarm...). */
 export const ERR_APPLY_UNSUPPORTED = 'ETCD_ERR_APPLY_UNSUPPORTED_REQUEST';
-/** Not (yet) in the error catalogue: applying threw something unexpected; nothing was written. */
-export const ERR_APPLY_INTERNAL = 'ETCD_ERR_APPLY_INTERNAL';
+/** Entry index -> the store revision a client was already told that entry has (plain puts answered early). */
+export type PromisedRevisions = ReadonlyMap<number, number>;
+
+/**
+ * Applying a batch cannot go on without taking back an answer or skipping an entry: the
+ * batch's transaction is aborted and the member must stop (etcd panics here).
+ */
+export class ApplyFatalError extends Error {
+  override readonly name = 'ApplyFatalError';
+}
 
 export interface ApplyResult {
   /** Raft index of the entry. */

@@ -99,10 +99,8 @@ export const ERRORS = {
   ETCD_ERR_SERVER_NOT_SUPPORTED_FOR_LEARNER: { grpcStatus: S.FAILED_PRECONDITION, message: 'etcdserver: rpc not supported for learner' },
   ETCD_ERR_SERVER_BAD_LEADER_TRANSFEREE: { grpcStatus: S.FAILED_PRECONDITION, message: 'etcdserver: bad leader transferee' },
 
-  /** Not etcd's: raised by the applier (src/apply/interface.ts) for entries that should never exist. */
-  ETCD_ERR_APPLY_MALFORMED_ENTRY: { grpcStatus: S.INTERNAL, message: 'etcdserver: malformed log entry' },
+  /** Not etcd's: raised by the applier (src/apply/interface.ts) for a request type it does not apply yet. */
   ETCD_ERR_APPLY_UNSUPPORTED_REQUEST: { grpcStatus: S.UNIMPLEMENTED, message: 'etcdserver: request type not supported by this server yet' },
-  ETCD_ERR_APPLY_INTERNAL: { grpcStatus: S.INTERNAL, message: 'etcdserver: internal error while applying the request' },
 
   /** Not one of etcd's: a client-chosen 64-bit ID we cannot represent exactly (docs/decisions/0001). */
   ETCD_ERR_API_ID_OUT_OF_RANGE: { grpcStatus: S.INVALID_ARGUMENT, message: 'etcdserver: ID out of the supported range (must be below 2^53)' },

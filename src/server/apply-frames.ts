@@ -3,6 +3,9 @@
  *
  * Entry batch, main -> worker, little-endian:
  *   u32 count, then count x the entry encoding of docs/storage-wal.md (src/wal/codec.ts)
+ *   u32 promisedCount, then promisedCount x { u64 index, u64 revision }: revisions already
+ *   promised to clients for entries of this batch (plain puts answered at durability); the
+ *   applier checks each before its transaction commits and fails the batch on a mismatch
  *
  * Outcome batch, worker -> main:
  *   u32 count, then count x outcome:
@@ -36,31 +39,55 @@ export function isFlushFrame(frame: Uint8Array, offset = 0, length = frame.lengt
 const HAS_RESPONSE = 1;
 const HAS_ERROR = 2;
 
-export function encodeEntryBatch(entries: readonly Entry[], w = new ByteWriter()): Uint8Array {
+/** Entry index -> the store revision a client was already told that entry has. */
+export type PromisedRevisions = ReadonlyMap<number, number>;
+
+const NO_PROMISES: PromisedRevisions = new Map();
+
+/** Bytes of a batch frame beyond its entries' encodings. */
+export function entryBatchOverheadBytes(promised: PromisedRevisions | undefined): number {
+  return 8 + 16 * (promised?.size ?? 0);
+}
+
+export function encodeEntryBatch(entries: readonly Entry[], w = new ByteWriter(), promised: PromisedRevisions = NO_PROMISES): Uint8Array {
   w.reset();
   w.u32(entries.length);
   for (const e of entries) {
     w.ensure(entryEncodingBytes(e));
     w.offset = writeEntry(w.buffer, w.view, w.offset, e);
   }
+  w.u32(promised.size);
+  for (const [index, revision] of promised) w.u64(index).u64(revision);
   return w.result();
 }
 
+export interface EntryBatch {
+  readonly entries: Entry[];
+  readonly promised: PromisedRevisions;
+}
+
 /** Decodes a batch frame that may live in reused ring memory: entry data are copies. */
-export function decodeEntryBatch(frame: Uint8Array, offset = 0, length = frame.length - offset): Entry[] {
+export function decodeEntryBatch(frame: Uint8Array, offset = 0, length = frame.length - offset): EntryBatch {
   const r = new ByteReader(frame, offset, length);
   const count = r.u32();
   const dv = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const out: Entry[] = [];
+  const entries: Entry[] = [];
   let pos = r.offset;
   const end = offset + length;
   for (let i = 0; i < count; i++) {
     const { entry, next } = readEntry(frame, dv, pos, end - pos);
-    out.push(entry);
+    entries.push(entry);
     pos = next;
   }
-  if (pos !== end) throw new FrameError(`entry batch: ${end - pos} trailing bytes`);
-  return out;
+  const tail = new ByteReader(frame, pos, end - pos);
+  const promisedCount = tail.u32();
+  const promised = new Map<number, number>();
+  for (let i = 0; i < promisedCount; i++) {
+    const index = tail.u64();
+    promised.set(index, tail.u64());
+  }
+  tail.done();
+  return { entries, promised: promisedCount === 0 ? NO_PROMISES : promised };
 }
 
 export function encodeOutcomes(outcomes: readonly ApplyOutcome[], w = new ByteWriter()): Uint8Array {

@@ -14,8 +14,9 @@ import { LmdbBackend } from '../backend/backend.js';
 import { Applier } from '../apply/applier.js';
 import { workerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
-import { decodeEntryBatch, encodeOutcomes, isFlushFrame, OVERSIZE_MARKER } from './apply-frames.js';
+import { decodeEntryBatch, encodeOutcomes, isFlushFrame, OVERSIZE_MARKER, type EntryBatch } from './apply-frames.js';
 import type { Entry } from '../raftpb/types.js';
+import { faultInjectingApplier } from './apply-fault.js';
 import { needsPhysicalCompaction, toOutcome } from './apply-outcome.js';
 
 /** How long the loop sleeps waiting for a batch when there is no compaction work (ms). */
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const { dbPath } = workerData as { dbPath: string };
   const { rx, tx } = workerChannel(workerData);
   const backend = LmdbBackend.open({ path: dbPath, writable: true });
-  const applier = new Applier({ backend });
+  const applier = faultInjectingApplier(new Applier({ backend }), process.env);
   parentPort!.postMessage({ type: 'ready', appliedIndex: applier.appliedIndex(), consistentTerm: applier.consistentTerm() });
 
   const out = new ByteWriter(64 * 1024);
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
     tx.writeBlocking(marker);
   };
   /** Frames drained from the ring, in order: entry batches, and flush requests (null). */
-  let frames: (Entry[] | null)[] = [];
+  let frames: (EntryBatch | null)[] = [];
   const collect = (bytes: Uint8Array, offset: number, length: number): void => {
     frames.push(isFlushFrame(bytes, offset, length) ? null : decodeEntryBatch(bytes, offset, length));
   };
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
     if (rx.drain(collect) === 0) return;
     const todo = frames;
     frames = [];
-    let group: Entry[][] = [];
+    let group: EntryBatch[] = [];
     for (const f of todo) {
       if (f !== null) {
         group.push(f);
@@ -76,10 +77,12 @@ async function main(): Promise<void> {
     }
     applyGroup(group);
   };
-  const applyGroup = (batches: Entry[][]): void => {
-    if (batches.length === 0) return;
-    const all = batches.length === 1 ? batches[0]! : batches.flat();
-    const results = applier.applyEntries(all);
+  const applyGroup = (group: EntryBatch[]): void => {
+    if (group.length === 0) return;
+    const batches = group.map((b) => b.entries);
+    const all: Entry[] = batches.length === 1 ? batches[0]! : batches.flat();
+    const promised = group.length === 1 ? group[0]!.promised : new Map(group.flatMap((b) => [...b.promised]));
+    const results = applier.applyEntries(all, promised);
     if (needsPhysicalCompaction(results)) while (applier.compactStep()) { /* physical: to completion */ }
     let k = 0;
     for (const batch of batches) {

@@ -1,10 +1,10 @@
 /**
- * Start-up of one member: data dir, identity, apply worker, WAL recovery and replay,
- * read view, EtcdServer. The order matters:
- *   1. the apply worker opens (or creates) LMDB and reports its applied index;
+ * Start-up of one member: data dir, identity, apply pipe, WAL recovery and replay, the
+ * consensus node, the apply loop, the read view, EtcdServer. The order matters:
+ *   1. the apply pipe (worker or in-thread) opens (or creates) LMDB and reports its applied index;
  *   2. the WAL is opened from that index: a torn tail is cut, any other damage refuses to start;
- *   3. entries after the applied index are re-applied in log order;
- *   4. the server takes a new term and appends its leader no-op; then it serves.
+ *   3. the apply loop re-applies the entries after the applied index, in log order;
+ *   4. the node takes a new term and commits its leader no-op; then the member serves.
  */
 import type { ServerConfig } from '../config/config.js';
 import type { Logger } from '../util/logger.js';
@@ -12,17 +12,24 @@ import { formatUrl } from '../util/urls.js';
 import type { WalRecovery } from '../wal/types.js';
 import { computeClusterId, computeMemberId, type MemberIdentity } from './identity.js';
 import { DataDirError, isInitialized, layoutOf, lockDataDir, prepare, readIdentity, writeIdentity, type DataDirLayout } from './data-dir.js';
-import { WorkerApplyPipe } from './worker-apply-pipe.js';
 import { LmdbReadView } from './lmdb-read-view.js';
 import { ReadPool } from './read-pool.js';
-import { EtcdServer } from './etcd-server.js';
-import type { ApplyPipe, LogWriter } from './ports.js';
+import { EtcdServer, PipelineTimings } from './etcd-server.js';
+import { ApplyLoop } from './apply-loop.js';
+import { SingleNode } from './node/single-node.js';
+import type { OpenedApplyPipe } from './inline-apply-pipe.js';
+import type { LogWriter } from './ports.js';
 
 /** Opens the log for recovery and appending (the WAL writer worker in production). */
 export type LogOpener = (opts: { dir: string; fromIndex: number; cfg: ServerConfig }) => Promise<{ recovery: WalRecovery; writer: LogWriter }>;
+/** Opens the store's apply pipe (the apply worker in production). */
+export type ApplyOpener = (opts: { dbPath: string; cfg: ServerConfig }) => Promise<OpenedApplyPipe>;
 
-/** How many recovered entries go to the apply worker per batch during replay. */
-const REPLAY_BATCH_ENTRIES = 1000;
+/** Where the WAL writer and the applier run (src/server/openers.ts: WORKER_THREADS, ONE_THREAD). */
+export interface ThreadModel {
+  readonly openLog: LogOpener;
+  readonly openApply: ApplyOpener;
+}
 
 export interface Member {
   readonly server: EtcdServer;
@@ -34,13 +41,13 @@ export interface Member {
   close(): Promise<void>;
 }
 
-export async function startMember(cfg: ServerConfig, logger: Logger, openLog: LogOpener): Promise<Member> {
+export async function startMember(cfg: ServerConfig, logger: Logger, threads: ThreadModel): Promise<Member> {
   const layout = layoutOf(cfg.dataDir, cfg.walDir);
   const restarting = isInitialized(layout);
   prepare(layout);
   const unlock = lockDataDir(layout);
   try {
-    return await openMember(cfg, logger, openLog, layout, restarting, unlock);
+    return await openMember(cfg, logger, threads, layout, restarting, unlock);
   } catch (err) {
     unlock();
     throw err;
@@ -50,7 +57,7 @@ export async function startMember(cfg: ServerConfig, logger: Logger, openLog: Lo
 async function openMember(
   cfg: ServerConfig,
   logger: Logger,
-  openLog: LogOpener,
+  threads: ThreadModel,
   layout: DataDirLayout,
   restarting: boolean,
   unlock: () => void,
@@ -69,11 +76,12 @@ async function openMember(
     logger.warn('member name differs from the one stored in the data dir', { stored: stored.name, given: cfg.name });
   }
 
-  const { pipe, appliedIndex, consistentTerm } = await WorkerApplyPipe.start(layout.dbPath, cfg.maxRequestBytes);
+  const { pipe, appliedIndex, consistentTerm } = await threads.openApply({ dbPath: layout.dbPath, cfg });
   let writer: LogWriter | undefined;
   try {
-    const opened = await openLog({ dir: layout.walDir, fromIndex: appliedIndex, cfg });
+    const opened = await threads.openLog({ dir: layout.walDir, fromIndex: appliedIndex, cfg });
     writer = opened.writer;
+    const log = writer;
     const { recovery } = opened;
     if (recovery.repaired) {
       logger.warn('cut a torn record at the end of the WAL', { file: recovery.repaired.file, offset: recovery.repaired.offset });
@@ -83,21 +91,37 @@ async function openMember(
         `${layout.walDir}: the WAL ends at index ${recovery.lastIndex} but ${layout.dbPath} has applied index ${appliedIndex}; the WAL is missing entries, refusing to start`,
       );
     }
-    await replay(pipe, recovery, appliedIndex);
+    checkContiguous(recovery, appliedIndex);
+    const timings = new PipelineTimings();
+    const applyLoop = new ApplyLoop({
+      pipe,
+      appliedIndex,
+      checkpointEntries: cfg.snapshotCount,
+      releaseLog: (index) => log.releaseTo(index + 1),
+      onApplied: (seconds, entries) => timings.apply(seconds, entries),
+    });
+    // Replay: the recovered entries after the applied index, through the same loop as live ones.
+    applyLoop.enqueue(recovery.entries);
+    await applyLoop.drain();
     if (!restarting) {
       writeIdentity(layout, { format: 'etcd-ts/identity/v1', name: cfg.name, memberId: identity.memberId, clusterId: identity.clusterId });
     }
     const last = recovery.entries[recovery.entries.length - 1];
+    const node = new SingleNode({
+      memberId: identity.memberId,
+      log,
+      position: { lastTerm: last?.term ?? consistentTerm, hardStateTerm: recovery.hardState.term, lastIndex: recovery.lastIndex },
+      onAppended: (seconds, entries) => timings.walAppend(seconds, entries),
+    });
     const server = new EtcdServer({
       identity,
       limits: { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, quotaBackendBytes: cfg.quotaBackendBytes },
       version: cfg.emulatedEtcdVersion,
-      log: writer,
-      applier: pipe,
+      node,
+      applyLoop,
       reader: new LmdbReadView(layout.dbPath),
       readPool: new ReadPool(layout.dbPath),
-      position: { lastTerm: last?.term ?? consistentTerm, hardStateTerm: recovery.hardState.term, lastIndex: recovery.lastIndex },
-      checkpointEntries: cfg.snapshotCount,
+      timings,
     });
     await server.start();
     return {
@@ -118,15 +142,12 @@ async function openMember(
   }
 }
 
-async function replay(pipe: ApplyPipe, recovery: WalRecovery, appliedIndex: number): Promise<void> {
+function checkContiguous(recovery: WalRecovery, appliedIndex: number): void {
   const entries = recovery.entries;
   for (let i = 0; i < entries.length; i++) {
     const expected = appliedIndex + 1 + i;
     if (entries[i]!.index !== expected) {
       throw new DataDirError(`WAL recovery: expected entry ${expected} after applied index ${appliedIndex}, found ${entries[i]!.index}`);
     }
-  }
-  for (let i = 0; i < entries.length; i += REPLAY_BATCH_ENTRIES) {
-    await pipe.apply(entries.slice(i, i + REPLAY_BATCH_ENTRIES));
   }
 }

@@ -1,24 +1,33 @@
 /**
- * EtcdServer: the main-thread heart of one member.
+ * EtcdServer: the request lifecycle of one member (etcd's EtcdServer), between the RPC layer
+ * above and the consensus node and apply loop below (docs/architecture.md).
  *
- * Write path: a request gets an ID, becomes an InternalRaftRequest in a log entry, is made
- * durable by the LogWriter (WAL worker), committed, applied by the ApplyPipe (apply worker)
- * and answered from the apply outcome. Proposals arriving in one event-loop turn go to the
- * WAL as one append, and the WAL worker groups what arrives during a sync into the next one.
+ * Write path: a request passes the gates (running, backpressure, size, quota), gets an ID,
+ * becomes an InternalRaftRequest proposed to the ConsensusNode, and is answered from its
+ * apply outcome, which the ApplyLoop publishes on the applied-batch stream. The one
+ * exception, plain puts, is answered at commit (see "Answers at commit" below).
  *
- * Read path: a linearizable read takes the commit index as its read index and waits for
- * the applied index to reach it; a serializable read runs at once.
+ * Read path: a linearizable read takes the node's read index and waits until the apply loop
+ * has applied it; a serializable read waits only until the store holds every write this
+ * member has already answered (so it never sees a state older than an answer it gave).
  *
- * This single-member node stands where the Raft library will: it assigns index and term,
- * and "committed" means "durable on the one voter". The LogWriter / ApplyPipe contracts
- * (src/server/ports.ts) are the ones Raft's Ready loop will drive.
+ * Answers at commit. A plain put (no lease, prev_kv or ignore flags) writes exactly the next
+ * revision and cannot fail once validated, so while every entry proposed before it is a plain
+ * put or applied, its revision is known (RevisionPredictor) and it is answered as soon as it
+ * is committed. The promise is sent with the entry to the applier, which checks it before the
+ * batch's transaction commits; a mismatch, like any apply failure, is fatal before the
+ * commit: the member stops, and the WAL, which holds the entry, replays it to that same
+ * revision on restart (replay is deterministic). So an answer is never taken back.
  */
 import { etcdserverpb } from '../proto/pb.js';
 import { EtcdError, errorByCode } from '../errors/errors.js';
-import { EntryType, type Entry } from '../raftpb/types.js';
-import type { ApplyOutcome, ApplyPipe, KvReadView, LogWriter, RangePool } from './ports.js';
+import type { Entry } from '../raftpb/types.js';
+import type { ApplyOutcome, KvReadView, RangePool } from './ports.js';
+import type { ConsensusNode } from './consensus.js';
+import type { ApplyLoop, AppliedBatch } from './apply-loop.js';
 import type { MemberIdentity } from './identity.js';
-import { IndexWaiter, WaitRegistry } from './wait.js';
+import { WaitRegistry } from './wait.js';
+import { IntakeGate } from './intake-gate.js';
 import { RevisionPredictor, isPlainPut } from './revision-predictor.js';
 
 export interface ServerLimits {
@@ -30,32 +39,37 @@ export interface ServerLimits {
   readonly quotaBackendBytes: number;
 }
 
-export interface LogPosition {
-  /** Term of the last entry in the log (0 for an empty log). */
-  readonly lastTerm: number;
-  /** Highest term seen in the hard state. */
-  readonly hardStateTerm: number;
-  /** Index of the last entry in the log. */
-  readonly lastIndex: number;
-}
-
 export interface EtcdServerOptions {
   readonly identity: MemberIdentity;
   readonly limits: ServerLimits;
   /** Version reported by Status and /version (--emulated-etcd-version). */
   readonly version: string;
-  readonly log: LogWriter;
-  readonly applier: ApplyPipe;
+  readonly node: ConsensusNode;
+  readonly applyLoop: ApplyLoop;
   readonly reader: KvReadView;
   /** Large ranges go here when given; otherwise every range runs on the main thread. */
   readonly readPool?: RangePool;
-  /** Where the recovered log ends; the new term starts after it. */
-  readonly position: LogPosition;
-  /**
-   * --snapshot-count: after this many applied entries LMDB is synced and the WAL segments
-   * below the synced index are released, so recovery reads only what came after.
-   */
-  readonly checkpointEntries: number;
+  /** Where the node and the apply loop report stage timings (see `observe`). */
+  readonly timings?: PipelineTimings;
+}
+
+/** Stage timings, per batch (src/server/metrics.ts turns them into histograms). */
+export interface PipelineObserver {
+  /** From handing a batch to the log to its durability, in seconds. */
+  walAppend(seconds: number, entries: number): void;
+  /** From handing a batch to the apply pipe to its outcomes, in seconds. */
+  apply(seconds: number, entries: number): void;
+}
+
+/** Forwards stage timings to an observer set later (the metrics registry is made after the member starts). */
+export class PipelineTimings implements PipelineObserver {
+  observer: PipelineObserver | undefined;
+  walAppend(seconds: number, entries: number): void {
+    this.observer?.walAppend(seconds, entries);
+  }
+  apply(seconds: number, entries: number): void {
+    this.observer?.apply(seconds, entries);
+  }
 }
 
 /** The default backend quota when --quota-backend-bytes is 0 (etcd's DefaultQuotaBytes). */
@@ -66,10 +80,16 @@ export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
  */
 const DB_SIZE_CACHE_MS = 250;
 /**
- * etcd refuses new proposals ("too many requests") while more than this many committed
- * entries wait to be applied: a slow apply must not let memory grow without bound.
+ * etcd's bound on committed entries waiting to be applied (maxGapBetweenApplyAndCommitIndex).
+ * etcd refuses proposals past it; here they wait (IntakeGate): overload slows clients down.
  */
 export const MAX_GAP_BETWEEN_APPLY_AND_COMMIT = 5000;
+/**
+ * Proposals that may wait at the gate. Past it a request is refused with "too many requests":
+ * each waiter holds its request in memory, so this bounds memory, not speed (far above what
+ * 1,000 concurrent clients with one request each can reach).
+ */
+export const MAX_WAITING_PROPOSALS = 100_000;
 
 type Proposal =
   | { put: etcdserverpb.IPutRequest }
@@ -77,10 +97,9 @@ type Proposal =
   | { txn: etcdserverpb.ITxnRequest }
   | { compaction: etcdserverpb.ICompactionRequest };
 
-
 /** Plain counters on the hot path; src/server/metrics.ts reads them when /metrics is scraped. */
 export interface ServerCounters {
-  /** Entries made durable and committed (etcd_server_proposals_committed_total). */
+  /** Entries committed (etcd_server_proposals_committed_total). */
   proposalsCommitted: number;
   /** Entries applied (etcd_server_proposals_applied_total). */
   proposalsApplied: number;
@@ -90,12 +109,11 @@ export interface ServerCounters {
   readIndexes: number;
 }
 
-/** Stage timings, per batch (src/server/metrics.ts turns them into histograms). */
-export interface PipelineObserver {
-  /** From handing a batch to the WAL writer to its durability, in seconds. */
-  walAppend(seconds: number, entries: number): void;
-  /** From handing a batch to the apply worker to its outcomes, in seconds. */
-  apply(seconds: number, entries: number): void;
+interface EarlyAnswer {
+  readonly index: number;
+  readonly revision: number;
+  readonly resolve: (b: Uint8Array) => void;
+  readonly reject: (e: Error) => void;
 }
 
 export class EtcdServer {
@@ -104,98 +122,83 @@ export class EtcdServer {
   readonly limits: ServerLimits;
   readonly version: string;
 
-  readonly #log: LogWriter;
-  readonly #applier: ApplyPipe;
+  readonly #node: ConsensusNode;
+  readonly #loop: ApplyLoop;
   readonly #reader: KvReadView;
   readonly #readPool: RangePool | undefined;
   readonly #waits = new WaitRegistry<ApplyOutcome>();
-  readonly #applied: IndexWaiter;
-
-  #term: number;
-  #lastIndex: number;
-  /** Highest durable (so, on one member, committed) index. */
-  #committed: number;
+  readonly #gate: IntakeGate;
+  readonly #timings: PipelineTimings | undefined;
   #nextRequestId = 1;
-  #pending: Entry[] = [];
-  #flushScheduled = false;
-  /** Durable batches not yet handed to the apply worker (coalesced per microtask checkpoint). */
-  #durable: Entry[][] = [];
-  #applyScheduled = false;
-  /** Chain of apply calls, so batches reach the apply worker in log order. */
-  #applyChain: Promise<void> = Promise.resolve();
-  /** The last WAL append handed over; appends become durable in order. */
-  #lastAppend: Promise<void> = Promise.resolve();
   #stopped = false;
   /** Set when the pipeline failed: no new requests, but stop() still closes everything. */
   #failed = false;
   #closed = false;
   #dbSize = { bytes: 0, measuredAtMs: -Infinity };
-  #fatal: ((err: Error) => void) | undefined;
-  readonly #checkpointEntries: number;
-  /** Applied index LMDB was last synced at (0: not since start). */
-  #checkpointIndex = 0;
-  #checkpointing = false;
-  #observer: PipelineObserver | undefined;
+  readonly #fatalListeners: ((err: Error) => void)[] = [];
   /** Set in start(), once the store holds every recovered entry. */
   #predictor: RevisionPredictor | undefined;
-  /** Plain puts answered at durability, in log order (see RevisionPredictor). */
-  #earlyAnswers: { index: number; revision: number; resolve: (b: Uint8Array) => void; reject: (e: Error) => void }[] = [];
-  /** Request ID -> the revision promised to the client, checked when the entry is applied. */
+  /** Plain puts to answer at commit, in index order. */
+  #earlyAnswers: EarlyAnswer[] = [];
+  /** Entry index -> the revision promised for it, until it is committed and goes to the applier with the entry. */
   readonly #promised = new Map<number, number>();
+  /** Highest index answered at commit: serializable reads wait until it is applied. */
+  #answeredThrough = 0;
 
   constructor(opts: EtcdServerOptions) {
     this.identity = opts.identity;
     this.limits = opts.limits;
     this.version = opts.version;
-    this.#log = opts.log;
-    this.#applier = opts.applier;
+    this.#node = opts.node;
+    this.#loop = opts.applyLoop;
     this.#reader = opts.reader;
     this.#readPool = opts.readPool;
-    // A restart is a new election on a one-member cluster: the term moves past every term seen.
-    this.#term = Math.max(opts.position.lastTerm, opts.position.hardStateTerm) + 1;
-    this.#lastIndex = opts.position.lastIndex;
-    this.#committed = opts.position.lastIndex;
-    this.#applied = new IndexWaiter(opts.reader.appliedIndex());
-    this.#checkpointEntries = opts.checkpointEntries;
-    this.#checkpointIndex = this.#applied.current;
+    this.#timings = opts.timings;
+    this.#gate = new IntakeGate({
+      limit: MAX_GAP_BETWEEN_APPLY_AND_COMMIT,
+      maxWaiting: MAX_WAITING_PROPOSALS,
+      gap: () => this.#node.lastIndex - this.#loop.appliedIndex,
+    });
+    this.#node.onCommitted((entries) => this.#onCommitted(entries));
+    this.#node.onFatal((err) => this.#fail(err));
+    this.#loop.onFatal((err) => this.#fail(err));
+    this.#loop.subscribe((batch) => this.#onApplied(batch));
   }
 
   observe(observer: PipelineObserver): void {
-    this.#observer = observer;
+    if (this.#timings !== undefined) this.#timings.observer = observer;
   }
 
-  /** Called when the pipeline fails (WAL or apply error): the process must stop serving writes. */
+  /** Called when the pipeline fails (WAL or apply error): the process must stop serving. */
   onFatal(cb: (err: Error) => void): void {
-    this.#fatal = cb;
+    this.#fatalListeners.push(cb);
   }
 
   /**
-   * Becomes leader of the one-member cluster: persists the new term and appends the
-   * leader's empty entry, and waits until it is applied (so every recovered entry is too).
+   * Starts the node (one member: a new term and its empty entry) and waits until that entry
+   * is applied, so every recovered entry is too.
    */
   async start(): Promise<void> {
-    const noop: Entry = { term: this.#term, index: ++this.#lastIndex, type: EntryType.Normal, data: new Uint8Array() };
-    await this.#log.append({ term: this.#term, vote: this.identity.memberId, commit: this.#committed }, [noop]);
-    this.#committed = noop.index;
-    await this.#applyBatch([noop]);
+    const index = await this.#node.start();
+    await this.#loop.waitApplied(index);
     this.#predictor = new RevisionPredictor(this.#reader.currentRevision());
   }
 
   get term(): number {
-    return this.#term;
+    return this.#node.term;
   }
 
   get committedIndex(): number {
-    return this.#committed;
+    return this.#node.committedIndex;
   }
 
   get appliedIndex(): number {
-    return this.#applied.current;
+    return this.#loop.appliedIndex;
   }
 
-  /** Proposals not answered yet (etcd_server_proposals_pending). */
+  /** Proposals not answered yet (etcd_server_proposals_pending), and those waiting at the gate. */
   get proposalsPending(): number {
-    return this.#waits.size + this.#earlyAnswers.length;
+    return this.#waits.size + this.#earlyAnswers.length + this.#gate.waiting;
   }
 
   header(revision: number): etcdserverpb.IResponseHeader {
@@ -203,7 +206,7 @@ export class EtcdServer {
       clusterId: this.identity.clusterId,
       memberId: this.identity.memberId,
       revision,
-      raftTerm: this.#term,
+      raftTerm: this.#node.term,
     };
   }
 
@@ -212,14 +215,14 @@ export class EtcdServer {
   /** A Range for a client: large ones run in the read pool and come back encoded. */
   async serveRange(req: etcdserverpb.IRangeRequest): Promise<etcdserverpb.IRangeResponse | Uint8Array> {
     if (this.#readPool === undefined || !this.#readPool.wants(req)) return this.range(req);
-    await this.#readIndex(req);
+    await this.#readBarrier(req);
     const r = await this.#readPool.range(req);
     return withHeader(r.response, this.header(r.revision));
   }
 
   /** A Range on the main thread, as a message. */
   async range(req: etcdserverpb.IRangeRequest): Promise<etcdserverpb.IRangeResponse> {
-    await this.#readIndex(req);
+    await this.#readBarrier(req);
     const res = this.#reader.range(req);
     // The revision of the snapshot the range read, not a later one.
     res.header = this.header(res.header?.revision ?? this.#reader.currentRevision());
@@ -227,19 +230,19 @@ export class EtcdServer {
   }
 
   put(req: etcdserverpb.IPutRequest): Promise<Uint8Array> {
-    return this.#proposeAndWait({ put: req });
+    return this.#propose({ put: req });
   }
 
   deleteRange(req: etcdserverpb.IDeleteRangeRequest): Promise<Uint8Array> {
-    return this.#proposeAndWait({ deleteRange: req });
+    return this.#propose({ deleteRange: req });
   }
 
   txn(req: etcdserverpb.ITxnRequest): Promise<Uint8Array> {
-    return this.#proposeAndWait({ txn: req });
+    return this.#propose({ txn: req });
   }
 
   compact(req: etcdserverpb.ICompactionRequest): Promise<Uint8Array> {
-    return this.#proposeAndWait({ compaction: req });
+    return this.#propose({ compaction: req });
   }
 
   // ---- Maintenance ----
@@ -251,10 +254,10 @@ export class EtcdServer {
       version: this.version,
       dbSize: this.#reader.dbSizeBytes(),
       dbSizeInUse: this.#reader.dbSizeInUseBytes(),
-      leader: this.identity.memberId,
-      raftIndex: this.#committed,
-      raftTerm: this.#term,
-      raftAppliedIndex: this.#applied.current,
+      leader: this.#node.isLeader() ? this.identity.memberId : 0,
+      raftIndex: this.#node.committedIndex,
+      raftTerm: this.#node.term,
+      raftAppliedIndex: this.#loop.appliedIndex,
       errors: [],
       isLearner: false,
       storageVersion: this.version.split('.').slice(0, 2).join('.') + '.0',
@@ -263,53 +266,50 @@ export class EtcdServer {
   }
 
   /**
-   * A clean stop: refuse new requests, make what was proposed durable and applied (clients
-   * may have been answered at durability), then close the WAL, the apply worker and the pool.
+   * A clean stop: refuse new requests, make what was proposed committed and applied (clients
+   * may have been answered at commit), checkpoint, then close the log, the apply pipe and the pool.
    */
   async stop(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopped = true;
+    const stopped = new EtcdError('ETCD_ERR_SERVER_STOPPED');
+    this.#gate.close(stopped);
     if (!this.#failed) {
-      if (this.#flushScheduled) this.#flush();
-      await this.#lastAppend;
-      // The append's own callback (queued with the one we woke from) records it as durable.
-      await Promise.resolve();
-      this.#handOverDurable();
-      // Checkpoints extend the chain from inside it: wait until it stops growing.
-      for (let chain = this.#applyChain; ; chain = this.#applyChain) {
-        await chain.catch(() => undefined);
-        await Promise.resolve();
-        if (chain === this.#applyChain) break;
-      }
-      // A last checkpoint: LMDB synced, the WAL released up to it; a restart replays nothing.
-      if (this.#applied.current > this.#checkpointIndex) {
-        try {
-          await this.#applier.flush();
-          this.#log.releaseTo(this.#applied.current + 1);
-        } catch {
-          // the WAL still holds everything; recovery replays it
-        }
+      try {
+        await this.#node.stop();
+        // A last checkpoint: LMDB synced, the WAL released up to it; a restart replays nothing.
+        await this.#loop.checkpoint();
+      } catch {
+        // a failure was reported through #fail; the WAL still holds everything for recovery
       }
     }
-    const err = new EtcdError('ETCD_ERR_SERVER_STOPPED');
-    this.#waits.failAll(err);
-    this.#applied.failAll(err);
-    for (const a of this.#earlyAnswers.splice(0)) a.reject(err);
+    this.#waits.failAll(stopped);
+    this.#loop.failAll(stopped);
+    for (const a of this.#earlyAnswers.splice(0)) a.reject(stopped);
     // After a failure one of these may reject; every one is still closed.
-    const results = await Promise.allSettled([this.#log.close(), this.#applier.close(), this.#readPool?.close(), this.#reader.close()]);
+    const results = await Promise.allSettled([this.#node.close(), this.#loop.close(), this.#readPool?.close(), this.#reader.close()]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined && !this.#failed) throw failed.reason;
   }
 
   // ---- internals ----
 
-  /** Linearizable reads wait until everything committed when they arrived is applied. */
-  async #readIndex(req: etcdserverpb.IRangeRequest): Promise<void> {
+  /**
+   * Before a read: linearizable reads wait until the read index is applied; serializable ones
+   * until every write this member answered is in the store.
+   */
+  async #readBarrier(req: etcdserverpb.IRangeRequest): Promise<void> {
     this.#checkRunning();
-    if (req.serializable) return;
-    this.counters.readIndexes++;
-    const wait = this.#applied.wait(this.#committed);
+    let index: number;
+    if (req.serializable) {
+      index = this.#answeredThrough;
+    } else {
+      this.counters.readIndexes++;
+      const ri = this.#node.readIndex();
+      index = typeof ri === 'number' ? ri : await ri;
+    }
+    const wait = this.#loop.waitApplied(index);
     if (wait !== undefined) await wait;
   }
 
@@ -330,136 +330,82 @@ export class EtcdServer {
     if (this.#dbSize.bytes + requestBytes > quota) throw new EtcdError('ETCD_ERR_MVCC_NO_SPACE');
   }
 
-  async #proposeAndWait(p: Proposal): Promise<Uint8Array> {
+  async #propose(p: Proposal): Promise<Uint8Array> {
     this.#checkRunning();
-    if (this.#lastIndex - this.#applied.current > MAX_GAP_BETWEEN_APPLY_AND_COMMIT) {
-      throw new EtcdError('ETCD_ERR_SERVER_TOO_MANY_REQUESTS');
+    const admitted = this.#gate.admit();
+    if (admitted !== undefined) {
+      await admitted;
+      this.#checkRunning();
     }
     const id = this.#nextRequestId++;
     const data = etcdserverpb.InternalRaftRequest.encode({ header: { ID: id }, ...p }).finish();
     if (data.length > this.limits.maxRequestBytes) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
     this.#checkQuota(p, data.length);
-    const index = ++this.#lastIndex;
-    let predicted: number | undefined;
-    if ('put' in p && isPlainPut(p.put)) predicted = this.#predictor?.plainPut();
-    else this.#predictor?.other(index);
-    this.#pending.push({ term: this.#term, index, type: EntryType.Normal, data });
-    if (!this.#flushScheduled) {
-      // One WAL append per event-loop turn: every request read from every socket in this
-      // turn goes in one frame with one wake-up of the WAL worker (a wake costs tens of µs).
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
+    // Throws (not leader, stopped) before anything below changes.
+    const index = this.#node.propose(data);
+    if ('put' in p && isPlainPut(p.put)) {
+      const revision = this.#predictor?.plainPut();
+      if (revision !== undefined) {
+        this.#promised.set(index, revision);
+        return new Promise<Uint8Array>((resolve, reject) => this.#earlyAnswers.push({ index, revision, resolve, reject }));
+      }
+    } else {
+      this.#predictor?.other(index);
     }
-    if (predicted !== undefined) {
-      // Answered once durable, with the revision it is certain to get (RevisionPredictor).
-      this.#promised.set(id, predicted);
-      return new Promise<Uint8Array>((resolve, reject) => this.#earlyAnswers.push({ index, revision: predicted, resolve, reject }));
-    }
-    const outcome = await this.#waits.register(id);
+    const answered = this.#waits.register(id);
+    const outcome = await answered;
     if (outcome.errorCode !== undefined) {
       this.counters.proposalsFailed++;
       throw errorByCode(outcome.errorCode);
     }
-    return withHeader(outcome.response ?? new Uint8Array(), this.header(outcome.revision));
+    return withHeader(outcome.response ?? EMPTY, this.header(outcome.revision));
   }
 
-  #flush(): void {
-    this.#flushScheduled = false;
-    const batch = this.#pending;
-    if (batch.length === 0) return;
-    this.#pending = [];
-    const last = batch[batch.length - 1]!.index;
-    const startedMs = performance.now();
-    const appended = this.#log.append({ term: this.#term, vote: this.identity.memberId, commit: last }, batch);
-    this.#lastAppend = appended.catch(() => undefined);
-    appended.then(
-      () => {
-        this.#committed = last;
-        this.counters.proposalsCommitted += batch.length;
-        this.#observer?.walAppend((performance.now() - startedMs) / 1000, batch.length);
-        let n = 0;
-        while (n < this.#earlyAnswers.length && this.#earlyAnswers[n]!.index <= last) {
-          const a = this.#earlyAnswers[n++]!;
-          a.resolve(withHeader(EMPTY, this.header(a.revision)));
-        }
-        if (n > 0) this.#earlyAnswers.splice(0, n);
-        this.#durable.push(batch);
-        if (!this.#applyScheduled) {
-          // Acks of several appends resolve together: hand them over as one batch, after
-          // this turn's answers (plain puts answered at durability) have been written.
-          this.#applyScheduled = true;
-          setImmediate(() => this.#handOverDurable());
-        }
-      },
-      (err: unknown) => this.#fail(err),
-    );
-  }
-
-  /** Durable batches not yet handed to the apply worker go now, as one batch. */
-  #handOverDurable(): void {
-    this.#applyScheduled = false;
-    const ready = this.#durable;
-    if (ready.length === 0) return;
-    this.#durable = [];
-    void this.#applyBatch(ready.length === 1 ? ready[0]! : ready.flat());
-  }
-
-  #applyBatch(batch: readonly Entry[]): Promise<void> {
-    const next = this.#applyChain.then(async () => {
-      const startedMs = performance.now();
-      const outcomes = await this.#applier.apply(batch);
-      this.#observer?.apply((performance.now() - startedMs) / 1000, batch.length);
-      const lastProposed = this.#lastIndex;
-      for (const o of outcomes) {
-        this.#predictor?.applied(o.index, o.revision, lastProposed);
-        if (o.requestId === 0) continue;
-        const promised = this.#promised.get(o.requestId);
-        if (promised === undefined) {
-          this.#waits.trigger(o.requestId, o);
-          continue;
-        }
-        this.#promised.delete(o.requestId);
-        if (o.errorCode !== undefined || o.revision !== promised) {
-          // A client was told this put succeeded at `promised`: the store must agree.
-          throw new Error(`entry ${o.index}: a plain put answered with revision ${promised} applied as ${o.errorCode ?? `revision ${o.revision}`}`);
-        }
+  /** Committed entries: answer the plain puts among them, then hand them to the apply loop. */
+  #onCommitted(entries: readonly Entry[]): void {
+    if (this.#failed) return;
+    this.counters.proposalsCommitted += entries.length;
+    const last = entries[entries.length - 1]!.index;
+    let n = 0;
+    while (n < this.#earlyAnswers.length && this.#earlyAnswers[n]!.index <= last) {
+      const a = this.#earlyAnswers[n++]!;
+      a.resolve(withHeader(EMPTY, this.header(a.revision)));
+      this.#answeredThrough = a.index;
+    }
+    if (n > 0) this.#earlyAnswers.splice(0, n);
+    let promised: Map<number, number> | undefined;
+    if (this.#promised.size > 0) {
+      for (const e of entries) {
+        const r = this.#promised.get(e.index);
+        if (r === undefined) continue;
+        (promised ??= new Map()).set(e.index, r);
+        this.#promised.delete(e.index);
       }
-      this.#applied.advance(batch[batch.length - 1]!.index);
-      this.counters.proposalsApplied += batch.length;
-      this.#maybeCheckpoint();
-    });
-    this.#applyChain = next.catch((err: unknown) => this.#fail(err));
-    return next;
+    }
+    this.#loop.enqueue(entries, promised);
   }
 
-  /**
-   * Every `checkpointEntries` applied entries: sync LMDB (after every apply before it, as it
-   * runs in the apply chain), then let the WAL drop the segments that only hold entries at
-   * or below the synced index. LMDB's applied index is the recovery point, so nothing that
-   * recovery needs is released.
-   */
-  #maybeCheckpoint(): void {
-    if (this.#checkpointing || this.#applied.current - this.#checkpointIndex < this.#checkpointEntries) return;
-    this.#checkpointing = true;
-    const index = this.#applied.current;
-    const next = this.#applyChain.then(async () => {
-      await this.#applier.flush();
-      this.#log.releaseTo(index + 1);
-      this.#checkpointIndex = index;
-      this.#checkpointing = false;
-    });
-    this.#applyChain = next.catch((err: unknown) => this.#fail(err));
+  /** An applied batch: answer its requests, keep the predictor in step, let waiting proposals in. */
+  #onApplied(batch: AppliedBatch): void {
+    const lastProposed = this.#node.lastIndex;
+    for (const o of batch.outcomes) {
+      this.#predictor?.applied(o.index, o.revision, lastProposed);
+      if (o.requestId !== 0) this.#waits.trigger(o.requestId, o);
+    }
+    this.counters.proposalsApplied += batch.outcomes.length;
+    this.#gate.release();
   }
 
-  #fail(err: unknown): void {
-    const e = err instanceof Error ? err : new Error(String(err));
+  #fail(err: Error): void {
     if (this.#failed || this.#closed) return;
     this.#failed = true;
     this.#stopped = true;
-    this.#waits.failAll(new EtcdError('ETCD_ERR_SERVER_STOPPED'));
-    this.#applied.failAll(new EtcdError('ETCD_ERR_SERVER_STOPPED'));
-    for (const a of this.#earlyAnswers.splice(0)) a.reject(new EtcdError('ETCD_ERR_SERVER_STOPPED'));
-    this.#fatal?.(e);
+    const stopped = new EtcdError('ETCD_ERR_SERVER_STOPPED');
+    this.#gate.close(stopped);
+    this.#waits.failAll(stopped);
+    this.#loop.failAll(stopped);
+    for (const a of this.#earlyAnswers.splice(0)) a.reject(stopped);
+    for (const l of this.#fatalListeners) l(err);
   }
 }
 

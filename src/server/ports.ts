@@ -30,10 +30,21 @@ export interface ApplyOutcome {
   readonly events?: readonly Uint8Array[];
 }
 
-/** The apply worker (LocalApplyThread): applies committed entries in order. */
+/** Entry index -> the store revision a client was already told that entry has. */
+export type PromisedRevisions = ReadonlyMap<number, number>;
+
+/**
+ * The apply worker (LocalApplyThread), or the applier in this thread: applies committed
+ * entries in order. src/server/worker-apply-pipe.ts and src/server/inline-apply-pipe.ts.
+ */
 export interface ApplyPipe {
-  /** Entries must be passed in index order, each once; outcomes come back in the same order. */
-  apply(entries: readonly Entry[]): Promise<ApplyOutcome[]>;
+  /**
+   * Entries must be passed in index order, each once; outcomes come back in the same order.
+   * `promised`: revisions already promised to clients for some of these entries; an entry
+   * that would apply otherwise fails the batch before it commits (the pipe then rejects
+   * this and every later call: the member must stop).
+   */
+  apply(entries: readonly Entry[], promised?: PromisedRevisions): Promise<ApplyOutcome[]>;
   /** Syncs the store to disk: everything applied before the call is then durable in LMDB. */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -8,9 +8,9 @@ import { startWorkerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
 import type { RingConsumer, RingProducer } from '../threads/ring.js';
 import type { Entry } from '../raftpb/types.js';
-import { decodeOutcomes, encodeEntryBatch, FLUSH_MARKER, OVERSIZE_MARKER } from './apply-frames.js';
+import { decodeOutcomes, encodeEntryBatch, entryBatchOverheadBytes, FLUSH_MARKER, OVERSIZE_MARKER } from './apply-frames.js';
 import { entryEncodingBytes } from '../wal/codec.js';
-import type { ApplyOutcome, ApplyPipe } from './ports.js';
+import type { ApplyOutcome, ApplyPipe, PromisedRevisions } from './ports.js';
 
 /**
  * Ring sizes. A ring's largest frame is half its capacity, and one entry (up to
@@ -107,10 +107,10 @@ export class WorkerApplyPipe implements ApplyPipe {
     });
   }
 
-  async apply(entries: readonly Entry[]): Promise<ApplyOutcome[]> {
+  async apply(entries: readonly Entry[], promised?: PromisedRevisions): Promise<ApplyOutcome[]> {
     if (this.#failed) throw this.#failed;
     if (this.#closed) throw new Error('apply pipe closed');
-    let frameBytes = 4;
+    let frameBytes = entryBatchOverheadBytes(promised);
     for (const e of entries) frameBytes += entryEncodingBytes(e);
     if (frameBytes > this.#tx.maxPayloadBytes) {
       if (entries.length === 1) {
@@ -118,11 +118,14 @@ export class WorkerApplyPipe implements ApplyPipe {
       }
       // Both halves queue their frames now, in order; outcomes come back in the same order.
       const mid = entries.length >> 1;
-      const [a, b] = await Promise.all([this.apply(entries.slice(0, mid)), this.apply(entries.slice(mid))]);
+      const [a, b] = await Promise.all([
+        this.apply(entries.slice(0, mid), promisedIn(promised, entries, 0, mid)),
+        this.apply(entries.slice(mid), promisedIn(promised, entries, mid, entries.length)),
+      ]);
       return a.concat(b);
     }
     const done = new Promise<ApplyOutcome[]>((resolve, reject) => this.#pending.push({ resolve, reject }));
-    const frame = encodeEntryBatch(entries, this.#frame);
+    const frame = encodeEntryBatch(entries, this.#frame, promised);
     if (this.#blockedCount > 0 || !this.#tx.tryWrite(frame)) this.#queueWrite(frame.slice());
     if (!this.#reading) void this.#readLoop();
     return done;
@@ -204,6 +207,17 @@ export class WorkerApplyPipe implements ApplyPipe {
     this.#tx.close();
     await this.#exited;
   }
+}
+
+/** The promises of `entries[from, to)`. */
+function promisedIn(promised: PromisedRevisions | undefined, entries: readonly Entry[], from: number, to: number): PromisedRevisions | undefined {
+  if (promised === undefined || promised.size === 0) return promised;
+  const out = new Map<number, number>();
+  for (let i = from; i < to; i++) {
+    const r = promised.get(entries[i]!.index);
+    if (r !== undefined) out.set(entries[i]!.index, r);
+  }
+  return out;
 }
 
 /** Resolves `p` with what `decode` returns, or rejects it with what `decode` throws. */

@@ -6,8 +6,8 @@ import { parseServerConfig, serverConfigLogFields, type ServerConfig } from '../
 import { loadServerConfig } from './startup.js';
 import { formatUrl } from '../../util/urls.js';
 import { isInitialized, layoutOf } from '../../server/data-dir.js';
-import { startMember, type LogOpener, type Member } from '../../server/bootstrap.js';
-import { openWorkerLog } from '../../server/log-openers.js';
+import { startMember, type Member } from '../../server/bootstrap.js';
+import { WORKER_THREADS } from '../../server/openers.js';
 import { Http2GrpcTransport } from '../../api/grpc/http2-transport.js';
 import { ClientListener } from '../../api/grpc/client-listener.js';
 import { HttpRouter } from '../../api/http/router.js';
@@ -46,10 +46,9 @@ async function main(): Promise<void> {
   logger.info('configuring client listeners', { 'listen-client-urls': cfg.listenClientUrls.map(formatUrl) });
   logger.info('starting an etcd server', { ...serverConfigLogFields(cfg), 'member-initialized': initialized });
 
-  const openLog: LogOpener = openWorkerLog;
   let member: Member;
   try {
-    member = await startMember(cfg, logger, openLog);
+    member = await startMember(cfg, logger, WORKER_THREADS);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     logger.error('failed to start etcd', { error: message });

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { etcdserverpb, mvccpb } from '../../../src/proto/pb.js';
-import { ERR_APPLY_MALFORMED_ENTRY, ERR_APPLY_UNSUPPORTED } from '../../../src/apply/interface.js';
+import { ApplyFatalError, ERR_APPLY_UNSUPPORTED } from '../../../src/apply/interface.js';
 import { EntryType } from '../../../src/raftpb/types.js';
 import { Harness, b, s } from './helpers.js';
 
@@ -224,39 +224,71 @@ describe('entries', () => {
     await h.close();
   });
 
-  test('malformed entry data: error result, store unchanged, later entries apply', async () => {
+  test('malformed entry data is fatal for its batch: nothing of the batch commits, nothing is skipped', async () => {
     const h = new Harness();
     h.put('a', '1');
+    const before = h.applier.appliedIndex();
+    const good0 = h.entry({ put: { key: b('z'), value: b('0') } });
     const bad = { term: 1, index: h.nextIndex++, type: EntryType.Normal, data: new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x12]) };
-    const bad2 = { term: 1, index: h.nextIndex++, type: EntryType.Normal, data: Buffer.from('garbage bytes here, not protobuf at all') };
+    const good = h.entry({ put: { key: b('b'), value: b('2') } });
+    assert.throws(() => h.applier.applyEntries([good0, bad, good]), (e: unknown) => e instanceof ApplyFatalError && /entry \d+: not an InternalRaftRequest/.test(e.message));
+    assert.equal(h.applier.appliedIndex(), before, 'the batch did not commit');
+    assert.equal(h.applier.currentRevision(), 2);
+    assert.equal(h.get('z').count, 0);
+    await h.close();
+  });
+
+  test('a request type the applier does not handle is answered with an error; later entries apply', async () => {
+    const h = new Harness();
+    h.put('a', '1');
     const unsupported = h.entry({ leaseGrant: { TTL: 5, ID: 1 } });
     const good = h.entry({ put: { key: b('b'), value: b('2') } });
-    const rs = h.applier.applyEntries([bad, bad2, unsupported, good]);
-    assert.equal(rs[0]!.errorCode, ERR_APPLY_MALFORMED_ENTRY);
-    assert.ok(rs[1]!.errorCode !== undefined);
-    assert.equal(rs[2]!.errorCode, ERR_APPLY_UNSUPPORTED);
-    assert.equal(rs[3]!.errorCode, undefined);
+    const rs = h.applier.applyEntries([unsupported, good]);
+    assert.equal(rs[0]!.errorCode, ERR_APPLY_UNSUPPORTED);
+    assert.equal(rs[1]!.errorCode, undefined);
     assert.equal(h.applier.currentRevision(), 3);
     assert.equal(h.applier.appliedIndex(), good.index);
     await h.close();
   });
 });
 
-describe('internal errors', () => {
-  test('a throwing hook (a bug) fails only its entry; the batch is re-run without its writes', async () => {
-    const seen: number[] = [];
-    const h = new Harness({ exists: (id) => { if (id === 13) throw new TypeError('boom'); return true; } });
+describe('apply failures never skip an entry', () => {
+  test('a throwing hook (a bug) fails the whole batch before it commits; after the cause is gone the same batch applies', async () => {
+    let broken = true;
+    const h = new Harness({ exists: (id) => { if (id === 13 && broken) throw new TypeError('boom'); return true; } });
     const ok1 = h.entry({ put: { key: b('x'), value: b('1') } });
     const bad = h.entry({ txn: { success: [{ requestPut: { key: b('a'), value: b('1') } }, { requestPut: { key: b('b'), value: b('1'), lease: 13 } }] } });
     const ok2 = h.entry({ put: { key: b('y'), value: b('2'), lease: 1 } });
-    // Replace the handler to record calls.
-    (h.applier as unknown as { onInternalError: (i: number) => void }).onInternalError = (i) => seen.push(i);
+    const before = h.applier.appliedIndex();
+    assert.throws(() => h.applier.applyEntries([ok1, bad, ok2]), (e: unknown) => e instanceof ApplyFatalError && e.message.includes(`entry ${bad.index}`) && e.message.includes('boom'));
+    assert.equal(h.applier.appliedIndex(), before);
+    assert.equal(h.get('x').count, 0, 'entries before the failing one did not commit either');
+    // A restart replays the same entries (deterministic): with the cause gone, all apply.
+    broken = false;
     const rs = h.applier.applyEntries([ok1, bad, ok2]);
-    assert.deepEqual(rs.map((r) => [r.errorCode, r.revision]), [[undefined, 2], ['ETCD_ERR_APPLY_INTERNAL', 2], [undefined, 3]]);
-    assert.deepEqual(seen, [bad.index]);
-    assert.equal(h.get('a').count, 0);
-    assert.equal(h.get('y').kvs![0]!.modRevision, 3);
+    assert.deepEqual(rs.map((r) => [r.errorCode, r.revision]), [[undefined, 2], [undefined, 3], [undefined, 4]]);
     assert.equal(h.applier.appliedIndex(), ok2.index);
+    await h.close();
+  });
+
+  test('an entry whose outcome differs from the revision promised to a client fails the batch before it commits', async () => {
+    const h = new Harness();
+    h.put('a', '1'); // revision 2
+    const e1 = h.entry({ put: { key: b('p'), value: b('1') } });
+    const e2 = h.entry({ put: { key: b('q'), value: b('1') } });
+    const before = h.applier.appliedIndex();
+    assert.throws(
+      () => h.applier.applyEntries([e1, e2], new Map([[e1.index, 3], [e2.index, 5]])),
+      (e: unknown) => e instanceof ApplyFatalError && e.message === `entry ${e2.index}: answered with revision 5 but applies as revision 4`,
+    );
+    assert.equal(h.applier.appliedIndex(), before);
+    assert.equal(h.get('p').count, 0);
+    // Promises that hold: applied as promised.
+    const rs = h.applier.applyEntries([e1, e2], new Map([[e1.index, 3], [e2.index, 4]]));
+    assert.deepEqual(rs.map((r) => r.revision), [3, 4]);
+    // A promise on an entry that fails with an EtcdError is broken too.
+    const compact = h.entry({ compaction: { revision: 999 } });
+    assert.throws(() => h.applier.applyEntries([compact], new Map([[compact.index, 5]])), /answered with revision 5 but applies as ETCD_ERR_MVCC_FUTURE_REV/);
     await h.close();
   });
 });

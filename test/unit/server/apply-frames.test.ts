@@ -47,8 +47,10 @@ test('entry batches round-trip, and a bad type or truncation is refused', () => 
   });
   fc.assert(
     fc.property(fc.array(entry, { maxLength: 20 }), (entries) => {
-      const decoded = decodeEntryBatch(encodeEntryBatch(entries));
-      assert.deepEqual(decoded.map((e) => ({ ...e, data: Buffer.from(e.data) })), entries.map((e) => ({ ...e, data: Buffer.from(e.data) })));
+      const promised = new Map(entries.filter((_, i) => i % 3 === 0).map((e) => [e.index, e.term] as [number, number]));
+      const decoded = decodeEntryBatch(encodeEntryBatch(entries, undefined, promised));
+      assert.deepEqual(decoded.entries.map((e) => ({ ...e, data: Buffer.from(e.data) })), entries.map((e) => ({ ...e, data: Buffer.from(e.data) })));
+      assert.deepEqual([...decoded.promised], [...promised]);
     }),
   );
   const frame = Buffer.from(encodeEntryBatch([{ index: 1, term: 1, type: EntryType.Normal, data: Buffer.from('x') }]));

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { etcdserverpb } from '../../../src/proto/pb.js';
 import { parseServerConfig } from '../../../src/config/config.js';
 import { startMember, type Member } from '../../../src/server/bootstrap.js';
-import { openInlineLog, openWorkerLog } from '../../../src/server/log-openers.js';
+import { ONE_THREAD, WORKER_THREADS } from '../../../src/server/openers.js';
+import type { LogOpener } from '../../../src/server/bootstrap.js';
 import { InlineWalWriter } from '../../../src/threads/wal-writer.js';
 import { WorkerWalWriter } from '../../../src/threads/worker-wal-writer.js';
 import { nopLogger } from '../../../src/util/logger.js';
@@ -24,14 +25,14 @@ function config(dataDir: string, extra: string[] = []) {
 }
 
 const MODES = [
-  ['inline WAL writer', openInlineLog],
-  ['worker WAL writer', openWorkerLog],
+  ['one thread', ONE_THREAD],
+  ['worker threads', WORKER_THREADS],
 ] as const;
 
-for (const [mode, openLog] of MODES) {
+for (const [mode, threads] of MODES) {
 
 async function withMember<T>(dataDir: string, fn: (m: Member) => Promise<T>, extra: string[] = []): Promise<T> {
-  const m = await startMember(config(dataDir, extra), nopLogger(), openLog);
+  const m = await startMember(config(dataDir, extra), nopLogger(), threads);
   try {
     return await fn(m);
   } finally {
@@ -189,7 +190,7 @@ test(`${mode}: ` + 'a data dir from something else is refused, naming the file a
     const bolt = Buffer.alloc(4096);
     bolt.writeUInt32LE(0xed0cdaed, 16);
     writeFileSync(join(dir, 'member', 'snap', 'db'), bolt);
-    await assert.rejects(startMember(config(dir), nopLogger(), openLog), /snap\/db: not an etcd-ts data file: no LMDB magic at offset 24 \(it looks like an etcd\/bbolt data file\)/);
+    await assert.rejects(startMember(config(dir), nopLogger(), threads), /snap\/db: not an etcd-ts data file: no LMDB magic at offset 24 \(it looks like an etcd\/bbolt data file\)/);
     assert.deepEqual(readdirSync(join(dir, 'member', 'snap')), ['db'], 'no lock file or anything else was created');
     assert.deepEqual(readFileSync(join(dir, 'member', 'snap', 'db')), bolt, 'the file is untouched');
     // a WAL segment that is not ours
@@ -197,7 +198,7 @@ test(`${mode}: ` + 'a data dir from something else is refused, naming the file a
     try {
       mkdirSync(join(dir2, 'member', 'wal'), { recursive: true });
       writeFileSync(join(dir2, 'member', 'wal', '0000000000000000-0000000000000000.wal'), Buffer.alloc(8192, 0x5a));
-      await assert.rejects(startMember(config(dir2), nopLogger(), openLog), /0000000000000000-0000000000000000\.wal.*offset 0/);
+      await assert.rejects(startMember(config(dir2), nopLogger(), threads), /0000000000000000-0000000000000000\.wal.*offset 0/);
     } finally {
       rmSync(dir2, { recursive: true, force: true });
     }
@@ -210,7 +211,7 @@ test(`${mode}: ` + 'one member per data dir: a live owner refuses a second start
   const dir = tmp();
   try {
     await withMember(dir, async () => {
-      await assert.rejects(startMember(config(dir), nopLogger(), openLog), /already open in this process/);
+      await assert.rejects(startMember(config(dir), nopLogger(), threads), /already open in this process/);
     });
     // another live process owns it (our parent is alive)
     const startTime = (pid: number) => {
@@ -219,7 +220,7 @@ test(`${mode}: ` + 'one member per data dir: a live owner refuses a second start
     };
     const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
     writeFileSync(join(dir, 'member', 'lock'), `${process.ppid} ${startTime(process.ppid)} ${boot}\n`);
-    await assert.rejects(startMember(config(dir), nopLogger(), openLog), new RegExp(`in use by process ${process.ppid}`));
+    await assert.rejects(startMember(config(dir), nopLogger(), threads), new RegExp(`in use by process ${process.ppid}`));
     // a lock whose pid now belongs to another process (reused pid: the start time differs)
     writeFileSync(join(dir, 'member', 'lock'), `${process.ppid} 1 ${boot}\n`);
     await withMember(dir, async () => undefined);
@@ -237,7 +238,7 @@ test(`${mode}: ` + 'one member per data dir: a live owner refuses a second start
     try {
       await withMember(dir, async () => {
         await assert.rejects(
-          startMember(config(dir2, ['--wal-dir', walDir]), nopLogger(), openLog),
+          startMember(config(dir2, ['--wal-dir', walDir]), nopLogger(), threads),
           /WAL directory .* is already open in this process/,
         );
       });
@@ -251,9 +252,9 @@ test(`${mode}: ` + 'one member per data dir: a live owner refuses a second start
 
 test(`${mode}: ` + 'checkpoints every --snapshot-count entries sync LMDB and release old WAL segments; restart keeps everything', async () => {
   const dir = tmp();
-  const smallSegments: typeof openLog = ({ dir: walDir, fromIndex, cfg }) =>
+  const smallSegmentLog: LogOpener = ({ dir: walDir, fromIndex, cfg }) =>
     (mode.startsWith('worker') ? WorkerWalWriter : InlineWalWriter).open({ dir: walDir, segmentBytes: 64 * 1024, maxBatchBytes: cfg.walBatchMaxBytes }, fromIndex);
-  const start = () => startMember(config(dir, ['--snapshot-count', '100']), nopLogger(), smallSegments);
+  const start = () => startMember(config(dir, ['--snapshot-count', '100']), nopLogger(), { ...threads, openLog: smallSegmentLog });
   try {
     const segments = () => readdirSync(join(dir, 'member', 'wal')).filter((f) => f.endsWith('.wal'));
     let m = await start();
@@ -353,7 +354,7 @@ test(`${mode}: ` + 'a WAL missing entries the store has applied is refused with 
     // Now cut the new log's segment short of what LMDB has applied: refuse.
     const seg = readdirSync(walDir)[0]!;
     truncateSync(join(walDir, seg), 0);
-    await assert.rejects(startMember(config(dir), nopLogger(), openLog), /WAL|wal/);
+    await assert.rejects(startMember(config(dir), nopLogger(), threads), /WAL|wal/);
     assert.ok(statSync(join(dir, 'member', 'snap', 'db')).size > 0, 'the store is left as it was');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,235 @@
+/**
+ * The apply loop (docs/architecture.md, "The apply loop and the applied-batch stream").
+ *
+ * It alone owns the applied index, the ordered hand-off of committed entries to the apply
+ * pipe (worker or in-thread), checkpoints (LMDB synced every `checkpointEntries` applied
+ * entries, then the log released below it) and the applied-batch stream: every applied batch
+ * is published once, in index order, to every subscriber (the request waits now; the watch
+ * hub, the lessor and the auth cache later).
+ *
+ * Invariants:
+ * - entries reach the pipe in index order, each once, from `appliedIndex + 1` on, no gaps;
+ * - a batch is published only after the pipe reports it applied (the store holds it), and the
+ *   applied index advances before subscribers run, so a subscriber may read the store at it;
+ * - an apply failure is fatal: nothing after it is published, the fatal listeners run once,
+ *   and every later call fails; the WAL keeps the entries for a restart to replay.
+ */
+import type { Entry } from '../raftpb/types.js';
+import type { ApplyOutcome, ApplyPipe, PromisedRevisions } from './ports.js';
+import { IndexWaiter } from './wait.js';
+
+/** One batch of applied entries, as published to subscribers. */
+export interface AppliedBatch {
+  /** Index of the first and last entry of the batch. */
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  /** One outcome per entry, in index order. */
+  readonly outcomes: readonly ApplyOutcome[];
+}
+
+export type AppliedBatchSubscriber = (batch: AppliedBatch) => void;
+
+export interface ApplyLoopOptions {
+  readonly pipe: ApplyPipe;
+  /** The store's applied index (where the entries handed over must continue). */
+  readonly appliedIndex: number;
+  /** Sync LMDB and release the log after this many applied entries (--snapshot-count). */
+  readonly checkpointEntries: number;
+  /** Entries at or below `index` are in a synced store: the log may drop them. */
+  readonly releaseLog: (index: number) => void;
+  /** Stage timing: from handing a batch to the pipe to its outcomes, in seconds. */
+  readonly onApplied?: (seconds: number, entries: number) => void;
+}
+
+/** Entries handed to the pipe per call at most (replay hands over the whole recovered log at once). */
+const MAX_HANDOFF_ENTRIES = 1000;
+
+export class ApplyLoop {
+  readonly #pipe: ApplyPipe;
+  readonly #checkpointEntries: number;
+  readonly #releaseLog: (index: number) => void;
+  /** Revisions promised for queued entries, by index (see `enqueue`). */
+  readonly #promised = new Map<number, number>();
+  readonly #onApplied: ((seconds: number, entries: number) => void) | undefined;
+  readonly #subscribers: AppliedBatchSubscriber[] = [];
+  readonly #fatalListeners: ((err: Error) => void)[] = [];
+  readonly #applied: IndexWaiter;
+  /** Committed entries not handed over yet. */
+  #queue: Entry[] = [];
+  #handoffScheduled = false;
+  /** Highest index handed over or queued. */
+  #lastQueued: number;
+  /** Every hand-off so far, chained: settles when the last one is published. */
+  #chain: Promise<void> = Promise.resolve();
+  #checkpointIndex: number;
+  #checkpointing = false;
+  #failed: Error | undefined;
+
+  constructor(opts: ApplyLoopOptions) {
+    this.#pipe = opts.pipe;
+    this.#checkpointEntries = opts.checkpointEntries;
+    this.#releaseLog = opts.releaseLog;
+    this.#onApplied = opts.onApplied;
+    this.#applied = new IndexWaiter(opts.appliedIndex);
+    this.#lastQueued = opts.appliedIndex;
+    this.#checkpointIndex = opts.appliedIndex;
+  }
+
+  get appliedIndex(): number {
+    return this.#applied.current;
+  }
+
+  /** Highest index handed to the loop (applied or not). */
+  get lastQueuedIndex(): number {
+    return this.#lastQueued;
+  }
+
+  get failed(): Error | undefined {
+    return this.#failed;
+  }
+
+  /** Every applied batch, in order, from now on. Returns the unsubscribe function. */
+  subscribe(subscriber: AppliedBatchSubscriber): () => void {
+    this.#subscribers.push(subscriber);
+    return () => {
+      const i = this.#subscribers.indexOf(subscriber);
+      if (i >= 0) this.#subscribers.splice(i, 1);
+    };
+  }
+
+  onFatal(listener: (err: Error) => void): void {
+    this.#fatalListeners.push(listener);
+  }
+
+  /** Resolves when `index` is applied; undefined when it already is. Rejects after a failure. */
+  waitApplied(index: number): Promise<void> | undefined {
+    if (this.#failed && index > this.#applied.current) return Promise.reject(this.#failed);
+    return this.#applied.wait(index);
+  }
+
+  /**
+   * Committed entries, in index order, continuing where the last call ended. They are handed
+   * over together at the end of this event-loop turn (after the answers this turn wrote).
+   * `promised`: revisions clients were already given for some of them; the applier checks
+   * them before the batch commits.
+   */
+  enqueue(entries: readonly Entry[], promised?: PromisedRevisions): void {
+    if (entries.length === 0 || this.#failed) return;
+    const first = entries[0]!.index;
+    if (first !== this.#lastQueued + 1) {
+      this.#fail(new Error(`apply loop: entry ${first} handed over after ${this.#lastQueued}`));
+      return;
+    }
+    this.#lastQueued = entries[entries.length - 1]!.index;
+    for (const e of entries) this.#queue.push(e);
+    if (promised !== undefined) for (const [index, rev] of promised) this.#promised.set(index, rev);
+    if (!this.#handoffScheduled) {
+      this.#handoffScheduled = true;
+      setImmediate(() => this.#handOff());
+    }
+  }
+
+  /** Hands over what is queued now, applies it, and resolves when everything queued is applied and published. */
+  async drain(): Promise<void> {
+    if (this.#handoffScheduled) this.#handOff();
+    for (let chain = this.#chain; ; chain = this.#chain) {
+      await chain;
+      if (chain === this.#chain) break; // a checkpoint extends the chain from inside it
+    }
+    if (this.#failed) throw this.#failed;
+  }
+
+  /** A last checkpoint (clean stop): LMDB synced, the log released up to the applied index. */
+  async checkpoint(): Promise<void> {
+    await this.drain();
+    if (this.#applied.current > this.#checkpointIndex) await this.#checkpointAt(this.#applied.current);
+  }
+
+  /** Fails every waiter (the server stops); the pipe is closed by `close`. */
+  failAll(err: Error): void {
+    this.#applied.failAll(err);
+  }
+
+  close(): Promise<void> {
+    return this.#pipe.close();
+  }
+
+  #handOff(): void {
+    this.#handoffScheduled = false;
+    while (this.#queue.length > 0 && !this.#failed) {
+      const batch = this.#queue.length <= MAX_HANDOFF_ENTRIES ? this.#queue : this.#queue.slice(0, MAX_HANDOFF_ENTRIES);
+      this.#queue = batch === this.#queue ? [] : this.#queue.slice(MAX_HANDOFF_ENTRIES);
+      this.#applyBatch(batch);
+    }
+  }
+
+  #applyBatch(batch: readonly Entry[]): void {
+    const startedMs = performance.now();
+    // The pipe keeps call order, so batches are pipelined; outcomes are published in order by the chain.
+    const applied = this.#pipe.apply(batch, this.#takePromised(batch));
+    applied.catch(() => undefined); // handled in the chain
+    this.#chain = this.#chain.then(async () => {
+      if (this.#failed) return;
+      let outcomes: ApplyOutcome[];
+      try {
+        outcomes = await applied;
+      } catch (err) {
+        this.#fail(err);
+        return;
+      }
+      this.#onApplied?.((performance.now() - startedMs) / 1000, batch.length);
+      const published: AppliedBatch = { firstIndex: batch[0]!.index, lastIndex: batch[batch.length - 1]!.index, outcomes };
+      this.#applied.advance(published.lastIndex);
+      for (const s of this.#subscribers) {
+        try {
+          s(published);
+        } catch (err) {
+          this.#fail(err); // a subscriber bug must not leave waiters hanging silently
+          return;
+        }
+      }
+      if (this.#applied.current - this.#checkpointIndex >= this.#checkpointEntries && !this.#checkpointing) {
+        void this.#checkpointAt(this.#applied.current);
+      }
+    });
+  }
+
+  #takePromised(batch: readonly Entry[]): PromisedRevisions | undefined {
+    if (this.#promised.size === 0) return undefined;
+    let out: Map<number, number> | undefined;
+    for (const e of batch) {
+      const r = this.#promised.get(e.index);
+      if (r === undefined) continue;
+      (out ??= new Map()).set(e.index, r);
+      this.#promised.delete(e.index);
+    }
+    return out;
+  }
+
+  /**
+   * Syncs LMDB with everything applied so far (the pipe orders the flush after the applies
+   * before it), then lets the log drop what is at or below `index`: LMDB's applied index is
+   * the recovery point, so nothing recovery needs is released.
+   */
+  #checkpointAt(index: number): Promise<void> {
+    this.#checkpointing = true;
+    const done = this.#pipe.flush().then(
+      () => {
+        this.#releaseLog(index);
+        this.#checkpointIndex = index;
+        this.#checkpointing = false;
+      },
+      (err: unknown) => this.#fail(err),
+    );
+    this.#chain = this.#chain.then(() => done);
+    return done;
+  }
+
+  #fail(err: unknown): void {
+    if (this.#failed) return;
+    this.#failed = err instanceof Error ? err : new Error(String(err));
+    this.#queue = [];
+    this.#applied.failAll(this.#failed);
+    for (const l of this.#fatalListeners) l(this.#failed);
+  }
+}

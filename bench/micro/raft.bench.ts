@@ -31,10 +31,10 @@ interface BNode {
 }
 
 function run(): { seconds: number; committed: number } {
-  const ids = [1, 2, 3];
+  const ids = [1n, 2n, 3n];
   const cs = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
   const rng = new SeededRng(1);
-  const nodes = new Map<number, BNode>();
+  const nodes = new Map<bigint, BNode>();
   for (const id of ids) {
     const storage = new MemoryStorage(cs);
     const raw = new RawNode({ id, electionTick: 10, heartbeatTick: 1, storage, maxInflightMsgs: 256, maxSizePerMsg: 1 << 20, rng: rng.fork() });
@@ -61,7 +61,7 @@ function run(): { seconds: number; committed: number } {
       for (const m of q) nodes.get(m.to)!.raw.step(m);
     }
   };
-  const leader = nodes.get(1)!;
+  const leader = nodes.get(1n)!;
   leader.raw.campaign();
   pump();
   if (leader.raw.raft.state !== StateType.Leader) throw new Error('no leader');

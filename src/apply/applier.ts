@@ -124,15 +124,15 @@ export class Applier {
   private applyOne(e: Entry): ApplyResult {
     const base = { index: e.index, events: [] };
     if (e.type !== EntryType.Normal || e.data.length === 0) {
-      return { ...base, requestId: 0, revision: this.state.currentRev, kind: 'noop' };
+      return { ...base, requestId: 0n, revision: this.state.currentRev, kind: 'noop' };
     }
     let req: etcdserverpb.InternalRaftRequest;
     try {
       req = etcdserverpb.InternalRaftRequest.decode(e.data);
     } catch {
-      return { ...base, requestId: 0, revision: this.state.currentRev, kind: 'noop', errorCode: ERR_APPLY_MALFORMED_ENTRY };
+      return { ...base, requestId: 0n, revision: this.state.currentRev, kind: 'noop', errorCode: ERR_APPLY_MALFORMED_ENTRY };
     }
-    const requestId = int(req.header?.ID) || int(req.ID);
+    const requestId = req.header?.ID || req.ID;
     const saved = { ...this.state };
     this.txn = undefined;
     try {

@@ -20,6 +20,7 @@ import type { ApplyOutcome, ApplyPipe, KvReadView, LogWriter, RangePool } from '
 import type { MemberIdentity } from './identity.js';
 import { IndexWaiter, WaitRegistry } from './wait.js';
 import { RevisionPredictor, isPlainPut } from './revision-predictor.js';
+import { RequestIdGenerator } from './request-ids.js';
 
 export interface ServerLimits {
   /** --max-request-bytes: largest encoded log entry accepted. */
@@ -115,7 +116,7 @@ export class EtcdServer {
   #lastIndex: number;
   /** Highest durable (so, on one member, committed) index. */
   #committed: number;
-  #nextRequestId = 1;
+  readonly #requestIds: RequestIdGenerator;
   #pending: Entry[] = [];
   #flushScheduled = false;
   /** Durable batches not yet handed to the apply worker (coalesced per microtask checkpoint). */
@@ -141,10 +142,11 @@ export class EtcdServer {
   /** Plain puts answered at durability, in log order (see RevisionPredictor). */
   #earlyAnswers: { index: number; revision: number; resolve: (b: Uint8Array) => void; reject: (e: Error) => void }[] = [];
   /** Request ID -> the revision promised to the client, checked when the entry is applied. */
-  readonly #promised = new Map<number, number>();
+  readonly #promised = new Map<bigint, number>();
 
   constructor(opts: EtcdServerOptions) {
     this.identity = opts.identity;
+    this.#requestIds = new RequestIdGenerator(opts.identity.memberId, Date.now());
     this.limits = opts.limits;
     this.version = opts.version;
     this.#log = opts.log;
@@ -335,7 +337,7 @@ export class EtcdServer {
     if (this.#lastIndex - this.#applied.current > MAX_GAP_BETWEEN_APPLY_AND_COMMIT) {
       throw new EtcdError('ETCD_ERR_SERVER_TOO_MANY_REQUESTS');
     }
-    const id = this.#nextRequestId++;
+    const id = this.#requestIds.next();
     const data = etcdserverpb.InternalRaftRequest.encode({ header: { ID: id }, ...p }).finish();
     if (data.length > this.limits.maxRequestBytes) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
     this.#checkQuota(p, data.length);
@@ -412,7 +414,7 @@ export class EtcdServer {
       const lastProposed = this.#lastIndex;
       for (const o of outcomes) {
         this.#predictor?.applied(o.index, o.revision, lastProposed);
-        if (o.requestId === 0) continue;
+        if (o.requestId === 0n) continue;
         const promised = this.#promised.get(o.requestId);
         if (promised === undefined) {
           this.#waits.trigger(o.requestId, o);

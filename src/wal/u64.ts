@@ -16,3 +16,13 @@ export function readU64(dv: DataView, offset: number): number {
   if (hi > U64_HIGH_MAX) return -1;
   return hi * TWO_32 + lo;
 }
+
+/** A full u64 (a member ID: HardState.vote), same layout: two little-endian u32, low word first. */
+export function writeU64Big(dv: DataView, offset: number, v: bigint): void {
+  if (typeof v !== 'bigint' || v < 0n || v > 0xffff_ffff_ffff_ffffn) throw new RangeError(`u64 value ${String(v)} is out of range`);
+  dv.setBigUint64(offset, v, true);
+}
+
+export function readU64Big(dv: DataView, offset: number): bigint {
+  return dv.getBigUint64(offset, true);
+}

@@ -154,3 +154,17 @@ test('next segment prepared ahead (spare) is installed on roll; a leftover spare
   r.wal.close();
   wal.close();
 });
+
+test('hard state vote: a member ID above 2^53 survives a reopen (decision 0003)', () => {
+  const dir = tmpDir();
+  const vote = 0x8e9e05c52164694dn; // etcd's default member ID
+  const { wal } = openWalSync({ dir, segmentBytes: 64 * 1024 }, 0);
+  wal.save({ term: 3, vote, commit: 0 }, entries(1, 2));
+  wal.save({ term: 3, vote: (1n << 64n) - 1n, commit: 2 }, []);
+  wal.save({ term: 4, vote, commit: 2 }, []);
+  wal.sync();
+  wal.close();
+  const r = openWalSync({ dir, segmentBytes: 64 * 1024 }, 0);
+  assert.deepEqual(r.recovery.hardState, { term: 4, vote, commit: 2 });
+  r.wal.close();
+});

@@ -60,27 +60,21 @@ const ID64_FIELDS = [
  * 64-bit two's complement as a varint (int64 and uint64 share it), through the writer's
  * own uint64 (which takes {low, high}). Decoding: a varint of at most 10 bytes into a
  * bigint, unsigned or signed (two's complement). A number where a bigint belongs is a
- * bug in the caller and throws, rather than being rounded.
+ * bug in the caller and throws, rather than being rounded; so does a bigint outside
+ * [-2^63, 2^64).
  */
 const ID64_HELPERS = `
 // 64-bit ID fields as bigint (scripts/gen-proto.mjs ID64_FIELDS, docs/decisions/0003-64-bit-ids.md).
-const $U32 = 0xffffffffn;
-let $idKeyA = 0n, $idLowA = 0, $idHighA = 0, $idKeyB = 0n, $idLowB = 0, $idHighB = 0;
+// A scratch DataView converts between bigint and two u32 natively (no bigint arithmetic).
+const $id64View = new DataView(new ArrayBuffer(8));
+const $U64_MAX = 0xffffffffffffffffn, $I64_MIN = -0x8000000000000000n;
 function $writeId64(w, v) {
     if (typeof v !== "bigint")
         throw new TypeError("64-bit ID field: expected a bigint, got " + typeof v);
-    // The header's member and cluster IDs repeat on every answer: two cached conversions.
-    if (v !== $idKeyA) {
-        if (v === $idKeyB) {
-            const k = $idKeyA, lo = $idLowA, hi = $idHighA;
-            $idKeyA = $idKeyB; $idLowA = $idLowB; $idHighA = $idHighB;
-            $idKeyB = k; $idLowB = lo; $idHighB = hi;
-        } else {
-            $idKeyB = $idKeyA; $idLowB = $idLowA; $idHighB = $idHighA;
-            $idKeyA = v; $idLowA = Number(v & $U32); $idHighA = Number((v >> 32n) & $U32);
-        }
-    }
-    return w.uint64({ low: $idLowA, high: $idHighA });
+    if (v > $U64_MAX || v < $I64_MIN)
+        throw new RangeError("64-bit ID field: " + v + " is out of range");
+    $id64View.setBigUint64(0, v, true);
+    return w.uint64({ low: $id64View.getUint32(0, true), high: $id64View.getUint32(4, true) });
 }
 function $readVarint64(r, signed) {
     const buf = r.buf, end = r.len;
@@ -89,7 +83,7 @@ function $readVarint64(r, signed) {
         if (pos >= end) throw $RangeError("index out of range");
         b = buf[pos++];
         lo = (lo | (b & 127) << i * 7) >>> 0;
-        if (b < 128) { r.pos = pos; return signed ? $bigFromBits(lo, 0, true) : BigInt(lo); }
+        if (b < 128) { r.pos = pos; return BigInt(lo); }
     }
     if (pos >= end) throw $RangeError("index out of range");
     b = buf[pos++];
@@ -105,11 +99,10 @@ function $readVarint64(r, signed) {
         if (b >= 128) throw $Error("invalid varint encoding");
     }
     r.pos = pos;
-    return $bigFromBits(lo, hi, signed);
-}
-function $bigFromBits(lo, hi, signed) {
-    const u = hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
-    return signed && hi >= 0x80000000 ? BigInt.asIntN(64, u) : u;
+    if (hi === 0) return BigInt(lo);
+    $id64View.setUint32(0, lo, true);
+    $id64View.setUint32(4, hi, true);
+    return signed ? $id64View.getBigInt64(0, true) : $id64View.getBigUint64(0, true);
 }
 `;
 

@@ -1,4 +1,7 @@
-/** u64 fields holding JavaScript safe integers: two little-endian u32, low word first. */
+/**
+ * u64 fields: two little-endian u32, low word first. writeU64/readU64 hold JavaScript safe
+ * integers (indexes, terms); writeU64Big/readU64Big hold a full u64 (a member ID: the vote).
+ */
 const TWO_32 = 0x1_0000_0000;
 /** High word of Number.MAX_SAFE_INTEGER. */
 const U64_HIGH_MAX = 0x1f_ffff;

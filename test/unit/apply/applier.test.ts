@@ -46,6 +46,25 @@ describe('put', () => {
     await h.close();
   });
 
+  test('64-bit lease IDs and request IDs: exact through apply, the store, watch events and a reopen (decision 0003)', async () => {
+    const big = 0x694d_7a1c_2e3f_4b05n; // above 2^53
+    const h = new Harness({ exists: (id) => id === big || id === -5n });
+    h.nextId = 0x8e9e_0191_2345_6789n; // a request ID as src/server/request-ids.ts makes them
+    const r = h.apply({ put: { key: b('k'), value: b('v'), lease: big } });
+    assert.equal(r.requestId, 0x8e9e_0191_2345_6789n);
+    assert.equal(r.events[0]!.kv!.lease, big, 'the watch event carries the lease');
+    h.put('n', 'v', { lease: -5n });
+    await h.reopen();
+    assert.equal(h.get('k').kvs![0]!.lease, big);
+    assert.equal(h.get('n').kvs![0]!.lease, -5n);
+    assert.deepEqual(h.reader.view((v) => [...v.keysOfLease(big)].map((k) => s(k))), ['k']);
+    assert.deepEqual(h.reader.view((v) => [...v.keysOfLease(-5n)].map((k) => s(k))), ['n']);
+    // The encoded RangeResponse a client gets has the exact lease.
+    const wire = etcdserverpb.RangeResponse.encode(h.get('k')).finish();
+    assert.equal(etcdserverpb.RangeResponse.decode(wire).kvs[0]!.lease, big);
+    await h.close();
+  });
+
   test('1 MiB values', async () => {
     const h = new Harness();
     const big = Buffer.alloc(1 << 20, 0x5a);

@@ -70,6 +70,8 @@ test('absent ID fields decode to 0n; zero is not written; a number where a bigin
   assert.equal(etcdserverpb.PutRequest.encode({ lease: 0n }).finish().length, 0);
   assert.equal(etcdserverpb.Compare.decode(new Uint8Array()).lease, null, 'an unset oneof member stays null');
   assert.throws(() => etcdserverpb.PutRequest.encode({ lease: 5 as unknown as bigint }).finish(), TypeError);
+  assert.throws(() => etcdserverpb.ResponseHeader.encode({ memberId: 1n << 64n }).finish(), RangeError, 'never wrapped silently');
+  assert.throws(() => etcdserverpb.PutRequest.encode({ lease: -(1n << 63n) - 1n }).finish(), RangeError);
   // A truncated 64-bit varint is refused, not misread.
   assert.throws(() => etcdserverpb.PutRequest.decode(new Uint8Array([0x18, 0xff, 0xff])), RangeError);
 });

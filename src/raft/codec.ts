@@ -30,6 +30,12 @@ import {
 import { EntryType, type Entry, type HardState, type NodeId } from '../raftpb/types.js';
 
 const MESSAGE_VERSION = 1;
+const U64_MAX = (1n << 64n) - 1n;
+const SAFE_MAX_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+/** bigint <-> two u32 without bigint arithmetic. */
+const scratch = new DataView(new ArrayBuffer(8));
+/** Decoded small node IDs without an allocation each (tests and the simulator use 1, 2, 3...). */
+const SMALL_IDS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
 
 function bad(msg: string): RaftError {
   return new RaftError('ETCD_ERR_RAFT_CODEC', `raft codec: ${msg}`);
@@ -67,16 +73,21 @@ export class Writer {
     this.buf[this.pos++] = v;
   }
 
-  /** A node ID: a full uint64. */
+  /** A node ID: a full uint64. Below 2^53 (tests, the simulator) it takes the number path. */
   uvarint64(v: bigint): void {
-    if (typeof v !== 'bigint' || v < 0n || v >= 1n << 64n) throw bad(`not a uint64: ${String(v)}`);
-    if (v <= 0xffffffffn) return this.uvarint(Number(v));
+    if (typeof v !== 'bigint' || v < 0n || v > U64_MAX) throw bad(`not a uint64: ${String(v)}`);
+    if (v <= SAFE_MAX_BIG) return this.uvarint(Number(v));
+    scratch.setBigUint64(0, v, true);
+    let lo = scratch.getUint32(0, true);
+    let hi = scratch.getUint32(4, true);
     this.ensure(10);
-    while (v >= 0x80n) {
-      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
-      v >>= 7n;
+    // 64 bits as 7-bit groups, computed on the two 32-bit halves.
+    while (hi > 0 || lo >= 0x80) {
+      this.buf[this.pos++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
     }
-    this.buf[this.pos++] = Number(v);
+    this.buf[this.pos++] = lo;
   }
 
   bytes(b: Uint8Array): void {
@@ -117,13 +128,25 @@ export class Reader {
 
   /** A node ID: a full uint64 (at most 10 bytes). */
   uvarint64(): bigint {
-    let v = 0n;
+    let lo = 0;
+    let hi = 0;
     for (let i = 0; i < 10; i++) {
       const b = this.u8();
-      v |= BigInt(b & 0x7f) << BigInt(7 * i);
+      const bits = b & 0x7f;
+      const shift = 7 * i;
+      if (shift < 28) lo = (lo | (bits << shift)) >>> 0;
+      else if (shift === 28) {
+        lo = (lo | (bits << 28)) >>> 0;
+        hi = bits >>> 4;
+      } else {
+        if (shift === 63 && bits > 1) throw bad('uint64 varint overflow');
+        hi = (hi | (bits << (shift - 32))) >>> 0;
+      }
       if (b < 0x80) {
-        if (v >= 1n << 64n) throw bad('uint64 varint overflow');
-        return v;
+        if (hi === 0) return lo < SMALL_IDS.length ? SMALL_IDS[lo]! : BigInt(lo);
+        scratch.setUint32(0, lo, true);
+        scratch.setUint32(4, hi, true);
+        return scratch.getBigUint64(0, true);
       }
     }
     throw bad('uint64 varint too long');

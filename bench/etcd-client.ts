@@ -88,8 +88,8 @@ export class EtcdConn {
   status(): Promise<StatusResponse> {
     return this.unary('/etcdserverpb.Maintenance/Status', statusSer, statusDe, {});
   }
-  /** Pass an ID below 2^53: int64 fields are decoded as numbers, so server-chosen IDs may not round-trip. */
-  leaseGrant(ttl: number, id: number): Promise<LeaseGrantResponse> {
+  /** `id` 0n: the server chooses (lease IDs are exact 64-bit bigints, docs/decisions/0003). */
+  leaseGrant(ttl: number, id: bigint): Promise<LeaseGrantResponse> {
     return this.unary('/etcdserverpb.Lease/LeaseGrant', grantSer, grantDe, { TTL: ttl, ID: id });
   }
   watchStream(): grpc.ClientDuplexStream<WatchRequest, WatchResponse> {
@@ -109,7 +109,7 @@ export async function findLeader(endpoints: readonly string[]): Promise<string> 
     const c = new EtcdConn(ep, 3000);
     try {
       const s = await c.status();
-      if (s.leader !== 0 && s.leader === s.header?.memberId) return ep;
+      if (s.leader !== 0n && s.leader === s.header?.memberId) return ep;
     } catch {
       // try the next one
     } finally {

@@ -84,9 +84,9 @@ export async function makeOp(ctx: ClientContext): Promise<Op> {
 
 /** One lease and one keep-alive stream per client; an op is one keep-alive round trip. */
 async function makeKeepAlive(conn: EtcdConn, clientIndex: number): Promise<Op> {
-  // IDs chosen by us stay exact as numbers; a per-run base avoids clashing with old leases.
-  const base = (Date.now() % 1_000_000_000) * 1_000_000;
-  const grant = await conn.leaseGrant(60, base + clientIndex + 1);
+  // A per-run base avoids clashing with old leases (IDs are exact 64-bit bigints).
+  const base = BigInt(Date.now() % 1_000_000_000) * 1_000_000n;
+  const grant = await conn.leaseGrant(60, base + BigInt(clientIndex) + 1n);
   if (grant.error) throw new Error(`lease grant: ${grant.error}`);
   const id = grant.ID;
   const stream = conn.keepAliveStream();

@@ -114,7 +114,7 @@ export class Cluster {
         }
         try {
           const s = await conn.status();
-          if (s.leader !== 0) return;
+          if (s.leader !== 0n) return;
         } catch {
           // not up yet
         }

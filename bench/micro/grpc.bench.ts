@@ -74,7 +74,7 @@ async function runServer(impl: Impl): Promise<void> {
       path: PUT_PATH,
       decode: (b) => etcdserverpb.PutRequest.decode(b),
       encode: (r) => etcdserverpb.PutResponse.encode(r).finish(),
-      handler: (req) => ({ header: { clusterId: 1, memberId: 2, revision: (rev += req.key.length > 0 ? 1 : 0), raftTerm: 3 } }),
+      handler: (req) => ({ header: { clusterId: 0xcdf818194e3a8c32n, memberId: 0x8e9e05c52164694dn, revision: (rev += req.key.length > 0 ? 1 : 0), raftTerm: 3 } }),
     });
     if (SHARED_PORT) {
       const listener = new ClientListener({ grpc: t, http: (_req, res) => void res.end() });

@@ -22,11 +22,14 @@ const TOTAL_PUTS = Number(arg('--puts', '100000'));
 const KEYSPACE = 10000;
 const VALUE = Buffer.alloc(256, 0x61);
 
+/** Request IDs as a member makes them (src/server/request-ids.ts): 64-bit, 9-10 byte varints. */
+const REQUEST_ID_BASE = 0x694d_0191_2345_0000n;
+
 function entries(from: number, n: number, id: { next: number }): Entry[] {
   const out: Entry[] = [];
   for (let i = 0; i < n; i++) {
     const k = Buffer.from(`/registry/pods/default/pod-${(id.next * 7919) % KEYSPACE}`);
-    const data = etcdserverpb.InternalRaftRequest.encode({ header: { ID: id.next++ }, put: { key: k, value: VALUE } }).finish();
+    const data = etcdserverpb.InternalRaftRequest.encode({ header: { ID: REQUEST_ID_BASE + BigInt(id.next++) }, put: { key: k, value: VALUE } }).finish();
     out.push({ term: 1, index: from + i, type: EntryType.Normal, data });
   }
   return out;

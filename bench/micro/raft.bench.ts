@@ -4,7 +4,9 @@
  * no fsync). Measures the raft core's cost per proposal, not I/O. Prints numbers,
  * never pass/fail.
  *
- *   node dist/bench/micro/raft.bench.js [--proposals N] [--batch B] [--size BYTES] [--no-codec] [--per-entry]
+ *   node dist/bench/micro/raft.bench.js [--proposals N] [--batch B] [--size BYTES] [--no-codec] [--per-entry] [--big-ids]
+ *
+ * --big-ids: member IDs as etcd makes them (full 64-bit, 10-byte varints) instead of 1, 2, 3.
  */
 import { decodeMessage, encodeMessage } from '../../src/raft/codec.js';
 import { StateType, type Message } from '../../src/raft/messages.js';
@@ -23,6 +25,8 @@ const SIZE = arg('--size', 128);
 const CODEC = !process.argv.includes('--no-codec');
 /** Propose one entry per MsgProp instead of one MsgProp per batch. */
 const PER_ENTRY = process.argv.includes('--per-entry');
+/** Full 64-bit member IDs (decision 0003), as a real cluster has them. */
+const BIG_IDS = process.argv.includes('--big-ids');
 
 interface BNode {
   raw: RawNode;
@@ -31,10 +35,10 @@ interface BNode {
 }
 
 function run(): { seconds: number; committed: number } {
-  const ids = [1, 2, 3];
+  const ids = BIG_IDS ? [0x8e9e05c52164694dn, 0x91bc3c398fb3c146n, 0xfd422379fda50e48n] : [1n, 2n, 3n];
   const cs = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
   const rng = new SeededRng(1);
-  const nodes = new Map<number, BNode>();
+  const nodes = new Map<bigint, BNode>();
   for (const id of ids) {
     const storage = new MemoryStorage(cs);
     const raw = new RawNode({ id, electionTick: 10, heartbeatTick: 1, storage, maxInflightMsgs: 256, maxSizePerMsg: 1 << 20, rng: rng.fork() });
@@ -61,7 +65,7 @@ function run(): { seconds: number; committed: number } {
       for (const m of q) nodes.get(m.to)!.raw.step(m);
     }
   };
-  const leader = nodes.get(1)!;
+  const leader = nodes.get(ids[0]!)!;
   leader.raw.campaign();
   pump();
   if (leader.raw.raft.state !== StateType.Leader) throw new Error('no leader');

@@ -52,7 +52,7 @@ async function run(kind: 'worker' | 'inline', appenders: number): Promise<{ perS
   async function appender(): Promise<void> {
     while (Date.now() < end) {
       const index = next++;
-      await writer.append(index % 10 === 0 ? { term: 1, vote: 1, commit: index - 1 } : null, [{ index, term: 1, type: EntryType.Normal, data }]);
+      await writer.append(index % 10 === 0 ? { term: 1, vote: 1n, commit: index - 1 } : null, [{ index, term: 1, type: EntryType.Normal, data }]);
       done++;
     }
   }

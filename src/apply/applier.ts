@@ -136,7 +136,7 @@ export class Applier {
   private applyOne(e: Entry): ApplyResult {
     const base = { index: e.index, events: [] };
     if (e.type !== EntryType.Normal || e.data.length === 0) {
-      return { ...base, requestId: 0, revision: this.state.currentRev, kind: 'noop' };
+      return { ...base, requestId: 0n, revision: this.state.currentRev, kind: 'noop' };
     }
     let req: etcdserverpb.InternalRaftRequest;
     try {
@@ -144,7 +144,7 @@ export class Applier {
     } catch (err) {
       throw new ApplyFatalError(`entry ${e.index}: not an InternalRaftRequest (${err instanceof Error ? err.message : String(err)})`);
     }
-    const requestId = int(req.header?.ID) || int(req.ID);
+    const requestId = req.header?.ID || req.ID;
     const saved = { ...this.state };
     this.txn = undefined;
     try {

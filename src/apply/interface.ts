@@ -4,10 +4,11 @@
  */
 import type { mvccpb } from '../proto/pb.js';
 import type { LmdbBackend } from '../backend/backend.js';
+import type { LeaseId, RequestId } from '../util/pure/id64.js';
 
 /** Lease table hook; leases do not exist yet, so the default says "no lease exists". */
 export interface LeaseLookup {
-  exists(id: number): boolean;
+  exists(id: LeaseId): boolean;
 }
 
 export const NO_LEASES: LeaseLookup = { exists: () => false };
@@ -40,8 +41,8 @@ export class ApplyFatalError extends Error {
 export interface ApplyResult {
   /** Raft index of the entry. */
   readonly index: number;
-  /** InternalRaftRequest header.ID (0 for no-ops and undecodable entries). */
-  readonly requestId: number;
+  /** InternalRaftRequest header.ID (0n for no-ops and undecodable entries). */
+  readonly requestId: RequestId;
   /** Store revision after this entry. */
   readonly revision: number;
   readonly kind: ApplyKind;

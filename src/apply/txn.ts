@@ -27,7 +27,7 @@ type Txn = etcdserverpb.TxnRequest.$Properties;
 type Op = etcdserverpb.RequestOp.$Properties;
 type Cmp = etcdserverpb.Compare.$Properties;
 
-function cmpNum(a: number, b: number): number {
+function cmpNum(a: number | bigint, b: number | bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -37,7 +37,7 @@ function compareKv(c: Cmp, kv: KeyValue | undefined): boolean {
     case CT.VALUE: r = Buffer.compare(kv?.value ?? EMPTY, c.value ?? EMPTY); break;
     case CT.CREATE: r = cmpNum(kv?.createRevision ?? 0, int(c.createRevision)); break;
     case CT.MOD: r = cmpNum(kv?.modRevision ?? 0, int(c.modRevision)); break;
-    case CT.LEASE: r = cmpNum(kv?.lease ?? 0, int(c.lease)); break;
+    case CT.LEASE: r = cmpNum(kv?.lease ?? 0n, c.lease ?? 0n); break;
     case CT.VERSION:
     default: r = cmpNum(kv?.version ?? 0, int(c.version)); break;
   }
@@ -79,10 +79,10 @@ export function checkPut(view: LmdbReadView, leases: LeaseLookup, p: Put, leaseF
   if (key.length === 0) throw new EtcdError('ETCD_ERR_KV_EMPTY_KEY');
   if (!isStorableKey(key)) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
   if (p.ignoreValue && (p.value?.length ?? 0) !== 0) throw new EtcdError('ETCD_ERR_KV_VALUE_PROVIDED');
-  const lease = int(p.lease);
-  if (p.ignoreLease && lease !== 0) throw new EtcdError('ETCD_ERR_KV_LEASE_PROVIDED');
+  const lease = p.lease ?? 0n;
+  if (p.ignoreLease && lease !== 0n) throw new EtcdError('ETCD_ERR_KV_LEASE_PROVIDED');
   const checkLease = () => {
-    if (lease !== 0 && !leases.exists(lease)) throw new EtcdError('ETCD_ERR_LEASE_NOT_FOUND');
+    if (lease !== 0n && !leases.exists(lease)) throw new EtcdError('ETCD_ERR_LEASE_NOT_FOUND');
   };
   if (leaseFirst) checkLease();
   if ((p.ignoreValue || p.ignoreLease) && view.get(key, view.rev) === undefined) throw new EtcdError('ETCD_ERR_KV_KEY_NOT_FOUND');
@@ -111,7 +111,7 @@ export function checkTxn(view: LmdbReadView, leases: LeaseLookup, t: Txn, path: 
 export function execPut(tw: WriteTxn, p: Put): etcdserverpb.PutResponse.$Properties {
   const key = p.key ?? EMPTY;
   let value = p.value ?? EMPTY;
-  let lease = int(p.lease);
+  let lease = p.lease ?? 0n;
   let prev: KeyValue | undefined;
   if (p.ignoreValue || p.ignoreLease || p.prevKv) {
     const e = tw.get(key, tw.rev);

@@ -102,8 +102,6 @@ export const ERRORS = {
   /** Not etcd's: raised by the applier (src/apply/interface.ts) for a request type it does not apply yet. */
   ETCD_ERR_APPLY_UNSUPPORTED_REQUEST: { grpcStatus: S.UNIMPLEMENTED, message: 'etcdserver: request type not supported by this server yet' },
 
-  /** Not one of etcd's: a client-chosen 64-bit ID we cannot represent exactly (docs/decisions/0001). */
-  ETCD_ERR_API_ID_OUT_OF_RANGE: { grpcStatus: S.INVALID_ARGUMENT, message: 'etcdserver: ID out of the supported range (must be below 2^53)' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -4,6 +4,7 @@
  * kvstore-txn.ts (WriteTxn).
  */
 import type { etcdserverpb, mvccpb } from '../proto/pb.js';
+import type { LeaseId } from '../util/pure/id64.js';
 
 export type KeyValue = mvccpb.KeyValue.$Properties & {
   key: Uint8Array;
@@ -11,7 +12,7 @@ export type KeyValue = mvccpb.KeyValue.$Properties & {
   modRevision: number;
   version: number;
   value: Uint8Array;
-  lease: number;
+  lease: LeaseId;
 };
 
 /** mvcc-level range options (etcd's mvcc.RangeOptions). */
@@ -58,7 +59,7 @@ export interface KvReader {
 /** The write half (etcd's TxnWrite): all writes share one main revision. */
 export interface TxnWrite extends ReadView {
   /** Returns the revision the put was written at (main). */
-  put(key: Uint8Array, value: Uint8Array, lease: number): number;
+  put(key: Uint8Array, value: Uint8Array, lease: LeaseId): number;
   /** Deletes live keys in range; returns [deleted count, revision] as etcd does. */
   deleteRange(key: Uint8Array, end: Uint8Array, withPrevValues?: boolean): { deleted: number; rev: number; prevKvs: KeyValue[] };
   /** Number of writes so far. */

@@ -14,15 +14,17 @@ import type { KeyValue, TxnWrite } from './kv.js';
 import { LmdbReadView } from './kvstore.js';
 import { encodeIndexKey, isStorableKey } from './key-index.js';
 import { encodeIndexRecord, encodeKvRecord, encodeLatestRecord, type IndexEntry } from './records.js';
-import { assert, encodeRevision, writeU64 } from './revision.js';
+import { assert, encodeRevision } from './revision.js';
+import { writeU64Big } from '../util/pure/u64be.js';
+import type { LeaseId } from '../util/pure/id64.js';
 
 const EMPTY = new Uint8Array(0);
 const EMPTY_BUF = Buffer.alloc(0);
 
-/** lease_keys key: lease ID u64 BE ++ user key. */
-export function leaseKey(lease: number, key: Uint8Array): Buffer {
+/** lease_keys key: lease ID u64 BE (its two's complement) ++ user key. */
+export function leaseKey(lease: LeaseId, key: Uint8Array): Buffer {
   const b = Buffer.allocUnsafe(8 + key.length);
-  writeU64(b, 0, lease);
+  writeU64Big(b, 0, lease);
   b.set(key, 8);
   return b;
 }
@@ -65,7 +67,7 @@ export class WriteTxn extends LmdbReadView implements TxnWrite {
     return { main, sub };
   }
 
-  put(key: Uint8Array, value: Uint8Array, lease: number): number {
+  put(key: Uint8Array, value: Uint8Array, lease: LeaseId): number {
     const h = this.head(key);
     const live = h !== undefined && !h.tombstone;
     const main = this.beginRev + 1;
@@ -76,10 +78,10 @@ export class WriteTxn extends LmdbReadView implements TxnWrite {
       lease,
     };
     this.write(key, e, value);
-    const prevLease = live ? h.lease : 0;
+    const prevLease = live ? h.lease : 0n;
     if (prevLease !== lease) {
-      if (prevLease !== 0) assert(this.backend.leaseKeys.removeSync(leaseKey(prevLease, key)), 'lease_keys: attached key not listed');
-      if (lease !== 0) this.backend.leaseKeys.putSync(leaseKey(lease, key), EMPTY_BUF);
+      if (prevLease !== 0n) assert(this.backend.leaseKeys.removeSync(leaseKey(prevLease, key)), 'lease_keys: attached key not listed');
+      if (lease !== 0n) this.backend.leaseKeys.putSync(leaseKey(lease, key), EMPTY_BUF);
     }
     if (h?.tombstone) assert(this.backend.tombs.removeSync(Buffer.from(key.buffer, key.byteOffset, key.length)), 'tombs: head tombstone not listed');
     this.events.push({
@@ -93,9 +95,9 @@ export class WriteTxn extends LmdbReadView implements TxnWrite {
     // Collect first: the scan must not run over entries being rewritten.
     const prevKvs = this.rangeKeys(key, end, { noValues: !withPrevValues }).kvs;
     for (const kv of prevKvs) {
-      const { main } = this.write(kv.key, { tombstone: true, createRevision: 0, version: 0, lease: 0 }, EMPTY);
+      const { main } = this.write(kv.key, { tombstone: true, createRevision: 0, version: 0, lease: 0n }, EMPTY);
       this.backend.tombs.putSync(Buffer.from(kv.key), EMPTY_BUF);
-      if (kv.lease !== 0) assert(this.backend.leaseKeys.removeSync(leaseKey(kv.lease, kv.key)), 'lease_keys: attached key not listed');
+      if (kv.lease !== 0n) assert(this.backend.leaseKeys.removeSync(leaseKey(kv.lease, kv.key)), 'lease_keys: attached key not listed');
       this.events.push({ type: mvccpb.Event.EventType.DELETE, kv: { key: kv.key, modRevision: main } });
     }
     const rev = prevKvs.length > 0 || this.#sub > 0 ? this.beginRev + 1 : this.beginRev;

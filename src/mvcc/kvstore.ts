@@ -12,7 +12,9 @@ import { mvccpb, type etcdserverpb } from '../proto/pb.js';
 import type { KeyValue, KvReader, RangeOptions, RangeResult, ReadView } from './kv.js';
 import { LMDB_MAX_KEY_BYTES, encodeIndexKey, encodeKeyPrefix, isStorableKey } from './key-index.js';
 import { decodeIndexRecord, decodeKvRecord, decodeLatestRecord, kvRecordValue, type LocatedEntry } from './records.js';
-import { REV_BYTES, assert, encodeRevision, readU64, writeU64 } from './revision.js';
+import { REV_BYTES, assert, encodeRevision, readU64 } from './revision.js';
+import { writeU64Big } from '../util/pure/u64be.js';
+import type { LeaseId } from '../util/pure/id64.js';
 import { rangeRequest } from './range.js';
 
 const EMPTY = new Uint8Array(0);
@@ -151,12 +153,21 @@ export class LmdbReadView implements ReadView {
   }
 
   /** Live keys attached to `lease` (for lease revoke and for restoring a lessor's key sets). */
-  *keysOfLease(lease: number): Generator<Buffer> {
+  *keysOfLease(lease: LeaseId): Generator<Buffer> {
+    // lease_keys is ordered by the lease's u64 bit pattern (leaseKey): scan [bits, bits + 1).
+    const bits = BigInt.asUintN(64, lease);
     const start = Buffer.allocUnsafe(8);
-    writeU64(start, 0, lease);
-    const end = Buffer.allocUnsafe(8);
-    writeU64(end, 0, lease + 1);
-    for (const k of this.backend.leaseKeys.getKeys({ ...this.opts, start, end })) yield (k as Buffer).subarray(8);
+    writeU64Big(start, 0, bits);
+    const range: { start: Buffer; end?: Buffer } = { start };
+    if (bits < 0xffff_ffff_ffff_ffffn) {
+      range.end = Buffer.allocUnsafe(8);
+      writeU64Big(range.end, 0, bits + 1n);
+    }
+    for (const k of this.backend.leaseKeys.getKeys({ ...this.opts, ...range })) {
+      const key = k as Buffer;
+      if (!key.subarray(0, 8).equals(start)) break;
+      yield key.subarray(8);
+    }
   }
 
   rangeKeys(key: Uint8Array, end: Uint8Array, opts: RangeOptions = {}): RangeResult {

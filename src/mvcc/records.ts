@@ -3,10 +3,15 @@
  * Pair assertions: lengths are checked when encoding and again when decoding.
  */
 import { REV_BYTES, assert, readU64, writeRevision, writeU64 } from './revision.js';
+import { readI64Big, writeU64Big } from '../util/pure/u64be.js';
+import type { LeaseId } from '../util/pure/id64.js';
 
 export const FLAG_TOMBSTONE = 0x01;
 
-/** IndexRecord: flags u8 | create u64 | version u64 | lease u64. */
+/**
+ * IndexRecord: flags u8 | create u64 | version u64 | lease u64 (all big-endian). The lease is
+ * the int64 lease ID's 64-bit two's complement (any int64; 0 = no lease).
+ */
 export const INDEX_RECORD_BYTES = 25;
 /** LatestRecord: Revision | IndexRecord. */
 export const LATEST_RECORD_BYTES = REV_BYTES + INDEX_RECORD_BYTES;
@@ -18,7 +23,8 @@ export interface IndexEntry {
   readonly tombstone: boolean;
   readonly createRevision: number;
   readonly version: number;
-  readonly lease: number;
+  /** The key's lease (0n: none): a full int64 (docs/decisions/0003-64-bit-ids.md). */
+  readonly lease: LeaseId;
 }
 
 /** The head of a key's history, or any located revision of it. */
@@ -33,7 +39,7 @@ function writeIndexRecord(buf: Uint8Array, off: number, e: IndexEntry): void {
   buf[off] = e.tombstone ? FLAG_TOMBSTONE : 0;
   writeU64(buf, off + 1, e.createRevision);
   writeU64(buf, off + 9, e.version);
-  writeU64(buf, off + 17, e.lease);
+  writeU64Big(buf, off + 17, e.lease);
 }
 
 function readFlags(flags: number): boolean {
@@ -53,7 +59,7 @@ export function decodeIndexRecord(buf: Uint8Array): IndexEntry {
     tombstone: readFlags(buf[0]!),
     createRevision: readU64(buf, 1),
     version: readU64(buf, 9),
-    lease: readU64(buf, 17),
+    lease: readI64Big(buf, 17),
   };
 }
 
@@ -72,7 +78,7 @@ export function decodeLatestRecord(buf: Uint8Array): LocatedEntry {
     tombstone: readFlags(buf[REV_BYTES]!),
     createRevision: readU64(buf, REV_BYTES + 1),
     version: readU64(buf, REV_BYTES + 9),
-    lease: readU64(buf, REV_BYTES + 17),
+    lease: readI64Big(buf, REV_BYTES + 17),
   };
 }
 
@@ -98,7 +104,7 @@ export function decodeKvRecord(buf: Buffer): KvRecord {
     tombstone: readFlags(buf[0]!),
     createRevision: readU64(buf, 1),
     version: readU64(buf, 9),
-    lease: readU64(buf, 17),
+    lease: readI64Big(buf, 17),
     key: buf.subarray(KV_RECORD_HEADER_BYTES, KV_RECORD_HEADER_BYTES + keyLength),
     value: buf.subarray(KV_RECORD_HEADER_BYTES + keyLength),
   };

@@ -1,8 +1,10 @@
 /**
  * Compact binary encoding of raft types, for the WAL and the peer transport.
  *
- * Integers are unsigned LEB128 varints (values below 2^53; computed with arithmetic,
- * not 32-bit bitwise ops). Byte strings are a varint length followed by the bytes.
+ * Integers are unsigned LEB128 varints: terms, indexes and lengths below 2^53 (computed
+ * with arithmetic, not 32-bit bitwise ops); node IDs (to, from, vote, ConfState ids,
+ * nodeId) are full uint64 (bigint, at most 10 bytes). A value below 2^53 has the same
+ * bytes either way. Byte strings are a varint length followed by the bytes.
  *
  *   Entry        := term index type(u8) bytes(data)
  *   HardState    := term vote commit
@@ -25,9 +27,15 @@ import {
   type Snapshot,
   type SnapshotMetadata,
 } from './messages.js';
-import { EntryType, type Entry, type HardState } from '../raftpb/types.js';
+import { EntryType, type Entry, type HardState, type NodeId } from '../raftpb/types.js';
 
 const MESSAGE_VERSION = 1;
+const U64_MAX = (1n << 64n) - 1n;
+const SAFE_MAX_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+/** bigint <-> two u32 without bigint arithmetic. */
+const scratch = new DataView(new ArrayBuffer(8));
+/** Decoded small node IDs without an allocation each (tests and the simulator use 1, 2, 3...). */
+const SMALL_IDS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
 
 function bad(msg: string): RaftError {
   return new RaftError('ETCD_ERR_RAFT_CODEC', `raft codec: ${msg}`);
@@ -63,6 +71,23 @@ export class Writer {
       v = Math.floor(v / 0x80);
     }
     this.buf[this.pos++] = v;
+  }
+
+  /** A node ID: a full uint64. Below 2^53 (tests, the simulator) it takes the number path. */
+  uvarint64(v: bigint): void {
+    if (typeof v !== 'bigint' || v < 0n || v > U64_MAX) throw bad(`not a uint64: ${String(v)}`);
+    if (v <= SAFE_MAX_BIG) return this.uvarint(Number(v));
+    scratch.setBigUint64(0, v, true);
+    let lo = scratch.getUint32(0, true);
+    let hi = scratch.getUint32(4, true);
+    this.ensure(10);
+    // 64 bits as 7-bit groups, computed on the two 32-bit halves.
+    while (hi > 0 || lo >= 0x80) {
+      this.buf[this.pos++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    this.buf[this.pos++] = lo;
   }
 
   bytes(b: Uint8Array): void {
@@ -101,6 +126,32 @@ export class Reader {
     throw bad('varint too long');
   }
 
+  /** A node ID: a full uint64 (at most 10 bytes). */
+  uvarint64(): bigint {
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < 10; i++) {
+      const b = this.u8();
+      const bits = b & 0x7f;
+      const shift = 7 * i;
+      if (shift < 28) lo = (lo | (bits << shift)) >>> 0;
+      else if (shift === 28) {
+        lo = (lo | (bits << 28)) >>> 0;
+        hi = bits >>> 4;
+      } else {
+        if (shift === 63 && bits > 1) throw bad('uint64 varint overflow');
+        hi = (hi | (bits << (shift - 32))) >>> 0;
+      }
+      if (b < 0x80) {
+        if (hi === 0) return lo < SMALL_IDS.length ? SMALL_IDS[lo]! : BigInt(lo);
+        scratch.setUint32(0, lo, true);
+        scratch.setUint32(4, hi, true);
+        return scratch.getBigUint64(0, true);
+      }
+    }
+    throw bad('uint64 varint too long');
+  }
+
   bytes(): Uint8Array {
     const n = this.uvarint();
     if (this.pos + n > this.buf.length) throw bad('truncated bytes');
@@ -133,15 +184,15 @@ export function readEntry(r: Reader): Entry {
   return { term, index, type: type as EntryType, data: r.bytes() };
 }
 
-function writeIds(w: Writer, ids: readonly number[]): void {
+function writeIds(w: Writer, ids: readonly NodeId[]): void {
   w.uvarint(ids.length);
-  for (const id of ids) w.uvarint(id);
+  for (const id of ids) w.uvarint64(id);
 }
 
-function readIds(r: Reader): number[] {
+function readIds(r: Reader): NodeId[] {
   const n = r.uvarint();
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(r.uvarint());
+  const out: NodeId[] = [];
+  for (let i = 0; i < n; i++) out.push(r.uvarint64());
   return out;
 }
 
@@ -194,14 +245,14 @@ export function decodeEntry(b: Uint8Array): Entry {
 export function encodeHardState(hs: HardState): Uint8Array {
   const w = new Writer(24);
   w.uvarint(hs.term);
-  w.uvarint(hs.vote);
+  w.uvarint64(hs.vote);
   w.uvarint(hs.commit);
   return w.finish();
 }
 
 export function decodeHardState(b: Uint8Array): HardState {
   const r = new Reader(b);
-  const hs = { term: r.uvarint(), vote: r.uvarint(), commit: r.uvarint() };
+  const hs = { term: r.uvarint(), vote: r.uvarint64(), commit: r.uvarint() };
   r.expectDone();
   return hs;
 }
@@ -225,8 +276,8 @@ export function encodeMessage(m: Message): Uint8Array {
   const w = new Writer(size);
   w.u8(MESSAGE_VERSION);
   w.u8(m.type);
-  w.uvarint(m.to);
-  w.uvarint(m.from);
+  w.uvarint64(m.to);
+  w.uvarint64(m.from);
   w.uvarint(m.term);
   w.uvarint(m.logTerm);
   w.uvarint(m.index);
@@ -246,8 +297,8 @@ export function decodeMessage(b: Uint8Array): Message {
   if (v !== MESSAGE_VERSION) throw bad(`unknown message version ${v}`);
   const type = r.u8();
   if (type > MESSAGE_TYPE_MAX) throw bad(`bad message type ${type}`);
-  const to = r.uvarint();
-  const from = r.uvarint();
+  const to = r.uvarint64();
+  const from = r.uvarint64();
   const term = r.uvarint();
   const logTerm = r.uvarint();
   const index = r.uvarint();
@@ -270,7 +321,7 @@ export function encodeConfChangeV2(cc: ConfChangeV2): Uint8Array {
   w.uvarint(cc.changes.length);
   for (const c of cc.changes) {
     w.u8(c.type);
-    w.uvarint(c.nodeId);
+    w.uvarint64(c.nodeId);
   }
   w.bytes(cc.context);
   return w.finish();
@@ -286,7 +337,7 @@ export function decodeConfChangeV2(b: Uint8Array): ConfChangeV2 {
   for (let i = 0; i < n; i++) {
     const type = r.u8();
     if (type > 3) throw bad(`bad conf change type ${type}`);
-    changes.push({ type, nodeId: r.uvarint() });
+    changes.push({ type, nodeId: r.uvarint64() });
   }
   const context = r.bytes();
   r.expectDone();

@@ -89,7 +89,7 @@ export class Changer {
 
   private apply(cfg: TrackerConfig, prs: ProgressMap, ccs: readonly ConfChangeSingle[]): void {
     for (const cc of ccs) {
-      if (cc.nodeId === 0) continue;
+      if (cc.nodeId === 0n) continue;
       switch (cc.type) {
         case ConfChangeType.AddNode:
           this.makeVoter(cfg, prs, cc.nodeId);

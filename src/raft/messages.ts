@@ -108,8 +108,8 @@ export interface Message {
 export function newMessage(p: Partial<Message> & { type: MessageType }): Message {
   return {
     type: p.type,
-    to: p.to ?? 0,
-    from: p.from ?? 0,
+    to: p.to ?? 0n,
+    from: p.from ?? 0n,
     term: p.term ?? 0,
     logTerm: p.logTerm ?? 0,
     index: p.index ?? 0,

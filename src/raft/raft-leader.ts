@@ -12,7 +12,7 @@ import type { Raft } from './raft.js';
 import { isJoint } from './tracker.js';
 import { EntryType, type Index, type NodeId } from '../raftpb/types.js';
 
-const NONE: NodeId = 0;
+const NONE: NodeId = 0n;
 
 export function stepLeader(r: Raft, m: Message): boolean {
   switch (m.type) {

@@ -39,7 +39,7 @@ import type { Storage } from './storage.js';
 import { ProgressTracker } from './tracker.js';
 import { EntryType, type Entry, type HardState, type Index, type NodeId, type Term } from '../raftpb/types.js';
 
-export const NONE: NodeId = 0;
+export const NONE: NodeId = 0n;
 
 /** Context of votes triggered by leadership transfer: bypasses the leader lease. */
 export const CAMPAIGN_TRANSFER = new Uint8Array([0x54, 0x52]); // "TR"
@@ -138,7 +138,7 @@ export class Raft {
     const { hardState, confState } = c.storage.initialState();
     const restored = restoreConfState(confState, this.raftLog.lastIndex(), this.trk.maxInflight, this.trk.maxInflightBytes);
     this.switchToConfig(restored);
-    if (hardState.term !== 0 || hardState.vote !== 0 || hardState.commit !== 0) this.loadState(hardState);
+    if (hardState.term !== 0 || hardState.vote !== 0n || hardState.commit !== 0) this.loadState(hardState);
     if (c.applied && c.applied > 0) this.raftLog.appliedTo(c.applied);
     this.becomeFollower(this.term, NONE);
   }

@@ -10,7 +10,7 @@
 import { assert, type ConfState } from './messages.js';
 import { Progress } from './progress.js';
 import { jointCommittedIndex, jointVoteResult, VoteResult, type JointConfig } from './quorum.js';
-import type { Index, NodeId } from '../raftpb/types.js';
+import { compareIds, type Index, type NodeId } from '../raftpb/types.js';
 
 export interface TrackerConfig {
   voters: { incoming: Set<NodeId>; outgoing: Set<NodeId> };
@@ -36,7 +36,7 @@ export function isJoint(c: TrackerConfig): boolean {
   return c.voters.outgoing.size > 0;
 }
 
-const sorted = (s: Iterable<NodeId>): NodeId[] => [...s].sort((a, b) => a - b);
+const sorted = (s: Iterable<NodeId>): NodeId[] => [...s].sort(compareIds);
 
 export function configToConfState(c: TrackerConfig): ConfState {
   return {
@@ -111,7 +111,7 @@ export class ProgressTracker {
 
   /** Visits every member in ascending id order (deterministic iteration). */
   visit(f: (id: NodeId, pr: Progress) => void): void {
-    const ids = [...this.progress.keys()].sort((a, b) => a - b);
+    const ids = [...this.progress.keys()].sort(compareIds);
     for (const id of ids) f(id, this.progress.get(id)!);
   }
 

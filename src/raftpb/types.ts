@@ -7,8 +7,8 @@
 export type Index = number;
 /** Raft term; 0 means "none". */
 export type Term = number;
-/** Member (node) ID; 0 means "none". Below 2^53 (docs/decisions/0001). */
-export type NodeId = number;
+/** Member (node) ID: a full uint64, 0n means "none" (docs/decisions/0003-64-bit-ids.md). */
+export type NodeId = bigint;
 
 export enum EntryType {
   /** data is an encoded etcdserverpb.InternalRaftRequest (or empty: a new leader's no-op). */
@@ -31,8 +31,13 @@ export interface HardState {
   readonly commit: Index;
 }
 
-export const EMPTY_HARD_STATE: HardState = Object.freeze({ term: 0, vote: 0, commit: 0 });
+export const EMPTY_HARD_STATE: HardState = Object.freeze({ term: 0, vote: 0n, commit: 0 });
 
 export function isEmptyHardState(hs: HardState): boolean {
-  return hs.term === 0 && hs.vote === 0 && hs.commit === 0;
+  return hs.term === 0 && hs.vote === 0n && hs.commit === 0;
+}
+
+/** Ascending order of node IDs, for sort() (bigint subtraction is not a comparator). */
+export function compareIds(a: NodeId, b: NodeId): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -9,7 +9,8 @@
  *
  * Outcome batch, worker -> main:
  *   u32 count, then count x outcome:
- *     u64 index, u64 requestId, u64 revision
+ *     u64 index, u64 requestId, u64 revision   (requestId: a full u64, 0 = no request;
+ *                                              index and revision: safe integers)
  *     u8 flags            bit 0: response present, bit 1: error present
  *     [u32 len, bytes]    encoded response, when bit 0
  *     [u32 len, utf8]     EtcdError code, when bit 1
@@ -94,7 +95,7 @@ export function encodeOutcomes(outcomes: readonly ApplyOutcome[], w = new ByteWr
   w.reset();
   w.u32(outcomes.length);
   for (const o of outcomes) {
-    w.u64(o.index).u64(o.requestId).u64(o.revision);
+    w.u64(o.index).u64Big(o.requestId).u64(o.revision);
     const flags = (o.response !== undefined ? HAS_RESPONSE : 0) | (o.errorCode !== undefined ? HAS_ERROR : 0);
     w.u8(flags);
     if (o.response !== undefined) w.lenBytes(o.response);
@@ -112,7 +113,7 @@ export function decodeOutcomes(frame: Uint8Array, offset = 0, length = frame.len
   const out: ApplyOutcome[] = [];
   for (let i = 0; i < count; i++) {
     const index = r.u64();
-    const requestId = r.u64();
+    const requestId = r.u64Big();
     const revision = r.u64();
     const flags = r.u8();
     if ((flags & ~(HAS_RESPONSE | HAS_ERROR)) !== 0) throw new FrameError(`outcome ${i}: unknown flags ${flags}`);

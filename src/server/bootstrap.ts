@@ -68,7 +68,7 @@ async function openMember(
   const identity: MemberIdentity = {
     name: cfg.name,
     memberId,
-    clusterId: stored?.clusterId ?? computeClusterId([memberId], cfg.initialClusterToken),
+    clusterId: stored?.clusterId ?? computeClusterId([memberId]),
     peerUrls,
     clientUrls: cfg.advertiseClientUrls.map(formatUrl),
   };

@@ -1,10 +1,14 @@
 /**
  * The data directory: <data-dir>/member/{wal,snap/db} as etcd lays it out, plus
- * member/identity.json (name, member ID, cluster ID: fixed at the first start).
+ * member/identity.json (name, member ID, cluster ID: fixed at the first start; the IDs as
+ * 16 hex digits, `{"format":"etcd-ts/identity/v1","name":"default","memberId":"8e9e05c52164694d",
+ * "clusterId":"cdf818194e3a8c32"}`; earlier versions wrote them as JSON numbers below 2^53,
+ * which are still read).
  * Every failure here is a clear message naming the path; nothing is rewritten silently.
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { idFromHex, idToHex16, type ClusterId, type MemberId } from '../util/pure/id64.js';
 
 export class DataDirError extends Error {
   override name = 'DataDirError';
@@ -56,8 +60,20 @@ export function prepare(l: DataDirLayout): void {
 export interface StoredIdentity {
   readonly format: 'etcd-ts/identity/v1';
   readonly name: string;
-  readonly memberId: number;
-  readonly clusterId: number;
+  readonly memberId: MemberId;
+  readonly clusterId: ClusterId;
+}
+
+/** An ID as identity.json holds it: 16 hex digits, or (written before 64-bit IDs) a safe integer. */
+function storedId(v: unknown): bigint | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v > 0 ? BigInt(v) : undefined;
+  if (typeof v !== 'string' || v.length !== 16) return undefined;
+  try {
+    const id = idFromHex(v);
+    return id === 0n ? undefined : id;
+  } catch {
+    return undefined;
+  }
 }
 
 export function readIdentity(l: DataDirLayout): StoredIdentity | undefined {
@@ -68,17 +84,20 @@ export function readIdentity(l: DataDirLayout): StoredIdentity | undefined {
   } catch (err) {
     throw new DataDirError(`${l.identityPath}: not an etcd-ts member identity file (${err instanceof Error ? err.message : String(err)}); refusing to start`);
   }
-  const id = parsed as Partial<StoredIdentity>;
-  if (id.format !== 'etcd-ts/identity/v1' || typeof id.name !== 'string' || !Number.isSafeInteger(id.memberId) || !Number.isSafeInteger(id.clusterId)) {
-    throw new DataDirError(`${l.identityPath}: not an etcd-ts member identity file; refusing to start`);
+  const id = (parsed ?? {}) as { format?: unknown; name?: unknown; memberId?: unknown; clusterId?: unknown };
+  const memberId = storedId(id.memberId);
+  const clusterId = storedId(id.clusterId);
+  if (id.format !== 'etcd-ts/identity/v1' || typeof id.name !== 'string' || memberId === undefined || clusterId === undefined) {
+    throw new DataDirError(`${l.identityPath}: not an etcd-ts member identity file (want format etcd-ts/identity/v1, a name, and member and cluster IDs as 16 hex digits); refusing to start`);
   }
-  return id as StoredIdentity;
+  return { format: 'etcd-ts/identity/v1', name: id.name, memberId, clusterId };
 }
 
 /** Written once, atomically (temp file, fsync, rename). */
 export function writeIdentity(l: DataDirLayout, id: StoredIdentity): void {
   const tmp = `${l.identityPath}.tmp`;
-  writeFileSync(tmp, JSON.stringify(id) + '\n', { mode: 0o600 });
+  const text = JSON.stringify({ format: id.format, name: id.name, memberId: idToHex16(id.memberId), clusterId: idToHex16(id.clusterId) });
+  writeFileSync(tmp, text + '\n', { mode: 0o600 });
   const fd = openSync(tmp, 'r');
   fsyncSync(fd);
   closeSync(fd);

@@ -29,6 +29,7 @@ import type { MemberIdentity } from './identity.js';
 import { WaitRegistry } from './wait.js';
 import { IntakeGate } from './intake-gate.js';
 import { RevisionPredictor, isPlainPut } from './revision-predictor.js';
+import { RequestIdGenerator } from './request-ids.js';
 
 export interface ServerLimits {
   /** --max-request-bytes: largest encoded log entry accepted. */
@@ -129,7 +130,7 @@ export class EtcdServer {
   readonly #waits = new WaitRegistry<ApplyOutcome>();
   readonly #gate: IntakeGate;
   readonly #timings: PipelineTimings | undefined;
-  #nextRequestId = 1;
+  readonly #requestIds: RequestIdGenerator;
   #stopped = false;
   /** Set when the pipeline failed: no new requests, but stop() still closes everything. */
   #failed = false;
@@ -147,6 +148,7 @@ export class EtcdServer {
 
   constructor(opts: EtcdServerOptions) {
     this.identity = opts.identity;
+    this.#requestIds = new RequestIdGenerator(opts.identity.memberId, Date.now());
     this.limits = opts.limits;
     this.version = opts.version;
     this.#node = opts.node;
@@ -254,7 +256,7 @@ export class EtcdServer {
       version: this.version,
       dbSize: this.#reader.dbSizeBytes(),
       dbSizeInUse: this.#reader.dbSizeInUseBytes(),
-      leader: this.#node.isLeader() ? this.identity.memberId : 0,
+      leader: this.#node.isLeader() ? this.identity.memberId : 0n,
       raftIndex: this.#node.committedIndex,
       raftTerm: this.#node.term,
       raftAppliedIndex: this.#loop.appliedIndex,
@@ -337,7 +339,7 @@ export class EtcdServer {
       await admitted;
       this.#checkRunning();
     }
-    const id = this.#nextRequestId++;
+    const id = this.#requestIds.next();
     const data = etcdserverpb.InternalRaftRequest.encode({ header: { ID: id }, ...p }).finish();
     if (data.length > this.limits.maxRequestBytes) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
     this.#checkQuota(p, data.length);
@@ -390,7 +392,7 @@ export class EtcdServer {
     const lastProposed = this.#node.lastIndex;
     for (const o of batch.outcomes) {
       this.#predictor?.applied(o.index, o.revision, lastProposed);
-      if (o.requestId !== 0) this.#waits.trigger(o.requestId, o);
+      if (o.requestId !== 0n) this.#waits.trigger(o.requestId, o);
     }
     this.counters.proposalsApplied += batch.outcomes.length;
     this.#gate.release();

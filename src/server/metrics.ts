@@ -5,6 +5,7 @@
  */
 import { Registry, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 import type { EtcdServer } from './etcd-server.js';
+import { idToHex } from '../util/pure/id64.js';
 
 export function createMetrics(server: EtcdServer): Registry {
   const registry = new Registry();
@@ -33,6 +34,9 @@ export function createMetrics(server: EtcdServer): Registry {
   gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', () => Number(server.status().header?.revision ?? 0));
   new Gauge({ name: 'etcd_server_version', help: 'Which version is running. 1 for the server_version label with the current version.', labelNames: ['server_version'], registers: [registry] })
     .set({ server_version: server.version }, 1);
+  // The member ID as etcd labels it: hex, as in its logs (decision 0003).
+  new Gauge({ name: 'etcd_server_id', help: "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.", labelNames: ['server_id'], registers: [registry] })
+    .set({ server_id: idToHex(server.identity.memberId) }, 1);
   // Stage latencies: etcd's names where the stage matches, ours (etcd_ts_*) where it does not.
   const buckets = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024];
   const walAppend = new Histogram({

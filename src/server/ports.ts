@@ -5,6 +5,7 @@
  */
 import type { Entry, HardState } from '../raftpb/types.js';
 import type { etcdserverpb } from '../proto/pb.js';
+import type { RequestId } from '../util/pure/id64.js';
 
 /** Durable log appends (the WAL writer: LocalAppendThread). */
 export interface LogWriter {
@@ -18,8 +19,8 @@ export interface LogWriter {
 /** What applying one entry produced. */
 export interface ApplyOutcome {
   readonly index: number;
-  /** InternalRaftRequest.header.ID, 0 for an entry without a request (no-op). */
-  readonly requestId: number;
+  /** InternalRaftRequest.header.ID, 0n for an entry without a request (no-op). */
+  readonly requestId: RequestId;
   /** Store revision after the entry. */
   readonly revision: number;
   /** Encoded response message (PutResponse, TxnResponse, ...), header not yet filled. */

@@ -13,7 +13,7 @@
 import type { etcdserverpb } from '../proto/pb.js';
 
 export function isPlainPut(req: etcdserverpb.IPutRequest): boolean {
-  return !req.prevKv && !req.ignoreValue && !req.ignoreLease && (req.lease ?? 0) === 0;
+  return !req.prevKv && !req.ignoreValue && !req.ignoreLease && (req.lease ?? 0n) === 0n;
 }
 
 export class RevisionPredictor {

@@ -1,5 +1,7 @@
+import type { RequestId } from '../util/pure/id64.js';
+
 /**
- * Registry of requests in flight, keyed by request ID (etcd's pkg/wait).
+ * Registry of requests in flight, keyed by request ID (etcd's pkg/wait; a full uint64).
  * A request registers before its proposal enters the log and is triggered exactly once,
  * when its entry is applied (or when the server stops).
  */
@@ -9,9 +11,9 @@ export interface Waiter<T> {
 }
 
 export class WaitRegistry<T> {
-  readonly #pending = new Map<number, Waiter<T>>();
+  readonly #pending = new Map<RequestId, Waiter<T>>();
 
-  register(id: number): Promise<T> {
+  register(id: RequestId): Promise<T> {
     if (this.#pending.has(id)) throw new Error(`request ID ${id} registered twice`);
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
@@ -19,7 +21,7 @@ export class WaitRegistry<T> {
   }
 
   /** Returns false when nobody waits for `id` (e.g. replay after a restart). */
-  trigger(id: number, value: T): boolean {
+  trigger(id: RequestId, value: T): boolean {
     const w = this.#pending.get(id);
     if (w === undefined) return false;
     this.#pending.delete(id);
@@ -27,7 +29,7 @@ export class WaitRegistry<T> {
     return true;
   }
 
-  fail(id: number, err: Error): boolean {
+  fail(id: RequestId, err: Error): boolean {
     const w = this.#pending.get(id);
     if (w === undefined) return false;
     this.#pending.delete(id);

@@ -2,7 +2,7 @@
  * Little-endian byte writer/reader for frame bodies (docs/threads.md). Readers refuse
  * truncated input and trailing bytes with FrameError instead of misreading them.
  */
-import { readU64, writeU64 } from '../wal/u64.js';
+import { readU64, readU64Big, writeU64, writeU64Big } from '../wal/u64.js';
 
 export { readU64, writeU64 };
 
@@ -50,6 +50,13 @@ export class ByteWriter {
   u64(v: number): this {
     this.ensure(8);
     writeU64(this.dv, this.offset, v);
+    this.offset += 8;
+    return this;
+  }
+  /** A full u64 (a 64-bit ID), two u32, low word first. */
+  u64Big(v: bigint): this {
+    this.ensure(8);
+    writeU64Big(this.dv, this.offset, v);
     this.offset += 8;
     return this;
   }
@@ -125,6 +132,12 @@ export class ByteReader {
     this.need(8);
     const v = readU64(this.dv, this.pos);
     if (v < 0) throw new FrameError(`frame: u64 at ${this.pos} is not a safe integer`);
+    this.pos += 8;
+    return v;
+  }
+  u64Big(): bigint {
+    this.need(8);
+    const v = readU64Big(this.dv, this.pos);
     this.pos += 8;
     return v;
   }

@@ -1,10 +1,11 @@
 /**
  * Entry and HardState binary encodings (docs/storage-wal.md "Entry encoding",
  * "Hard state encoding"). Shared by WAL records, the WAL writer ring frames and the
- * apply frames. Little-endian; u64 = safe integer as (low u32, high u32).
+ * apply frames. Little-endian; u64 = (low u32, high u32): a safe integer, except the hard
+ * state's vote, a member ID, which is a full u64 (docs/decisions/0003-64-bit-ids.md).
  */
 import { EntryType, type Entry, type HardState } from '../raftpb/types.js';
-import { readU64, writeU64 } from './u64.js';
+import { readU64, readU64Big, writeU64, writeU64Big } from './u64.js';
 
 /** Bytes before the data in an entry encoding: index 8, term 8, type 1, length 4. */
 export const ENTRY_HEADER_BYTES = 21;
@@ -31,9 +32,10 @@ export function invalidEntryReason(e: Entry): string | null {
 }
 
 export function invalidHardStateReason(hs: HardState): string | null {
-  for (const k of ['term', 'vote', 'commit'] as const) {
+  for (const k of ['term', 'commit'] as const) {
     if (!Number.isSafeInteger(hs[k]) || hs[k] < 0) return `hard state ${k} ${hs[k]} is not a safe integer >= 0`;
   }
+  if (typeof hs.vote !== 'bigint' || hs.vote < 0n || hs.vote > 0xffff_ffff_ffff_ffffn) return `hard state vote ${String(hs.vote)} is not a uint64`;
   return null;
 }
 
@@ -68,16 +70,16 @@ export function readEntry(buf: Uint8Array, dv: DataView, offset: number, limit: 
 
 export function writeHardState(dv: DataView, offset: number, hs: HardState): number {
   writeU64(dv, offset, hs.term);
-  writeU64(dv, offset + 8, hs.vote);
+  writeU64Big(dv, offset + 8, hs.vote);
   writeU64(dv, offset + 16, hs.commit);
   return offset + HARD_STATE_BYTES;
 }
 
 export function readHardState(dv: DataView, offset: number): HardState {
   const term = readU64(dv, offset);
-  const vote = readU64(dv, offset + 8);
+  const vote = readU64Big(dv, offset + 8);
   const commit = readU64(dv, offset + 16);
-  if (term < 0 || vote < 0 || commit < 0) throw new CodecError('hard state: field is not a safe integer');
+  if (term < 0 || commit < 0) throw new CodecError('hard state: term or commit is not a safe integer');
   return { term, vote, commit };
 }
 

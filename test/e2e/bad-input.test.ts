@@ -122,10 +122,10 @@ describe('bad input over gRPC changes nothing', { skip: skipServer, timeout: SUI
 
   it('put flags: unknown lease, ignore_value on a missing key, value with ignore_value, lease with ignore_lease', async () => {
     await unchanged(async () => {
-      assertError(await raw.put({ key: b('x'), value: b('v'), lease: 1234 }), Status.NOT_FOUND, 'etcdserver: requested lease not found');
+      assertError(await raw.put({ key: b('x'), value: b('v'), lease: 1234n }), Status.NOT_FOUND, 'etcdserver: requested lease not found');
       assertError(await raw.put({ key: b('nokey'), ignoreValue: true }), Status.INVALID_ARGUMENT, 'etcdserver: key not found');
       assertError(await raw.put({ key: b('x'), value: b('v'), ignoreValue: true }), Status.INVALID_ARGUMENT, 'etcdserver: value is provided');
-      assertError(await raw.put({ key: b('x'), lease: 5, ignoreLease: true }), Status.INVALID_ARGUMENT, 'etcdserver: lease is provided');
+      assertError(await raw.put({ key: b('x'), lease: 5n, ignoreLease: true }), Status.INVALID_ARGUMENT, 'etcdserver: lease is provided');
     });
   });
 

@@ -127,6 +127,16 @@ describe('etcd with no flags at all', { skip: skipServer, timeout: SUITE_TIMEOUT
     try {
       assert.ok(existsSync(join(cwd, 'default.etcd')), 'default.etcd created in the working directory');
       await checkHttpAndStatus(2379);
+      // etcd's IDs for its defaults (docs/decisions/0003-64-bit-ids.md; test/e2e/ids.test.ts checks every way in).
+      const raw = new RawEtcdClient('127.0.0.1:2379');
+      try {
+        const st = await raw.status();
+        if (!st.ok) assert.fail(`Status failed: ${st.error.details}`);
+        assert.equal(st.value.header?.memberId, 0x8e9e05c52164694dn);
+        assert.equal(st.value.header?.clusterId, 0xcdf818194e3a8c32n);
+      } finally {
+        raw.close();
+      }
     } catch (err) {
       if (proc) process.stderr.write(`--- server log tail ---\n${proc.tail(60)}\n`);
       throw err;

@@ -34,16 +34,16 @@ interface Leadership {
 
 async function findLeader(cluster: Cluster, members: readonly Member[]): Promise<Leadership> {
   for (let i = 0; i < 300; i++) {
-    const ids = new Map<number, Member>();
-    let leaderId: number | undefined;
+    const ids = new Map<bigint, Member>();
+    let leaderId: bigint | undefined;
     let term = 0;
     for (const m of members) {
       const raw = new RawEtcdClient(m.endpoint);
       try {
         const st = await raw.status();
         if (!st.ok) continue;
-        ids.set(Number(st.value.header?.memberId), m);
-        if (Number(st.value.leader) !== 0) leaderId = Number(st.value.leader);
+        ids.set(st.value.header?.memberId ?? 0n, m);
+        if (st.value.leader !== 0n) leaderId = st.value.leader;
         term = Math.max(term, Number(st.value.raftTerm));
       } finally {
         raw.close();

@@ -9,7 +9,7 @@ import { ErrCompacted } from '../../src/raft/messages.js';
 import { EntryType } from '../../src/raftpb/types.js';
 
 /** Model: the largest index i such that a majority acked >= i. */
-function alternativeCommitted(voters: number[], acked: Map<number, number>): number {
+function alternativeCommitted(voters: bigint[], acked: Map<bigint, number>): number {
   if (voters.length === 0) return Number.MAX_SAFE_INTEGER;
   const q = Math.floor(voters.length / 2) + 1;
   let best = 0;
@@ -23,8 +23,8 @@ function alternativeCommitted(voters: number[], acked: Map<number, number>): num
 
 test('majorityCommittedIndex matches the model', () => {
   fc.assert(
-    fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 9 }), { maxLength: 7 }), fc.array(fc.nat(20), { minLength: 9, maxLength: 9 }), (voters, idx) => {
-      const acked = new Map<number, number>();
+    fc.property(fc.uniqueArray(fc.bigInt({ min: 1n, max: 9n }), { maxLength: 7 }), fc.array(fc.nat(20), { minLength: 9, maxLength: 9 }), (voters, idx) => {
+      const acked = new Map<bigint, number>();
       voters.forEach((v, i) => {
         if (idx[i]! % 4 !== 0) acked.set(v, idx[i]!);
       });
@@ -34,11 +34,11 @@ test('majorityCommittedIndex matches the model', () => {
 });
 
 test('majority vote results', () => {
-  const v = new Set([1, 2, 3]);
-  assert.equal(majorityVoteResult(v, new Map([[1, true]])), VoteResult.Pending);
-  assert.equal(majorityVoteResult(v, new Map([[1, true], [2, true]])), VoteResult.Won);
-  assert.equal(majorityVoteResult(v, new Map([[1, false], [2, false]])), VoteResult.Lost);
-  assert.equal(majorityVoteResult(new Set(), new Map()), VoteResult.Won);
+  const v = new Set([1n, 2n, 3n]);
+  assert.equal(majorityVoteResult(v, new Map([[1n, true]])), VoteResult.Pending);
+  assert.equal(majorityVoteResult(v, new Map([[1n, true], [2n, true]])), VoteResult.Won);
+  assert.equal(majorityVoteResult(v, new Map([[1n, false], [2n, false]])), VoteResult.Lost);
+  assert.equal(majorityVoteResult(new Set<bigint>(), new Map()), VoteResult.Won);
 });
 
 test('inflights: count and byte limits, freeLE', () => {
@@ -66,7 +66,7 @@ test('MemoryStorage: append truncates conflicts, compact, snapshot', () => {
   assert.equal(s.lastIndex(), 2);
   assert.equal(s.term(2), 2);
   s.append([e(3, 2), e(4, 2)]);
-  s.createSnapshot(3, { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }, new Uint8Array(0));
+  s.createSnapshot(3, { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }, new Uint8Array(0));
   s.compact(3);
   assert.equal(s.firstIndex(), 4);
   assert.throws(() => s.term(2), (err) => err === ErrCompacted);

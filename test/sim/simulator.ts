@@ -222,16 +222,17 @@ export class Simulator {
     this.clientRng = this.rng.fork();
     this.net = new Network({ dropProbability: opts.dropProbability, duplicateProbability: opts.duplicateProbability, delayMin: 1, delayMax: opts.delayMax }, this.netRng);
     const voters: NodeId[] = [];
-    for (let i = 1; i <= opts.members; i++) voters.push(i);
+    for (let i = 1; i <= opts.members; i++) voters.push(BigInt(i));
     const cs: ConfState = { voters, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
-    for (let id = 1; id <= opts.members + opts.spares; id++) {
+    for (let i = 1; i <= opts.members + opts.spares; i++) {
+      const id: NodeId = BigInt(i);
       let storage: MemoryStorage;
-      if (id <= opts.members) {
+      if (i <= opts.members) {
         // Bootstrap: every initial member starts from a snapshot at index 1 holding the
         // initial configuration, so members added later catch up through a snapshot.
         storage = new MemoryStorage();
         storage.applySnapshot({ data: new Uint8Array(0), metadata: { index: 1, term: 1, confState: cs } });
-        storage.setHardState({ term: 1, vote: 0, commit: 1 });
+        storage.setHardState({ term: 1, vote: 0n, commit: 1 });
         this.everMember.add(id);
       } else {
         storage = new MemoryStorage();
@@ -301,7 +302,7 @@ export class Simulator {
         this.now = e.time;
         this.events++;
         this.handle(e.ev);
-        if (this.liveness && livenessOkAt < 0 && e.ev.k === 'tick' && e.ev.id === 1 && this.checkLiveness()) {
+        if (this.liveness && livenessOkAt < 0 && e.ev.k === 'tick' && e.ev.id === 1n && this.checkLiveness()) {
           livenessOkAt = this.now;
           break;
         }

@@ -5,7 +5,8 @@
  * calls. Errors answer {"error", "message", "code"} with grpc-gateway's HTTP status.
  *
  * JSON <-> message conversion uses protobufjs reflection over our .proto files (loaded
- * once at start); the handlers keep working on the generated static messages.
+ * once at start), with 64-bit integers kept exact by ./proto-json.ts (member, cluster and
+ * lease IDs are full 64-bit values); the handlers keep working on the generated static messages.
  */
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
@@ -13,6 +14,7 @@ import '../../proto/pb-runtime.js';
 import { EtcdError, GrpcStatus } from '../../errors/errors.js';
 import type { UnaryMethodSpec } from '../v3rpc/method.js';
 import type { HttpRouter } from './router.js';
+import { messageToJson, restoreLongs } from './proto-json.js';
 
 /** Gateway path -> gRPC method path, as etcd's gateway routes them. */
 const ROUTES: Readonly<Record<string, string>> = {
@@ -104,13 +106,14 @@ async function serve(route: Route, req: import('node:http').IncomingMessage, res
     let bytes: Uint8Array;
     try {
       const message = normalizeJson(route.request, json as Record<string, unknown>, route.request.name);
-      bytes = route.request.encode(route.request.fromObject(message)).finish();
+      const converted = route.request.fromObject(message) as unknown as Record<string, unknown>;
+      restoreLongs(route.request, message, converted); // fromObject rounds int64 above 2^53
+      bytes = route.request.encode(converted).finish();
     } catch (err) {
       throw new GatewayError(GrpcStatus.INVALID_ARGUMENT, err instanceof Error ? err.message : String(err));
     }
     const out = route.method.encode(await route.method.handler(route.method.decode(bytes)));
-    const obj = route.response.toObject(route.response.decode(out), { longs: String, enums: String, bytes: String, defaults: false });
-    send(res, 200, obj);
+    send(res, 200, messageToJson(route.response, out));
   } catch (err) {
     if (err instanceof GatewayError && err.grpcStatus === GrpcStatus.RESOURCE_EXHAUSTED) res.setHeader('Connection', 'close');
     const status = err instanceof EtcdError || err instanceof GatewayError ? err.grpcStatus : GrpcStatus.UNKNOWN;

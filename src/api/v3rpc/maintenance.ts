@@ -10,7 +10,7 @@ export interface StatusSource {
   header(revision: number): etcdserverpb.IResponseHeader;
   readonly identity: {
     readonly name: string;
-    readonly memberId: number;
+    readonly memberId: bigint;
     readonly peerUrls: readonly string[];
     readonly clientUrls: readonly string[];
   };

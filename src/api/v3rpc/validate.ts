@@ -3,10 +3,11 @@
  * Each function throws an EtcdError with etcd's exact message, or returns normally.
  * Pure: no I/O, so it is fuzzed directly (test/unit/api/v3rpc/validate.test.ts).
  *
- * They also clamp int64 fields beyond +-(2^53 - 1) to that bound: such values decode to
- * inexact numbers and would wrap to negative when re-encoded into the log
- * (docs/decisions/0001-int64-as-number.md). A revision, version or limit that large
- * means "beyond anything stored" either way, so the answer is etcd's.
+ * They also clamp revision, version and limit fields beyond +-(2^53 - 1) to that bound:
+ * those int64 fields are numbers (docs/decisions/0003-64-bit-ids.md), such values decode to
+ * inexact numbers and would wrap to negative when re-encoded into the log. A revision,
+ * version or limit that large means "beyond anything stored" either way, so the answer is
+ * etcd's. Lease IDs are exact bigints and pass through unchanged.
  */
 import { etcdserverpb } from '../../proto/pb.js';
 import { EtcdError } from '../../errors/errors.js';
@@ -50,8 +51,7 @@ export function checkRangeRequest(r: RangeRequest): void {
 export function checkPutRequest(r: PutRequest): void {
   if (isEmpty(r.key)) throw new EtcdError('ETCD_ERR_KV_EMPTY_KEY');
   if (r.ignoreValue && !isEmpty(r.value)) throw new EtcdError('ETCD_ERR_KV_VALUE_PROVIDED');
-  if (r.ignoreLease && (r.lease ?? 0) !== 0) throw new EtcdError('ETCD_ERR_KV_LEASE_PROVIDED');
-  checkIdInRange(r.lease);
+  if (r.ignoreLease && (r.lease ?? 0n) !== 0n) throw new EtcdError('ETCD_ERR_KV_LEASE_PROVIDED');
   // Our key index lives in LMDB, whose keys are bounded (src/mvcc/key-index.ts); etcd's
   // bbolt takes longer keys. Refused here, before the request uses a log entry.
   if (!isStorableKey(r.key!)) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
@@ -63,11 +63,6 @@ export function checkCompactionRequest(r: etcdserverpb.ICompactionRequest): void
 
 export function checkDeleteRequest(r: DeleteRangeRequest): void {
   if (isEmpty(r.key)) throw new EtcdError('ETCD_ERR_KV_EMPTY_KEY');
-}
-
-/** IDs above 2^53 - 1 cannot be represented exactly (docs/decisions/0001-int64-as-number.md). */
-export function checkIdInRange(id: number | null | undefined): void {
-  if (id != null && !Number.isSafeInteger(id)) throw new EtcdError('ETCD_ERR_API_ID_OUT_OF_RANGE');
 }
 
 export function checkTxnRequest(r: TxnRequest, maxTxnOps: number): void {
@@ -88,7 +83,6 @@ function checkTxnOps(r: TxnRequest, maxTxnOps: number): void {
     if (c.version != null) c.version = clamp(c.version);
     if (c.createRevision != null) c.createRevision = clamp(c.createRevision);
     if (c.modRevision != null) c.modRevision = clamp(c.modRevision);
-    if (c.lease != null) c.lease = clamp(c.lease);
   }
   // A nested txn gets what its parent leaves of the budget, as in etcd.
   for (const op of success) checkRequestOp(op, maxTxnOps - opCount);

@@ -15,6 +15,7 @@ import { registerHealthRoutes, registerVersionRoute } from '../../api/http/healt
 import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
 import { createMetrics } from '../../server/metrics.js';
+import { idToHex } from '../../util/pure/id64.js';
 import { registerMetricsRoute } from '../../api/http/metrics-route.js';
 import { registerGateway } from '../../api/http/gateway.js';
 
@@ -57,22 +58,22 @@ async function main(): Promise<void> {
   }
   const server = member.server;
   logger.info('starting local member', {
-    'local-member-id': member.identity.memberId.toString(16),
-    'cluster-id': member.identity.clusterId.toString(16),
+    'local-member-id': idToHex(member.identity.memberId),
+    'cluster-id': idToHex(member.identity.clusterId),
   });
   logger.info('opened member', {
     'data-dir': cfg.dataDir,
-    'member-id': server.identity.memberId.toString(16),
-    'cluster-id': server.identity.clusterId.toString(16),
+    'member-id': idToHex(server.identity.memberId),
+    'cluster-id': idToHex(server.identity.clusterId),
     'replayed-entries': member.replayed,
     'applied-index': server.appliedIndex,
     term: server.term,
   });
-  logger.info(`${server.identity.memberId.toString(16)} became leader at term ${server.term}`);
+  logger.info(`${idToHex(server.identity.memberId)} became leader at term ${server.term}`);
   logger.info('published local member to cluster through raft', {
-    'local-member-id': server.identity.memberId.toString(16),
+    'local-member-id': idToHex(server.identity.memberId),
     'local-member-attributes': `{Name:${cfg.name} ClientURLs:[${server.identity.clientUrls.join(' ')}]}`,
-    'cluster-id': server.identity.clusterId.toString(16),
+    'cluster-id': idToHex(server.identity.clusterId),
   });
   logger.info('enabled capabilities for version', { 'cluster-version': cfg.emulatedEtcdVersion.split('.').slice(0, 2).join('.') });
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { codeByMessage } from '../../errors/errors.js';
 
 /** Our own error codes that are not etcd's: the Go client would not recognise their messages. */
-const NOT_ETCDS = /^ETCD_ERR_(APPLY_|API_ID_OUT_OF_RANGE)/;
+const NOT_ETCDS = /^ETCD_ERR_APPLY_/;
 import { GRPC_CODE_NAMES } from './go-format.js';
 import { decodeAs, type Decoded } from './messages.js';
 import type { MessageSchema } from './wire.js';

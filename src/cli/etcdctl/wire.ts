@@ -1,10 +1,10 @@
 /**
  * A minimal protobuf wire codec with exact 64-bit integers (bigint), for the responses our
- * etcdctl prints. protobufjs is configured project-wide to decode int64/uint64 as plain numbers
- * (docs/decisions/0001-int64-as-number.md), which loses precision above 2^53 — and the real etcd
- * chooses member, cluster and lease IDs across the whole 64-bit range, which etcdctl prints
- * exactly. So requests are encoded with src/api/pb.ts, but responses are decoded here, from a
- * small schema that also carries the Go JSON field names the json printer needs.
+ * etcdctl prints. The generated code decodes only the ID fields as bigint and every other
+ * int64 as a number (docs/decisions/0003-64-bit-ids.md); etcdctl prints whatever any server
+ * sends, exactly, so it decodes every 64-bit field as bigint here. Requests are encoded with
+ * src/proto/pb.ts; responses are decoded here, from a small schema that also carries the Go
+ * JSON field names the json printer needs.
  */
 
 /** How one field is stored and printed. */

@@ -87,7 +87,7 @@ export class RawEtcdClient {
     return decoded(await this.call('/etcdserverpb.Lease/LeaseLeases', new Uint8Array(0)), etcdserverpb.LeaseLeasesResponse.decode);
   }
   /** One LeaseKeepAlive round trip on a fresh stream. */
-  leaseKeepAliveOnce(id: number, timeoutMs = 10_000): Promise<etcdserverpb.LeaseKeepAliveResponse> {
+  leaseKeepAliveOnce(id: bigint, timeoutMs = 10_000): Promise<etcdserverpb.LeaseKeepAliveResponse> {
     return new Promise((resolve, reject) => {
       const call = this.client.makeBidiStreamRequest<Buffer, Buffer>(
         '/etcdserverpb.Lease/LeaseKeepAlive',

@@ -9,12 +9,12 @@ describe('put', () => {
   test('revisions, versions, prev_kv, events', async () => {
     const h = new Harness();
     const r1 = h.apply({ put: { key: b('k'), value: b('v1') } });
-    assert.equal(r1.revision, 2); assert.equal(r1.kind, 'put'); assert.equal(r1.requestId, 1);
+    assert.equal(r1.revision, 2); assert.equal(r1.kind, 'put'); assert.equal(r1.requestId, 1n);
     assert.equal(etcdserverpb.PutResponse.decode(r1.response!).header!.revision, 2);
     assert.equal(r1.events.length, 1);
     assert.equal(r1.events[0]!.type, mvccpb.Event.EventType.PUT);
     assert.deepEqual({ ...r1.events[0]!.kv, key: s(r1.events[0]!.kv!.key), value: s(r1.events[0]!.kv!.value) },
-      { key: 'k', value: 'v1', createRevision: 2, modRevision: 2, version: 1, lease: 0 });
+      { key: 'k', value: 'v1', createRevision: 2, modRevision: 2, version: 1, lease: 0n });
     const p2 = h.put('k', 'v2', { prevKv: true });
     assert.equal(s(p2.prevKv!.value), 'v1'); assert.equal(p2.prevKv!.version, 1);
     const p3 = h.put('new', 'x', { prevKv: true });
@@ -28,21 +28,40 @@ describe('put', () => {
     assert.equal(h.apply({ put: { key: b('k'), ignoreLease: true } }).errorCode, 'ETCD_ERR_KV_KEY_NOT_FOUND');
     h.put('k', 'v');
     assert.equal(h.apply({ put: { key: b('k'), value: b('x'), ignoreValue: true } }).errorCode, 'ETCD_ERR_KV_VALUE_PROVIDED');
-    assert.equal(h.apply({ put: { key: b('k'), lease: 5, ignoreLease: true } }).errorCode, 'ETCD_ERR_KV_LEASE_PROVIDED');
+    assert.equal(h.apply({ put: { key: b('k'), lease: 5n, ignoreLease: true } }).errorCode, 'ETCD_ERR_KV_LEASE_PROVIDED');
     h.put('k', '', { ignoreValue: true });
     const kv = h.get('k').kvs![0]!;
     assert.equal(s(kv.value), 'v'); assert.equal(kv.version, 2);
-    assert.equal(h.apply({ put: { key: b('k'), value: b('x'), lease: 7 } }).errorCode, 'ETCD_ERR_LEASE_NOT_FOUND');
+    assert.equal(h.apply({ put: { key: b('k'), value: b('x'), lease: 7n } }).errorCode, 'ETCD_ERR_LEASE_NOT_FOUND');
     assert.equal(h.apply({ put: { key: new Uint8Array(0), value: b('x') } }).errorCode, 'ETCD_ERR_KV_EMPTY_KEY');
     assert.equal(h.applier.currentRevision(), 3);
     await h.close();
   });
 
   test('lease hook: known lease is stored and kept by ignore_lease', async () => {
-    const h = new Harness({ exists: (id) => id === 42 });
-    h.put('k', 'v', { lease: 42 });
+    const h = new Harness({ exists: (id) => id === 42n });
+    h.put('k', 'v', { lease: 42n });
     h.put('k', 'w', { ignoreLease: true });
-    assert.equal(h.get('k').kvs![0]!.lease, 42);
+    assert.equal(h.get('k').kvs![0]!.lease, 42n);
+    await h.close();
+  });
+
+  test('64-bit lease IDs and request IDs: exact through apply, the store, watch events and a reopen (decision 0003)', async () => {
+    const big = 0x694d_7a1c_2e3f_4b05n; // above 2^53
+    const h = new Harness({ exists: (id) => id === big || id === -5n });
+    h.nextId = 0x8e9e_0191_2345_6789n; // a request ID as src/server/request-ids.ts makes them
+    const r = h.apply({ put: { key: b('k'), value: b('v'), lease: big } });
+    assert.equal(r.requestId, 0x8e9e_0191_2345_6789n);
+    assert.equal(r.events[0]!.kv!.lease, big, 'the watch event carries the lease');
+    h.put('n', 'v', { lease: -5n });
+    await h.reopen();
+    assert.equal(h.get('k').kvs![0]!.lease, big);
+    assert.equal(h.get('n').kvs![0]!.lease, -5n);
+    assert.deepEqual(h.reader.view((v) => [...v.keysOfLease(big)].map((k) => s(k))), ['k']);
+    assert.deepEqual(h.reader.view((v) => [...v.keysOfLease(-5n)].map((k) => s(k))), ['n']);
+    // The encoded RangeResponse a client gets has the exact lease.
+    const wire = etcdserverpb.RangeResponse.encode(h.get('k')).finish();
+    assert.equal(etcdserverpb.RangeResponse.decode(wire).kvs[0]!.lease, big);
     await h.close();
   });
 
@@ -85,8 +104,8 @@ const CR = etcdserverpb.Compare.CompareResult;
 
 describe('txn', () => {
   test('every compare target x result', async () => {
-    const h = new Harness({ exists: (id) => id === 9 });
-    h.put('k', 'm'); h.put('k', 'm', { lease: 9 }); // create 2, mod 3, version 2, lease 9
+    const h = new Harness({ exists: (id) => id === 9n });
+    h.put('k', 'm'); h.put('k', 'm', { lease: 9n }); // create 2, mod 3, version 2, lease 9
     const cases: Array<[etcdserverpb.Compare.$Properties, boolean[]]> = [
       // [compare with target value, results for EQUAL, GREATER, LESS, NOT_EQUAL]
       [{ target: CT.VERSION, version: 2 }, [true, false, false, false]],
@@ -95,13 +114,13 @@ describe('txn', () => {
       [{ target: CT.MOD, modRevision: 3 }, [true, false, false, false]],
       [{ target: CT.VALUE, value: b('l') }, [false, true, false, true]],
       [{ target: CT.VALUE, value: b('n') }, [false, false, true, true]],
-      [{ target: CT.LEASE, lease: 9 }, [true, false, false, false]],
-      [{ target: CT.LEASE, lease: 10 }, [false, false, true, true]],
+      [{ target: CT.LEASE, lease: 9n }, [true, false, false, false]],
+      [{ target: CT.LEASE, lease: 10n }, [false, false, true, true]],
     ];
     for (const [c, want] of cases) {
       [CR.EQUAL, CR.GREATER, CR.LESS, CR.NOT_EQUAL].forEach((result, i) => {
         const { resp } = h.txn({ compare: [{ key: b('k'), result, ...c }] });
-        assert.equal(resp!.succeeded, want[i], `${JSON.stringify(c)} result ${result}`);
+        assert.equal(resp!.succeeded, want[i], `${JSON.stringify(c, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))} result ${result}`);
       });
     }
     // missing key: version/create/mod compare against 0; VALUE always fails
@@ -167,7 +186,7 @@ describe('txn', () => {
       { requestPut: { key: b('missing'), ignoreValue: true } },
     ] } });
     const e2 = h.entry({ txn: { success: [{ requestRange: { key: b('a'), revision: 99 } }, { requestPut: { key: b('z'), value: b('z') } }] } });
-    const e3 = h.entry({ txn: { success: [{ requestPut: { key: b('z'), value: b('z'), lease: 3 } }] } });
+    const e3 = h.entry({ txn: { success: [{ requestPut: { key: b('z'), value: b('z'), lease: 3n } }] } });
     const e4 = h.entry({ put: { key: b('ok'), value: b('1') } });
     const rs = h.applier.applyEntries([e1, e2, e3, e4]);
     assert.deepEqual(rs.map((r) => r.errorCode), ['ETCD_ERR_KV_KEY_NOT_FOUND', 'ETCD_ERR_MVCC_FUTURE_REV', 'ETCD_ERR_LEASE_NOT_FOUND', undefined]);
@@ -241,7 +260,7 @@ describe('entries', () => {
   test('a request type the applier does not handle is answered with an error; later entries apply', async () => {
     const h = new Harness();
     h.put('a', '1');
-    const unsupported = h.entry({ leaseGrant: { TTL: 5, ID: 1 } });
+    const unsupported = h.entry({ leaseGrant: { TTL: 5, ID: 1n } });
     const good = h.entry({ put: { key: b('b'), value: b('2') } });
     const rs = h.applier.applyEntries([unsupported, good]);
     assert.equal(rs[0]!.errorCode, ERR_APPLY_UNSUPPORTED);
@@ -255,10 +274,10 @@ describe('entries', () => {
 describe('apply failures never skip an entry', () => {
   test('a throwing hook (a bug) fails the whole batch before it commits; after the cause is gone the same batch applies', async () => {
     let broken = true;
-    const h = new Harness({ exists: (id) => { if (id === 13 && broken) throw new TypeError('boom'); return true; } });
+    const h = new Harness({ exists: (id) => { if (id === 13n && broken) throw new TypeError('boom'); return true; } });
     const ok1 = h.entry({ put: { key: b('x'), value: b('1') } });
-    const bad = h.entry({ txn: { success: [{ requestPut: { key: b('a'), value: b('1') } }, { requestPut: { key: b('b'), value: b('1'), lease: 13 } }] } });
-    const ok2 = h.entry({ put: { key: b('y'), value: b('2'), lease: 1 } });
+    const bad = h.entry({ txn: { success: [{ requestPut: { key: b('a'), value: b('1') } }, { requestPut: { key: b('b'), value: b('1'), lease: 13n } }] } });
+    const ok2 = h.entry({ put: { key: b('y'), value: b('2'), lease: 1n } });
     const before = h.applier.appliedIndex();
     assert.throws(() => h.applier.applyEntries([ok1, bad, ok2]), (e: unknown) => e instanceof ApplyFatalError && e.message.includes(`entry ${bad.index}`) && e.message.includes('boom'));
     assert.equal(h.applier.appliedIndex(), before);
@@ -296,15 +315,15 @@ describe('apply failures never skip an entry', () => {
 describe('lease_keys', () => {
   test('follows puts, lease changes, ignore_lease and deletes', async () => {
     const h = new Harness({ exists: () => true });
-    const keysOf = (l: number) => h.reader.view((v) => [...v.keysOfLease(l)].map((k) => s(k)));
-    h.put('a', '1', { lease: 5 }); h.put('b', '1', { lease: 5 }); h.put('c', '1', { lease: 6 });
-    assert.deepEqual(keysOf(5), ['a', 'b']); assert.deepEqual(keysOf(6), ['c']);
-    h.put('a', '2', { lease: 6 });
+    const keysOf = (l: bigint) => h.reader.view((v) => [...v.keysOfLease(l)].map((k) => s(k)));
+    h.put('a', '1', { lease: 5n }); h.put('b', '1', { lease: 5n }); h.put('c', '1', { lease: 6n });
+    assert.deepEqual(keysOf(5n), ['a', 'b']); assert.deepEqual(keysOf(6n), ['c']);
+    h.put('a', '2', { lease: 6n });
     h.put('b', '2', { ignoreLease: true });
     h.put('c', '2');
-    assert.deepEqual(keysOf(5), ['b']); assert.deepEqual(keysOf(6), ['a']);
+    assert.deepEqual(keysOf(5n), ['b']); assert.deepEqual(keysOf(6n), ['a']);
     h.del('a', 'c');
-    assert.deepEqual(keysOf(5), []); assert.deepEqual(keysOf(6), []);
+    assert.deepEqual(keysOf(5n), []); assert.deepEqual(keysOf(6n), []);
     assert.equal(h.backend.leaseKeys.getKeysCount(), 0);
     await h.close();
   });

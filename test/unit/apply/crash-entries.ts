@@ -5,8 +5,8 @@ import { EntryType, type Entry } from '../../../src/raftpb/types.js';
 export function crashEntry(index: number): Entry {
   const key = Buffer.from(`k${index % 50}`);
   const req = index % 7 === 0
-    ? { header: { ID: index }, deleteRange: { key } }
-    : { header: { ID: index }, put: { key, value: Buffer.from(`v${index}`) } };
+    ? { header: { ID: BigInt(index) }, deleteRange: { key } }
+    : { header: { ID: BigInt(index) }, put: { key, value: Buffer.from(`v${index}`) } };
   return { term: 1, index, type: EntryType.Normal, data: etcdserverpb.InternalRaftRequest.encode(req).finish() };
 }
 

@@ -19,7 +19,7 @@ export class Harness {
   applier!: Applier;
   reader!: LmdbKvReader;
   nextIndex = 1;
-  nextId = 1;
+  nextId = 1n;
 
   constructor(readonly leases?: LeaseLookup) {
     this.dir = mkdtempSync(join(tmpdir(), 'etcd-ts-mvcc-'));

@@ -11,7 +11,10 @@ import { etcdserverpb } from '../../../src/proto/pb.js';
 import { EtcdError } from '../../../src/errors/errors.js';
 import { Harness, b, s } from '../apply/helpers.js';
 
-interface Ver { rev: number; value: string; create: number; version: number; tomb: boolean; lease: number }
+/** No lease, small ones, and int64 lease IDs beyond 2^53 (including the top and a negative one). */
+const LEASES: readonly bigint[] = [0n, 1n, 2n, 0x694d_7a1c_2e3f_4b05n, (1n << 63n) - 1n, -2n];
+
+interface Ver { rev: number; value: string; create: number; version: number; tomb: boolean; lease: bigint }
 
 class Model {
   hist = new Map<string, Ver[]>();
@@ -29,11 +32,11 @@ class Model {
     keys.sort((x, y) => Buffer.compare(b(x), b(y)));
     return keys.flatMap((k) => { const v = this.at(k, rev); return v ? [[k, v] as [string, Ver]] : []; });
   }
-  write(rev: number, key: string, value: string | null, lease = 0): void {
+  write(rev: number, key: string, value: string | null, lease = 0n): void {
     const h = this.hist.get(key) ?? [];
     const last = h[h.length - 1];
     const live = last !== undefined && !last.tomb;
-    if (value === null) h.push({ rev, value: '', create: 0, version: 0, tomb: true, lease: 0 });
+    if (value === null) h.push({ rev, value: '', create: 0, version: 0, tomb: true, lease: 0n });
     else h.push({ rev, value, create: live ? last.create : rev, version: live ? last.version + 1 : 1, tomb: false, lease });
     this.hist.set(key, h);
   }
@@ -45,14 +48,14 @@ const end = fc.oneof(fc.constant(null), fc.constant('\0'), key);
 const value = fc.string({ maxLength: 4 });
 
 type Op =
-  | { t: 'put'; k: string; v: string; l: number }
+  | { t: 'put'; k: string; v: string; l: bigint }
   | { t: 'del'; k: string; e: string | null }
   | { t: 'txn'; ck: string; cv: number; pk: string; v: string; dk: string }
   | { t: 'compact'; back: number; steps: number }
   | { t: 'read'; k: string; e: string | null; back: number; limit: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('put' as const), k: key, v: value, l: fc.nat(2) }) },
+  { weight: 4, arbitrary: fc.record({ t: fc.constant('put' as const), k: key, v: value, l: fc.constantFrom(...LEASES) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('del' as const), k: key, e: end }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('txn' as const), ck: key, cv: fc.nat(3), pk: key, v: value, dk: key }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('compact' as const), back: fc.nat(6), steps: fc.nat(3) }) },
@@ -118,7 +121,7 @@ function run(ops: Op[]): void {
     verifyAll();
     h.applier.compactor.runToCompletion(3);
     verifyAll();
-    for (const l of [1, 2]) {
+    for (const l of LEASES.filter((x) => x !== 0n)) {
       const want = m.range('\0', '\0', m.cur).filter(([, v]) => v.lease === l).map(([k]) => k);
       assert.deepEqual(h.reader.view((v) => [...v.keysOfLease(l)].map((k) => s(k))), want, `keys of lease ${l}`);
     }

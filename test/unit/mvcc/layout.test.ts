@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeKeyPrefix, encodeIndexKey, encodeKeyPrefix, indexKeyPrefix } from '../../../src/mvcc/key-index.js';
-import { decodeKvRecord, decodeLatestRecord, encodeKvRecord, encodeLatestRecord } from '../../../src/mvcc/records.js';
+import { decodeIndexRecord, decodeKvRecord, decodeLatestRecord, encodeIndexRecord, encodeKvRecord, encodeLatestRecord } from '../../../src/mvcc/records.js';
 import { decodeRevision, encodeRevision } from '../../../src/mvcc/revision.js';
 import { AssertionError } from '../../../src/util/pure/assert.js';
 
@@ -23,9 +23,22 @@ test('index keys sort by user key, then revision; escaping round-trips', () => {
 test('revision and record layouts round-trip', () => {
   assert.deepEqual(decodeRevision(encodeRevision(2 ** 53 - 1, 7)), { main: 2 ** 53 - 1, sub: 7 });
   assert.ok(Buffer.compare(encodeRevision(256, 0), encodeRevision(255, 9)) > 0);
-  const e = { modRevision: 9, sub: 2, tombstone: false, createRevision: 3, version: 4, lease: 5 };
+  const e = { modRevision: 9, sub: 2, tombstone: false, createRevision: 3, version: 4, lease: 5n };
   assert.deepEqual(decodeLatestRecord(encodeLatestRecord(e)), e);
-  const kv = decodeKvRecord(encodeKvRecord({ tombstone: false, createRevision: 3, version: 1, lease: 0, key: Buffer.from('k'), value: Buffer.from('val') }));
+  const kv = decodeKvRecord(encodeKvRecord({ tombstone: false, createRevision: 3, version: 1, lease: 0n, key: Buffer.from('k'), value: Buffer.from('val') }));
   assert.equal(kv.key.toString(), 'k'); assert.equal(Buffer.from(kv.value).toString(), 'val');
   assert.throws(() => encodeLatestRecord({ ...e, tombstone: true }), AssertionError);
+});
+
+test('a key\'s lease is a full int64 in every record (decision 0003)', () => {
+  for (const lease of [0n, 1n, 2n ** 53n + 1n, 0x694d_7a1c_2e3f_4b05n, (1n << 63n) - 1n, -(1n << 63n), -1n]) {
+    const kv = { tombstone: false, createRevision: 3, version: 1, lease, key: Buffer.from('k'), value: Buffer.from('v') };
+    const enc = encodeKvRecord(kv);
+    assert.equal(decodeKvRecord(enc).lease, lease);
+    // big-endian two's complement at offset 17 of the record header
+    assert.equal(enc.readBigUInt64BE(17), BigInt.asUintN(64, lease));
+    assert.equal(decodeIndexRecord(encodeIndexRecord(kv)).lease, lease);
+    assert.equal(decodeLatestRecord(encodeLatestRecord({ ...kv, modRevision: 4, sub: 0 })).lease, lease);
+  }
+  assert.throws(() => encodeKvRecord({ tombstone: false, createRevision: 1, version: 1, lease: 1n << 64n, key: Buffer.from('k'), value: Buffer.from('v') }), AssertionError);
 });

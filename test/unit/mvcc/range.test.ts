@@ -19,7 +19,7 @@ describe('range', () => {
     const r = h.get('a');
     assert.equal(r.count, 1);
     assert.deepEqual({ ...r.kvs![0], key: s(r.kvs![0]!.key), value: s(r.kvs![0]!.value) },
-      { key: 'a', value: '4', createRevision: 2, modRevision: 5, version: 2, lease: 0 });
+      { key: 'a', value: '4', createRevision: 2, modRevision: 5, version: 2, lease: 0n });
     const bb = h.get('b').kvs![0]!;
     assert.equal(bb.createRevision, 7); assert.equal(bb.version, 1);
     assert.equal(h.get('a').header!.revision, 9);

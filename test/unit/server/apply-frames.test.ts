@@ -8,7 +8,8 @@ import { EntryType } from '../../../src/raftpb/types.js';
 
 const outcome = fc.record({
   index: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
-  requestId: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  // a full u64 (decision 0003): member bits on top, as src/server/request-ids.ts makes them
+  requestId: fc.oneof(fc.constant(0n), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })),
   revision: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
   response: fc.option(fc.uint8Array({ maxLength: 64 }), { nil: undefined }),
   errorCode: fc.option(fc.constantFrom('ETCD_ERR_MVCC_COMPACTED', 'ETCD_ERR_LEASE_NOT_FOUND'), { nil: undefined }),
@@ -30,8 +31,16 @@ test('outcome frames round-trip', () => {
   );
 });
 
+test('a request ID above 2^53 crosses exactly, in the documented byte layout', () => {
+  const requestId = 0x694d_0191_2345_6789n;
+  const frame = Buffer.from(encodeOutcomes([{ index: 5, requestId, revision: 3, events: [] }]));
+  // u32 count | u64 index | u64 requestId (little-endian, low word first) | ...
+  assert.equal(frame.subarray(12, 20).toString('hex'), '89674523 91014d69'.replace(' ', ''));
+  assert.equal(decodeOutcomes(frame)[0]!.requestId, requestId);
+});
+
 test('a truncated or padded frame is refused, not misread', () => {
-  const frame = Buffer.from(encodeOutcomes([{ index: 5, requestId: 9, revision: 3, response: Buffer.from('abc'), events: [] }]));
+  const frame = Buffer.from(encodeOutcomes([{ index: 5, requestId: 9n, revision: 3, response: Buffer.from('abc'), events: [] }]));
   for (let cut = 0; cut < frame.length; cut++) {
     assert.throws(() => decodeOutcomes(frame.subarray(0, cut)), FrameError);
   }

@@ -28,8 +28,9 @@ test('a later unknown entry keeps it unknown until that one is applied', () => {
 
 test('only puts without options are plain', () => {
   assert.ok(isPlainPut({ key: Buffer.from('k'), value: Buffer.from('v') }));
+  assert.ok(isPlainPut({ key: Buffer.from('k'), lease: 0n }), 'lease 0n is no lease');
   assert.ok(!isPlainPut({ key: Buffer.from('k'), prevKv: true }));
-  assert.ok(!isPlainPut({ key: Buffer.from('k'), lease: 7 }));
+  assert.ok(!isPlainPut({ key: Buffer.from('k'), lease: 7n }));
   assert.ok(!isPlainPut({ key: Buffer.from('k'), ignoreValue: true }));
   assert.ok(!isPlainPut({ key: Buffer.from('k'), ignoreLease: true }));
 });

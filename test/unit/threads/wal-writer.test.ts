@@ -19,7 +19,7 @@ for (const useWorker of [false, true]) {
     const calls: Promise<void>[] = [];
     const n = 2000;
     for (let i = 1; i <= n; i++) {
-      calls.push(writer.append({ term: 1, vote: 1, commit: i - 1 }, [entry(i, 1, 20)]).then(() => void order.push(i)));
+      calls.push(writer.append({ term: 1, vote: 1n, commit: i - 1 }, [entry(i, 1, 20)]).then(() => void order.push(i)));
     }
     await Promise.all(calls);
     assert.deepEqual(order, Array.from({ length: n }, (_, i) => i + 1));
@@ -31,7 +31,7 @@ for (const useWorker of [false, true]) {
     await assert.rejects(writer.append(null, [entry(n + 1)]), WalClosedError);
     const r = openWalSync({ dir, segmentBytes: 16 * 1024 }, 0);
     assert.deepEqual(r.recovery.entries, entries(1, n, 1, 20));
-    assert.deepEqual(r.recovery.hardState, { term: 1, vote: 1, commit: n - 1 });
+    assert.deepEqual(r.recovery.hardState, { term: 1, vote: 1n, commit: n - 1 });
     assert.ok(segmentFiles(dir).length > 1, 'rolled over segments');
     r.wal.close();
   });
@@ -41,7 +41,7 @@ for (const useWorker of [false, true]) {
     const { writer } = await openWalWriter({ dir, segmentBytes: 8192, useWorker }, 10);
     const a = writer.append(null, [entry(11)]);
     const bad = assert.rejects(writer.append(null, [entry(13)]), WalInvalidArgumentError);
-    const b = writer.append({ term: 1, vote: 0, commit: 11 }, [entry(12)]);
+    const b = writer.append({ term: 1, vote: 0n, commit: 11 }, [entry(12)]);
     await a;
     await bad;
     await b;
@@ -54,7 +54,7 @@ for (const useWorker of [false, true]) {
   test(`${mode}: releaseTo purges old segments after earlier appends are durable`, async () => {
     const dir = tmpDir();
     const { writer } = await openWalWriter({ dir, segmentBytes: 4096, useWorker }, 0);
-    await writer.append({ term: 1, vote: 1, commit: 300 }, entries(1, 300, 1, 40));
+    await writer.append({ term: 1, vote: 1n, commit: 300 }, entries(1, 300, 1, 40));
     const before = segmentFiles(dir).length;
     (writer as unknown as { releaseTo(i: number): void }).releaseTo(200);
     await writer.append(null, [entry(301, 1, 40)]);
@@ -63,7 +63,7 @@ for (const useWorker of [false, true]) {
     assert.ok(after < before, `${after} segments after purge, ${before} before`);
     const r = openWalSync({ dir, segmentBytes: 4096 }, 199);
     assert.deepEqual(r.recovery.entries, entries(200, 301, 1, 40));
-    assert.deepEqual(r.recovery.hardState, { term: 1, vote: 1, commit: 300 });
+    assert.deepEqual(r.recovery.hardState, { term: 1, vote: 1n, commit: 300 });
     r.wal.close();
   });
 
@@ -112,7 +112,7 @@ test('WorkerWalWriter: requests larger than the ring frame are split; hard state
   const dir = tmpDir();
   const { writer } = await WorkerWalWriter.open({ dir, segmentBytes: 64 * 1024, toWorkerBytes: 4096, fromWorkerBytes: 1024 }, 0);
   const big = entries(1, 40, 1, 500); // ~20 KB through a 4 KiB ring
-  const p1 = writer.append({ term: 1, vote: 1, commit: 40 }, big);
+  const p1 = writer.append({ term: 1, vote: 1n, commit: 40 }, big);
   const p2 = writer.append(null, entries(41, 45, 1, 1500));
   await Promise.all([p1, p2]);
   assert.ok(writer.stats.ringFullWaits > 0, 'backpressure exercised');
@@ -120,7 +120,7 @@ test('WorkerWalWriter: requests larger than the ring frame are split; hard state
   await writer.close();
   const r = openWalSync({ dir, segmentBytes: 64 * 1024 }, 0);
   assert.deepEqual(r.recovery.entries, [...big, ...entries(41, 45, 1, 1500)]);
-  assert.deepEqual(r.recovery.hardState, { term: 1, vote: 1, commit: 40 });
+  assert.deepEqual(r.recovery.hardState, { term: 1, vote: 1n, commit: 40 });
   r.wal.close();
 });
 

@@ -25,13 +25,24 @@ test('entry encode/decode round-trip (property)', () => {
   );
 });
 
+/** HardState.vote is a member ID: any uint64 (decision 0003), e.g. etcd's default 8e9e05c52164694d. */
+const u64 = fc.oneof(fc.constant(0x8e9e05c52164694dn), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
+
 test('hard state encode/decode round-trip (property)', () => {
   fc.assert(
-    fc.property(safe, safe, safe, (term, vote, commit) => {
+    fc.property(safe, u64, safe, (term, vote, commit) => {
       assert.deepEqual(decodeHardState(encodeHardState({ term, vote, commit })), { term, vote, commit });
     }),
     { seed: seedFor('hard state round-trip'), numRuns: 300 },
   );
+});
+
+test('hard state vote: the full u64, in the same 24-byte layout (term, vote, commit little-endian)', () => {
+  const b = encodeHardState({ term: 1, vote: 0x8e9e05c52164694dn, commit: 2 });
+  assert.equal(Buffer.from(b).toString('hex'), '0100000000000000' + '4d696421c5059e8e' + '0200000000000000');
+  assert.equal(decodeHardState(b).vote, 0x8e9e05c52164694dn);
+  assert.throws(() => encodeHardState({ term: 1, vote: 1n << 64n, commit: 0 }), RangeError);
+  assert.throws(() => encodeHardState({ term: 1, vote: -1n, commit: 0 }), RangeError);
 });
 
 test('truncated or padded entry encodings are refused, never misread', () => {

@@ -14,7 +14,7 @@ process.stdout.write(`ready ${recovery.lastIndex}\n`);
 
 function one(): void {
   const i = next++;
-  const hs = i % 7 === 0 ? { term: 3, vote: 1, commit: i - 1 } : null;
+  const hs = i % 7 === 0 ? { term: 3, vote: 1n, commit: i - 1 } : null;
   writer.append(hs, [entry(i, 3, 32 + (i % 200))]).then(
     () => {
       process.stdout.write(`${i}\n`);

@@ -28,7 +28,7 @@ test('WAL against a model: appends with raft truncation, hard states, syncs, reo
       const opts = { dir, segmentBytes: 4096 };
       let wal: FileWal = openWalSync(opts, 0).wal;
       const model: Entry[] = []; // model[i] has index i + 1
-      let hs: HardState = { term: 0, vote: 0, commit: 0 };
+      let hs: HardState = { term: 0, vote: 0n, commit: 0 };
       let term = 1;
       let released = 0; // recovery must start at or after this index
       for (const o of ops) {
@@ -43,7 +43,7 @@ test('WAL against a model: appends with raft truncation, hard states, syncs, reo
             break;
           }
           case 'hardState':
-            hs = { term, vote: 1, commit: Math.min(o.commit, model.length) };
+            hs = { term, vote: 1n, commit: Math.min(o.commit, model.length) };
             wal.save(hs, []);
             break;
           case 'sync':

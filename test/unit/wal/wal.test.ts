@@ -9,16 +9,16 @@ import { entries, entry, segmentFiles, tmpDir } from './helpers.js';
 test('a new WAL recovers empty; saved entries and hard state come back', async () => {
   const dir = tmpDir();
   const { recovery, wal } = await openWal({ dir, segmentBytes: 64 * 1024 }, 0);
-  assert.deepEqual(recovery, { hardState: { term: 0, vote: 0, commit: 0 }, entries: [], lastIndex: 0 });
+  assert.deepEqual(recovery, { hardState: { term: 0, vote: 0n, commit: 0 }, entries: [], lastIndex: 0 });
   assert.deepEqual(segmentFiles(dir).map((f) => path.basename(f)), ['0000000000000000-0000000000000001.wal']);
   assert.equal(fs.statSync(segmentFiles(dir)[0]!).size, 64 * 1024, 'preallocated');
-  wal.save({ term: 1, vote: 1, commit: 0 }, entries(1, 5));
-  wal.save({ term: 1, vote: 1, commit: 5 }, []);
+  wal.save({ term: 1, vote: 1n, commit: 0 }, entries(1, 5));
+  wal.save({ term: 1, vote: 1n, commit: 5 }, []);
   wal.sync();
   wal.close();
   const r = openWalSync({ dir, segmentBytes: 64 * 1024 }, 0);
   assert.deepEqual(r.recovery.entries, entries(1, 5));
-  assert.deepEqual(r.recovery.hardState, { term: 1, vote: 1, commit: 5 });
+  assert.deepEqual(r.recovery.hardState, { term: 1, vote: 1n, commit: 5 });
   assert.equal(r.recovery.lastIndex, 5);
   assert.equal(r.recovery.repaired, undefined);
   r.wal.close();
@@ -48,7 +48,7 @@ test('invalid input is refused and nothing of that call is persisted', () => {
   const dir = tmpDir();
   const { wal } = openWalSync({ dir, segmentBytes: 4096 }, 0);
   assert.throws(() => wal.save(null, [entry(1), entry(3)]), WalInvalidArgumentError);
-  assert.throws(() => wal.save({ term: -1, vote: 0, commit: 0 }, [entry(1)]), WalInvalidArgumentError);
+  assert.throws(() => wal.save({ term: -1, vote: 0n, commit: 0 }, [entry(1)]), WalInvalidArgumentError);
   assert.throws(() => wal.save(null, [{ ...entry(1), index: 1.5 }]), WalInvalidArgumentError);
   wal.close();
   const r = openWalSync({ dir, segmentBytes: 4096 }, 0);
@@ -61,7 +61,7 @@ test('segment rollover across many entries; purge with releaseTo', () => {
   const opts = { dir, segmentBytes: 4096 };
   const { wal } = openWalSync(opts, 0);
   for (let i = 1; i <= 1000; i += 10) {
-    wal.save({ term: 1, vote: 0, commit: i - 1 }, entries(i, i + 9, 1, 50));
+    wal.save({ term: 1, vote: 0n, commit: i - 1 }, entries(i, i + 9, 1, 50));
     if (i % 100 === 1) wal.sync();
   }
   wal.close();
@@ -70,7 +70,7 @@ test('segment rollover across many entries; purge with releaseTo', () => {
   const r = openWalSync(opts, 0);
   assert.equal(r.recovery.entries.length, 1000);
   assert.deepEqual(r.recovery.entries, entries(1, 1000, 1, 50));
-  assert.deepEqual(r.recovery.hardState, { term: 1, vote: 0, commit: 990 });
+  assert.deepEqual(r.recovery.hardState, { term: 1, vote: 0n, commit: 990 });
   // purge: segments wholly below 500 go away; recovery from 499 still has everything it needs
   r.wal.releaseTo(500);
   const left = r.wal.segmentNames();
@@ -81,7 +81,7 @@ test('segment rollover across many entries; purge with releaseTo', () => {
   r.wal.close();
   const r2 = openWalSync(opts, 499);
   assert.deepEqual(r2.recovery.entries, entries(500, 1010, 1, 50));
-  assert.deepEqual(r2.recovery.hardState, { term: 1, vote: 0, commit: 990 }, 'hard state survives purge');
+  assert.deepEqual(r2.recovery.hardState, { term: 1, vote: 0n, commit: 990 }, 'hard state survives purge');
   r2.wal.close();
 });
 
@@ -91,7 +91,7 @@ test('raft log truncation: re-appending at a lower index replaces the tail on re
   const { wal } = openWalSync(opts, 0);
   wal.save(null, entries(1, 60, 1, 40)); // spans segments
   wal.sync();
-  wal.save({ term: 2, vote: 2, commit: 3 }, entries(6, 8, 2, 40));
+  wal.save({ term: 2, vote: 2n, commit: 3 }, entries(6, 8, 2, 40));
   wal.save(null, entries(9, 9, 2, 40));
   wal.close();
   const r = openWalSync(opts, 0);
@@ -153,4 +153,18 @@ test('next segment prepared ahead (spare) is installed on roll; a leftover spare
   for (const f of segmentFiles(dir)) assert.ok(fs.statSync(f).size >= 8192);
   r.wal.close();
   wal.close();
+});
+
+test('hard state vote: a member ID above 2^53 survives a reopen (decision 0003)', () => {
+  const dir = tmpDir();
+  const vote = 0x8e9e05c52164694dn; // etcd's default member ID
+  const { wal } = openWalSync({ dir, segmentBytes: 64 * 1024 }, 0);
+  wal.save({ term: 3, vote, commit: 0 }, entries(1, 2));
+  wal.save({ term: 3, vote: (1n << 64n) - 1n, commit: 2 }, []);
+  wal.save({ term: 4, vote, commit: 2 }, []);
+  wal.sync();
+  wal.close();
+  const r = openWalSync({ dir, segmentBytes: 64 * 1024 }, 0);
+  assert.deepEqual(r.recovery.hardState, { term: 4, vote, commit: 2 });
+  r.wal.close();
 });

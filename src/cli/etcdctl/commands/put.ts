@@ -5,7 +5,6 @@ import type { CommandSpec } from '../command.js';
 import { parseGoInt, type FlagDef, type ParsedFlags } from '../flags.js';
 import { CliExit, ExitCode, rpcExit } from '../global.js';
 import { PutResponseSchema, type PutResponse } from '../messages.js';
-import { appendVarintField } from '../wire.js';
 import { bytesOf } from './keys.js';
 
 export const PUT_FLAGS: readonly FlagDef[] = [
@@ -66,7 +65,7 @@ will store the content of the file to <key>.`,
   async run(ctx, args) {
     const needStdin = args.length === 1 && !(ctx.flag<boolean>('ignore-value'));
     const { req, lease } = putOp(args, ctx.flags, needStdin ? await ctx.stdin() : undefined);
-    const bytes = appendVarintField(etcdserverpb.PutRequest.encode(req).finish(), 3, lease);
+    const bytes = etcdserverpb.PutRequest.encode({ ...req, lease }).finish();
     const printer = ctx.printer();
     const resp = await ctx.client().unary<PutResponse>(RPC.put, bytes, PutResponseSchema, ctx.deadline()).catch((e) => rpcExit(e));
     printer.put(resp);

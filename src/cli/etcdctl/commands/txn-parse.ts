@@ -143,9 +143,10 @@ export function parseCompare(line: string): etcdserverpb.Compare.$Properties {
     throw new CliExit(ExitCode.InvalidInput, `malformed comparison: ${line}; got ${target}(${goQuote(latin1Bytes(key))}) ${op} ${goQuote(latin1Bytes(val))}`);
   }
   const cmp: etcdserverpb.Compare.$Properties = { key: latin1Bytes(key) };
-  const int = (): number => {
+  const int = (): number => Number(int64());
+  const int64 = (): bigint => {
     try {
-      return Number(parseGoInt(val, 10));
+      return parseGoInt(val, 10);
     } catch {
       throw new CliExit(ExitCode.InvalidInput, `invalid txn compare request: ${line}`);
     }
@@ -173,7 +174,7 @@ export function parseCompare(line: string): etcdserverpb.Compare.$Properties {
       break;
     case 'lease':
       cmp.target = CompareTarget.LEASE;
-      cmp.lease = int();
+      cmp.lease = int64();
       break;
     default:
       throw new CliExit(ExitCode.InvalidInput, `malformed comparison: ${line} (unknown target ${target})`);
@@ -205,11 +206,7 @@ export function parseRequestOp(line: string): etcdserverpb.RequestOp.$Properties
   }
   if (verb === 'put') {
     const { req, lease } = putOp(flags.positionals, flags);
-    if (lease > BigInt(Number.MAX_SAFE_INTEGER) || lease < -BigInt(Number.MAX_SAFE_INTEGER)) {
-      // nested requests are encoded by protobufjs with int64 as numbers (docs/etcdctl.md)
-      throw new CliExit(ExitCode.BadFeature, `lease ID ${lease.toString(16)} is too large for a put inside txn in this etcdctl`);
-    }
-    return { requestPut: { ...req, lease: Number(lease) } };
+    return { requestPut: { ...req, lease } };
   }
   if (verb === 'get') return { requestRange: getOp(flags.positionals, flags) };
   return { requestDeleteRange: delOp(flags.positionals, flags) };

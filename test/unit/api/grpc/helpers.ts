@@ -38,7 +38,7 @@ export function addFakeKv(t: GrpcTransport): void {
     handler: (req) => {
       revision++;
       return {
-        header: { clusterId: 7, memberId: 8, revision, raftTerm: 2 },
+        header: { clusterId: 7n, memberId: 8n, revision, raftTerm: 2 },
         prevKv: req.prevKv ? { key: req.key, value: Buffer.from(req.value).reverse(), modRevision: revision - 1, createRevision: 1, version: 3 } : null,
       };
     },
@@ -51,7 +51,7 @@ export function addFakeKv(t: GrpcTransport): void {
       await Promise.resolve();
       const key = Buffer.from(req.key);
       return {
-        header: { clusterId: 7, memberId: 8, revision, raftTerm: 2 },
+        header: { clusterId: 7n, memberId: 8n, revision, raftTerm: 2 },
         kvs: [{ key, value: Buffer.from(`value-of-${key.toString()}`), modRevision: revision, createRevision: 3, version: 2 }],
         count: 1,
       };

@@ -21,11 +21,26 @@ const range: UnaryMethodSpec<etcdserverpb.RangeRequest, etcdserverpb.IRangeRespo
   },
 };
 
+// A Put handler that echoes 64-bit IDs: the gateway must carry them exactly both ways.
+let seenPut: etcdserverpb.PutRequest | undefined;
+const putMethod: UnaryMethodSpec<etcdserverpb.PutRequest, etcdserverpb.IPutResponse | Uint8Array> = {
+  path: '/etcdserverpb.KV/Put',
+  decode: (b) => etcdserverpb.PutRequest.decode(b),
+  encode: encodeWith(etcdserverpb.PutResponse),
+  handler: (req) => {
+    seenPut = req;
+    // As the server answers writes: encoded, with the header appended (merged by readers).
+    const body = etcdserverpb.PutResponse.encode({ header: { revision: 5 }, prevKv: { key: req.key, lease: req.lease, version: 1 } }).finish();
+    const header = etcdserverpb.ResponseHeader.encode({ clusterId: 0xcdf818194e3a8c32n, memberId: 0x8e9e05c52164694dn, revision: 6, raftTerm: 2 }).finish();
+    return Buffer.concat([body, Buffer.from([0x0a, header.length]), header]);
+  },
+};
+
 let server: http.Server;
 let base: string;
 before(async () => {
   const router = new HttpRouter();
-  registerGateway(router, [range], { maxBodyBytes: 1024 });
+  registerGateway(router, [range, putMethod as UnaryMethodSpec<unknown, unknown>], { maxBodyBytes: 1024 });
   server = http.createServer(router.handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -84,4 +99,21 @@ test('handler errors keep their gRPC code, with grpc-gateway\'s HTTP status; ove
   const big = await post('/v3/kv/range', { key: Buffer.alloc(2000).toString('base64') });
   assert.equal(big.status, 429);
   assert.equal(big.json['code'], 8);
+});
+
+test('64-bit IDs are exact both ways: lease in, member and cluster IDs out (decision 0003)', async () => {
+  const lease = '9223372036854775807'; // int64 max, far above 2^53
+  const r = await post('/v3/kv/put', { key: b64('k'), value: b64('v'), lease });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(seenPut!.lease, 9223372036854775807n);
+  assert.deepEqual(r.json, {
+    header: { cluster_id: '14841639068965178418', member_id: '10276657743932975437', revision: '6', raft_term: '2' },
+    prev_kv: { key: b64('k'), version: '1', lease },
+  });
+  const neg = await post('/v3/kv/put', { key: b64('k'), lease: '-2' });
+  assert.equal(neg.status, 200);
+  assert.equal(seenPut!.lease, -2n);
+  assert.equal(neg.json['prev_kv'].lease, '-2');
+  const bad = await post('/v3/kv/put', { key: b64('k'), lease: '9223372036854775808' });
+  assert.equal(bad.status, 400, 'beyond int64 is refused');
 });

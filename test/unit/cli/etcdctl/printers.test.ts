@@ -17,7 +17,7 @@ import { appendVarintField } from '../../../../src/cli/etcdctl/wire.js';
 import { renderTable } from '../../../../src/cli/etcdctl/printers/table.js';
 
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s));
-const header = { clusterId: 1, memberId: 2, revision: 13, raftTerm: 3 };
+const header = { clusterId: 1n, memberId: 2n, revision: 13, raftTerm: 3 };
 
 function capture(format: string, fn: (p: Printer) => void, opts = { isHex: false, valueOnly: false }): { stdout: string; stderr: string } {
   let stdout = '';
@@ -132,7 +132,7 @@ describe('member list and endpoint status (recorded from etcdctl 3.4 against etc
   test('endpoint status: simple, json, fields; protobuf unsupported', () => {
     const status = decodeAs<StatusResponse>(
       StatusResponseSchema,
-      etcdserverpb.StatusResponse.encode({ header: { ...header, memberId: 2 }, version: '3.4.23', dbSize: 20480, leader: 2, raftIndex: 4, raftTerm: 2, raftAppliedIndex: 4, dbSizeInUse: 16384 }).finish(),
+      etcdserverpb.StatusResponse.encode({ header: { ...header, memberId: 2n }, version: '3.4.23', dbSize: 20480, leader: 2n, raftIndex: 4, raftTerm: 2, raftAppliedIndex: 4, dbSizeInUse: 16384 }).finish(),
     );
     const list = [{ ep: '127.0.0.1:23791', resp: status }];
     assert.equal(capture('simple', (p) => p.endpointStatus(list)).stdout, '127.0.0.1:23791, 2, 3.4.23, 20 kB, true, false, 2, 4, 4, \n');
@@ -142,6 +142,20 @@ describe('member list and endpoint status (recorded from etcdctl 3.4 against etc
     );
     assert.match(capture('fields', (p) => p.endpointStatus(list)).stdout, /"Errors" : \[\]\n"Endpoint" : "127.0.0.1:23791"\n\n$/);
     assert.throws(() => capture('protobuf', (p) => p.endpointStatus(list)), new UnsupportedFormat('protobuf'));
+  });
+
+  test('endpoint status with etcd\'s default IDs: hex in simple, exact decimal uint64 in json', () => {
+    const member = 0x8e9e05c52164694dn;
+    const cluster = 0xcdf818194e3a8c32n;
+    const status = decodeAs<StatusResponse>(
+      StatusResponseSchema,
+      etcdserverpb.StatusResponse.encode({ header: { clusterId: cluster, memberId: member, revision: 1, raftTerm: 2 }, version: '3.6.0', dbSize: 20480, leader: member, raftIndex: 4, raftTerm: 2, raftAppliedIndex: 4, dbSizeInUse: 16384 }).finish(),
+    );
+    const list = [{ ep: '127.0.0.1:2379', resp: status }];
+    assert.equal(capture('simple', (p) => p.endpointStatus(list)).stdout, '127.0.0.1:2379, 8e9e05c52164694d, 3.6.0, 20 kB, true, false, 2, 4, 4, \n');
+    const json = capture('json', (p) => p.endpointStatus(list)).stdout;
+    assert.match(json, /"header":\{"cluster_id":14841639068965178418,"member_id":10276657743932975437,"revision":1,"raft_term":2\}/);
+    assert.match(json, /"leader":10276657743932975437,/);
   });
 
   test('endpoint health: simple (unhealthy on stderr), json, table', () => {
@@ -164,11 +178,11 @@ test('lease timetolive: simple with keys, already expired; json keys null when n
   const ttl = (m: etcdserverpb.LeaseTimeToLiveResponse.$Properties) =>
     decodeAs<LeaseTimeToLiveResponse>(LeaseTimeToLiveResponseSchema, etcdserverpb.LeaseTimeToLiveResponse.encode(m).finish());
   assert.equal(
-    capture('simple', (p) => p.timeToLive(ttl({ ID: 0x10, TTL: 59, grantedTTL: 60, keys: [b('lk1'), b('lk2')] }), true)).stdout,
+    capture('simple', (p) => p.timeToLive(ttl({ ID: 0x10n, TTL: 59, grantedTTL: 60, keys: [b('lk1'), b('lk2')] }), true)).stdout,
     'lease 0000000000000010 granted with TTL(60s), remaining(59s), attached keys([lk1 lk2])\n',
   );
-  assert.equal(capture('simple', (p) => p.timeToLive(ttl({ ID: 1, TTL: -1 }), false)).stdout, 'lease 0000000000000001 already expired\n');
-  assert.equal(capture('json', (p) => p.timeToLive(ttl({ header, ID: 1, TTL: -1 }), false)).stdout, '{"cluster_id":1,"member_id":2,"revision":13,"raft_term":3,"id":1,"ttl":-1,"granted-ttl":0,"keys":null}\n');
+  assert.equal(capture('simple', (p) => p.timeToLive(ttl({ ID: 1n, TTL: -1 }), false)).stdout, 'lease 0000000000000001 already expired\n');
+  assert.equal(capture('json', (p) => p.timeToLive(ttl({ header, ID: 1n, TTL: -1 }), false)).stdout, '{"cluster_id":1,"member_id":2,"revision":13,"raft_term":3,"id":1,"ttl":-1,"granted-ttl":0,"keys":null}\n');
 });
 
 test('tablewriter layout: centred upper-case headers, right-aligned cells', () => {

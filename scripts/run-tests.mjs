@@ -1,13 +1,22 @@
 #!/usr/bin/env node
 // Runs every compiled test file under dist/test with node's test runner.
 // Usage: node scripts/run-tests.mjs [substring filter...]
+//
+// Bounds, so one hang cannot hold CI until its own limit:
+// - every test (and suite) without its own `timeout` fails after ETCD_TEST_TIMEOUT_MS
+//   (default 120 000 ms; process suites set their own, SUITE_TIMEOUT_MS);
+// - the whole run is killed after ETCD_TEST_RUN_TIMEOUT_MS (default 1 500 000 ms = 25 min),
+//   with a message naming the bound, and exits non-zero.
+// Both are hang detectors, never pass/fail timing: a healthy run is far below them.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 const root = join(import.meta.dirname, '..');
 const testRoot = join(root, 'dist', 'test');
 const filters = process.argv.slice(2);
+const testTimeoutMs = Number(process.env['ETCD_TEST_TIMEOUT_MS'] ?? 120_000);
+const runTimeoutMs = Number(process.env['ETCD_TEST_RUN_TIMEOUT_MS'] ?? 1_500_000);
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -25,5 +34,30 @@ if (files.length === 0) {
   console.error('no test files found under dist/test');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const child = spawn(process.execPath, ['--test', '--test-concurrency=2', `--test-timeout=${testTimeoutMs}`, ...files], {
+  stdio: 'inherit',
+  detached: true, // its own process group, so the watchdog can end it with every server it started
+});
+const watchdog = setTimeout(() => {
+  console.error(`\nrun-tests: the run exceeded ETCD_TEST_RUN_TIMEOUT_MS=${runTimeoutMs} ms; killing it (a hang, not a slow test)`);
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+  process.exitCode = 124;
+}, runTimeoutMs);
+watchdog.unref();
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  });
+}
+child.on('exit', (code, signal) => {
+  clearTimeout(watchdog);
+  if (process.exitCode === undefined) process.exitCode = code ?? (signal ? 1 : 0);
+});

@@ -3,8 +3,24 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EntryType, type Entry } from '../../../src/raftpb/types.js';
 
+const kDirs: string[] = [];
+let cleanupHooked = false;
+
+/** A fresh temp dir, removed when the test process exits (kept with ETCD_TEST_KEEP=1, and named on failure). */
 export function tmpDir(prefix = 'wal-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  kDirs.push(dir);
+  if (!cleanupHooked) {
+    cleanupHooked = true;
+    process.on('exit', (code) => {
+      if (process.env['ETCD_TEST_KEEP'] === '1' || code !== 0) {
+        if (kDirs.length > 0) console.error(`WAL test dirs kept: ${kDirs.join(' ')}`);
+        return;
+      }
+      for (const d of kDirs) fs.rmSync(d, { recursive: true, force: true });
+    });
+  }
+  return dir;
 }
 
 /** Deterministic entry: data bytes derived from index and term. */

@@ -8,7 +8,8 @@
 // - the whole run is killed after ETCD_TEST_RUN_TIMEOUT_MS (default 1 500 000 ms = 25 min),
 //   with a message naming the bound, and exits non-zero.
 // Both are hang detectors, never pass/fail timing: a healthy run is far below them.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 
@@ -34,7 +35,14 @@ if (files.length === 0) {
   console.error('no test files found under dist/test');
   process.exit(1);
 }
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', `--test-timeout=${testTimeoutMs}`, ...files], {
+// Pending features (test/e2e/framework/pending.ts): a second reporter counts their todo tests.
+const reportDir = mkdtempSync(join(tmpdir(), 'run-tests-'));
+const pendingReport = join(reportDir, 'pending.jsonl');
+const reporters = [
+  '--test-reporter=spec', '--test-reporter-destination=stdout',
+  `--test-reporter=${join(root, 'scripts', 'pending-reporter.mjs')}`, `--test-reporter-destination=${pendingReport}`,
+];
+const child = spawn(process.execPath, ['--test', '--test-concurrency=2', `--test-timeout=${testTimeoutMs}`, ...reporters, ...files], {
   stdio: 'inherit',
   detached: true, // its own process group, so the watchdog can end it with every server it started
 });
@@ -60,4 +68,20 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 child.on('exit', (code, signal) => {
   clearTimeout(watchdog);
   if (process.exitCode === undefined) process.exitCode = code ?? (signal ? 1 : 0);
+  let lines = [];
+  try {
+    lines = readFileSync(pendingReport, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  } catch {
+    /* no pending tests ran */
+  }
+  rmSync(reportDir, { recursive: true, force: true });
+  for (const t of lines) {
+    if (t.passed > 0 && t.failed === 0) {
+      console.error(`\nrun-tests: ${t.reason.split(':')[0]}: all ${t.passed} of its todo tests pass. The feature has landed:`);
+      console.error('  remove it from PENDING in test/e2e/framework/pending.ts, so its tests count (this fails the run until then).');
+      process.exitCode = 1;
+    } else {
+      console.log(`run-tests: ${t.reason.split(':')[0]}: ${t.passed} todo tests pass, ${t.failed} fail (still pending)`);
+    }
+  }
 });

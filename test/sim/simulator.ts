@@ -23,6 +23,7 @@ import {
   type Message,
   type Ready,
 } from '../../src/raft/messages.js';
+import type { MutationName } from '../../src/raft/mutations.js';
 import { ReadOnlyOption } from '../../src/raft/read-only.js';
 import { RawNode } from '../../src/raft/raw-node.js';
 import { SeededRng } from '../../src/raft/rng.js';
@@ -36,6 +37,9 @@ import { Network } from './network.js';
 
 /** Virtual time units per raft tick. */
 export const TICK = 10;
+/** Linearizability search steps per key; a history that needs more is retried once with LIN_BUDGET_RETRY. */
+export const LIN_BUDGET = 2_000_000;
+export const LIN_BUDGET_RETRY = 20_000_000;
 
 export interface SimOptions {
   seed: number;
@@ -69,6 +73,8 @@ export interface SimOptions {
   isolateAfterAppendRate: number;
   /** Canary: serve reads from the local state machine without ReadIndex (must be caught). */
   canaryStaleReads?: boolean;
+  /** A deliberate bug switched on in every node's raft core (src/raft/mutations.ts; must be caught). */
+  mutation?: MutationName;
   trace: boolean;
 }
 
@@ -189,7 +195,7 @@ export interface SimResult {
   ok: boolean;
   error?: string;
   trace?: string[];
-  stats: { ticks: number; events: number; ops: number; committed: Index; elections: number; snapshotsSent: number; confChanges: number };
+  stats: { ticks: number; events: number; ops: number; committed: Index; elections: number; snapshotsSent: number; confChanges: number; linRetried: boolean };
 }
 
 const TRACE_KEEP = 4000;
@@ -213,6 +219,8 @@ export class Simulator {
   private liveness = false;
   private events = 0;
   private stats = { elections: 0, snapshotsSent: 0, confChanges: 0 };
+  /** The linearizability check needed its larger budget (reported in stats). */
+  private linRetried = false;
 
   constructor(opts: SimOptions) {
     this.opts = opts;
@@ -272,6 +280,7 @@ export class Simulator {
       preVote: this.opts.preVote,
       readOnlyOption: ReadOnlyOption.Safe,
       rng: this.rng.fork(),
+      ...(this.opts.mutation !== undefined ? { mutations: { [this.opts.mutation]: true } } : {}),
     });
     n.leaderTermChecked = -1;
   }
@@ -324,7 +333,7 @@ export class Simulator {
       ok,
       ...(error !== undefined ? { error } : {}),
       ...(this.opts.trace ? { trace: this.trace.slice(-TRACE_KEEP) } : {}),
-      stats: { ticks: Math.floor(this.now / TICK), events: this.events, ops: this.history.length, committed: this.inv.maxCommitted, ...this.stats },
+      stats: { ticks: Math.floor(this.now / TICK), events: this.events, ops: this.history.length, committed: this.inv.maxCommitted, ...this.stats, linRetried: this.linRetried },
     };
   }
 
@@ -778,7 +787,17 @@ export class Simulator {
       const cur = c.current;
       if (cur && cur.kind === 'put') this.history.push({ client: c.id, input: { kind: 'put', key: cur.key, value: cur.value }, output: null, call: cur.call, ret: Infinity });
     }
-    const lin = checkHistory(this.history);
+    // A search that runs out of budget proves nothing: retry once with a larger budget, and
+    // fail if that is not enough either (an inconclusive check is never a pass).
+    let lin = checkHistory(this.history, LIN_BUDGET);
+    if (lin.budgetExceeded) {
+      this.log(`linearizability: search budget ${LIN_BUDGET} exhausted on key ${lin.key}; retrying with ${LIN_BUDGET_RETRY}`);
+      lin = checkHistory(this.history, LIN_BUDGET_RETRY);
+      this.linRetried = true;
+    }
+    if (lin.budgetExceeded) {
+      throw new InvariantViolation(`linearizability: inconclusive, the search ran out of its budget of ${LIN_BUDGET_RETRY} steps on key ${lin.key} (${this.history.length} ops); an unchecked history is a failure`);
+    }
     if (!lin.ok) throw new InvariantViolation(`linearizability: history of key ${lin.key} is not linearizable:\n${lin.explain}`);
     const logs = new Map<NodeId, Entry[]>();
     for (const n of this.nodes.values()) {

@@ -88,3 +88,14 @@ test('a search that runs out of budget is a failure, never a pass', () => {
   assert.equal(rb.key, 'b');
   assert.equal(rb.budgetExceeded, undefined);
 });
+
+test('writes of unknown outcome that no read saw are dropped before the search (sound, and keeps it small)', () => {
+  // 60 timed-out writes overlapping everything, none of them read: with them the search explodes.
+  const h: KvOp[] = [];
+  for (let i = 0; i < 60; i++) h.push(put(i, 'a', `lost${i}`, i + 1, Infinity));
+  h.push(put(100, 'a', 'x', 100, 101), get(101, 'a', 'x', 102, 103));
+  assert.deepEqual(checkHistory(h, 1000), { ok: true });
+  // A timed-out write that a read did see is kept, and must still be placed correctly.
+  const seen = [...h, get(102, 'a', 'lost7', 104, 105), get(103, 'a', 'x', 106, 107)];
+  assert.equal(checkHistory(seen).ok, false);
+});

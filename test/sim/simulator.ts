@@ -129,16 +129,18 @@ export function swarmOptions(seed: number, overrides: Partial<SimOptions> = {}):
     base.isolateAfterAppendRate = r.pick([0, 0.05, 0.2]);
   }
   // Added later, from their own stream so that every earlier choice (and so every seed
-  // recorded before) stays as it was: a "Figure 8" profile in a fifth of the storms, where
+  // recorded before) stays as it was: a "Figure 8" profile in half of the storms (3 members), where
   // leaders are cut off right after they persist entries or advance their commit index,
   // messages carry one entry, and crashed members come back soon enough to win elections.
   const r2 = new SeededRng(seed ^ 0xf1638);
-  if (storm && r2.chance(0.2)) {
-    base.isolateAfterCommitRate = r2.pick([0.2, 0.5]);
-    base.isolateAfterAppendRate = r2.pick([0.1, 0.3]);
+  if (storm && r2.chance(0.5)) {
+    base.members = 3;
+    base.isolateAfterCommitRate = r2.pick([0.3, 0.6]);
+    base.isolateAfterAppendRate = r2.pick([0.2, 0.4]);
+    base.crashRate = r2.pick([0, 0.02]);
     base.maxSizePerMsg = 1;
     base.maxInflightMsgs = r2.pick([1, 4]);
-    base.healTicksMax = r2.pick([10, 25]);
+    base.healTicksMax = r2.pick([25, 40]);
   }
   return { ...base, ...overrides };
 }

@@ -77,6 +77,12 @@ export interface SimOptions {
    * alone, and the next leader must be one that has the entry (Figure 8's last step).
    */
   isolateAfterCommitRate: number;
+  /**
+   * Probability that a leader crashes right after it persisted new entries, before sending
+   * them (a power cut just after the fsync): its uncommitted tail survives on its disk alone
+   * while the others elect a leader without it (Figure 8's first steps).
+   */
+  crashAfterAppendRate: number;
   /** Canary: serve reads from the local state machine without ReadIndex (must be caught). */
   canaryStaleReads?: boolean;
   /** A deliberate bug switched on in every node's raft core (src/raft/mutations.ts; must be caught). */
@@ -118,6 +124,7 @@ export function swarmOptions(seed: number, overrides: Partial<SimOptions> = {}):
     healTicksMax: 80,
     isolateAfterAppendRate: 0,
     isolateAfterCommitRate: 0,
+    crashAfterAppendRate: 0,
     trace: false,
   };
   if (storm) {
@@ -138,6 +145,7 @@ export function swarmOptions(seed: number, overrides: Partial<SimOptions> = {}):
     base.isolateAfterCommitRate = r2.pick([0.3, 0.6]);
     base.isolateAfterAppendRate = r2.pick([0.2, 0.4]);
     base.crashRate = r2.pick([0, 0.02]);
+    base.crashAfterAppendRate = r2.pick([0.1, 0.3]);
     base.maxSizePerMsg = 1;
     base.maxInflightMsgs = r2.pick([1, 4]);
     base.healTicksMax = r2.pick([25, 40]);
@@ -491,6 +499,12 @@ export class Simulator {
       }
       n.storage.setHardState(hs);
       n.commit = hs.commit;
+    }
+    if (!this.liveness && rd.entries.length > 0 && raw.raft.state === StateType.Leader && this.opts.crashAfterAppendRate > 0 && this.chaosRng.chance(this.opts.crashAfterAppendRate)) {
+      this.log(`n${id}: leader crashes right after persisting entries ${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}, before sending them`);
+      this.crash(n);
+      this.q.push(this.now + this.chaosRng.range(3, 60) * TICK, { k: 'restart', id });
+      return;
     }
     // 2. Send (only now: the messages depend on what was just persisted).
     for (const m of rd.messages) this.send(m);

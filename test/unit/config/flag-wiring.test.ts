@@ -3,7 +3,8 @@
  *
  * Rule: a flag is effective iff the server acts on its value. For most flags that means
  * some code outside src/config reads its ServerConfig field as `cfg.<field>` or
- * `config.<field>` (the names the code gives a ServerConfig), on a line that is not a log
+ * `config.<field>` (also `this.cfg.<field>`, `serverConfig.<field>`: the names the code gives
+ * a ServerConfig), or destructures it from one, on a line that is not a log
  * call (a value that is only logged is not acted on). A few flags act inside src/config
  * itself (the parser, the bootstrap checks, the logger options): they are listed in
  * ACTS_IN_CONFIG with the exact code that acts on them, and that code must exist.
@@ -64,7 +65,8 @@ const codeLines: { file: string; line: string }[] = walk(SRC)
   );
 
 function readsOf(field: string): string[] {
-  const read = new RegExp(`\\b(cfg|config)\\.${field}\\b`);
+  // `cfg.x`, `config.x`, `this.cfg.x`, `opts.config.x`, `serverConfig.x`, `ServerConfig['x']` is not used.
+  const read = new RegExp(`(cfg|[cC]onfig)\\.${field}\\b`);
   const destructured = new RegExp(`\\{[^}]*\\b${field}\\b[^}]*\\}\\s*=\\s*(cfg|config)\\b`);
   return codeLines.filter(({ line }) => read.test(line) || destructured.test(line)).map(({ file, line }) => `${file}: ${line.trim()}`);
 }

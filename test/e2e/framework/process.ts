@@ -265,4 +265,4 @@ export function isDirectory(p: string): boolean {
  * Upper bound on one suite (a describe) in ms, so a server that hangs fails the run instead of
  * stalling it; generous, since pass/fail never depends on timing. ETCD_TEST_SUITE_TIMEOUT_MS.
  */
-export const SUITE_TIMEOUT_MS = Number(process.env['ETCD_TEST_SUITE_TIMEOUT_MS'] ?? 180_000);
+export const SUITE_TIMEOUT_MS = Number(process.env['ETCD_TEST_SUITE_TIMEOUT_MS'] ?? 480_000);

@@ -9,8 +9,10 @@
  * or from listen() when the transport owns a port by itself (benchmarks).
  */
 import * as http2 from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type {
+  ConnectionInfo,
   ConnectionSink,
   GrpcTransport,
   GrpcTransportOptions,
@@ -48,6 +50,10 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
   private readonly unary = new Map<string, AnyUnary>();
   private readonly streaming = new Map<string, AnyStream>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** What the listener knew about each session's connection (TLS client CN), for CallContext.tlsCommonName. */
+  private readonly sessionInfo = new WeakMap<http2.Http2Session, ConnectionInfo>();
+  /** Set for the duration of server.emit('connection'), which creates the session synchronously. */
+  private incomingInfo: ConnectionInfo | undefined;
   private readonly log: (msg: string, err: unknown) => void;
   private closing = false;
 
@@ -97,10 +103,23 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
   }
 
   connectionSink(): ConnectionSink {
-    return (socket: Socket) => {
-      if (this.closing) socket.destroy();
-      else this.server.emit('connection', socket);
+    return (socket: Duplex, info?: ConnectionInfo) => {
+      if (this.closing) {
+        socket.destroy();
+        return;
+      }
+      this.incomingInfo = info;
+      try {
+        this.server.emit('connection', socket);
+      } finally {
+        this.incomingInfo = undefined;
+      }
     };
+  }
+
+  /** The listener's facts about the connection a stream came on. */
+  connectionInfo(session: http2.Http2Session | undefined): ConnectionInfo | undefined {
+    return session === undefined ? undefined : this.sessionInfo.get(session);
   }
 
   /** Listen on a port of its own (no HTTP/1.1 on it); for benchmarks and tests. */
@@ -146,6 +165,7 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
 
   private onSession(session: http2.ServerHttp2Session): void {
     this.sessions.add(session);
+    if (this.incomingInfo !== undefined) this.sessionInfo.set(session, this.incomingInfo);
     session.on('error', () => {});
     session.once('close', () => this.sessions.delete(session));
     session.once('connect', () => {

@@ -40,8 +40,8 @@ const PEEK_TIMEOUT_MS = 10_000;
 export type ListenerLog = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
 
 export interface ClientListenerOptions {
-  /** The gRPC side; its connectionSink() receives HTTP/2 connections. */
-  grpc: GrpcTransport;
+  /** The gRPC side; its connectionSink() receives HTTP/2 connections. None: HTTP/1.1 only (the metrics port). */
+  grpc?: GrpcTransport;
   /** The HTTP/1.1 side (e.g. HttpRouter.handle); default: 404 for everything. */
   http?: HttpHandler;
   /** Serve TLS (https://, unixs://) with these settings. */
@@ -66,6 +66,7 @@ function goAway(code: number, reason: string): Buffer {
 }
 const H2_PROTOCOL_ERROR = 0x1;
 const H2_INADEQUATE_SECURITY = 0xc;
+const H2_HTTP_1_1_REQUIRED = 0xd;
 
 function http400(text: string): string {
   return `HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${text}\n`;
@@ -75,8 +76,8 @@ export class ClientListener {
   private readonly netServer: net.Server;
   private readonly httpServer: http.Server;
   private readonly tlsServer: tls.Server | undefined;
-  private readonly grpc: GrpcTransport;
-  private readonly toGrpc: ReturnType<GrpcTransport['connectionSink']>;
+  private readonly grpc: GrpcTransport | undefined;
+  private readonly toGrpc: ReturnType<GrpcTransport['connectionSink']> | undefined;
   private readonly peekTimeoutMs: number;
   private readonly tls: ServerTls | undefined;
   private readonly log: ListenerLog;
@@ -85,7 +86,7 @@ export class ClientListener {
 
   constructor(opts: ClientListenerOptions) {
     this.grpc = opts.grpc;
-    this.toGrpc = opts.grpc.connectionSink();
+    this.toGrpc = opts.grpc?.connectionSink();
     this.peekTimeoutMs = opts.peekTimeoutMs ?? PEEK_TIMEOUT_MS;
     this.tls = opts.tls;
     this.log = opts.log ?? (() => {});
@@ -148,7 +149,7 @@ export class ClientListener {
     this.httpServer.closeIdleConnections();
     const httpClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
     const timer = setTimeout(() => this.httpServer.closeAllConnections(), graceMs);
-    await Promise.all([this.grpc.close(graceMs), httpClosed, listening]);
+    await Promise.all([this.grpc?.close(graceMs), httpClosed, listening]);
     clearTimeout(timer);
     if (this.unixPath !== undefined && existsSync(this.unixPath)) unlinkSync(this.unixPath);
   }
@@ -251,6 +252,11 @@ export class ClientListener {
       this.toHttp(socket);
       return;
     }
+    if (this.toGrpc === undefined) {
+      this.reject(socket, 'HTTP/2 on a port that serves HTTP/1.1 only', goAway(H2_HTTP_1_1_REQUIRED, 'this port serves HTTP/1.1 only (/metrics, /health)'));
+      return;
+    }
+    const toGrpc = this.toGrpc;
     this.pending.add(socket);
     sniffH2(
       socket,
@@ -262,9 +268,9 @@ export class ClientListener {
           socket.unshift(bytes);
           // node:http2 refuses a TLS socket without ALPN 'h2' (it expects HTTP/1.1 there); this one spoke HTTP/2.
           if (socket instanceof tls.TLSSocket && socket.alpnProtocol !== 'h2') (socket as { alpnProtocol: string | false | null }).alpnProtocol = 'h2';
-          this.toGrpc(socket, info);
+          toGrpc(socket, info);
         } else {
-          this.toGrpc(new AuthorityRewriter(socket, bytes, localAuthority(socket)), info);
+          toGrpc(new AuthorityRewriter(socket, bytes, localAuthority(socket)), info);
         }
       },
       () => {

@@ -56,6 +56,8 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
   private incomingInfo: ConnectionInfo | undefined;
   private readonly log: (msg: string, err: unknown) => void;
   private closing = false;
+  /** Answers HTTP/2 requests that are not gRPC (curl and browsers negotiate h2 over TLS). */
+  private httpFallback: ((req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void) | undefined;
 
   constructor(opts: GrpcTransportOptions = {}) {
     this.maxRecvBytes = opts.maxRecvBytes ?? DEFAULT_MAX_RECV_BYTES;
@@ -71,9 +73,9 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
       },
     });
     this.server.on('session', (session) => this.onSession(session));
-    this.server.on('stream', (stream, headers) => {
+    this.server.on('stream', (stream, headers, _flags, rawHeaders) => {
       try {
-        this.onStream(stream, headers);
+        this.onStream(stream, headers, rawHeaders);
       } catch (err) {
         // A bug of ours must cost one call, not the process.
         this.log('grpc: stream setup failed', err);
@@ -95,6 +97,16 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
   addStream<Req, Res>(m: StreamMethod<Req, Res>): void {
     this.checkFree(m.path);
     this.streaming.set(m.path, m as unknown as AnyStream);
+  }
+
+  /**
+   * Serve HTTP/2 requests that are not gRPC (no application/grpc content-type) with an
+   * HTTP handler, through node:http2's compatibility request/response: etcd answers /health,
+   * /metrics and the gateway over h2 too, and over TLS curl and browsers choose h2.
+   * Without one they get HTTP 415, as the gRPC spec says.
+   */
+  serveNonGrpc(handler: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void): void {
+    this.httpFallback = handler;
   }
 
   /** Paths with a handler, unary and streaming. */
@@ -178,10 +190,16 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
     if (this.closing) session.close();
   }
 
-  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
     const path = headers[':path'] ?? '';
     const contentType = headers['content-type'];
     if (headers[':method'] !== 'POST' || contentType === undefined || !contentType.startsWith('application/grpc')) {
+      if (this.httpFallback !== undefined) {
+        const req = new http2.Http2ServerRequest(stream, headers, {}, rawHeaders);
+        const res = new http2.Http2ServerResponse(stream);
+        this.httpFallback(req, res);
+        return;
+      }
       // Not gRPC: the gRPC spec answers HTTP 415 to a wrong content-type.
       stream.on('error', () => {});
       stream.respond({ ':status': 415, 'content-type': 'text/plain' }, { endStream: true });

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 
-export type TlsVersionName = 'TLS1.2' | 'TLS1.3';
+import type { TlsVersionName } from '../../config/tls-flags.js';
 
 export interface TlsSettings {
   certFile: string;
@@ -90,7 +90,7 @@ export class ServerTls {
     if (!s.clientCertAuth) return undefined;
     const cert = socket.getPeerX509Certificate();
     if (cert === undefined) return 'client did not provide a certificate';
-    if (!socket.authorized && !s.selfSigned) return `client certificate rejected: ${describeVerifyError(socket.authorizationError)}`;
+    if (!socket.authorized) return `client certificate rejected: ${describeVerifyError(socket.authorizationError)}`;
     if (s.allowedCn.length > 0 || s.allowedHostnames.length > 0) {
       const cn = commonNameOf(cert);
       const okCn = cn !== undefined && s.allowedCn.includes(cn);
@@ -116,7 +116,11 @@ export class ServerTls {
     try {
       next = paths.map((p) => (p === '' ? undefined : readFileSync(p)));
     } catch (err) {
-      return err instanceof Error ? err : new Error(String(err));
+      // Go's wording, as etcd reports it: "open /x.pem: no such file or directory".
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ENOENT') return new Error(`open ${e.path}: no such file or directory`);
+      if (e.code === 'EACCES') return new Error(`open ${e.path}: permission denied`);
+      return e;
     }
     if (this.options !== undefined && next.every((b, i) => (b === undefined ? this.files[i] === undefined : this.files[i]?.equals(b) === true))) {
       return false;
@@ -167,43 +171,4 @@ function describeVerifyError(code: Error | string | undefined): string {
     default:
       return c;
   }
-}
-
-// ---- --cipher-suites: Go's names (what etcd takes) to OpenSSL's ----
-
-const GO_TO_OPENSSL: Record<string, string> = {
-  TLS_RSA_WITH_AES_128_CBC_SHA: 'AES128-SHA',
-  TLS_RSA_WITH_AES_256_CBC_SHA: 'AES256-SHA',
-  TLS_RSA_WITH_AES_128_CBC_SHA256: 'AES128-SHA256',
-  TLS_RSA_WITH_AES_128_GCM_SHA256: 'AES128-GCM-SHA256',
-  TLS_RSA_WITH_AES_256_GCM_SHA384: 'AES256-GCM-SHA384',
-  TLS_RSA_WITH_3DES_EDE_CBC_SHA: 'DES-CBC3-SHA',
-  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: 'ECDHE-ECDSA-AES128-SHA',
-  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: 'ECDHE-ECDSA-AES256-SHA',
-  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: 'ECDHE-RSA-AES128-SHA',
-  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: 'ECDHE-RSA-AES256-SHA',
-  TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA: 'ECDHE-RSA-DES-CBC3-SHA',
-  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: 'ECDHE-ECDSA-AES128-SHA256',
-  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: 'ECDHE-RSA-AES128-SHA256',
-  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 'ECDHE-RSA-AES128-GCM-SHA256',
-  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: 'ECDHE-ECDSA-AES128-GCM-SHA256',
-  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: 'ECDHE-RSA-AES256-GCM-SHA384',
-  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: 'ECDHE-ECDSA-AES256-GCM-SHA384',
-  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305: 'ECDHE-RSA-CHACHA20-POLY1305',
-  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305: 'ECDHE-ECDSA-CHACHA20-POLY1305',
-  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
-  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-ECDSA-CHACHA20-POLY1305',
-};
-/** TLS 1.3 suites Go knows by name; they cannot be chosen (as in Go), so they are accepted and ignored. */
-const TLS13_SUITES = new Set(['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']);
-
-/** Map etcd's --cipher-suites (Go names) to OpenSSL names; throws etcd's error for an unknown one. */
-export function cipherSuitesToOpenSsl(names: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const n of names) {
-    const o = GO_TO_OPENSSL[n];
-    if (o !== undefined) out.push(o);
-    else if (!TLS13_SUITES.has(n)) throw new Error(`unexpected TLS cipher suite "${n}"`);
-  }
-  return out;
 }

@@ -83,6 +83,8 @@ export class ClientListener {
   private readonly log: ListenerLog;
   private readonly pending = new Set<net.Socket>();
   private unixPath: string | undefined;
+  /** HTTP/2 connections by path taken: native nghttp2, or through AuthorityRewriter (for tests and metrics). */
+  readonly h2Connections = { native: 0, rewritten: 0 };
 
   constructor(opts: ClientListenerOptions) {
     this.grpc = opts.grpc;
@@ -265,11 +267,13 @@ export class ClientListener {
       (verdict, bytes) => {
         this.pending.delete(socket);
         if (verdict === 'native') {
+          this.h2Connections.native++;
           socket.unshift(bytes);
           // node:http2 refuses a TLS socket without ALPN 'h2' (it expects HTTP/1.1 there); this one spoke HTTP/2.
           if (socket instanceof tls.TLSSocket && socket.alpnProtocol !== 'h2') (socket as { alpnProtocol: string | false | null }).alpnProtocol = 'h2';
           toGrpc(socket, info);
         } else {
+          this.h2Connections.rewritten++;
           toGrpc(new AuthorityRewriter(socket, bytes, localAuthority(socket)), info);
         }
       },

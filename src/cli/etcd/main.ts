@@ -88,20 +88,20 @@ async function main(): Promise<void> {
 
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   const health = async (): Promise<{ ok: boolean; reason: string }> => {
-      // A linearizable read through the whole pipeline, bounded so a wedged pipeline is
-      // reported (503) instead of hanging the probe.
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('health check timed out')), HEALTH_TIMEOUT_MS);
-      });
-      try {
-        await Promise.race([server.range({ key: Buffer.from('health') }), timeout]);
-        return { ok: true, reason: '' };
-      } catch (err) {
-        return { ok: false, reason: err instanceof Error ? err.message : 'RANGE ERROR' };
-      } finally {
-        clearTimeout(timer);
-      }
+    // A linearizable read through the whole pipeline, bounded so a wedged pipeline is
+    // reported (503) instead of hanging the probe.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('health check timed out')), HEALTH_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([server.range({ key: Buffer.from('health') }), timeout]);
+      return { ok: true, reason: '' };
+    } catch (err) {
+      return { ok: false, reason: err instanceof Error ? err.message : 'RANGE ERROR' };
+    } finally {
+      clearTimeout(timer);
+    }
   };
   registerHealthRoutes(router, { health });
   const metrics = createMetrics(server);

@@ -106,12 +106,12 @@ export class ClientListener {
     if (this.tls !== undefined) {
       const t = this.tls;
       this.tlsServer = tls.createServer(t.serverOptions());
-      this.tlsServer.on('secureConnection', (s: tls.TLSSocket) => this.onSecure(s));
+      this.tlsServer.on('secureConnection', (s: tls.TLSSocket) => this.guard(s, () => this.onSecure(s)));
       this.tlsServer.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
         this.reject(s, `TLS handshake failed: ${err.message}`, undefined);
       });
     }
-    this.netServer = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    this.netServer = net.createServer({ noDelay: true }, (socket) => this.guard(socket, () => this.onConnection(socket)));
   }
 
   /** True when this listener serves TLS. */
@@ -154,6 +154,15 @@ export class ClientListener {
     await Promise.all([this.grpc?.close(graceMs), httpClosed, listening]);
     clearTimeout(timer);
     if (this.unixPath !== undefined && existsSync(this.unixPath)) unlinkSync(this.unixPath);
+  }
+
+  /** Run `fn` for one connection; a bug in it costs that connection (logged), never the listener. */
+  private guard(socket: net.Socket, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.reject(socket, `internal error: ${err instanceof Error ? err.message : String(err)}`, undefined);
+    }
   }
 
   // ---- accept: TLS or not ----
@@ -225,7 +234,8 @@ export class ClientListener {
       if (!enough(seen)) return;
       done();
       socket.pause();
-      then(seen);
+      const bytes = seen;
+      this.guard(socket, () => then(bytes));
     };
     const onError = (): void => {
       done();
@@ -264,7 +274,7 @@ export class ClientListener {
       socket,
       seen,
       { timeoutMs: this.peekTimeoutMs },
-      (verdict, bytes) => {
+      (verdict, bytes) => this.guard(socket, () => {
         this.pending.delete(socket);
         if (verdict === 'native') {
           this.h2Connections.native++;
@@ -276,7 +286,7 @@ export class ClientListener {
           this.h2Connections.rewritten++;
           toGrpc(new AuthorityRewriter(socket, bytes, localAuthority(socket)), info);
         }
-      },
+      }),
       () => {
         this.pending.delete(socket);
         socket.destroy();

@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 
 import type { TlsVersionName } from '../../config/tls-flags.js';
 
@@ -94,7 +95,7 @@ export class ServerTls {
     if (s.allowedCn.length > 0 || s.allowedHostnames.length > 0) {
       const cn = commonNameOf(cert);
       const okCn = cn !== undefined && s.allowedCn.includes(cn);
-      const okHost = s.allowedHostnames.some((h) => cert.checkHost(h) !== undefined || cert.checkIP(h) !== undefined);
+      const okHost = s.allowedHostnames.some((h) => (isIP(h) !== 0 ? cert.checkIP(h) : cert.checkHost(h)) !== undefined);
       if (!okCn && !okHost) return 'client certificate authentication failed';
     }
     return undefined;

@@ -160,7 +160,9 @@ describe('client TLS (issue 11)', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
 
     it('plain text on the TLS port and TLS on the plain port are refused, and both ports keep serving', async () => {
       const onTls = await rawExchange(tlsPort, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n', false);
-      assert.match(onTls, /^HTTP\/1\.[01] 400 Bad Request/);
+      assert.ok(!onTls.includes('"health"'), onTls);
+      // etcd 3.4 closes without a word; etcd-ts says why, as Go's HTTPS server does
+      if (ours) assert.match(onTls, /^HTTP\/1\.[01] 400 Bad Request\r\n[^]*Client sent an HTTP request to an HTTPS server/);
       const onPlain = await rawExchange(plainPort, '', true);
       assert.ok(!onPlain.includes('health'), onPlain);
       assert.equal((await httpsGet(`http://127.0.0.1:${plainPort}/health`)).status, 200);
@@ -285,7 +287,9 @@ describe('client TLS (issue 11)', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
             });
             s.on('error', (e) => resolve(`error: ${e.message}`));
           });
-        assert.equal(await probe({}), 'TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256');
+        assert.equal(await probe({ maxVersion: 'TLSv1.2' }), 'TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256');
+        // etcd 3.5+ caps TLS at 1.2 when cipher suites are set (TLS 1.3's cannot be chosen); 3.4 still offers 1.3
+        if (ours) assert.equal(await probe({}), 'TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256');
         assert.match(await probe({ ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384', maxVersion: 'TLSv1.2' }), /^error/);
       } finally {
         await m.stop();

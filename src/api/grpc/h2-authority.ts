@@ -52,6 +52,12 @@ const FRAME_LIMIT = 1 << 24;
 /** A header block (HEADERS + CONTINUATIONs) we buffer to decode: nghttp2's own cap is 64 KiB of headers by default. */
 const MAX_HEADER_BLOCK = 256 * 1024;
 
+/**
+ * What sniffH2 may hold before the first request decides: flow control bounds DATA (64 KiB
+ * windows until nghttp2's SETTINGS), so only a client flooding control frames gets here.
+ */
+const MAX_SNIFF_BYTES = 1 << 20;
+
 const EMPTY_SETTINGS = Buffer.from([0, 0, 0, T_SETTINGS, 0, 0, 0, 0, 0]);
 
 // nghttp2's authority characters (lib/nghttp2_http.c check_authority), as a lookup table.
@@ -157,6 +163,7 @@ export function sniffH2(
   let verdict: SniffVerdict | undefined;
   let block: Buffer[] | undefined; // fragments of the first request's header block
   let finished = false;
+  let keptBytes = 0;
 
   const finish = (v: SniffVerdict): void => {
     finished = true;
@@ -183,6 +190,8 @@ export function sniffH2(
       return;
     }
     kept.push(frame);
+    keptBytes += frame.length;
+    if (keptBytes > MAX_SNIFF_BYTES) throw new HpackError('h2: too much before the first request');
     if (verdict !== undefined) return;
     if (type === T_HEADERS && block === undefined) {
       const { fragment } = headersFragment(flags, frame.subarray(FRAME_HEADER));

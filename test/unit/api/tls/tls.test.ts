@@ -7,6 +7,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tls from 'node:tls';
+import * as http2 from 'node:http2';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ import { cipherSuitesToOpenSsl, tlsFlags } from '../../../../src/config/tls-flag
 import { makeSelfSignedCert, ensureSelfCert } from '../../../../src/api/tls/self-cert.js';
 import { ServerTls, type TlsSettings } from '../../../../src/api/tls/server-tls.js';
 import { peerTls, type PeerTls } from '../../../../src/api/tls/peer-tls.js';
+import { ClientListener } from '../../../../src/api/grpc/client-listener.js';
+import { Http2GrpcTransport } from '../../../../src/api/grpc/http2-transport.js';
 import { makePki, opensslUnavailableReason, type Pki } from '../../../e2e/framework/certs.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'etcd-ts-tls-unit-'));
@@ -174,5 +177,94 @@ describe('ServerTls and the peer TLS contexts over real sockets', { skip: openss
     copyFileSync(pki.server2Key, key);
     assert.ok(t.refresh() !== undefined);
     assert.throws(() => new ServerTls({ ...settings, certFile: '/nope.pem' }), { message: 'open /nope.pem: no such file or directory' });
+  });
+});
+
+describe('the client port under TLS: ALPN split, the caller\'s CN, unixs://', { skip: opensslUnavailableReason() ?? false }, () => {
+  let pki: Pki;
+  before(() => {
+    pki = makePki(tmp());
+  });
+
+  /** A listener whose one method answers the caller's certificate CN. */
+  async function start(at: { unix?: string }): Promise<{ listener: ClientListener; port: number }> {
+    const t = new Http2GrpcTransport();
+    t.addUnary<Buffer, string>({
+      path: '/test.Who/Am',
+      decode: (b) => Buffer.from(b),
+      encode: (s) => Buffer.from(s),
+      handler: (_req, ctx) => ctx.tlsCommonName ?? '(none)',
+    });
+    const server = new ServerTls({
+      certFile: pki.serverCert, keyFile: pki.serverKey, trustedCaFile: pki.caCert, clientCertAuth: true, crlFile: '', ciphers: [],
+      minVersion: 'TLS1.2', maxVersion: undefined, allowedCn: [], allowedHostnames: [], selfSigned: false,
+    });
+    const listener = new ClientListener({ grpc: t, tls: server, http: (_req, res) => void res.end('http/1.1 here') });
+    if (at.unix !== undefined) {
+      await listener.listenUnix(at.unix);
+      return { listener, port: 0 };
+    }
+    return { listener, port: (await listener.listen(0)).port };
+  }
+
+  function whoAmI(session: http2.ClientHttp2Session, authority?: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const req = session.request({ ':method': 'POST', ':path': '/test.Who/Am', 'content-type': 'application/grpc', ...(authority !== undefined ? { ':authority': authority } : {}) });
+      const chunks: Buffer[] = [];
+      req.on('data', (d: Buffer) => chunks.push(d));
+      req.on('error', reject);
+      req.on('close', () => resolve(Buffer.concat(chunks).subarray(5).toString()));
+      req.end(Buffer.from([0, 0, 0, 0, 0]));
+    });
+  }
+  const creds = (): tls.ConnectionOptions => ({ ca: readFileSync(pki.caCert), cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey), servername: 'localhost' });
+
+  it('gRPC calls see the CN of the verified client certificate, on the native path and through the :authority rewrite', async () => {
+    const { listener, port } = await start({});
+    try {
+      const session = http2.connect(`https://127.0.0.1:${port}`, creds());
+      try {
+        assert.equal(await whoAmI(session), 'root');
+      } finally {
+        session.close();
+      }
+      const rewritten = http2.connect(`https://127.0.0.1:${port}`, creds());
+      try {
+        assert.equal(await whoAmI(rewritten, `https://127.0.0.1:${port}`), 'root');
+      } finally {
+        rewritten.close();
+      }
+      assert.deepEqual(listener.h2Connections, { native: 1, rewritten: 1 });
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('ALPN http/1.1 goes to the HTTP server; unixs:// serves TLS on a socket file', async () => {
+    const { listener, port } = await start({});
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port, ...creds(), ALPNProtocols: ['http/1.1'] }, () => s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+        let out = '';
+        s.on('data', (d: Buffer) => (out += d.toString()));
+        s.on('end', () => resolve(out));
+        s.on('error', reject);
+      });
+      assert.match(body, /http\/1\.1 here$/);
+    } finally {
+      await listener.close();
+    }
+    const path = join(tmp(), 'localhost:2379');
+    const u = await start({ unix: path });
+    try {
+      const session = http2.connect('https://localhost', { ...creds(), createConnection: () => tls.connect({ path, ...creds(), ALPNProtocols: ['h2'] }) });
+      try {
+        assert.equal(await whoAmI(session), 'root');
+      } finally {
+        session.close();
+      }
+    } finally {
+      await u.listener.close();
+    }
   });
 });

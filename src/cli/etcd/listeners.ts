@@ -90,7 +90,7 @@ export async function openListeners(
   const bind = async (u: URL, l: ClientListener): Promise<void> => {
     try {
       if (unixScheme(u)) await l.listenUnix(u.host);
-      else await l.listen(Number(u.port || (secureScheme(u) ? 2379 : 2379)), u.hostname.replace(/^\[|\]$/g, ''));
+      else await l.listen(Number(u.port || 2379), u.hostname.replace(/^\[|\]$/g, ''));
     } catch (err) {
       await set.close(0);
       throw new Error(`listen ${formatUrl(u)}: ${err instanceof Error ? err.message : String(err)}`);

@@ -180,4 +180,23 @@ describe(':authority values nghttp2 refuses are accepted on the client port', ()
       session.close();
     }
   });
+
+  it('a connection idle past the sniff timeout goes to nghttp2 unexamined and still works; PINGs are answered meanwhile', async () => {
+    const t = new Http2GrpcTransport();
+    addFakeKv(t);
+    const idle = new ClientListener({ grpc: t, peekTimeoutMs: 300 });
+    const p = (await idle.listen(0)).port;
+    const session = http2.connect(`http://127.0.0.1:${p}`);
+    try {
+      await new Promise<void>((resolve, reject) => session.once('connect', () => resolve()).once('error', reject));
+      const rtt = await new Promise<number>((resolve, reject) => session.ping((err, ms) => (err ? reject(err) : resolve(ms))));
+      assert.ok(rtt >= 0);
+      await new Promise((r) => setTimeout(r, 600));
+      assert.deepEqual(idle.h2Connections, { native: 1, rewritten: 0 });
+      assert.equal(await call(session, `127.0.0.1:${p}`), '0');
+    } finally {
+      session.close();
+      await idle.close();
+    }
+  });
 });

@@ -323,6 +323,38 @@ describe('client TLS (issue 11)', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
     });
   });
 
+  describe('flags etcd 3.4 does not have', { skip: ours ? false : 'etcd 3.4 has no --tls-max-version or --self-signed-cert-validity (added in 3.5)' }, () => {
+    it('--tls-max-version TLS1.2 refuses a TLS 1.3-only client; --self-signed-cert-validity sets the years of an --auto-tls certificate', async () => {
+      const port = await freePort();
+      const peer = await freePort();
+      const m = await startFlagMember(
+        ['--listen-client-urls', `https://127.0.0.1:${port}`, '--advertise-client-urls', `https://127.0.0.1:${port}`,
+          '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+          '--initial-cluster', `tls=http://127.0.0.1:${peer}`, '--auto-tls', '--self-signed-cert-validity', '3', '--tls-max-version', 'TLS1.2'],
+        `https://127.0.0.1:${port}`,
+        { insecure: true },
+      );
+      try {
+        const version = (opts: tls.ConnectionOptions): Promise<string> =>
+          new Promise((resolve) => {
+            const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...opts }, () => {
+              const v = String(s.getProtocol());
+              s.destroy();
+              resolve(v);
+            });
+            s.on('error', (e) => resolve(`error: ${e.message}`));
+          });
+        assert.match(await version({ minVersion: 'TLSv1.3' }), /^error/);
+        assert.equal(await version({}), 'TLSv1.2');
+        const x = new X509Certificate(readFileSync(join(m.dataDir, 'fixtures', 'client', 'cert.pem')));
+        const years = (Date.parse(x.validTo) - Date.parse(x.validFrom)) / (365 * 24 * 3600 * 1000);
+        assert.equal(Math.round(years), 3);
+      } finally {
+        await m.stop();
+      }
+    });
+  });
+
   describe('unix sockets and --listen-metrics-urls', () => {
     it('unix://localhost:N serves etcdctl; the metrics port serves /metrics and /health only', async () => {
       const port = await freePort();
@@ -358,11 +390,15 @@ describe('client TLS (issue 11)', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
   describe('TLS flags refused at start, in etcd\'s words', () => {
     it('https:// without --cert-file/--key-file; a certificate without its key; an unknown cipher suite', async () => {
       const port = await freePort();
-      const base = ['--listen-client-urls', `https://127.0.0.1:${port}`, '--advertise-client-urls', `https://127.0.0.1:${port}`, '--listen-peer-urls', `http://127.0.0.1:${await freePort()}`];
+      // each its own ports: the real etcd binds them before some of these checks
+      const base = async (): Promise<string[]> => {
+        const p = await freePort();
+        return ['--listen-client-urls', `https://127.0.0.1:${p}`, '--advertise-client-urls', `https://127.0.0.1:${p}`, '--listen-peer-urls', `http://127.0.0.1:${await freePort()}`];
+      };
       const [noCert, noKey, cipher] = await Promise.all([
-        startRefused(base),
-        startRefused([...base, '--cert-file', pki.serverCert]),
-        startRefused([...base, '--cert-file', pki.serverCert, '--key-file', pki.serverKey, '--cipher-suites', 'FOO']),
+        startRefused(['--listen-client-urls', `https://127.0.0.1:${port}`, '--advertise-client-urls', `https://127.0.0.1:${port}`, '--listen-peer-urls', `http://127.0.0.1:${await freePort()}`]),
+        startRefused([...(await base()), '--cert-file', pki.serverCert]),
+        startRefused([...(await base()), '--cert-file', pki.serverCert, '--key-file', pki.serverKey, '--cipher-suites', 'FOO']),
       ]);
       assert.notEqual(noCert.code, 0);
       assert.match(noCert.output, new RegExp(`TLS key/cert \\(--cert-file, --key-file\\) must be provided for client url https://127\\.0\\.0\\.1:${port} with HTTPS scheme`));

@@ -9,7 +9,8 @@
  * an oversized message is "Received message larger than max (N vs. M)".
  */
 import * as grpc from '@grpc/grpc-js';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type {
   CallContext,
   ConnectionSink,
@@ -248,7 +249,7 @@ export class GrpcJsTransport implements GrpcTransport {
   connectionSink(): ConnectionSink {
     this.injector ??= this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     const injector = this.injector;
-    return (socket: Socket) => injector.injectConnection(socket);
+    return (socket: Duplex) => injector.injectConnection(socket);
   }
 
   /** Listen on a port of its own; for benchmarks and tests. */

@@ -17,6 +17,11 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** The method path, e.g. '/etcdserverpb.KV/Put'. */
   readonly path: string;
+  /**
+   * The Common Name of the client's verified TLS certificate, when the port checks client
+   * certificates (--client-cert-auth); etcd takes it as the user name when no token is sent.
+   */
+  readonly tlsCommonName?: string | undefined;
 }
 
 /** Encode/decode pair for one message type: the generated protobufjs static code fits. */
@@ -91,8 +96,17 @@ export const ETCD_DEFAULT_MAX_RECV_BYTES = 1.5 * 1024 * 1024 + 512 * 1024;
  */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 10_000;
 
-/** A connection handed over by the shared-port listener (listener.ts). */
-export type ConnectionSink = (socket: import('node:net').Socket) => void;
+/** What the listener learnt about a connection (TLS client certificate). */
+export interface ConnectionInfo {
+  /** Common Name of the verified client certificate (--client-cert-auth). */
+  readonly commonName: string;
+}
+
+/**
+ * A connection handed over by the shared-port listener (client-listener.ts): a socket
+ * (plain or TLS), or a stream in front of one (h2-authority.ts AuthorityRewriter).
+ */
+export type ConnectionSink = (socket: import('node:stream').Duplex, info?: ConnectionInfo) => void;
 
 export interface GrpcTransport {
   addUnary<Req, Res>(m: UnaryMethod<Req, Res>): void;

@@ -246,7 +246,7 @@ export const FLAGS: readonly FlagSpec[] = [
     description: 'Serve profiling endpoints under /debug/pprof/ on the client port.' }),
   F({ name: 'metrics', type: 'enum', values: ['basic', 'extensive'], default: 'basic', group: 'Profiling and Monitoring', effective: false,
     description: 'Metrics detail: "extensive" adds per-method gRPC latency histograms.' }),
-  F({ name: 'listen-metrics-urls', type: 'urls', default: '', group: 'Profiling and Monitoring', effective: false,
+  F({ name: 'listen-metrics-urls', type: 'urls', default: '', group: 'Profiling and Monitoring', effective: true,
     description: 'Extra listeners serving only /metrics and /health (comma-separated URLs).' }),
 
   // --- Logging --------------------------------------------------------------------

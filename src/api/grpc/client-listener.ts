@@ -273,7 +273,7 @@ export class ClientListener {
     sniffH2(
       socket,
       seen,
-      { timeoutMs: this.peekTimeoutMs },
+      { timeoutMs: this.peekTimeoutMs, maxConcurrentStreams: this.grpc!.maxConcurrentStreams },
       (verdict, bytes) => this.guard(socket, () => {
         this.pending.delete(socket);
         if (verdict === 'native') {

@@ -58,7 +58,21 @@ const MAX_HEADER_BLOCK = 256 * 1024;
  */
 const MAX_SNIFF_BYTES = 1 << 20;
 
-const EMPTY_SETTINGS = Buffer.from([0, 0, 0, T_SETTINGS, 0, 0, 0, 0, 0]);
+/**
+ * The SETTINGS frame sent before nghttp2 takes over: SETTINGS_MAX_CONCURRENT_STREAMS (0x3) and
+ * SETTINGS_ENABLE_PUSH (0x2) = 0, as nghttp2's will say. The windows stay at the protocol's
+ * defaults until nghttp2's SETTINGS raises them.
+ */
+function firstSettings(maxConcurrentStreams: number): Buffer {
+  const f = Buffer.alloc(9 + 12);
+  f.writeUIntBE(12, 0, 3);
+  f[3] = T_SETTINGS;
+  f.writeUInt16BE(0x2, 9);
+  f.writeUInt32BE(0, 11);
+  f.writeUInt16BE(0x3, 15);
+  f.writeUInt32BE(maxConcurrentStreams, 17);
+  return f;
+}
 
 // nghttp2's authority characters (lib/nghttp2_http.c check_authority), as a lookup table.
 const VALID = new Uint8Array(256);
@@ -141,6 +155,11 @@ export type SniffVerdict = 'native' | 'rewrite';
 export interface SniffOptions {
   /** Give up waiting for the first request after this long and go native. */
   timeoutMs: number;
+  /**
+   * SETTINGS_MAX_CONCURRENT_STREAMS for the SETTINGS sent at once: nghttp2's own SETTINGS
+   * comes only after the verdict, and clients take the first one as the server's limit.
+   */
+  maxConcurrentStreams: number;
 }
 
 /**
@@ -232,7 +251,7 @@ export function sniffH2(
   socket.on('error', onError);
   socket.on('timeout', onTimeout);
   socket.setTimeout(opts.timeoutMs);
-  socket.write(EMPTY_SETTINGS);
+  socket.write(firstSettings(opts.maxConcurrentStreams));
   const rest = initial.subarray(H2_PREFACE.length);
   if (rest.length > 0) onData(Buffer.from(rest));
   if (!finished) socket.resume();

@@ -56,6 +56,7 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
   private incomingInfo: ConnectionInfo | undefined;
   private readonly log: (msg: string, err: unknown) => void;
   private closing = false;
+  readonly maxConcurrentStreams: number;
   /** Answers HTTP/2 requests that are not gRPC (curl and browsers negotiate h2 over TLS). */
   private httpFallback: ((req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void) | undefined;
 
@@ -64,10 +65,11 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
     this.maxSendBytes = opts.maxSendBytes ?? 0x7fffffff;
     this.log = opts.logError ?? ((msg, err) => console.error(msg, err));
     this.onHandled = opts.onHandled;
+    this.maxConcurrentStreams = opts.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
     this.server = http2.createServer({
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       settings: {
-        maxConcurrentStreams: opts.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+        maxConcurrentStreams: this.maxConcurrentStreams,
         initialWindowSize: INITIAL_WINDOW_BYTES,
         enablePush: false,
       },

@@ -113,6 +113,12 @@ export interface GrpcTransport {
   addStream<Req, Res>(m: StreamMethod<Req, Res>): void;
   /** A function that takes a plaintext socket whose first bytes are the HTTP/2 preface. */
   connectionSink(): ConnectionSink;
+  /**
+   * SETTINGS_MAX_CONCURRENT_STREAMS this transport's HTTP/2 side advertises. A listener that
+   * speaks first on a connection (h2-authority.ts) must advertise the same value, since a
+   * client takes the first SETTINGS it sees as the server's limit.
+   */
+  readonly maxConcurrentStreams: number;
   /** Stop accepting calls; close open connections after graceMs (default 0: at once). */
   close(graceMs?: number): Promise<void>;
 }

@@ -24,7 +24,10 @@ import { formatHelp } from '../../../src/config/help.js';
 const ROOT = new URL('../../../../', import.meta.url).pathname;
 const SRC = join(ROOT, 'src');
 
-/** Flags whose whole effect lives in src/config: flag → [file under src/, code that acts on it]. */
+/**
+ * Flags not read as `cfg.<field>`: those acted on in src/config, and those that reach the code
+ * through a helper there. flag → [file under src/, code that acts on it].
+ */
 const ACTS_IN_CONFIG: Readonly<Record<string, readonly [string, string]>> = {
   'config-file': ['config/flag-parser.ts', "'config-file'"],
   help: ['cli/etcd/startup.ts', 'config.help'],
@@ -33,6 +36,19 @@ const ACTS_IN_CONFIG: Readonly<Record<string, readonly [string, string]>> = {
   'initial-cluster-state': ['config/config.ts', "cfg.initialClusterState === 'existing'"],
   logger: ['config/config.ts', "str('logger') === 'capnslog'"],
   'log-outputs': ['config/config.ts', 'outputs: cfg.logOutputs'],
+  // The client TLS flags reach the listeners through tlsFlags(cfg.flags) (config/tls-flags.ts);
+  // cli/etcd/listeners.ts builds the client port's ServerTls from them.
+  'cert-file': ['cli/etcd/listeners.ts', 'let certFile = c.certFile'],
+  'key-file': ['cli/etcd/listeners.ts', 'let keyFile = c.keyFile'],
+  'client-cert-auth': ['cli/etcd/listeners.ts', 'clientCertAuth: auto ? false : c.clientCertAuth'],
+  'client-crl-file': ['cli/etcd/listeners.ts', "crlFile: auto ? '' : c.crlFile"],
+  'client-cert-allowed-hostname': ['cli/etcd/listeners.ts', 'allowedHostnames: c.allowedHostnames'],
+  'trusted-ca-file': ['cli/etcd/listeners.ts', "trustedCaFile: auto ? '' : c.trustedCaFile"],
+  'auto-tls': ['cli/etcd/listeners.ts', 'if (c.autoTls && !haveFiles)'],
+  'self-signed-cert-validity': ['cli/etcd/listeners.ts', 'validityYears: t.selfSignedCertValidityYears'],
+  'cipher-suites': ['cli/etcd/listeners.ts', 'ciphers: t.ciphers'],
+  'tls-min-version': ['cli/etcd/listeners.ts', 'minVersion: t.minVersion'],
+  'tls-max-version': ['cli/etcd/listeners.ts', 'maxVersion: t.maxVersion'],
 };
 
 function camel(flag: string): string {

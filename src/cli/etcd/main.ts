@@ -14,6 +14,7 @@ import { HttpRouter } from '../../api/http/router.js';
 import { registerHealthRoutes, registerVersionRoute } from '../../api/http/health.js';
 import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
+import { watchMethod } from '../../api/v3rpc/watch.js';
 import { createMetrics } from '../../server/metrics.js';
 import { registerMetricsRoute } from '../../api/http/metrics-route.js';
 import { registerGateway } from '../../api/http/gateway.js';
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
   });
   const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server)];
   for (const m of unary) transport.addUnary(m);
+  transport.addStream(watchMethod(member.watchHub, { hasLeader: () => server.status().leader !== 0 }));
 
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   registerHealthRoutes(router, {

@@ -1,0 +1,68 @@
+/**
+ * etcdserverpb.Watch/Watch: a bidirectional stream. Requests are handled one at a time, in
+ * arrival order; responses are built (already encoded) by the watch hub (docs/watch.md) and
+ * written through the transport, whose `send` returning false tells the hub the stream is slow.
+ */
+import { etcdserverpb } from '../../proto/pb.js';
+import { EtcdError } from '../../errors/errors.js';
+import type { StreamMethod, ServerStream, CallContext } from '../grpc/types.js';
+
+/** One Watch stream as the hub exposes it (src/server/watch-hub.ts HubStream). */
+export interface WatchStreamHandle {
+  create(req: etcdserverpb.IWatchCreateRequest & { watchId?: number | null; startRevision?: number | null }): Promise<void> | void;
+  cancel(watchId: number): void;
+  requestProgress(): void;
+  drained(): void;
+  close(): void;
+}
+
+/** What the Watch service calls (etcd's mvcc.WatchableKV, as the RPC layer sees it). */
+export interface Watchable {
+  openStream(send: (response: Uint8Array) => boolean): WatchStreamHandle;
+}
+
+export interface WatchServiceOptions {
+  /** False when this member has no leader (a `hasleader=true` stream is refused then). */
+  hasLeader(): boolean;
+}
+
+/** etcd's metadata key and value for "require a leader" (rpctypes.MetadataRequireLeaderKey). */
+export const METADATA_REQUIRE_LEADER_KEY = 'hasleader';
+export const METADATA_HAS_LEADER = 'true';
+
+export function watchMethod(watchable: Watchable, opts: WatchServiceOptions): StreamMethod<etcdserverpb.WatchRequest, Uint8Array> {
+  return {
+    path: '/etcdserverpb.Watch/Watch',
+    kind: 'bidi',
+    decode: (b) => etcdserverpb.WatchRequest.decode(b),
+    encode: (r) => r,
+    handler: (stream: ServerStream<etcdserverpb.WatchRequest, Uint8Array>, ctx: CallContext) => {
+      if (ctx.metadata(METADATA_REQUIRE_LEADER_KEY) === METADATA_HAS_LEADER && !opts.hasLeader()) {
+        stream.end(new EtcdError('ETCD_ERR_RAFT_NO_LEADER'));
+        return;
+      }
+      const handle = watchable.openStream((r) => stream.send(r));
+      let chain: Promise<void> = Promise.resolve();
+      const fail = (err: unknown): void => {
+        handle.close();
+        stream.end(err);
+      };
+      stream.onMessage((req) => {
+        if (req.createRequest != null) {
+          const c = req.createRequest;
+          chain = chain.then(() => (stream.closed ? undefined : handle.create(c))).catch(fail);
+        } else if (req.cancelRequest != null) {
+          const id = Number(req.cancelRequest.watchId ?? 0);
+          chain = chain.then(() => handle.cancel(id)).catch(fail);
+        } else if (req.progressRequest != null) {
+          chain = chain.then(() => handle.requestProgress()).catch(fail);
+        }
+        // A request with no field set is ignored, as etcd does.
+      });
+      // etcd keeps sending after the client half-closes; the call ends when the client goes.
+      stream.onHalfClose(() => undefined);
+      stream.onDrain(() => handle.drained());
+      stream.onClose(() => handle.close());
+    },
+  };
+}

@@ -111,7 +111,8 @@ export class HubStream {
   blocked = false;
   closed = false;
   progressPending = false;
-  inCatchup = false;
+  /** A pending progress response waits until processedRev reaches this. */
+  progressTarget = 0;
 
   constructor(
     readonly hub: WatchHub,
@@ -127,8 +128,8 @@ export class HubStream {
     this.hub.cancel(this, watchId);
   }
 
-  requestProgress(): void {
-    this.hub.requestProgress(this);
+  requestProgress(): Promise<void> {
+    return this.hub.requestProgress(this);
   }
 
   /** The transport's buffer drained: live events may flow again, catch-up may run. */
@@ -175,6 +176,8 @@ export class WatchHub {
   #processedRev: number;
   /** Streams waiting for a catch-up slice, in turn order. */
   readonly #catchupQueue = new Set<HubStream>();
+  /** Streams with a progress request not answered yet. */
+  readonly #progressWaiters = new Set<HubStream>();
   #catchupScheduled = false;
   #headerRev = -1;
   #headerBytes: Uint8Array = new Uint8Array(0);
@@ -275,9 +278,18 @@ export class WatchHub {
     this.#sendControl(s, { watchId, canceled: true });
   }
 
-  requestProgress(s: HubStream): void {
-    if (s.unsynced.size === 0) this.#sendControl(s, { watchId: -1 });
-    else s.progressPending = true;
+  /**
+   * A progress response (watch_id -1, no events) once every watcher on the stream is synced and
+   * every write answered before the request is fanned out: its header revision then says "every
+   * event up to here was sent", which is what kube-apiserver relies on.
+   */
+  async requestProgress(s: HubStream): Promise<void> {
+    await this.#opts.storeRevision();
+    if (s.closed || this.#closed) return;
+    s.progressTarget = Math.max(s.progressTarget, this.#publishedRev);
+    s.progressPending = true;
+    this.#progressWaiters.add(s);
+    this.#progressIfPending(s);
   }
 
   drained(s: HubStream): void {
@@ -291,6 +303,7 @@ export class WatchHub {
     for (const w of [...s.watchers.values()]) this.#removeWatcher(w);
     this.#streams.delete(s);
     this.#catchupQueue.delete(s);
+    this.#progressWaiters.delete(s);
     this.counters.streams--;
   }
 
@@ -416,6 +429,7 @@ export class WatchHub {
       this.#fanOut(o);
       if (performance.now() > deadline) break;
     }
+    for (const s of this.#progressWaiters) this.#progressIfPending(s);
     if (this.#queueHead >= this.#queue.length) {
       this.#queue = [];
       this.#queueHead = 0;
@@ -599,8 +613,9 @@ export class WatchHub {
   }
 
   #progressIfPending(s: HubStream): void {
-    if (s.progressPending && s.unsynced.size === 0) {
+    if (s.progressPending && s.unsynced.size === 0 && this.#processedRev >= s.progressTarget && !s.closed) {
       s.progressPending = false;
+      this.#progressWaiters.delete(s);
       this.#sendControl(s, { watchId: -1 });
     }
   }

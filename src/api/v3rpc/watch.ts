@@ -11,7 +11,7 @@ import type { StreamMethod, ServerStream, CallContext } from '../grpc/types.js';
 export interface WatchStreamHandle {
   create(req: etcdserverpb.IWatchCreateRequest & { watchId?: number | null; startRevision?: number | null }): Promise<void> | void;
   cancel(watchId: number): void;
-  requestProgress(): void;
+  requestProgress(): Promise<void> | void;
   drained(): void;
   close(): void;
 }

@@ -10,6 +10,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { Etcd3 } from 'etcd3';
 import { useCluster } from './framework/hooks.js';
 import { RawEtcdClient, RawWatchStream } from './framework/raw.js';
@@ -274,6 +275,40 @@ describe('watch through clients', { skip: serverUnavailableReason() ?? false, ti
       } finally {
         slow.close();
         for (const q of quitters) q.close();
+      }
+    });
+  });
+
+  describe('JSON gateway', () => {
+    it('POST /v3/watch streams {"result": WatchResponse} lines: created, then the events from start_revision', async () => {
+      const r1 = await put('gw/a', 'g1');
+      await put('gw/a', 'g2');
+      const lines: string[] = [];
+      let buf = '';
+      const req = request(`http://${endpoint}/v3/watch`, { method: 'POST', headers: { 'Content-Type': 'application/json' } }, (res) => {
+        res.setEncoding('utf8').on('data', (d: string) => {
+          buf += d;
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            if (buf.slice(0, nl).trim() !== '') lines.push(buf.slice(0, nl));
+            buf = buf.slice(nl + 1);
+          }
+        });
+      });
+      req.on('error', () => undefined);
+      req.end(JSON.stringify({ create_request: { key: b('gw/a').toString('base64'), start_revision: String(r1) } }));
+      try {
+        type GwEvent = { kv: { key: string; value: string; mod_revision: string } };
+        const events = (): GwEvent[] => lines.slice(1).flatMap((l) => (JSON.parse(l).result.events ?? []) as GwEvent[]);
+        await until(`created and 2 events (${JSON.stringify(lines)})`, () => lines.length >= 1 && events().length >= 2);
+        assert.equal(JSON.parse(lines[0]!).result.created, true);
+        const evs = events();
+        assert.deepEqual(
+          evs.map((e) => [Buffer.from(e.kv.key, 'base64').toString(), Buffer.from(e.kv.value, 'base64').toString(), Number(e.kv.mod_revision)]),
+          [['gw/a', 'g1', r1], ['gw/a', 'g2', r1 + 1]],
+        );
+      } finally {
+        req.destroy();
       }
     });
   });

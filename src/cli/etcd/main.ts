@@ -18,6 +18,7 @@ import { watchMethod } from '../../api/v3rpc/watch.js';
 import { createMetrics } from '../../server/metrics.js';
 import { registerMetricsRoute } from '../../api/http/metrics-route.js';
 import { registerGateway } from '../../api/http/gateway.js';
+import { registerWatchGateway } from '../../api/http/watch-gateway.js';
 
 /** etcd adds this much to --max-request-bytes for the gRPC receive limit (grpcOverheadBytes). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -106,7 +107,10 @@ async function main(): Promise<void> {
     },
   });
   registerMetricsRoute(router, createMetrics(server));
-  if (cfg.enableGrpcGateway) registerGateway(router, unary, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+  if (cfg.enableGrpcGateway) {
+    registerGateway(router, unary, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+    registerWatchGateway(router, member.watchHub, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+  }
   const [major, minor] = cfg.emulatedEtcdVersion.split('.');
   registerVersionRoute(router, { etcdserver: cfg.emulatedEtcdVersion, etcdcluster: `${major}.${minor}.0` });
 

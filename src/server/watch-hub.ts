@@ -34,6 +34,8 @@ export const CATCHUP_SLICE_REVISIONS = 2000;
  */
 export const HUB_QUEUE_BYTES_MAX = 64 * 1024 * 1024;
 
+const EMPTY_BYTES = new Uint8Array(0);
+
 /** etcd's mvcc errors for a watch create, sent as cancel_reason. */
 export const ERR_EMPTY_WATCHER_RANGE = 'mvcc: watcher range is empty';
 export const ERR_DUPLICATE_WATCH_ID = 'mvcc: duplicate watch ID provided on the WatchStream';
@@ -141,10 +143,13 @@ export class HubStream {
     this.hub.closeStream(this);
   }
 
+  /** Ids given to creates still reading the store revision. */
+  readonly reserved = new Set<number>();
+
   /** Allocate a watch id: the client's (when not 0 and free) or the next free one. */
   allocId(requested: number): number | undefined {
-    if (requested !== 0) return this.watchers.has(requested) ? undefined : requested;
-    while (this.watchers.has(this.#nextId)) this.#nextId++;
+    if (requested !== 0) return this.watchers.has(requested) || this.reserved.has(requested) ? undefined : requested;
+    while (this.watchers.has(this.#nextId) || this.reserved.has(this.#nextId)) this.#nextId++;
     return this.#nextId++;
   }
 }
@@ -226,10 +231,11 @@ export class WatchHub {
 
   // ---- requests ----
 
-  async create(s: HubStream, req: WatchCreate): Promise<void> {
+  /** Synchronous unless start_revision is 0 (then it first learns the store revision). */
+  create(s: HubStream, req: WatchCreate): Promise<void> | void {
     if (s.closed) return;
     const key = Buffer.from(req.key ?? []);
-    const rawEnd = req.rangeEnd ?? new Uint8Array(0);
+    const rawEnd = req.rangeEnd ?? EMPTY_BYTES;
     let end: Buffer | null | undefined;
     if (rawEnd.length === 0) end = undefined;
     else if (rawEnd.length === 1 && rawEnd[0] === 0) end = null;
@@ -244,14 +250,19 @@ export class WatchHub {
       return;
     }
     const start = Number(req.startRevision ?? 0);
-    let minRev: number;
-    if (start === 0) {
-      const now = await this.#opts.storeRevision();
-      minRev = now + 1;
-      if (s.closed || this.#closed) return;
-    } else {
-      minRev = start;
+    if (start !== 0) {
+      this.#addWatcher(s, id, key, end, start, req);
+      return;
     }
+    s.reserved.add(id); // not reusable by a later auto id while the revision is read
+    return this.#opts.storeRevision().then((now) => {
+      s.reserved.delete(id);
+      if (s.closed || this.#closed) return;
+      this.#addWatcher(s, id, key, end, now + 1, req);
+    });
+  }
+
+  #addWatcher(s: HubStream, id: number, key: Buffer, end: Buffer | null | undefined, minRev: number, req: WatchCreate): void {
     const filters = req.filters ?? [];
     const w = new Watcher(
       id, s, key, end, minRev,

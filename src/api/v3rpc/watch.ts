@@ -42,22 +42,34 @@ export function watchMethod(watchable: Watchable, opts: WatchServiceOptions): St
         return;
       }
       const handle = watchable.openStream((r) => stream.send(r));
-      let chain: Promise<void> = Promise.resolve();
       const fail = (err: unknown): void => {
         handle.close();
         stream.end(err);
       };
-      stream.onMessage((req) => {
-        if (req.createRequest != null) {
-          const c = req.createRequest;
-          chain = chain.then(() => (stream.closed ? undefined : handle.create(c))).catch(fail);
-        } else if (req.cancelRequest != null) {
-          const id = Number(req.cancelRequest.watchId ?? 0);
-          chain = chain.then(() => handle.cancel(id)).catch(fail);
-        } else if (req.progressRequest != null) {
-          chain = chain.then(() => handle.requestProgress()).catch(fail);
-        }
+      // Requests run in arrival order; one that must wait (a create from "now") holds the rest back.
+      const queue: etcdserverpb.WatchRequest[] = [];
+      let waiting = false;
+      const run = (req: etcdserverpb.WatchRequest): Promise<void> | void => {
+        if (req.createRequest != null) return handle.create(req.createRequest);
+        if (req.cancelRequest != null) return handle.cancel(Number(req.cancelRequest.watchId ?? 0));
+        if (req.progressRequest != null) return handle.requestProgress();
         // A request with no field set is ignored, as etcd does.
+      };
+      const pump = (): void => {
+        while (!waiting && queue.length > 0 && !stream.closed) {
+          const r = run(queue.shift()!);
+          if (r instanceof Promise) {
+            waiting = true;
+            r.then(() => {
+              waiting = false;
+              pump();
+            }, fail);
+          }
+        }
+      };
+      stream.onMessage((req) => {
+        queue.push(req);
+        pump();
       });
       // etcd keeps sending after the client half-closes; the call ends when the client goes.
       stream.onHalfClose(() => undefined);

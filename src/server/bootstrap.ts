@@ -15,7 +15,7 @@ import { DataDirError, isInitialized, layoutOf, lockDataDir, prepare, readIdenti
 import { LmdbReadView } from './lmdb-read-view.js';
 import { ReadPool } from './read-pool.js';
 import { EtcdServer, PipelineTimings } from './etcd-server.js';
-import { ApplyLoop } from './apply-loop.js';
+import { ApplyLoop, type AppliedBatch } from './apply-loop.js';
 import { SingleNode } from './node/single-node.js';
 import type { OpenedApplyPipe } from './inline-apply-pipe.js';
 import type { LogWriter } from './ports.js';
@@ -36,6 +36,8 @@ export interface Member {
   readonly server: EtcdServer;
   /** Every watcher of this member (docs/watch.md); a subscriber of the applied-batch stream. */
   readonly watchHub: WatchHub;
+  /** The applied-batch stream (for more subscribers, e.g. a second hub in tests). */
+  subscribeApplied(fn: (batch: AppliedBatch) => void): () => void;
   readonly layout: DataDirLayout;
   readonly identity: MemberIdentity;
   /** Entries re-applied from the WAL at start. */
@@ -138,6 +140,7 @@ async function openMember(
     return {
       server,
       watchHub,
+      subscribeApplied: (fn) => applyLoop.subscribe(fn),
       layout,
       identity,
       replayed: recovery.entries.length,

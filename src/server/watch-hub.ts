@@ -53,6 +53,8 @@ export interface WatchHubOptions {
   readonly maxRequestBytes: number;
   /** --experimental-watch-progress-notify-interval in ms; 0 disables. */
   readonly progressNotifyIntervalMs: number;
+  /** Event bytes queued for fan-out at most (default HUB_QUEUE_BYTES_MAX; tests set it low). */
+  readonly queueBytesMax?: number;
 }
 
 /** What a watch stream sends through: returns false when the transport's buffer is full. */
@@ -361,9 +363,9 @@ export class WatchHub {
     return this.#headerBytes;
   }
 
-  #sendControl(s: HubStream, fields: Omit<etcdserverpb.IWatchResponse, 'header'>, headerRev?: number): void {
+  #sendControl(s: HubStream, fields: Omit<etcdserverpb.IWatchResponse, 'header'>): void {
     if (s.closed) return;
-    const header = headerRev === undefined ? this.#opts.header(this.#processedRev) : this.#opts.header(headerRev);
+    const header = this.#opts.header(this.#processedRev);
     const bytes = etcdserverpb.WatchResponse.encode({ header, ...fields }).finish();
     if (!s.send(bytes)) s.blocked = true;
   }
@@ -410,7 +412,7 @@ export class WatchHub {
       this.#queue.push(o);
       for (const e of o.events) this.#queueBytes += e.length;
     }
-    if (this.#queueBytes > HUB_QUEUE_BYTES_MAX) this.#overflow();
+    if (this.#queueBytes > (this.#opts.queueBytesMax ?? HUB_QUEUE_BYTES_MAX)) this.#overflow();
     if (this.#queueHead < this.#queue.length && !this.#pumpScheduled) {
       this.#pumpScheduled = true;
       setImmediate(() => this.#pump());
@@ -546,7 +548,8 @@ export class WatchHub {
       for (const w of [...s.unsynced]) {
         if (w.nextRev < v.compactedRev) {
           this.#removeWatcher(w);
-          this.#sendControl(s, { watchId: w.id, canceled: true, compactRevision: v.compactedRev }, 0);
+          // etcd 3.4 sends header revision 0 here; we keep the stream's headers monotonic (issue 9).
+          this.#sendControl(s, { watchId: w.id, canceled: true, compactRevision: v.compactedRev });
         }
       }
       if (s.unsynced.size === 0) return;

@@ -83,6 +83,8 @@ export interface WatchHubCounters {
   overflows: number;
   /** Watchers moved to unsynced because their stream was blocked. */
   slowed: number;
+  /** Times a revision's delivery yielded the event loop before it was done (a hot key). */
+  deliveryYields: number;
 }
 
 class Watcher {
@@ -165,7 +167,7 @@ interface LiveEvent {
 }
 
 export class WatchHub {
-  readonly counters: WatchHubCounters = { watchers: 0, unsynced: 0, streams: 0, eventResponses: 0, overflows: 0, slowed: 0 };
+  readonly counters: WatchHubCounters = { watchers: 0, unsynced: 0, streams: 0, eventResponses: 0, overflows: 0, slowed: 0, deliveryYields: 0 };
   readonly #opts: WatchHubOptions;
   readonly #backend: LmdbBackend;
   readonly #reader: LmdbKvReader;
@@ -179,8 +181,13 @@ export class WatchHub {
   #pumpScheduled = false;
   /** Highest revision published to the hub; LMDB holds at least this. */
   #publishedRev: number;
-  /** Highest revision fanned out to synced watchers. */
+  /**
+   * Highest revision whose fan-out has started (done unless `#inflight` holds it): catch-up reads
+   * LMDB up to it, and headers carry it.
+   */
   #processedRev: number;
+  /** The revision being delivered in slices, if any (see #fanOut). */
+  #inflight: { rev: number; targets: Watcher[]; lists: LiveEvent[][]; next: number } | undefined;
   /** Streams waiting for a catch-up slice, in turn order. */
   readonly #catchupQueue = new Set<HubStream>();
   /** Streams with a progress request not answered yet. */
@@ -322,6 +329,8 @@ export class WatchHub {
 
   /** Progress notifications: every synced progress_notify watcher that sent nothing since the last tick. */
   progressTick(): void {
+    // A revision half delivered: a progress header now could claim events not sent yet. Next tick.
+    if (this.#inflight !== undefined) return;
     for (const s of this.#streams) {
       for (const w of s.watchers.values()) {
         if (!w.progressNotify) continue;
@@ -422,11 +431,20 @@ export class WatchHub {
   /** The queue is too big: drop it; every synced watcher catches up from LMDB instead. */
   #overflow(): void {
     this.counters.overflows++;
+    const f = this.#inflight;
+    if (f !== undefined) {
+      // Watchers the in-flight revision has not reached yet need it from LMDB.
+      for (let i = f.next; i < f.targets.length; i++) {
+        const w = f.targets[i]!;
+        if (w.synced && !w.gone && f.rev >= w.minRev) this.#unsync(w, f.rev);
+      }
+    }
     const from = this.#processedRev + 1;
     for (const w of [...this.#index.all()]) this.#unsync(w, Math.max(from, w.minRev));
     this.#queue = [];
     this.#queueHead = 0;
     this.#queueBytes = 0;
+    this.#inflight = undefined; // its remaining watchers were just unsynced: they catch up
     this.#processedRev = this.#publishedRev;
     for (const s of this.#streams) if (s.unsynced.size > 0) this.#scheduleCatchup(s);
   }
@@ -435,7 +453,9 @@ export class WatchHub {
     this.#pumpScheduled = false;
     if (this.#closed) return;
     const deadline = performance.now() + PUMP_SLICE_MS;
-    while (this.#queueHead < this.#queue.length) {
+    for (;;) {
+      if (this.#inflight !== undefined && !this.#deliverInflight(deadline)) break; // out of time mid-revision
+      if (this.#queueHead >= this.#queue.length) break;
       const o = this.#queue[this.#queueHead]!;
       this.#queue[this.#queueHead++] = undefined as unknown as ApplyOutcome;
       for (const e of o.events!) this.#queueBytes -= e.length;
@@ -443,7 +463,7 @@ export class WatchHub {
       if (performance.now() > deadline) break;
     }
     for (const s of this.#progressWaiters) this.#progressIfPending(s);
-    if (this.#queueHead >= this.#queue.length) {
+    if (this.#queueHead >= this.#queue.length && this.#inflight === undefined) {
       this.#queue = [];
       this.#queueHead = 0;
     } else {
@@ -456,28 +476,65 @@ export class WatchHub {
     }
   }
 
-  /** One revision's events to every synced watcher that wants them. */
+  /**
+   * One revision's events: match them (the index is read once, here), then deliver to the
+   * matched watchers, in slices when there are many (#deliverInflight), so one hot key with
+   * 100,000 watchers never holds the event loop for long. `processedRev` moves to the revision
+   * now: a watcher that falls behind meanwhile catches up through it from LMDB, and one that
+   * rejoins gets `minRev` past it, so the rest of the delivery skips it (exactly once either way).
+   */
   #fanOut(o: ApplyOutcome): void {
     const rev = o.revision;
     if (rev <= this.#processedRev) return;
     this.#processedRev = rev;
     if (this.#index.size === 0) return;
     const evs = o.events!;
+    const targets: Watcher[] = [];
+    const lists: LiveEvent[][] = [];
     if (evs.length === 1) {
       const e: LiveEvent = { bytes: evs[0]!, ...parseEvent(evs[0]!) };
-      this.#index.match(e.key, (w) => this.#deliverLive(w, rev, [e]));
-      return;
-    }
-    const perWatcher = new Map<Watcher, LiveEvent[]>();
-    for (const bytes of evs) {
-      const e: LiveEvent = { bytes, ...parseEvent(bytes) };
+      const one = [e];
       this.#index.match(e.key, (w) => {
-        const l = perWatcher.get(w);
-        if (l === undefined) perWatcher.set(w, [e]);
-        else l.push(e);
+        targets.push(w);
+        lists.push(one);
       });
+    } else {
+      const perWatcher = new Map<Watcher, LiveEvent[]>();
+      for (const bytes of evs) {
+        const e: LiveEvent = { bytes, ...parseEvent(bytes) };
+        this.#index.match(e.key, (w) => {
+          const l = perWatcher.get(w);
+          if (l === undefined) perWatcher.set(w, [e]);
+          else l.push(e);
+        });
+      }
+      for (const [w, l] of perWatcher) {
+        targets.push(w);
+        lists.push(l);
+      }
     }
-    for (const [w, l] of perWatcher) this.#deliverLive(w, rev, l);
+    if (targets.length === 0) return;
+    this.#inflight = { rev, targets, lists, next: 0 };
+  }
+
+  /** Delivers the in-flight revision until done (true) or past the deadline (false). */
+  #deliverInflight(deadline: number): boolean {
+    const f = this.#inflight!;
+    while (f.next < f.targets.length) {
+      const i = f.next++;
+      this.#deliverLive(f.targets[i]!, f.rev, f.lists[i]!);
+      if ((i & 255) === 255 && performance.now() > deadline) {
+        if (f.next >= f.targets.length) return this.#endInflight();
+        this.counters.deliveryYields++;
+        return false;
+      }
+    }
+    return this.#endInflight();
+  }
+
+  #endInflight(): true {
+    this.#inflight = undefined;
+    return true;
   }
 
   #deliverLive(w: Watcher, rev: number, events: LiveEvent[]): void {
@@ -627,7 +684,7 @@ export class WatchHub {
   }
 
   #progressIfPending(s: HubStream): void {
-    if (s.progressPending && s.unsynced.size === 0 && this.#processedRev >= s.progressTarget && !s.closed) {
+    if (s.progressPending && s.unsynced.size === 0 && this.#processedRev >= s.progressTarget && this.#inflight === undefined && !s.closed) {
       s.progressPending = false;
       this.#progressWaiters.delete(s);
       this.#sendControl(s, { watchId: -1 });

@@ -415,3 +415,33 @@ test('hub queue overflow: every synced watcher falls back to LMDB catch-up and s
     await hub.close();
   }
 });
+
+test('a hot key with 20,000 watchers is delivered in slices; stalls and catch-up in between lose and duplicate nothing', async () => {
+  const a = new FakeStream(member.watchHub);
+  const s2 = new FakeStream(member.watchHub);
+  let n = 0;
+  s2.fillsUp = () => ++n % 97 === 0; // stalls often; drained a moment later
+  const drainer = setInterval(() => s2.stalled && s2.drain(), 1);
+  try {
+    const start = (await currentRev()) + 1;
+    for (let i = 0; i < 10_000; i++) {
+      void a.handle.create({ key: b('hot'), startRevision: start });
+      void s2.handle.create({ key: b('hot'), startRevision: start });
+    }
+    await until('20,000 created', () => a.created().length === 10_000 && s2.created().length === 10_000);
+    const revs: number[] = [];
+    const yields = member.watchHub.counters.deliveryYields;
+    for (let i = 0; i < 5; i++) revs.push(await put('hot', `h${i}`));
+    await a.progressAt(revs[4]!);
+    await s2.progressAt(revs[4]!);
+    for (const s of [a, s2]) {
+      assert.equal(s.events.size, 10_000);
+      for (const [id, evs] of s.events) assert.deepEqual(evs.map((e) => e[0]), revs, `watcher ${id}`);
+    }
+    assert.ok(member.watchHub.counters.deliveryYields > yields, 'a revision was delivered in more than one slice');
+  } finally {
+    clearInterval(drainer);
+    a.handle.close();
+    s2.handle.close();
+  }
+});

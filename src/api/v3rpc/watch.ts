@@ -24,6 +24,12 @@ export interface Watchable {
 export interface WatchServiceOptions {
   /** False when this member has no leader (a `hasleader=true` stream is refused then). */
   hasLeader(): boolean;
+  /**
+   * Calls `listener` whenever this member loses its leader; returns the unsubscribe function.
+   * `hasleader=true` streams then end with `etcdserver: no leader`, as etcd's monitorLeader does.
+   * One member never loses its leader; the cluster's Raft node will report it.
+   */
+  onLeaderLost?(listener: () => void): () => void;
 }
 
 /** etcd's metadata key and value for "require a leader" (rpctypes.MetadataRequireLeaderKey). */
@@ -37,15 +43,14 @@ export function watchMethod(watchable: Watchable, opts: WatchServiceOptions): St
     decode: (b) => etcdserverpb.WatchRequest.decode(b),
     encode: (r) => r,
     handler: (stream: ServerStream<etcdserverpb.WatchRequest, Uint8Array>, ctx: CallContext) => {
-      if (ctx.metadata(METADATA_REQUIRE_LEADER_KEY) === METADATA_HAS_LEADER && !opts.hasLeader()) {
+      const requireLeader = ctx.metadata(METADATA_REQUIRE_LEADER_KEY) === METADATA_HAS_LEADER;
+      if (requireLeader && !opts.hasLeader()) {
         stream.end(new EtcdError('ETCD_ERR_RAFT_NO_LEADER'));
         return;
       }
       const handle = watchable.openStream((r) => stream.send(r));
-      const fail = (err: unknown): void => {
-        handle.close();
-        stream.end(err);
-      };
+      // Ending the call fires onClose, which closes the hub stream.
+      const fail = (err: unknown): void => stream.end(err);
       // Requests run in arrival order; one that must wait (a create from "now") holds the rest back.
       const queue: etcdserverpb.WatchRequest[] = [];
       let waiting = false;
@@ -74,7 +79,11 @@ export function watchMethod(watchable: Watchable, opts: WatchServiceOptions): St
       // etcd keeps sending after the client half-closes; the call ends when the client goes.
       stream.onHalfClose(() => undefined);
       stream.onDrain(() => handle.drained());
-      stream.onClose(() => handle.close());
+      const unsubscribe = requireLeader ? opts.onLeaderLost?.(() => fail(new EtcdError('ETCD_ERR_RAFT_NO_LEADER'))) : undefined;
+      stream.onClose(() => {
+        unsubscribe?.();
+        handle.close();
+      });
     },
   };
 }

@@ -19,6 +19,7 @@ import { etcdctlCommand, etcdctlEnv, etcdctlUnavailableReason } from './framewor
 import { etcdserverpb } from '../../src/proto/pb.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
+const str = (u: Uint8Array | null | undefined): string => Buffer.from(u ?? []).toString();
 const WAIT_MS = 15_000;
 
 async function until(what: string, cond: () => boolean): Promise<void> {
@@ -226,6 +227,29 @@ describe('watch through clients', { skip: serverUnavailableReason() ?? false, ti
         w.close();
       }
       assert.ok((await raw.put({ key: b('still'), value: b('here') })).ok);
+    });
+
+    it('10,000 watchers on one stream: created in order, ids 0..9,999, exactly the watchers of the written key get its event', async () => {
+      const start = (await raw.revision()) + 1;
+      const w = new RawWatchStream(raw);
+      try {
+        for (let i = 0; i < 10_000; i++) w.send({ createRequest: { key: b(`tw/${i % 100}`), startRevision: start } });
+        for (let i = 0; i < 10_000; i++) {
+          const c = await w.next();
+          assert.deepEqual([c.created, Number(c.watchId)], [true, i]);
+        }
+        const rev = await put('tw/42', 'x');
+        const got = new Set<number>();
+        while (got.size < 100) {
+          const r = await w.next();
+          assert.deepEqual(r.events.map((e) => [str(e.kv?.key), Number(e.kv?.modRevision)]), [['tw/42', rev]]);
+          assert.equal(Number(r.watchId) % 100, 42, `watcher ${r.watchId} is not on tw/42`);
+          assert.ok(!got.has(Number(r.watchId)), 'once per watcher');
+          got.add(Number(r.watchId));
+        }
+      } finally {
+        w.close();
+      }
     });
 
     it('1,000 streams each get the event once', async () => {

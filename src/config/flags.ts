@@ -280,7 +280,7 @@ export const FLAGS: readonly FlagSpec[] = [
     description: 'Most revisions removed per compaction slice.' }),
   F({ name: 'experimental-compaction-sleep-interval', type: 'duration', default: '10ms', min: 0, group: 'Experimental', effective: false,
     description: 'Pause between compaction slices.' }),
-  F({ name: 'experimental-watch-progress-notify-interval', type: 'duration', default: '10m', min: 0, group: 'Experimental', effective: false,
+  F({ name: 'experimental-watch-progress-notify-interval', type: 'duration', default: '10m', min: 0, group: 'Experimental', effective: true,
     description: 'Interval of progress notifications sent to watchers that asked for them.' }),
   F({ name: 'experimental-warning-apply-duration', type: 'duration', default: '100ms', min: 0, group: 'Experimental', effective: false,
     description: 'Apply time above which a request is logged as slow.' }),
@@ -304,7 +304,7 @@ export const FLAGS: readonly FlagSpec[] = [
     description: 'Export OpenTelemetry traces.' }),
 
   // --- etcd 3.6 names of 3.5's --experimental-* flags ----------------------------------
-  F({ name: 'watch-progress-notify-interval', type: 'duration', default: '10m', min: 0, group: 'Experimental', effective: false,
+  F({ name: 'watch-progress-notify-interval', type: 'duration', default: '10m', min: 0, group: 'Experimental', effective: true,
     replaces: 'experimental-watch-progress-notify-interval', description: 'etcd 3.6 name of --experimental-watch-progress-notify-interval.' }),
   F({ name: 'compaction-batch-limit', type: 'uint', default: '1000', group: 'Experimental', effective: false,
     replaces: 'experimental-compaction-batch-limit', description: 'etcd 3.6 name of --experimental-compaction-batch-limit.' }),

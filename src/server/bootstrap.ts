@@ -15,10 +15,11 @@ import { DataDirError, isInitialized, layoutOf, lockDataDir, prepare, readIdenti
 import { LmdbReadView } from './lmdb-read-view.js';
 import { ReadPool } from './read-pool.js';
 import { EtcdServer, PipelineTimings } from './etcd-server.js';
-import { ApplyLoop } from './apply-loop.js';
+import { ApplyLoop, type AppliedBatch } from './apply-loop.js';
 import { SingleNode } from './node/single-node.js';
 import type { OpenedApplyPipe } from './inline-apply-pipe.js';
 import type { LogWriter } from './ports.js';
+import { WatchHub } from './watch-hub.js';
 
 /** Opens the log for recovery and appending (the WAL writer worker in production). */
 export type LogOpener = (opts: { dir: string; fromIndex: number; cfg: ServerConfig }) => Promise<{ recovery: WalRecovery; writer: LogWriter }>;
@@ -33,6 +34,10 @@ export interface ThreadModel {
 
 export interface Member {
   readonly server: EtcdServer;
+  /** Every watcher of this member (docs/watch.md); a subscriber of the applied-batch stream. */
+  readonly watchHub: WatchHub;
+  /** The applied-batch stream (for more subscribers, e.g. a second hub in tests). */
+  subscribeApplied(fn: (batch: AppliedBatch) => void): () => void;
   readonly layout: DataDirLayout;
   readonly identity: MemberIdentity;
   /** Entries re-applied from the WAL at start. */
@@ -124,13 +129,24 @@ async function openMember(
       timings,
     });
     await server.start();
+    const watchHub = new WatchHub({
+      dbPath: layout.dbPath,
+      header: (revision) => server.header(revision),
+      storeRevision: async () => Number((await server.range({ key: WATCH_REVISION_PROBE_KEY, serializable: true, countOnly: true })).header?.revision ?? 0),
+      subscribe: (fn) => applyLoop.subscribe(fn),
+      maxRequestBytes: cfg.maxRequestBytes,
+      progressNotifyIntervalMs: cfg.watchProgressNotifyInterval,
+    });
     return {
       server,
+      watchHub,
+      subscribeApplied: (fn) => applyLoop.subscribe(fn),
       layout,
       identity,
       replayed: recovery.entries.length,
       repaired: recovery.repaired,
       close: async () => {
+        await watchHub.close();
         await server.stop();
         unlock();
       },
@@ -141,6 +157,9 @@ async function openMember(
     throw err;
   }
 }
+
+/** A key read (count only) to learn the store revision once answered writes are applied. */
+const WATCH_REVISION_PROBE_KEY = Buffer.from([0]);
 
 function checkContiguous(recovery: WalRecovery, appliedIndex: number): void {
   const entries = recovery.entries;

@@ -15,10 +15,12 @@ import { HttpRouter } from '../../api/http/router.js';
 import { registerHealthRoutes, registerVersionRoute } from '../../api/http/health.js';
 import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
+import { watchMethod } from '../../api/v3rpc/watch.js';
 import { createMetrics } from '../../server/metrics.js';
 import { idToHex } from '../../util/pure/id64.js';
 import { registerMetricsRoute } from '../../api/http/metrics-route.js';
 import { registerGateway } from '../../api/http/gateway.js';
+import { registerWatchGateway } from '../../api/http/watch-gateway.js';
 
 /** etcd adds this much to --max-request-bytes for the gRPC receive limit (grpcOverheadBytes). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
   const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server)];
   for (const m of unary) transport.addUnary(m);
   registerHealthService(transport);
+  transport.addStream(watchMethod(member.watchHub, { hasLeader: () => (server.status().leader ?? 0n) !== 0n }));
 
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   const health = async (): Promise<{ ok: boolean; reason: string }> => {
@@ -111,7 +114,10 @@ async function main(): Promise<void> {
   const metricsRouter = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   registerHealthRoutes(metricsRouter, { health });
   registerMetricsRoute(metricsRouter, metrics);
-  if (cfg.enableGrpcGateway) registerGateway(router, unary, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+  if (cfg.enableGrpcGateway) {
+    registerGateway(router, unary, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+    registerWatchGateway(router, member.watchHub, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+  }
   const [major, minor] = cfg.emulatedEtcdVersion.split('.');
   registerVersionRoute(router, { etcdserver: cfg.emulatedEtcdVersion, etcdcluster: `${major}.${minor}.0` });
 

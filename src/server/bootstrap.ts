@@ -19,6 +19,8 @@ import { ApplyLoop } from './apply-loop.js';
 import { SingleNode } from './node/single-node.js';
 import type { OpenedApplyPipe } from './inline-apply-pipe.js';
 import type { LogWriter } from './ports.js';
+import { LeaseServer } from './lease-server.js';
+import { minLeaseTtl } from './lessor.js';
 
 /** Opens the log for recovery and appending (the WAL writer worker in production). */
 export type LogOpener = (opts: { dir: string; fromIndex: number; cfg: ServerConfig }) => Promise<{ recovery: WalRecovery; writer: LogWriter }>;
@@ -33,6 +35,8 @@ export interface ThreadModel {
 
 export interface Member {
   readonly server: EtcdServer;
+  /** The lease API (docs/leases.md). */
+  readonly leases: LeaseServer;
   readonly layout: DataDirLayout;
   readonly identity: MemberIdentity;
   /** Entries re-applied from the WAL at start. */
@@ -113,24 +117,35 @@ async function openMember(
       position: { lastTerm: last?.term ?? consistentTerm, hardStateTerm: recovery.hardState.term, lastIndex: recovery.lastIndex },
       onAppended: (seconds, entries) => timings.walAppend(seconds, entries),
     });
+    const reader = new LmdbReadView(layout.dbPath);
     const server = new EtcdServer({
       identity,
       limits: { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, quotaBackendBytes: cfg.quotaBackendBytes },
       version: cfg.emulatedEtcdVersion,
       node,
       applyLoop,
-      reader: new LmdbReadView(layout.dbPath),
+      reader,
       readPool: new ReadPool(layout.dbPath),
       timings,
     });
+    const leases = new LeaseServer({
+      host: server,
+      store: reader,
+      minTtl: minLeaseTtl(cfg.electionTimeout, cfg.heartbeatInterval),
+      subscribe: (fn) => applyLoop.subscribe(fn),
+      onLeaderChange: (fn) => node.onLeaderChange(fn),
+    });
     await server.start();
+    leases.start();
     return {
       server,
+      leases,
       layout,
       identity,
       replayed: recovery.entries.length,
       repaired: recovery.repaired,
       close: async () => {
+        leases.stop();
         await server.stop();
         unlock();
       },

@@ -14,6 +14,7 @@ import { HttpRouter } from '../../api/http/router.js';
 import { registerHealthRoutes, registerVersionRoute } from '../../api/http/health.js';
 import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
+import { leaseKeepAliveStream, leaseKeepAliveUnary, leaseMethods } from '../../api/v3rpc/lease.js';
 import { createMetrics } from '../../server/metrics.js';
 import { idToHex } from '../../util/pure/id64.js';
 import { registerMetricsRoute } from '../../api/http/metrics-route.js';
@@ -82,8 +83,9 @@ async function main(): Promise<void> {
     maxConcurrentStreams: cfg.maxConcurrentStreams,
     logError: (msg, err) => logger.error(msg, { error: err instanceof Error ? err.message : String(err) }),
   });
-  const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server)];
+  const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server), ...leaseMethods(member.leases)];
   for (const m of unary) transport.addUnary(m);
+  transport.addStream(leaseKeepAliveStream(member.leases));
 
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   registerHealthRoutes(router, {
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
     },
   });
   registerMetricsRoute(router, createMetrics(server));
-  if (cfg.enableGrpcGateway) registerGateway(router, unary, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+  if (cfg.enableGrpcGateway) registerGateway(router, [...unary, leaseKeepAliveUnary(member.leases)], { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
   const [major, minor] = cfg.emulatedEtcdVersion.split('.');
   registerVersionRoute(router, { etcdserver: cfg.emulatedEtcdVersion, etcdcluster: `${major}.${minor}.0` });
 

@@ -21,6 +21,8 @@ import type { OpenedApplyPipe } from './inline-apply-pipe.js';
 import type { LogWriter } from './ports.js';
 import { LeaseServer } from './lease-server.js';
 import { minLeaseTtl } from './lessor.js';
+import { KeyEvents } from './key-events.js';
+import { Concurrency } from './concurrency.js';
 
 /** Opens the log for recovery and appending (the WAL writer worker in production). */
 export type LogOpener = (opts: { dir: string; fromIndex: number; cfg: ServerConfig }) => Promise<{ recovery: WalRecovery; writer: LogWriter }>;
@@ -37,6 +39,8 @@ export interface Member {
   readonly server: EtcdServer;
   /** The lease API (docs/leases.md). */
   readonly leases: LeaseServer;
+  /** Lock and election (v3lockpb, v3electionpb) on this member. */
+  readonly concurrency: Concurrency;
   readonly layout: DataDirLayout;
   readonly identity: MemberIdentity;
   /** Entries re-applied from the WAL at start. */
@@ -135,11 +139,14 @@ async function openMember(
       subscribe: (fn) => applyLoop.subscribe(fn),
       onLeaderChange: (fn) => node.onLeaderChange(fn),
     });
+    const keyEvents = new KeyEvents();
+    applyLoop.subscribe((batch) => keyEvents.onApplied(batch));
     await server.start();
     leases.start();
     return {
       server,
       leases,
+      concurrency: new Concurrency(server, keyEvents),
       layout,
       identity,
       replayed: recovery.entries.length,

@@ -15,6 +15,7 @@ import { registerHealthRoutes, registerVersionRoute } from '../../api/http/healt
 import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
 import { leaseKeepAliveStream, leaseKeepAliveUnary, leaseMethods } from '../../api/v3rpc/lease.js';
+import { electionMethods, electionObserve, lockMethods } from '../../api/v3rpc/lock.js';
 import { createMetrics } from '../../server/metrics.js';
 import { idToHex } from '../../util/pure/id64.js';
 import { registerMetricsRoute } from '../../api/http/metrics-route.js';
@@ -83,9 +84,11 @@ async function main(): Promise<void> {
     maxConcurrentStreams: cfg.maxConcurrentStreams,
     logError: (msg, err) => logger.error(msg, { error: err instanceof Error ? err.message : String(err) }),
   });
-  const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server), ...leaseMethods(member.leases)];
+  const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server), ...leaseMethods(member.leases),
+    ...lockMethods(member.concurrency), ...electionMethods(member.concurrency)];
   for (const m of unary) transport.addUnary(m);
   transport.addStream(leaseKeepAliveStream(member.leases));
+  transport.addStream(electionObserve(member.concurrency));
 
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   registerHealthRoutes(router, {

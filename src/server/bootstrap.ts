@@ -23,6 +23,7 @@ import { LeaseServer } from './lease-server.js';
 import { minLeaseTtl } from './lessor.js';
 import { KeyEvents } from './key-events.js';
 import { Concurrency } from './concurrency.js';
+import { etcdserverpb } from '../proto/pb.js';
 
 /** Opens the log for recovery and appending (the WAL writer worker in production). */
 export type LogOpener = (opts: { dir: string; fromIndex: number; cfg: ServerConfig }) => Promise<{ recovery: WalRecovery; writer: LogWriter }>;
@@ -146,7 +147,7 @@ async function openMember(
     return {
       server,
       leases,
-      concurrency: new Concurrency(server, keyEvents),
+      concurrency: new Concurrency(server, keyEvents, async (ttl) => etcdserverpb.LeaseGrantResponse.decode(await leases.leaseGrant({ TTL: ttl })).ID),
       layout,
       identity,
       replayed: recovery.entries.length,

@@ -43,10 +43,15 @@ function decodeTxn(r: Uint8Array | etcdserverpb.ITxnResponse): etcdserverpb.ITxn
   return r instanceof Uint8Array ? etcdserverpb.TxnResponse.decode(r) : r;
 }
 
+/** etcd's concurrency.NewSession default TTL (s): the lease Lock/Campaign take when given none. */
+export const DEFAULT_SESSION_TTL = 60;
+
 export class Concurrency {
   constructor(
     private readonly kv: KvHost,
     private readonly events: KeyEvents,
+    /** Grants a lease of `ttl` seconds (for a Lock or Campaign that names none, as etcd's session does). */
+    private readonly grantLease: (ttl: number) => Promise<LeaseId>,
   ) {}
 
   /** The key with the lowest create revision under `prefix` (the lock holder, the leader). */
@@ -98,7 +103,7 @@ export class Concurrency {
 
   /** etcd's Mutex.Lock on the member. */
   async lock(name: Uint8Array, lease: LeaseId, signal?: AbortSignal): Promise<{ header: etcdserverpb.IResponseHeader; key: Buffer }> {
-    if (lease === 0n) throw new EtcdError('ETCD_ERR_LEASE_NOT_FOUND');
+    if (lease === 0n) lease = await this.grantLease(DEFAULT_SESSION_TTL);
     const { prefix, key } = keysFor(name, lease);
     const mine = await this.create(key, new Uint8Array(0), lease);
     try {
@@ -118,7 +123,7 @@ export class Concurrency {
 
   /** etcd's Election.Campaign on the member. */
   async campaign(name: Uint8Array, lease: LeaseId, value: Uint8Array, signal?: AbortSignal): Promise<{ header: etcdserverpb.IResponseHeader; leader: { name: Uint8Array; key: Buffer; rev: number; lease: LeaseId } }> {
-    if (lease === 0n) throw new EtcdError('ETCD_ERR_LEASE_NOT_FOUND');
+    if (lease === 0n) lease = await this.grantLease(DEFAULT_SESSION_TTL);
     const { prefix, key } = keysFor(name, lease);
     const mine = await this.create(key, value, lease);
     const leader = { name, key, rev: mine.rev, lease };

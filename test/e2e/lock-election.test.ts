@@ -119,12 +119,24 @@ describe('v3lock and v3election services', { skip: serverUnavailableReason() ?? 
     // the old leader cannot proclaim any more
     const stale = await raw.call('/v3electionpb.Election/Proclaim', e.ProclaimRequest.encode({ leader: c1.leader, value: b('x') }).finish());
     assert.ok(!stale.ok);
-    assert.match(stale.error.details, /election: not leader/);
+    assert.deepEqual([stale.error.code, stale.error.details], [Status.UNKNOWN, 'election: not leader']);
   });
 
   it('Election: Leader of an election nobody campaigned in is an error', async () => {
     const r = await raw.call('/v3electionpb.Election/Leader', v3electionpb.LeaderRequest.encode({ name: b('nobody') }).finish());
     assert.ok(!r.ok);
-    assert.match(r.error.details, /election: no leader/);
+    assert.deepEqual([r.error.code, r.error.details], [Status.UNKNOWN, 'election: no leader']);
+  });
+
+  it('Lock without a lease takes a session lease of its own (etcd: a 60 s session)', async () => {
+    const got = ok(await lock('nosession', 0n), v3lockpb.LockResponse.decode);
+    const key = Buffer.from(got.key).toString();
+    assert.match(key, /^nosession\/[0-9a-f]+$/);
+    const kv = (await raw.range({ key: got.key })) as { ok: true; value: etcdserverpb.RangeResponse };
+    const lease = kv.value.kvs[0]?.lease ?? 0n;
+    assert.equal(key, `nosession/${lease.toString(16)}`);
+    const ttl = await raw.leaseTimeToLive({ ID: lease });
+    assert.ok(ttl.ok && Number(ttl.value.grantedTTL) === 60, 'a 60 s lease');
+    ok(await unlock(got.key), v3lockpb.UnlockResponse.decode);
   });
 });

@@ -26,6 +26,9 @@ export interface LeaseServerOptions {
   /** The applied-batch stream and leadership (ApplyLoop.subscribe, ConsensusNode.onLeaderChange). */
   readonly subscribe: (fn: (batch: AppliedBatch) => void) => void;
   readonly onLeaderChange: (fn: (term: number, isLeader: boolean) => void) => void;
+  /** `--experimental-enable-lease-checkpoint` (docs/leases.md); the interval is a test hook. */
+  readonly checkpoints?: boolean;
+  readonly checkpointIntervalMs?: number;
   /** Test hooks (a clock, no timers). */
   readonly now?: () => number;
   readonly timers?: boolean;
@@ -46,6 +49,10 @@ export class LeaseServer {
       revoke: (id) => this.#host.proposeLease({ leaseRevoke: { ID: id } }),
       ...(opts.now !== undefined ? { now: opts.now } : {}),
       ...(opts.timers !== undefined ? { timers: opts.timers } : {}),
+      ...(opts.checkpoints === true
+        ? { checkpoint: (checkpoints) => this.#host.proposeLease({ leaseCheckpoint: { checkpoints } }) }
+        : {}),
+      ...(opts.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: opts.checkpointIntervalMs } : {}),
     });
     opts.subscribe((batch) => this.lessor.onApplied(batch));
     opts.onLeaderChange((_term, isLeader) => this.lessor.setLeader(isLeader));

@@ -24,6 +24,9 @@ export const EXPIRED_LEASE_RETRY_MS = 3000;
 const MAX_TIMER_MS = 500;
 /** ...nor shorter than this (expiry precision; keeps a storm of deadlines from spinning the loop). */
 const MIN_TIMER_MS = 50;
+/** etcd's default lease checkpoint interval (5 min), and most checkpoints per entry (maxLeaseCheckpointBatchSize). */
+export const LEASE_CHECKPOINT_INTERVAL_MS = 5 * 60 * 1000;
+export const MAX_CHECKPOINT_BATCH = 1000;
 /** etcd's MaxLeaseTTL: a larger TTL is refused (`etcdserver: too large lease TTL`). */
 export const MAX_LEASE_TTL = 9_000_000_000;
 
@@ -50,6 +53,12 @@ export interface LessorOptions {
   readonly timers?: boolean;
   readonly revokeRate?: number;
   readonly retryMs?: number;
+  /**
+   * `--experimental-enable-lease-checkpoint`: proposes a `lease_checkpoint` entry with the
+   * remaining TTLs of the leases (at most MAX_CHECKPOINT_BATCH per entry) every `checkpointIntervalMs`.
+   */
+  readonly checkpoint?: (checkpoints: { ID: LeaseId; remaining_TTL: number }[]) => Promise<unknown>;
+  readonly checkpointIntervalMs?: number;
 }
 
 interface Live {
@@ -57,6 +66,8 @@ interface Live {
   readonly ttl: number;
   /** Monotonic ms. */
   deadline: number;
+  /** A remaining TTL is stored for it (a keep-alive then proposes a checkpoint of 0, as etcd). */
+  checkpointed: boolean;
 }
 
 export interface TimeToLive {
@@ -82,6 +93,9 @@ export class Lessor {
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   #stopped = false;
+  readonly #checkpoint: LessorOptions['checkpoint'];
+  readonly #checkpointMs: number;
+  #checkpointTimer: NodeJS.Timeout | undefined;
   /** Revokes proposed for expiry (a counter for /metrics and tests). */
   expiredProposed = 0;
 
@@ -94,6 +108,8 @@ export class Lessor {
     this.#retryMs = opts.retryMs ?? EXPIRED_LEASE_RETRY_MS;
     this.#tokens = this.#rate;
     this.#tokensAt = this.#now();
+    this.#checkpoint = opts.checkpoint;
+    this.#checkpointMs = opts.checkpointIntervalMs ?? LEASE_CHECKPOINT_INTERVAL_MS;
   }
 
   get isLeader(): boolean {
@@ -114,14 +130,46 @@ export class Lessor {
     this.#leader = isLeader;
     if (!isLeader) {
       this.#disarm();
+      if (this.#checkpointTimer !== undefined) clearInterval(this.#checkpointTimer);
+      this.#checkpointTimer = undefined;
       return;
     }
     const now = this.#now();
     for (const r of this.#store.leaseRecords()) {
       const remaining = r.remainingTtl > 0 ? r.remainingTtl : r.ttl;
       this.#set(r.id, r.ttl, now + remaining * 1000);
+      if (r.remainingTtl > 0) this.#live.get(r.id)!.checkpointed = true;
     }
     this.#arm();
+    if (this.#checkpoint !== undefined && this.#timers && this.#checkpointTimer === undefined) {
+      this.#checkpointTimer = setInterval(() => this.checkpointNow(), this.#checkpointMs);
+      this.#checkpointTimer.unref();
+    }
+  }
+
+  /**
+   * Proposes the remaining TTL of every lease that has used some of its TTL (leader, with
+   * checkpoints on). Returns how many leases were checkpointed. The interval timer calls it.
+   */
+  checkpointNow(): number {
+    if (!this.#leader || this.#stopped || this.#checkpoint === undefined) return 0;
+    const now = this.#now();
+    let batch: { ID: LeaseId; remaining_TTL: number }[] = [];
+    let n = 0;
+    for (const [id, l] of this.#live) {
+      if (this.#revoking.has(id)) continue;
+      const remaining = Math.ceil((l.deadline - now) / 1000);
+      if (remaining <= 0 || remaining >= l.ttl) continue;
+      batch.push({ ID: id, remaining_TTL: remaining });
+      l.checkpointed = true;
+      n++;
+      if (batch.length === MAX_CHECKPOINT_BATCH) {
+        this.#checkpoint(batch).catch(() => undefined);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) this.#checkpoint(batch).catch(() => undefined);
+    return n;
   }
 
   /** The applied-batch stream: grants get a deadline, revokes drop theirs. */
@@ -148,6 +196,11 @@ export class Lessor {
     const l = this.#live.get(id);
     if (l === undefined || this.#revoking.has(id)) return 0; // expired: its revoke is on its way
     this.#set(id, l.ttl, this.#now() + l.ttl * 1000);
+    if (l.checkpointed && this.#checkpoint !== undefined) {
+      // The stored remaining TTL no longer holds: clear it, so a promotion uses the full TTL.
+      l.checkpointed = false;
+      this.#checkpoint([{ ID: id, remaining_TTL: 0 }]).catch(() => undefined);
+    }
     return l.ttl;
   }
 
@@ -209,11 +262,13 @@ export class Lessor {
   stop(): void {
     this.#stopped = true;
     this.#disarm();
+    if (this.#checkpointTimer !== undefined) clearInterval(this.#checkpointTimer);
+    this.#checkpointTimer = undefined;
   }
 
   #set(id: LeaseId, ttl: number, deadline: number): void {
     const l = this.#live.get(id);
-    if (l === undefined) this.#live.set(id, { ttl, deadline });
+    if (l === undefined) this.#live.set(id, { ttl, deadline, checkpointed: false });
     else l.deadline = deadline;
     this.#heap.push({ deadline, id });
     if (this.#heap.size > 64 && this.#heap.size > 4 * this.#live.size) {

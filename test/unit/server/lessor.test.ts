@@ -149,3 +149,32 @@ test('heap: pops in deadline order (property against a sort)', () => {
     assert.deepEqual(out, xs.map((x) => x.deadline).sort((a, b) => a - b), `seed round ${round}`);
   }
 });
+
+test('checkpoints: the remaining TTL of used leases is proposed; a keep-alive clears it with 0', () => {
+  const f = new Fake();
+  const proposed: { ID: bigint; remaining_TTL: number }[][] = [];
+  const l = new Lessor({
+    store: f.store, revoke: async () => undefined, now: () => f.now, timers: false,
+    checkpoint: async (cps) => { proposed.push(cps); },
+  });
+  l.setLeader(true);
+  f.grant(l, 1n, 60);
+  f.grant(l, 2n, 60);
+  assert.equal(l.checkpointNow(), 0, 'nothing used yet: nothing to checkpoint');
+  f.now += 20_500;
+  assert.equal(l.checkpointNow(), 2);
+  assert.deepEqual(proposed.pop()?.map((c) => [c.ID, c.remaining_TTL]), [[1n, 40], [2n, 40]]);
+  assert.equal(l.keepAlive(1n), 60);
+  assert.deepEqual(proposed.pop(), [{ ID: 1n, remaining_TTL: 0 }]);
+  assert.equal(l.keepAlive(1n), 60);
+  assert.equal(proposed.length, 0, 'cleared once');
+});
+
+test('without checkpoints, promotion ignores nothing and proposes nothing', () => {
+  const f = new Fake();
+  const l = f.lessor();
+  l.setLeader(true);
+  f.grant(l, 1n, 60);
+  f.now += 30_000;
+  assert.equal(l.checkpointNow(), 0);
+});

@@ -39,6 +39,8 @@ export class LeaseServer {
   readonly #host: LeaseHost;
   readonly #store: LeaseStore & { currentRevision(): number };
   readonly #minTtl: number;
+  /** Store revision after the last applied batch (headers of keep-alives without an LMDB read each). */
+  #revision = -1;
 
   constructor(opts: LeaseServerOptions) {
     this.#host = opts.host;
@@ -54,7 +56,10 @@ export class LeaseServer {
         : {}),
       ...(opts.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: opts.checkpointIntervalMs } : {}),
     });
-    opts.subscribe((batch) => this.lessor.onApplied(batch));
+    opts.subscribe((batch) => {
+      this.#revision = batch.outcomes[batch.outcomes.length - 1]?.revision ?? this.#revision;
+      this.lessor.onApplied(batch);
+    });
     opts.onLeaderChange((_term, isLeader) => this.lessor.setLeader(isLeader));
   }
 
@@ -100,7 +105,8 @@ export class LeaseServer {
   }
 
   #header(): etcdserverpb.IResponseHeader {
-    return this.#host.header(this.#store.currentRevision());
+    if (this.#revision < 0) this.#revision = this.#store.currentRevision();
+    return this.#host.header(this.#revision);
   }
 
   /** Keep-alives and lease reads are the leader's (a follower will forward them: cluster issue). */

@@ -10,6 +10,17 @@ import type { AppliedBatch } from './apply-loop.js';
 import type { LeaseProposal } from './etcd-server.js';
 import { Lessor, MAX_LEASE_TTL, type LeaseStore } from './lessor.js';
 
+/**
+ * How a follower reaches the leader's lessor (the cluster issue implements it over the peer
+ * transport; etcd forwards keep-alives over the leader's client URL). Without one, a follower
+ * answers `etcdserver: not leader`.
+ */
+export interface LeaseForwarder {
+  keepAlive(id: LeaseId): Promise<etcdserverpb.ILeaseKeepAliveResponse>;
+  timeToLive(req: etcdserverpb.ILeaseTimeToLiveRequest): Promise<etcdserverpb.ILeaseTimeToLiveResponse>;
+  leases(): Promise<etcdserverpb.ILeaseLeasesResponse>;
+}
+
 /** What the lease API needs of EtcdServer. */
 export interface LeaseHost {
   proposeLease(p: LeaseProposal): Promise<Uint8Array>;
@@ -29,6 +40,8 @@ export interface LeaseServerOptions {
   /** `--experimental-enable-lease-checkpoint` (docs/leases.md); the interval is a test hook. */
   readonly checkpoints?: boolean;
   readonly checkpointIntervalMs?: number;
+  /** Followers forward keep-alives and lease reads here (cluster issue); absent: `not leader`. */
+  readonly forwarder?: LeaseForwarder;
   /** Test hooks (a clock, no timers). */
   readonly now?: () => number;
   readonly timers?: boolean;
@@ -39,6 +52,7 @@ export class LeaseServer {
   readonly #host: LeaseHost;
   readonly #store: LeaseStore & { currentRevision(): number };
   readonly #minTtl: number;
+  readonly #forwarder: LeaseForwarder | undefined;
   /** Store revision after the last applied batch (headers of keep-alives without an LMDB read each). */
   #revision = -1;
 
@@ -46,6 +60,7 @@ export class LeaseServer {
     this.#host = opts.host;
     this.#store = opts.store;
     this.#minTtl = opts.minTtl;
+    this.#forwarder = opts.forwarder;
     this.lessor = new Lessor({
       store: opts.store,
       revoke: (id) => this.#host.proposeLease({ leaseRevoke: { ID: id } }),
@@ -85,13 +100,15 @@ export class LeaseServer {
     return this.#host.proposeLease({ leaseRevoke: { ID: req.ID ?? 0n } });
   }
 
-  leaseKeepAlive(id: LeaseId): etcdserverpb.ILeaseKeepAliveResponse {
+  leaseKeepAlive(id: LeaseId): etcdserverpb.ILeaseKeepAliveResponse | Promise<etcdserverpb.ILeaseKeepAliveResponse> {
+    if (this.#forwarder !== undefined && !this.#host.isLeader()) return this.#forwarder.keepAlive(id);
     this.#checkLeader();
     const ttl = this.lessor.keepAlive(id);
     return { header: this.#header(), ID: id, TTL: ttl };
   }
 
   async leaseTimeToLive(req: etcdserverpb.ILeaseTimeToLiveRequest): Promise<etcdserverpb.ILeaseTimeToLiveResponse> {
+    if (this.#forwarder !== undefined && !this.#host.isLeader()) return this.#forwarder.timeToLive(req);
     this.#checkLeader();
     const id = req.ID ?? 0n;
     const t = this.lessor.timeToLive(id, req.keys === true);
@@ -100,6 +117,7 @@ export class LeaseServer {
   }
 
   async leaseLeases(): Promise<etcdserverpb.ILeaseLeasesResponse> {
+    if (this.#forwarder !== undefined && !this.#host.isLeader()) return this.#forwarder.leases();
     this.#checkLeader();
     return { header: this.#header(), leases: this.lessor.leases().map((ID) => ({ ID })) };
   }

@@ -137,7 +137,7 @@ async function openMember(
       host: server,
       store: reader,
       minTtl: minLeaseTtl(cfg.electionTimeout, cfg.heartbeatInterval),
-      checkpoints: cfg.flags.get('experimental-enable-lease-checkpoint') === true,
+      checkpoints: cfg.experimentalEnableLeaseCheckpoint,
       ...(process.env['ETCD_TS_LEASE_CHECKPOINT_INTERVAL_MS'] !== undefined
         ? { checkpointIntervalMs: Number(process.env['ETCD_TS_LEASE_CHECKPOINT_INTERVAL_MS']) } // tests only
         : {}),

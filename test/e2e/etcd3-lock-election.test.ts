@@ -1,15 +1,24 @@
 /**
  * Locks and elections as the etcd3 npm client's documentation uses them: `client.lock(name)`
  * with `acquire`/`release` and `do()`, a contended lock refused (etcd3's lock does not wait),
- * `client.election(name).campaign(value)` with `leader()` and `resign()`. Waiting behind another
- * candidate uses Watch in etcd3: that part is pending on watch.
+ * `client.election(name).campaign(value)` with `leader()`, `proclaim()` and `resign()`. A waiting
+ * candidate waits with a Watch in etcd3: that part is pending on watch.
  */
+import { pending } from './framework/pending.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Etcd3, EtcdLockFailedError } from 'etcd3';
 import { useCluster } from './framework/hooks.js';
-import { pending } from './framework/pending.js';
 import { SUITE_TIMEOUT_MS, serverUnavailableReason } from './framework/process.js';
+
+/** Bounds a wait on the server (a hang bound, not a timing check), so the clients are still closed. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, bound]).finally(() => clearTimeout(timer));
+}
 
 describe('etcd3 client: lock and election', { skip: serverUnavailableReason() ?? false, timeout: SUITE_TIMEOUT_MS }, () => {
   const cluster = useCluster({ name: 'etcd3-lock' });
@@ -50,16 +59,21 @@ describe('etcd3 client: lock and election', { skip: serverUnavailableReason() ??
     }
   });
 
-  it('election: a second candidate is elected when the first resigns (needs Watch)', { todo: pending('watch') }, async () => {
+  // Skipped (not todo) while watch is pending: with Watch UNIMPLEMENTED, etcd3 keeps a retry
+  // timer alive after close(), and the test file would never exit. Runs once watch lands.
+  const needsWatch = pending('watch') ? `${pending('watch')} (etcd3 would keep retrying its watch and hang the file)` : false;
+  it('election: a waiting candidate is elected when the first resigns', { skip: needsWatch }, async () => {
     const a = client();
     const b = client();
     try {
       const c1 = a.election('etcd3-handover', 30).campaign('first');
       await new Promise<void>((resolve, reject) => { c1.on('elected', () => resolve()); c1.on('error', reject); });
       const c2 = b.election('etcd3-handover', 30).campaign('second');
+      // etcd3's internal event: c2 found c1's key and waits for its deletion (a watch)
+      await within(new Promise<void>((resolve) => c2.once('_isWaiting', () => resolve())), 20_000, 'the second candidate waiting');
       const elected = new Promise<void>((resolve, reject) => { c2.on('elected', () => resolve()); c2.on('error', reject); });
       await c1.resign();
-      await elected;
+      await within(elected, 20_000, 'the second candidate elected');
       assert.equal(await b.election('etcd3-handover').leader(), 'second');
       await c2.resign();
     } finally {

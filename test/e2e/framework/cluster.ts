@@ -25,7 +25,7 @@ import {
 } from './process.js';
 
 /** How long a member may take to become ready (ms). Override with ETCD_TEST_READY_TIMEOUT_MS. */
-export const READY_TIMEOUT_MS = Number(process.env['ETCD_TEST_READY_TIMEOUT_MS'] ?? 20_000);
+export const READY_TIMEOUT_MS = Number(process.env['ETCD_TEST_READY_TIMEOUT_MS'] ?? 60_000);
 
 export interface ClusterOptions {
   /** Member name (one member) or name prefix (`<name>0`, `<name>1`, ... for several). */

@@ -9,7 +9,7 @@
 
 /** Workloads, named as in etcd's benchmark tool. */
 export const WORKLOADS = [
-  'put', 'range', 'txn-put', 'txn-mixed', 'watch', 'watch-latency', 'lease-keepalive', 'gateway',
+  'put', 'range', 'txn-put', 'txn-mixed', 'watch', 'watch-latency', 'lease-keepalive', 'lease-grant-revoke', 'gateway',
 ] as const;
 export type Workload = (typeof WORKLOADS)[number];
 

@@ -20,6 +20,11 @@ import { SingleNode } from './node/single-node.js';
 import type { OpenedApplyPipe } from './inline-apply-pipe.js';
 import type { LogWriter } from './ports.js';
 import { WatchHub } from './watch-hub.js';
+import { LeaseServer } from './lease-server.js';
+import { minLeaseTtl } from './lessor.js';
+import { KeyEvents } from './key-events.js';
+import { Concurrency } from './concurrency.js';
+import { etcdserverpb } from '../proto/pb.js';
 
 /** Opens the log for recovery and appending (the WAL writer worker in production). */
 export type LogOpener = (opts: { dir: string; fromIndex: number; cfg: ServerConfig }) => Promise<{ recovery: WalRecovery; writer: LogWriter }>;
@@ -38,6 +43,10 @@ export interface Member {
   readonly watchHub: WatchHub;
   /** The applied-batch stream (for more subscribers, e.g. a second hub in tests). */
   subscribeApplied(fn: (batch: AppliedBatch) => void): () => void;
+  /** The lease API (docs/leases.md). */
+  readonly leases: LeaseServer;
+  /** Lock and election (v3lockpb, v3electionpb) on this member. */
+  readonly concurrency: Concurrency;
   readonly layout: DataDirLayout;
   readonly identity: MemberIdentity;
   /** Entries re-applied from the WAL at start. */
@@ -118,17 +127,32 @@ async function openMember(
       position: { lastTerm: last?.term ?? consistentTerm, hardStateTerm: recovery.hardState.term, lastIndex: recovery.lastIndex },
       onAppended: (seconds, entries) => timings.walAppend(seconds, entries),
     });
+    const reader = new LmdbReadView(layout.dbPath);
     const server = new EtcdServer({
       identity,
       limits: { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, quotaBackendBytes: cfg.quotaBackendBytes },
       version: cfg.emulatedEtcdVersion,
       node,
       applyLoop,
-      reader: new LmdbReadView(layout.dbPath),
+      reader,
       readPool: new ReadPool(layout.dbPath),
       timings,
     });
+    const leases = new LeaseServer({
+      host: server,
+      store: reader,
+      minTtl: minLeaseTtl(cfg.electionTimeout, cfg.heartbeatInterval),
+      checkpoints: cfg.experimentalEnableLeaseCheckpoint,
+      ...(process.env['ETCD_TS_LEASE_CHECKPOINT_INTERVAL_MS'] !== undefined
+        ? { checkpointIntervalMs: Number(process.env['ETCD_TS_LEASE_CHECKPOINT_INTERVAL_MS']) } // tests only
+        : {}),
+      subscribe: (fn) => applyLoop.subscribe(fn),
+      onLeaderChange: (fn) => node.onLeaderChange(fn),
+    });
+    const keyEvents = new KeyEvents();
+    applyLoop.subscribe((batch) => keyEvents.onApplied(batch));
     await server.start();
+    leases.start();
     const watchHub = new WatchHub({
       dbPath: layout.dbPath,
       header: (revision) => server.header(revision),
@@ -141,12 +165,15 @@ async function openMember(
       server,
       watchHub,
       subscribeApplied: (fn) => applyLoop.subscribe(fn),
+      leases,
+      concurrency: new Concurrency(server, keyEvents, async (ttl) => etcdserverpb.LeaseGrantResponse.decode(await leases.leaseGrant({ TTL: ttl })).ID),
       layout,
       identity,
       replayed: recovery.entries.length,
       repaired: recovery.repaired,
       close: async () => {
         await watchHub.close();
+        leases.stop();
         await server.stop();
         unlock();
       },

@@ -16,6 +16,8 @@ import { registerHealthRoutes, registerVersionRoute } from '../../api/http/healt
 import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
 import { watchMethod } from '../../api/v3rpc/watch.js';
+import { leaseKeepAliveStream, leaseKeepAliveUnary, leaseMethods } from '../../api/v3rpc/lease.js';
+import { electionMethods, electionObserve, lockMethods } from '../../api/v3rpc/lock.js';
 import { createMetrics } from '../../server/metrics.js';
 import { idToHex } from '../../util/pure/id64.js';
 import { registerMetricsRoute } from '../../api/http/metrics-route.js';
@@ -85,10 +87,13 @@ async function main(): Promise<void> {
     maxConcurrentStreams: cfg.maxConcurrentStreams,
     logError: (msg, err) => logger.error(msg, { error: err instanceof Error ? err.message : String(err) }),
   });
-  const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server)];
+  const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server), ...leaseMethods(member.leases),
+    ...lockMethods(member.concurrency), ...electionMethods(member.concurrency)];
   for (const m of unary) transport.addUnary(m);
   registerHealthService(transport);
   transport.addStream(watchMethod(member.watchHub, { hasLeader: () => (server.status().leader ?? 0n) !== 0n }));
+  transport.addStream(leaseKeepAliveStream(member.leases));
+  transport.addStream(electionObserve(member.concurrency));
 
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   const health = async (): Promise<{ ok: boolean; reason: string }> => {
@@ -115,7 +120,7 @@ async function main(): Promise<void> {
   registerHealthRoutes(metricsRouter, { health });
   registerMetricsRoute(metricsRouter, metrics);
   if (cfg.enableGrpcGateway) {
-    registerGateway(router, unary, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+    registerGateway(router, [...unary, leaseKeepAliveUnary(member.leases)], { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
     registerWatchGateway(router, member.watchHub, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
   }
   const [major, minor] = cfg.emulatedEtcdVersion.split('.');

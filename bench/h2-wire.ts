@@ -116,6 +116,9 @@ export class WireConn {
   #peerMaxFrame = 16_384;
   #connSendWindow = 65_535;
   #connReceived = 0;
+  #out: Buffer[] = [];
+  #outSocket: net.Socket | undefined;
+  #flushScheduled = false;
   // frame parsing
   #buf: Buffer = Buffer.alloc(0);
   #headerBlock: Buffer[] | undefined;
@@ -139,10 +142,11 @@ export class WireConn {
         body.set(message, 5);
         const c: Call = { id, resolve, reject, chunks: [], status: undefined, message: '', pending: body, sendWindow: this.#peerInitialWindow };
         this.#calls.set(id, c);
-        socket.cork();
-        socket.write(Buffer.concat([frameHeader(this.#block(path).length, T_HEADERS, F_END_HEADERS, id), this.#block(path)]));
+        this.#send(socket, frameHeader(this.#block(path).length, T_HEADERS, F_END_HEADERS, id));
+        this.#send(socket, this.#block(path));
         this.#sendData(c);
-        socket.uncork();
+        // Alone on the connection: nothing to share a write with, so no turn of the loop to wait.
+        if (this.#calls.size === 1) this.#flush();
         if (c.pending !== undefined) this.#blocked.push(c);
       };
       // After a GOAWAY the connection finishes its calls; new ones wait for the next connection.
@@ -244,25 +248,48 @@ export class WireConn {
       const n = Math.min(c.pending.length, this.#peerMaxFrame, this.#connSendWindow, c.sendWindow);
       if (n <= 0 && c.pending.length > 0) return;
       const last = n === c.pending.length;
-      socket.write(frameHeader(n, T_DATA, last ? F_END_STREAM : 0, c.id));
-      socket.write(c.pending.subarray(0, n));
+      this.#send(socket, frameHeader(n, T_DATA, last ? F_END_STREAM : 0, c.id));
+      this.#send(socket, c.pending.subarray(0, n));
       this.#connSendWindow -= n;
       c.sendWindow -= n;
       c.pending = last ? undefined : c.pending.subarray(n);
     }
   }
 
+  /**
+   * Queue bytes for `socket`; everything queued in one turn of the event loop goes out in one
+   * write (calls started together from one batch of answers share a TCP segment).
+   */
+  #send(socket: net.Socket, b: Buffer): void {
+    if (this.#outSocket !== socket) {
+      this.#out = [];
+      this.#outSocket = socket;
+    }
+    this.#out.push(b);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const out = this.#out;
+    const to = this.#outSocket;
+    this.#out = [];
+    if (out.length === 0 || to === undefined || to !== this.#socket) return;
+    to.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+  }
+
   #unblock(): void {
     const socket = this.#socket;
     if (socket === undefined) return;
-    socket.cork();
     while (this.#blocked.length > 0) {
       const c = this.#blocked[0]!;
       this.#sendData(c);
       if (c.pending !== undefined) break;
       this.#blocked.shift();
     }
-    socket.uncork();
   }
 
   #onData(d: Buffer): void {
@@ -292,7 +319,7 @@ export class WireConn {
         if (c !== undefined && data.length > 0) c.chunks.push(Buffer.from(data));
         this.#connReceived += p.length;
         if (this.#connReceived > MAX_WINDOW / 2) {
-          this.#socket?.write(windowUpdate(0, this.#connReceived));
+          if (this.#socket !== undefined) this.#send(this.#socket, windowUpdate(0, this.#connReceived));
           this.#connReceived = 0;
         }
         if (flags & F_END_STREAM) this.#finish(stream);
@@ -335,13 +362,13 @@ export class WireConn {
             for (const c of this.#calls.values()) c.sendWindow += delta;
           } else if (id === 0x5) this.#peerMaxFrame = v;
         }
-        this.#socket?.write(frameHeader(0, T_SETTINGS, F_ACK, 0));
+        if (this.#socket !== undefined) this.#send(this.#socket, frameHeader(0, T_SETTINGS, F_ACK, 0));
         this.#unblock();
         this.#drainWaiting();
         return;
       }
       case T_PING:
-        if (!(flags & F_ACK)) this.#socket?.write(frame(T_PING, F_ACK, 0, Buffer.from(p)));
+        if (!(flags & F_ACK) && this.#socket !== undefined) this.#send(this.#socket, frame(T_PING, F_ACK, 0, Buffer.from(p)));
         return;
       case T_GOAWAY: {
         const last = p.readUInt32BE(0) & 0x7fff_ffff;

@@ -28,6 +28,7 @@ import {
   type ApplierOptions, type ApplyKind, type ApplyResult, type LeaseLookup, type PromisedRevisions,
 } from './interface.js';
 import { checkPut, checkTxn, compareToPath, execDeleteRange, execPut, execTxn } from './txn.js';
+import { AlarmGate } from './alarm-gate.js';
 
 /**
  * Entry bytes per LMDB write transaction. A batch above it is committed in several
@@ -37,12 +38,14 @@ import { checkPut, checkTxn, compareToPath, execDeleteRange, execPut, execTxn } 
  */
 export const APPLY_TXN_BYTES_MAX = 64 * 1024 * 1024;
 
-type Outcome = { kind: ApplyKind; response: Uint8Array; compactPhysical?: boolean; tw?: WriteTxn };
+type Outcome = { kind: ApplyKind; response: Uint8Array; compactPhysical?: boolean; tw?: WriteTxn; alarmsChanged?: boolean };
 
 export class Applier {
   readonly backend: LmdbBackend;
   readonly compactor: Compactor;
   private readonly leases: LeaseLookup;
+  /** The active alarms and the requests they refuse (etcd's capped and corrupt appliers). */
+  readonly alarms: AlarmGate;
   /** Mirror of the meta dbi as of the last commit (the applier is the only writer). */
   private readonly state: MetaState;
   /** The write txn of the entry being applied (to tell whether a failure wrote anything). */
@@ -54,6 +57,7 @@ export class Applier {
     this.leases = opts.leases ?? NO_LEASES;
     this.state = readMeta(this.backend.meta);
     this.compactor = new Compactor(this.backend, this.state, opts.onCompactionFinished);
+    this.alarms = new AlarmGate(this.backend.meta);
   }
 
   appliedIndex(): number { return this.state.appliedIndex; }
@@ -121,6 +125,7 @@ export class Applier {
         return results;
       } catch (err) {
         Object.assign(this.state, saved);
+        this.alarms.reload();
         if (!(err instanceof RerunWithout)) throw err;
         assert(!failed.has(err.result.index), 'apply: an entry failed twice');
         failed.set(err.result.index, err.result);
@@ -153,11 +158,13 @@ export class Applier {
         ...base, requestId, revision: this.state.currentRev, kind: out.kind, response: out.response,
         events: out.tw?.events ?? [],
       };
+      if (out.alarmsChanged) return { ...r, alarmsChanged: true };
       return out.compactPhysical ? { ...r, compactPhysical: true } : r;
     } catch (err) {
       const tw = this.txn as WriteTxn | undefined;
       const wrote = (tw?.changes ?? 0) > 0 || !sameState(saved, this.state);
       Object.assign(this.state, saved);
+      this.alarms.reload();
       let result: ApplyResult;
       if (err instanceof UnsupportedRequest) {
         result = { ...base, requestId, revision: saved.currentRev, kind: 'unsupported', errorCode: ERR_APPLY_UNSUPPORTED };
@@ -187,6 +194,11 @@ export class Applier {
   }
 
   private dispatch(req: etcdserverpb.InternalRaftRequest): Outcome {
+    if (req.alarm) {
+      const { response, changed } = this.alarms.apply(req.alarm);
+      return { kind: 'alarm', response: etcdserverpb.AlarmResponse.encode(response).finish(), alarmsChanged: changed };
+    }
+    this.alarms.check(req);
     if (req.put) {
       const tw = this.newTxn();
       checkPut(tw, this.leases, req.put, true);
@@ -248,5 +260,6 @@ function kindOf(req: etcdserverpb.InternalRaftRequest): ApplyKind {
   if (req.txn) return 'txn';
   if (req.compaction) return 'compaction';
   if (req.range) return 'range';
+  if (req.alarm) return 'alarm';
   return 'unsupported';
 }

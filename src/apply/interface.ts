@@ -23,7 +23,7 @@ export interface ApplierOptions {
   readonly onCompactionFinished?: (revision: number) => void;
 }
 
-export type ApplyKind = 'noop' | 'put' | 'deleteRange' | 'txn' | 'compaction' | 'range' | 'unsupported';
+export type ApplyKind = 'noop' | 'put' | 'deleteRange' | 'txn' | 'compaction' | 'range' | 'alarm' | 'unsupported';
 
 /** Not (yet) in the error catalogue: a request type this applier does not handle (lease, auth, alarm...). */
 export const ERR_APPLY_UNSUPPORTED = 'ETCD_ERR_APPLY_UNSUPPORTED_REQUEST';
@@ -76,4 +76,6 @@ export interface ApplyResult {
   readonly events: mvccpb.Event.$Properties[];
   /** A compaction with physical=true: answer once the store's finished compaction >= revision requested. */
   readonly compactPhysical?: boolean;
+  /** The entry activated or deactivated an alarm: readers should list the alarms again. */
+  readonly alarmsChanged?: boolean;
 }

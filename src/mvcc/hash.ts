@@ -1,19 +1,25 @@
 /**
- * HashKV: a CRC-32C over the MVCC state up to a revision, for the maintenance API and
- * corruption checks between members. It must not depend on how far physical compaction
- * has got, so it covers (as etcd's does) what compaction at C keeps:
+ * HashKV: etcd's hash of the MVCC state up to a revision, byte for byte, so a store can be
+ * checked against a real etcd fed the same writes (and members against each other).
  *
- *   crc32c("key")                                          (etcd's bucket name, as a seed)
- *   ++ for each key live at C, in key order: Revision ++ KvRecord
- *   ++ for each revision in (C, rev], in revision order: Revision ++ KvRecord
+ * etcd computes a CRC-32C (Castagnoli) over its bbolt `key` bucket in bucket (revision) order:
  *
- * where C is the compacted revision. Equal histories give equal hashes on every member.
- * It is not byte-compatible with etcd's hash (the record format differs).
+ *   crc32c("key") ++ for each bucket entry (k, v) that counts: k ++ v
+ *
+ * where k is the 17-byte revision key (18 with the tombstone mark) and v the marshalled
+ * mvccpb.KeyValue (src/mvcc/etcd-format.ts). An entry counts when its main revision is at or
+ * below the hashed revision R and either
+ *   - its main revision is above the compacted revision C, or
+ *   - it is the newest revision at or below R of its key and not a tombstone (what
+ *     compaction keeps; so the hash does not depend on how far physical compaction got).
+ * The second group (all at or below C) comes first, in revision order.
  */
 import { crc32c } from '@node-rs/crc32';
 import { EtcdError } from '../errors/errors.js';
 import type { LmdbReadView } from './kvstore.js';
 import { encodeRevision, readU64 } from './revision.js';
+import { decodeKvRecord, type LocatedEntry } from './records.js';
+import { encodeEtcdKeyValue, encodeEtcdTombstone, etcdRevKey } from './etcd-format.js';
 
 export interface KvHash {
   readonly hash: number;
@@ -22,24 +28,45 @@ export interface KvHash {
   readonly compactRevision: number;
 }
 
+/** One entry of etcd's key bucket, from our record at (main, sub). */
+export function etcdKeyBucketEntry(main: number, sub: number, record: Buffer): { key: Buffer; value: Buffer } {
+  const r = decodeKvRecord(record);
+  if (r.tombstone) return { key: etcdRevKey(main, sub, true), value: encodeEtcdTombstone(r.key) };
+  return {
+    key: etcdRevKey(main, sub, false),
+    value: encodeEtcdKeyValue({ key: r.key, createRevision: r.createRevision, modRevision: main, version: r.version, value: r.value, lease: r.lease }),
+  };
+}
+
+/** The entries at or below C that compaction at C keeps and that are still the newest at or below `rev`, in revision order. */
+export function keptAtOrBelow(view: LmdbReadView, c: number, rev: number): LocatedEntry[] {
+  const kept: LocatedEntry[] = [];
+  if (c <= 0) return kept;
+  for (const { key, head } of view.heads(new Uint8Array(0), new Uint8Array([0]))) {
+    const e = head.modRevision <= rev ? head : view.locateHistorical(key, rev);
+    if (e === undefined || e.tombstone || e.modRevision > c) continue;
+    kept.push(e);
+  }
+  kept.sort((a, b) => a.modRevision - b.modRevision || a.sub - b.sub);
+  return kept;
+}
+
 export function hashKv(view: LmdbReadView, revision: number): KvHash {
   if (revision > view.rev) throw new EtcdError('ETCD_ERR_MVCC_FUTURE_REV');
   const rev = revision <= 0 ? view.rev : revision;
   const c = view.compactedRev;
   if (rev < c) throw new EtcdError('ETCD_ERR_MVCC_COMPACTED');
   let h = crc32c(Buffer.from('key'));
-  if (c > 0) {
-    for (const { key, head } of view.heads(new Uint8Array(0), new Uint8Array([0]))) {
-      const e = view.visible(key, head, c);
-      if (e === undefined) continue;
-      h = crc32c(encodeRevision(e.modRevision, e.sub), h);
-      h = crc32c(view.record(e), h);
-    }
-  }
+  const add = (main: number, sub: number, record: Buffer): void => {
+    const e = etcdKeyBucketEntry(main, sub, record);
+    h = crc32c(e.key, h);
+    h = crc32c(e.value, h);
+  };
+  for (const e of keptAtOrBelow(view, c, rev)) add(e.modRevision, e.sub, view.record(e));
   for (const { key, value } of view.backend.rev.getRange({ ...view.opts, start: encodeRevision(c + 1, 0) })) {
-    if (readU64(key, 0) > rev) break;
-    h = crc32c(key, h);
-    h = crc32c(value, h);
+    const main = readU64(key, 0);
+    if (main > rev) break;
+    add(main, readU64(key, 8), value);
   }
   return { hash: h >>> 0, hashRevision: rev, compactRevision: c };
 }

@@ -11,7 +11,8 @@
  *   u32 count, then count x outcome:
  *     u64 index, u64 requestId, u64 revision   (requestId: a full u64, 0 = no request;
  *                                              index and revision: safe integers)
- *     u8 flags            bit 0: response present, bit 1: error present
+ *     u8 flags            bit 0: response present, bit 1: error present,
+ *                         bit 2: the entry changed the active alarms (no payload)
  *     [u32 len, bytes]    encoded response, when bit 0
  *     [u32 len, utf8]     EtcdError code, when bit 1
  *     u32 eventCount, eventCount x [u32 len, bytes]   encoded mvccpb.Event
@@ -39,6 +40,7 @@ export function isFlushFrame(frame: Uint8Array, offset = 0, length = frame.lengt
 
 const HAS_RESPONSE = 1;
 const HAS_ERROR = 2;
+const ALARMS_CHANGED = 4;
 
 import type { PromisedRevisions } from '../apply/interface.js';
 
@@ -95,7 +97,7 @@ export function encodeOutcomes(outcomes: readonly ApplyOutcome[], w = new ByteWr
   w.u32(outcomes.length);
   for (const o of outcomes) {
     w.u64(o.index).u64Big(o.requestId).u64(o.revision);
-    const flags = (o.response !== undefined ? HAS_RESPONSE : 0) | (o.errorCode !== undefined ? HAS_ERROR : 0);
+    const flags = (o.response !== undefined ? HAS_RESPONSE : 0) | (o.errorCode !== undefined ? HAS_ERROR : 0) | (o.alarmsChanged ? ALARMS_CHANGED : 0);
     w.u8(flags);
     if (o.response !== undefined) w.lenBytes(o.response);
     if (o.errorCode !== undefined) w.lenBytes(Buffer.from(o.errorCode, 'utf8'));
@@ -115,13 +117,13 @@ export function decodeOutcomes(frame: Uint8Array, offset = 0, length = frame.len
     const requestId = r.u64Big();
     const revision = r.u64();
     const flags = r.u8();
-    if ((flags & ~(HAS_RESPONSE | HAS_ERROR)) !== 0) throw new FrameError(`outcome ${i}: unknown flags ${flags}`);
+    if ((flags & ~(HAS_RESPONSE | HAS_ERROR | ALARMS_CHANGED)) !== 0) throw new FrameError(`outcome ${i}: unknown flags ${flags}`);
     const response = flags & HAS_RESPONSE ? r.lenBytesCopy() : undefined;
     const errorCode = flags & HAS_ERROR ? Buffer.from(r.lenBytesCopy()).toString('utf8') : undefined;
     const eventCount = r.u32();
     const events: Uint8Array[] = [];
     for (let j = 0; j < eventCount; j++) events.push(r.lenBytesCopy());
-    out.push({ index, requestId, revision, response, errorCode, events });
+    out.push(flags & ALARMS_CHANGED ? { index, requestId, revision, response, errorCode, events, alarmsChanged: true } : { index, requestId, revision, response, errorCode, events });
   }
   r.done();
   return out;

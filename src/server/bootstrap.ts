@@ -6,6 +6,8 @@
  *   3. the apply loop re-applies the entries after the applied index, in log order;
  *   4. the node takes a new term and commits its leader no-op; then the member serves.
  */
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ServerConfig } from '../config/config.js';
 import type { Logger } from '../util/logger.js';
 import { formatUrl } from '../util/urls.js';
@@ -113,6 +115,8 @@ async function openMember(
       position: { lastTerm: last?.term ?? consistentTerm, hardStateTerm: recovery.hardState.term, lastIndex: recovery.lastIndex },
       onAppended: (seconds, entries) => timings.walAppend(seconds, entries),
     });
+    removeStaleSnapshots(layout.snapDir, logger);
+    const readPool = new ReadPool(layout.dbPath);
     const server = new EtcdServer({
       identity,
       limits: { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, quotaBackendBytes: cfg.quotaBackendBytes },
@@ -120,8 +124,11 @@ async function openMember(
       node,
       applyLoop,
       reader: new LmdbReadView(layout.dbPath),
-      readPool: new ReadPool(layout.dbPath),
+      readPool,
+      maintenance: readPool,
+      snapDir: layout.snapDir,
       timings,
+      log: (level, msg, fields) => logger[level](msg, fields),
     });
     await server.start();
     return {
@@ -149,5 +156,14 @@ function checkContiguous(recovery: WalRecovery, appliedIndex: number): void {
     if (entries[i]!.index !== expected) {
       throw new DataDirError(`WAL recovery: expected entry ${expected} after applied index ${appliedIndex}, found ${entries[i]!.index}`);
     }
+  }
+}
+
+/** Snapshots staged for streaming by an earlier process that did not finish (EtcdServer.snapshot). */
+function removeStaleSnapshots(snapDir: string, logger: Logger): void {
+  for (const f of readdirSync(snapDir)) {
+    if (!/^snapshot-\d+-\d+\.bolt\.tmp$/.test(f)) continue;
+    rmSync(join(snapDir, f), { force: true });
+    logger.info('removed a stale snapshot file', { path: join(snapDir, f) });
   }
 }

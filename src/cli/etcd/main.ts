@@ -14,7 +14,7 @@ import { registerHealthService } from '../../api/grpc/health-service.js';
 import { HttpRouter } from '../../api/http/router.js';
 import { registerHealthRoutes, registerVersionRoute } from '../../api/http/health.js';
 import { kvMethods } from '../../api/v3rpc/kv.js';
-import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
+import { maintenanceMethods, maintenanceStreams } from '../../api/v3rpc/maintenance.js';
 import { createMetrics } from '../../server/metrics.js';
 import { idToHex } from '../../util/pure/id64.js';
 import { registerMetricsRoute } from '../../api/http/metrics-route.js';
@@ -85,6 +85,7 @@ async function main(): Promise<void> {
   });
   const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server)];
   for (const m of unary) transport.addUnary(m);
+  for (const m of maintenanceStreams(server)) transport.addStream(m);
   registerHealthService(transport);
 
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });

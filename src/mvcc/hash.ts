@@ -19,7 +19,7 @@ import { EtcdError } from '../errors/errors.js';
 import type { LmdbReadView } from './kvstore.js';
 import { encodeRevision, readU64 } from './revision.js';
 import { decodeKvRecord, type LocatedEntry } from './records.js';
-import { encodeEtcdKeyValue, encodeEtcdTombstone, etcdRevKey } from './etcd-format.js';
+import { decodeEtcdKeyValue, encodeEtcdKeyValue, encodeEtcdTombstone, etcdRevKey, parseEtcdRevKey } from './etcd-format.js';
 
 export interface KvHash {
   readonly hash: number;
@@ -69,4 +69,39 @@ export function hashKv(view: LmdbReadView, revision: number): KvHash {
     add(main, readU64(key, 8), value);
   }
   return { hash: h >>> 0, hashRevision: rev, compactRevision: c };
+}
+
+/**
+ * etcd's HashKV over an etcd key bucket (a snapshot or an etcd data file): the same rule as
+ * `hashKv`, computed from the bucket's entries in order. `compactRev` from its meta bucket.
+ */
+export function hashKvOfKeyBucket(
+  entries: () => Iterable<readonly [Uint8Array, Uint8Array]>,
+  compactRev: number,
+  revision: number,
+): KvHash {
+  // Pass 1: the newest revision at or below `revision` of every key that has one at or below C.
+  let top = 0;
+  const newest = new Map<string, { main: number; sub: number; tombstone: boolean }>();
+  for (const [k, v] of entries()) {
+    const rk = parseEtcdRevKey(k);
+    top = rk.main;
+    const rev = revision > 0 ? revision : Number.MAX_SAFE_INTEGER;
+    if (rk.main > rev) continue;
+    newest.set(Buffer.from(decodeEtcdKeyValue(v).key).toString('latin1'), rk);
+  }
+  const rev = revision > 0 ? revision : Math.max(top, compactRev);
+  if (rev < compactRev) throw new EtcdError('ETCD_ERR_MVCC_COMPACTED');
+  let h = crc32c(Buffer.from('key'));
+  for (const [k, v] of entries()) {
+    const rk = parseEtcdRevKey(k);
+    if (rk.main > rev) break;
+    if (rk.main <= compactRev) {
+      const n = newest.get(Buffer.from(decodeEtcdKeyValue(v).key).toString('latin1'));
+      if (n === undefined || n.main !== rk.main || n.sub !== rk.sub || n.tombstone) continue;
+    }
+    h = crc32c(Buffer.from(k), h);
+    h = crc32c(Buffer.from(v), h);
+  }
+  return { hash: h >>> 0, hashRevision: rev, compactRevision: compactRev };
 }

@@ -19,6 +19,7 @@ import { ReadPool } from './read-pool.js';
 import { EtcdServer, PipelineTimings } from './etcd-server.js';
 import { ApplyLoop } from './apply-loop.js';
 import { SingleNode } from './node/single-node.js';
+import { AutoCompactor } from './auto-compactor.js';
 import type { OpenedApplyPipe } from './inline-apply-pipe.js';
 import type { LogWriter } from './ports.js';
 
@@ -131,6 +132,8 @@ async function openMember(
       log: (level, msg, fields) => logger[level](msg, fields),
     });
     await server.start();
+    const compactor = autoCompactor(cfg, server, logger);
+    compactor?.start();
     return {
       server,
       layout,
@@ -138,6 +141,7 @@ async function openMember(
       replayed: recovery.entries.length,
       repaired: recovery.repaired,
       close: async () => {
+        compactor?.stop();
         await server.stop();
         unlock();
       },
@@ -166,4 +170,19 @@ function removeStaleSnapshots(snapDir: string, logger: Logger): void {
     rmSync(join(snapDir, f), { force: true });
     logger.info('removed a stale snapshot file', { path: join(snapDir, f) });
   }
+}
+
+/** --auto-compaction-mode / --auto-compaction-retention (0: none). */
+function autoCompactor(cfg: ServerConfig, server: EtcdServer, logger: Logger): AutoCompactor | undefined {
+  if (cfg.autoCompactionRetention <= 0) return undefined;
+  const lg = logger.child({ caller: 'server/auto-compactor.ts' });
+  return new AutoCompactor({
+    mode: cfg.autoCompactionMode,
+    retention: cfg.autoCompactionRetention,
+    currentRevision: () => server.currentRevision(),
+    compact: async (revision) => {
+      await server.compact({ revision });
+    },
+    log: (level, msg, fields) => lg[level](msg, fields),
+  });
 }

@@ -239,6 +239,11 @@ export class EtcdServer {
     return this.#alarms;
   }
 
+  /** The store revision as the main thread's read view sees it now. */
+  currentRevision(): number {
+    return this.#reader.currentRevision();
+  }
+
   get term(): number {
     return this.#node.term;
   }

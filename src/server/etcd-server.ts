@@ -239,6 +239,17 @@ export class EtcdServer {
     return this.#alarms;
   }
 
+  /** The compacted revision (0: never compacted). */
+  compactedRevision(): number {
+    return this.#reader.compactedRevision();
+  }
+
+  /** Live keys in the store (etcd_debugging_mvcc_keys_total). */
+  async keyCount(): Promise<number> {
+    const r = this.#reader.range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]), countOnly: true });
+    return Number(r.count ?? 0);
+  }
+
   /** The store revision as the main thread's read view sees it now. */
   currentRevision(): number {
     return this.#reader.currentRevision();

@@ -13,10 +13,11 @@ import { Cluster } from './framework/cluster.js';
 import { useCluster } from './framework/hooks.js';
 import { RawEtcdClient } from './framework/raw.js';
 import { runEtcdctl, etcdctlUnavailableReason } from './framework/etcdctl.js';
-import { SUITE_TIMEOUT_MS, makeTempDir, serverUnavailableReason, sleep } from './framework/process.js';
+import { SUITE_TIMEOUT_MS, makeTempDir, serverKind, serverUnavailableReason, sleep } from './framework/process.js';
 import { etcdserverpb } from '../../src/proto/pb.js';
 
-const skip = serverUnavailableReason('ours') ?? etcdctlUnavailableReason() ?? false;
+const skip = serverUnavailableReason() ?? etcdctlUnavailableReason() ?? false;
+const ours = serverKind() === 'ours';
 
 async function ctl(endpoint: string, args: string[], stdin?: string): Promise<string> {
   const r = await runEtcdctl([endpoint], args, stdin !== undefined ? { stdin } : {});
@@ -103,6 +104,7 @@ describe('status, alarms, defrag and snapshots through etcdctl 3.4', { skip, tim
     assert.ok(Number(s['raftIndex']) >= 2 && Number(s['raftAppliedIndex']) === Number(s['raftIndex']));
     assert.equal(s['leader'], (s['header'] as { member_id: unknown }).member_id);
     assert.equal(s['errors'], undefined);
+    if (!ours) return; // the 3.6 fields below: etcd 3.4 does not send them
     const raw = new RawEtcdClient(cluster.c.endpoint);
     try {
       const st = await raw.status();
@@ -149,12 +151,13 @@ describe('status, alarms, defrag and snapshots through etcdctl 3.4', { skip, tim
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+    if (!ours) return; // etcd-ts stages snapshots in the snap dir
     const snapDir = join(cluster.c.dataDir, 'member', 'snap');
     const left = readdirSync(snapDir).filter((f) => f.endsWith('.tmp'));
     assert.deepEqual(left, []);
   });
 
-  it('a client that goes away mid-snapshot leaves no staged file', async () => {
+  it('a client that goes away mid-snapshot leaves no staged file', { skip: ours ? false : 'etcd-ts stages snapshots in the snap dir; etcd streams from bbolt' }, async () => {
     for (let i = 0; i < 50; i++) await ctl(cluster.c.endpoint, ['put', `bulk/${i}`, 'y'.repeat(50_000)]);
     const raw = new RawEtcdClient(cluster.c.endpoint);
     await new Promise<void>((resolve) => {
@@ -210,12 +213,15 @@ describe('NOSPACE: raised at the quota, persistent, cleared once back under it',
   });
 
   it('the alarm survives a restart', async () => {
+    // (real etcd and etcd-ts alike)
     await cluster.c.members[0]!.restart();
     assert.match(await alarms(), /alarm:NOSPACE/);
     assert.notEqual((await runEtcdctl([cluster.c.endpoint], ['put', 'tiny', '1'])).code, 0);
   });
 
-  it('deletes and compaction bring the store under the quota and the alarm clears itself', async () => {
+  it('deletes and compaction bring the store under the quota and the alarm clears itself', {
+    skip: ours ? false : 'etcd keeps NOSPACE until `alarm disarm` (etcd issue #20753); etcd-ts clears it by itself',
+  }, async () => {
     await ctl(cluster.c.endpoint, ['del', 'fill/', '--prefix']);
     const rev = hashkv(await ctl(cluster.c.endpoint, ['endpoint', 'hashkv', '-w', 'json'])).rev;
     await ctl(cluster.c.endpoint, ['compaction', String(rev), '--physical']);

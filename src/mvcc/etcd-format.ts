@@ -141,6 +141,19 @@ export function encodeEtcdTombstone(key: Uint8Array): Buffer {
 export function decodeEtcdKeyValue(b: Uint8Array): EtcdKeyValue {
   let o = 0;
   const out: { -readonly [K in keyof EtcdKeyValue]: EtcdKeyValue[K] } = { key: new Uint8Array(0), createRevision: 0, modRevision: 0, version: 0, value: new Uint8Array(0), lease: 0n };
+  /** A varint as a number (exact below 2^53; larger ones fail `safe`). */
+  const num = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; ; i++) {
+      if (o >= b.length) throw new Error('KeyValue: truncated varint');
+      const c = b[o++]!;
+      v += (c & 0x7f) * mul;
+      if ((c & 0x80) === 0) return v;
+      mul *= 128;
+      if (i >= 9) throw new Error('KeyValue: varint too long');
+    }
+  };
   const varint = (): bigint => {
     let v = 0n;
     let shift = 0n;
@@ -154,28 +167,27 @@ export function decodeEtcdKeyValue(b: Uint8Array): EtcdKeyValue {
     }
   };
   const bytes = (): Uint8Array => {
-    const n = Number(varint());
+    const n = num();
     if (o + n > b.length) throw new Error('KeyValue: truncated bytes');
     const s = b.subarray(o, o + n);
     o += n;
     return s;
   };
-  const safe = (v: bigint): number => {
-    const s = BigInt.asIntN(64, v);
-    if (s < 0n || s > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error('KeyValue: revision out of range');
-    return Number(s);
+  const safe = (v: number): number => {
+    if (!Number.isSafeInteger(v)) throw new Error('KeyValue: revision out of range');
+    return v;
   };
   while (o < b.length) {
-    const tag = Number(varint());
+    const tag = num();
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 1 && wire === 2) out.key = bytes();
-    else if (field === 2 && wire === 0) out.createRevision = safe(varint());
-    else if (field === 3 && wire === 0) out.modRevision = safe(varint());
-    else if (field === 4 && wire === 0) out.version = safe(varint());
+    else if (field === 2 && wire === 0) out.createRevision = safe(num());
+    else if (field === 3 && wire === 0) out.modRevision = safe(num());
+    else if (field === 4 && wire === 0) out.version = safe(num());
     else if (field === 5 && wire === 2) out.value = bytes();
     else if (field === 6 && wire === 0) out.lease = BigInt.asIntN(64, varint());
-    else if (wire === 0) varint();
+    else if (wire === 0) num();
     else if (wire === 2) bytes();
     else if (wire === 1) o += 8;
     else if (wire === 5) o += 4;

@@ -57,7 +57,8 @@ export class HistoryLoader {
     }
     this.#lastMain = main;
     this.#lastSub = sub;
-    this.#pending.push({ main, sub, tombstone, kv: { ...kv, key: Buffer.from(kv.key), value: Buffer.from(kv.value) } });
+    // No copy: the caller hands over fresh buffers (BoltReader reads every page into its own).
+    this.#pending.push({ main, sub, tombstone, kv });
     if (this.#pending.length >= ENTRIES_PER_TXN) this.#flush();
   }
 
@@ -68,7 +69,7 @@ export class HistoryLoader {
     const b = this.backend;
     b.write(() => {
       for (const p of batch) {
-        const key = p.kv.key as Buffer;
+        const key = Buffer.isBuffer(p.kv.key) ? p.kv.key : Buffer.from(p.kv.key.buffer, p.kv.key.byteOffset, p.kv.key.length);
         const e: IndexEntry = p.tombstone
           ? { tombstone: true, createRevision: 0, version: 0, lease: 0n }
           : { tombstone: false, createRevision: p.kv.createRevision, version: p.kv.version, lease: p.kv.lease };

@@ -111,6 +111,24 @@ describe('snapshot from etcd-ts restores into etcd-ts and into the real etcd 3.4
     const fromFile = await etcdutl(['hashkv', realSnap, '-w', 'json']);
     assert.equal(JSON.parse(fromFile.stdout).hash, JSON.parse(hk.stdout).hash);
   });
+
+  it('etcdutl import takes a stopped real etcd\'s data dir', async () => {
+    const real = started.find((c) => c.kind === 'real')!;
+    const want = await everything(real.endpoint);
+    const wantHash = await hashAt(real.endpoint, want.revision);
+    await real.members[0]!.stop();
+    const dataDir = join(dir, 'imported');
+    const r = await etcdutl(['import', '--etcd-data-dir', real.dataDir, '--data-dir', dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    const hk = await etcdutl(['hashkv', dataDir, '--rev', String(want.revision), '-w', 'json']);
+    assert.equal(JSON.parse(hk.stdout).hash, wantHash);
+    const c = await Cluster.start({ name: 'utl-imported', kind: 'ours', dataDir });
+    started.push(c);
+    assert.deepEqual((await everything(c.endpoint)).kvs, want.kvs);
+    const bad = await etcdutl(['import', '--etcd-data-dir', join(dir, 'nowhere'), '--data-dir', join(dir, 'imp2')]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /must be an etcd data dir/);
+  });
 });
 
 describe('etcdutl refuses bad snapshots and bad targets, and changes nothing', { skip, timeout: SUITE_TIMEOUT_MS }, () => {

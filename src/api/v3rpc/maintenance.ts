@@ -12,6 +12,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { etcdserverpb } from '../../proto/pb.js';
 import { encodeWith, type UnaryMethodSpec } from './method.js';
 import type { ServerStream, StreamMethod } from '../grpc/types.js';
+import { EtcdError } from '../../errors/errors.js';
 
 export interface StatusSource {
   status(): etcdserverpb.IStatusResponse;
@@ -88,6 +89,12 @@ export function maintenanceMethods(s: StatusSource | MaintenanceServer): UnaryMe
       handler: () => m.hash(),
     },
     {
+      path: '/etcdserverpb.Maintenance/Downgrade',
+      decode: (b) => pb.DowngradeRequest.decode(b),
+      encode: encodeWith(pb.DowngradeResponse),
+      handler: (req: etcdserverpb.DowngradeRequest) => downgrade(req, s.status()),
+    },
+    {
       path: '/etcdserverpb.Maintenance/Defragment',
       decode: (b) => pb.DefragmentRequest.decode(b),
       encode: encodeWith(pb.DefragmentResponse),
@@ -151,4 +158,21 @@ async function streamSnapshot(
     await fh?.close();
     snap.release();
   }
+}
+
+/**
+ * Downgrade, answered clearly: VALIDATE checks the target as etcd does (one minor version below
+ * the cluster version) and answers with the cluster version; ENABLE is refused (the store's
+ * format does not change between versions here: restart with --emulated-etcd-version); CANCEL
+ * has no job to cancel.
+ */
+export function downgrade(req: etcdserverpb.IDowngradeRequest, st: etcdserverpb.IStatusResponse): etcdserverpb.IDowngradeResponse {
+  const action = req.action ?? 0;
+  if (action === 2) throw new EtcdError('ETCD_ERR_SERVER_NO_INFLIGHT_DOWNGRADE');
+  const m = /^(\d+)\.(\d+)(\.\d+)?$/.exec(req.version ?? '');
+  if (m === null) throw new EtcdError('ETCD_ERR_SERVER_WRONG_DOWNGRADE_VERSION_FORMAT');
+  const [cmaj, cmin] = String(st.version ?? '').split('.').map(Number);
+  if (Number(m[1]) !== cmaj || Number(m[2]) !== (cmin ?? 0) - 1) throw new EtcdError('ETCD_ERR_SERVER_INVALID_DOWNGRADE_TARGET_VERSION');
+  if (action === 1) throw new EtcdError('ETCD_ERR_SERVER_DOWNGRADE_NOT_SUPPORTED');
+  return { header: st.header, version: `${cmaj}.${cmin}.0` };
 }

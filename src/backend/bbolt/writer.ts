@@ -5,7 +5,8 @@
  * every page of the level being built. The file is complete only after `finish()`.
  *
  *   const w = BoltWriter.create(path);          // refuses an existing file
- *   w.bucket(Buffer.from('key'), entries);      // [key, value] pairs, keys strictly ascending
+ *   w.bucket(Buffer.from('key'), entries);      // [key, value] pairs, keys strictly ascending; the
+ *                                               // buffers are kept until their page is written: do not reuse them
  *   w.finish();                                 // root bucket, freelist, both meta pages, fsync
  *
  * Layout: page 0 and 1 meta, page 2 the (empty) freelist, then every bucket's pages, then the
@@ -92,8 +93,8 @@ export class BoltWriter {
         pending = [];
         pendingBytes = PAGE_HEADER_BYTES;
       }
-      // Copy: the caller may reuse its buffers.
-      pending.push({ flags: 0, key: Buffer.from(key), value: Buffer.from(value) });
+      // Kept by reference until the page is written: callers pass fresh buffers.
+      pending.push({ flags: 0, key, value });
       pendingBytes += size;
     }
     const header = Buffer.alloc(BUCKET_HEADER_BYTES);

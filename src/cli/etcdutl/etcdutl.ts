@@ -26,6 +26,7 @@ const USAGE = `Usage:
   etcdutl snapshot restore <filename> [--data-dir dir] [--wal-dir dir] [--name name]
           [--initial-cluster name=url,...] [--initial-cluster-token token]
           [--initial-advertise-peer-urls urls] [--skip-hash-check]
+  etcdutl import --etcd-data-dir <stopped etcd's data dir> --data-dir <new dir> [restore's flags]
   etcdutl defrag --data-dir <dir>
   etcdutl hashkv <db file or data dir> [--rev revision] [-w simple|table|json]
   etcdutl version
@@ -56,21 +57,42 @@ async function snapshotStatusCmd(argv: string[], out: Output): Promise<number> {
   return 0;
 }
 
+const RESTORE_FLAGS: FlagSpec[] = [
+  { name: 'data-dir', kind: 'string', default: '' },
+  { name: 'wal-dir', kind: 'string', default: '' },
+  { name: 'name', kind: 'string', default: 'default' },
+  { name: 'initial-cluster', kind: 'string', default: 'default=http://localhost:2380' },
+  { name: 'initial-cluster-token', kind: 'string', default: 'etcd-cluster' },
+  { name: 'initial-advertise-peer-urls', kind: 'string', default: 'http://localhost:2380' },
+  { name: 'skip-hash-check', kind: 'bool', default: false },
+  { name: 'mark-compacted', kind: 'bool', default: false },
+];
+
 async function snapshotRestoreCmd(argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(argv, [
-    { name: 'data-dir', kind: 'string', default: '' },
-    { name: 'wal-dir', kind: 'string', default: '' },
-    { name: 'name', kind: 'string', default: 'default' },
-    { name: 'initial-cluster', kind: 'string', default: 'default=http://localhost:2380' },
-    { name: 'initial-cluster-token', kind: 'string', default: 'etcd-cluster' },
-    { name: 'initial-advertise-peer-urls', kind: 'string', default: 'http://localhost:2380' },
-    { name: 'skip-hash-check', kind: 'bool', default: false },
-    { name: 'mark-compacted', kind: 'bool', default: false },
-  ]);
+  const p = parseArgs(argv, RESTORE_FLAGS);
   if (p.args.length !== 1) throw new UsageError('snapshot restore requires exactly one argument: the snapshot file');
+  return restoreFrom(p, p.args[0]!, out);
+}
+
+/**
+ * import: a stopped etcd's data dir (its bbolt file, <dir>/member/snap/db, has no SHA-256
+ * trailer) into a new etcd-ts data dir, with restore's flags. etcd must have been stopped
+ * cleanly, so every committed entry is in that file.
+ */
+async function importCmd(argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(argv, [...RESTORE_FLAGS, { name: 'etcd-data-dir', kind: 'string', default: '' }]);
+  if (p.args.length > 0) throw new UsageError(`import takes no arguments (got ${p.args.join(' ')})`);
+  const from = str(p, 'etcd-data-dir');
+  if (from === '') throw new UsageError('import needs --etcd-data-dir (the data dir of a stopped etcd)');
+  const db = join(from, 'member', 'snap', 'db');
+  if (!existsSync(db)) throw new SnapshotError(`${db} does not exist: --etcd-data-dir must be an etcd data dir`);
+  p.flags.set('skip-hash-check', true);
+  return restoreFrom(p, db, out);
+}
+
+async function restoreFrom(p: ReturnType<typeof parseArgs>, snapshotPath: string, out: Output): Promise<number> {
   const name = str(p, 'name');
   const dataDir = str(p, 'data-dir') || `${name}.etcd`;
-  const snapshotPath = p.args[0]!;
   const started = process.hrtime.bigint();
   log(out, 'restoring snapshot', { path: snapshotPath, 'data-dir': dataDir, 'wal-dir': str(p, 'wal-dir') || join(dataDir, 'member', 'wal') });
   const r = await restoreSnapshot({
@@ -181,6 +203,8 @@ export async function run(argv: readonly string[], out: Output): Promise<number>
       }
       case 'defrag':
         return await defragCmd(rest, out);
+      case 'import':
+        return await importCmd(rest, out);
       case 'hashkv':
         return await hashkvCmd(rest, out);
       case 'version':

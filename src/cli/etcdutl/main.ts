@@ -3,6 +3,7 @@
  *   etcdutl snapshot status <file> [-w simple|table|json]
  *   etcdutl snapshot restore <file> [--data-dir] [--wal-dir] [--name] [--initial-cluster]
  *            [--initial-cluster-token] [--initial-advertise-peer-urls] [--skip-hash-check]
+ *   etcdutl import --etcd-data-dir <stopped etcd data dir> --data-dir <new dir> [restore flags]
  *   etcdutl defrag --data-dir <dir>
  *   etcdutl hashkv <db file | data dir> [--rev R] [-w simple|table|json]
  *   etcdutl version

@@ -8,6 +8,8 @@ import {
   decodeEtcdKeyValue, encodeEtcdKeyValue, encodeEtcdTombstone, etcdRevKey, parseEtcdRevKey,
 } from '../../../src/mvcc/etcd-format.js';
 import { encodeAlarmMember, memberJson } from '../../../src/mvcc/etcd-buckets.js';
+import { etcdEntryBytes } from '../../../src/mvcc/hash.js';
+import { encodeKvRecord } from '../../../src/mvcc/records.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 
@@ -51,4 +53,22 @@ test('malformed input is refused, never misread', () => {
   assert.throws(() => decodeEtcdKeyValue(Buffer.from([0x0a, 0x05, 0x61])), /truncated/);
   assert.throws(() => decodeEtcdKeyValue(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])), /out of range/);
   assert.throws(() => decodeEtcdKeyValue(Buffer.from([0x10])), /truncated varint/);
+});
+
+test('etcdEntryBytes (our record -> etcd key ++ value in one buffer) equals the two encoders', () => {
+  const cases = [
+    { main: 2, sub: 0, tombstone: false, createRevision: 2, version: 1, lease: 0n, key: b('k'), value: b('v') },
+    { main: 2 ** 40, sub: 7, tombstone: false, createRevision: 2 ** 39, version: 1000, lease: -5n, key: Buffer.alloc(200, 3), value: Buffer.alloc(0) },
+    { main: 9, sub: 3, tombstone: false, createRevision: 1, version: 2, lease: 0x7fffffffffffffffn, key: b('x'), value: Buffer.alloc(70_000, 9) },
+    { main: 12, sub: 1, tombstone: true, createRevision: 0, version: 0, lease: 0n, key: Buffer.alloc(300, 1), value: Buffer.alloc(0) },
+  ];
+  for (const c of cases) {
+    const rec = encodeKvRecord({ tombstone: c.tombstone, createRevision: c.createRevision, version: c.version, lease: c.lease, key: c.key, value: c.value });
+    const want = Buffer.concat([
+      etcdRevKey(c.main, c.sub, c.tombstone),
+      c.tombstone ? encodeEtcdTombstone(c.key) : encodeEtcdKeyValue({ key: c.key, createRevision: c.createRevision, modRevision: c.main, version: c.version, value: c.value, lease: c.lease }),
+    ]);
+    assert.ok(etcdEntryBytes(c.main, c.sub, rec).equals(want), JSON.stringify({ main: c.main, sub: c.sub }));
+  }
+  assert.throws(() => etcdEntryBytes(1, 0, Buffer.alloc(10)), /short/);
 });

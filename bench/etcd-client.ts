@@ -60,6 +60,8 @@ const statusSer = ser(pb.StatusRequest as Codec<etcdserverpb.StatusRequest.$Prop
 const statusDe = de(pb.StatusResponse as Codec<StatusResponse>);
 const grantSer = ser(pb.LeaseGrantRequest as Codec<etcdserverpb.LeaseGrantRequest.$Properties>);
 const grantDe = de(pb.LeaseGrantResponse as Codec<LeaseGrantResponse>);
+const revokeSer = ser(pb.LeaseRevokeRequest as Codec<etcdserverpb.LeaseRevokeRequest.$Properties>);
+const revokeDe = de(pb.LeaseRevokeResponse as Codec<ReturnType<typeof pb.LeaseRevokeResponse.decode>>);
 
 /** A gRPC error as the generator counts it: "UNAVAILABLE: etcdserver: ..." style codes. */
 export function errorCode(err: unknown): string {
@@ -106,6 +108,9 @@ export class EtcdConn {
   /** `id` 0n: the server chooses (lease IDs are exact 64-bit bigints, docs/decisions/0003). */
   leaseGrant(ttl: number, id: bigint): Promise<LeaseGrantResponse> {
     return this.unary('/etcdserverpb.Lease/LeaseGrant', grantSer, grantDe, { TTL: ttl, ID: id });
+  }
+  leaseRevoke(id: bigint): Promise<unknown> {
+    return this.unary('/etcdserverpb.Lease/LeaseRevoke', revokeSer, revokeDe, { ID: id });
   }
   watchStream(): grpc.ClientDuplexStream<WatchRequest, WatchResponse> {
     return this.client.makeBidiStreamRequest('/etcdserverpb.Watch/Watch', watchSer, watchDe);

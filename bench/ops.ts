@@ -77,6 +77,22 @@ export async function makeOp(ctx: ClientContext): Promise<Op> {
     }
     case 'lease-keepalive':
       return makeKeepAlive(conn, ctx.clientIndex);
+    case 'lease-grant-revoke': {
+      // Alternates: grant a lease (TTL 60, server-chosen ID), then revoke it; labels 'grant', 'revoke'.
+      let held: bigint | undefined;
+      return async () => {
+        if (held === undefined) {
+          const g = await conn.leaseGrant(60, 0n);
+          if (g.error) throw new Error(`lease grant: ${g.error}`);
+          held = g.ID;
+          return 'grant';
+        }
+        const id = held;
+        held = undefined;
+        await conn.leaseRevoke(id);
+        return 'revoke';
+      };
+    }
     default:
       throw new Error(`${opts.workload} is not a request/response workload`);
   }

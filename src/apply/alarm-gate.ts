@@ -2,8 +2,9 @@
  * Alarms in the applier: the Alarm request (GET / ACTIVATE / DEACTIVATE, etcd's
  * applierV3backend.Alarm) and the requests an active alarm refuses, as etcd's decorators do:
  *   NOSPACE (applierV3Capped): a Put, a Txn that may write (any put in either branch, nested
- *     txns included) -> ETCD_ERR_MVCC_NO_SPACE; reads, deletes and compaction pass;
- *   CORRUPT (applierV3Corrupt): Range, Put, DeleteRange, Txn, Compaction -> ETCD_ERR_SERVER_CORRUPT.
+ *     txns included), a LeaseGrant -> ETCD_ERR_MVCC_NO_SPACE; reads, deletes, revokes and compaction pass;
+ *   CORRUPT (applierV3Corrupt): Range, Put, DeleteRange, Txn, Compaction, LeaseGrant, LeaseRevoke
+ *     -> ETCD_ERR_SERVER_CORRUPT.
  * The state lives in the meta dbi (src/backend/alarms.ts), written in the entry's transaction;
  * this class keeps a copy that `reload()` refreshes after an aborted transaction.
  */
@@ -38,10 +39,10 @@ export class AlarmGate {
   /** Throws the error an active alarm answers this request with. */
   check(req: etcdserverpb.IInternalRaftRequest): void {
     if (this.#active.length === 0) return;
-    if (this.#has(ALARM_CORRUPT) && (req.range || req.put || req.deleteRange || req.txn || req.compaction)) {
+    if (this.#has(ALARM_CORRUPT) && (req.range || req.put || req.deleteRange || req.txn || req.compaction || req.leaseGrant || req.leaseRevoke)) {
       throw new EtcdError('ETCD_ERR_SERVER_CORRUPT');
     }
-    if (this.#has(ALARM_NOSPACE) && (req.put || (req.txn && txnMayWrite(req.txn)))) {
+    if (this.#has(ALARM_NOSPACE) && (req.put || req.leaseGrant || (req.txn && txnMayWrite(req.txn)))) {
       throw new EtcdError('ETCD_ERR_MVCC_NO_SPACE');
     }
   }

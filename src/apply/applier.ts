@@ -24,9 +24,10 @@ import { WriteTxn } from '../mvcc/kvstore-txn.js';
 import { rangeRequest } from '../mvcc/range.js';
 import { assert, int } from '../mvcc/revision.js';
 import {
-  ApplyFatalError, ERR_APPLY_UNSUPPORTED, NO_LEASES,
-  type ApplierOptions, type ApplyKind, type ApplyResult, type LeaseLookup, type PromisedRevisions,
+  ApplyFatalError, ERR_APPLY_UNSUPPORTED,
+  type ApplierOptions, type ApplyKind, type ApplyResult, type LeaseEffect, type LeaseLookup, type PromisedRevisions,
 } from './interface.js';
+import { applyLeaseCheckpoint, applyLeaseGrant, applyLeaseRevoke, backendLeaseLookup } from './lease-apply.js';
 import { checkPut, checkTxn, compareToPath, execDeleteRange, execPut, execTxn } from './txn.js';
 import { AlarmGate } from './alarm-gate.js';
 
@@ -38,7 +39,7 @@ import { AlarmGate } from './alarm-gate.js';
  */
 export const APPLY_TXN_BYTES_MAX = 64 * 1024 * 1024;
 
-type Outcome = { kind: ApplyKind; response: Uint8Array; compactPhysical?: boolean; tw?: WriteTxn; alarmsChanged?: boolean };
+type Outcome = { kind: ApplyKind; response: Uint8Array; compactPhysical?: boolean; tw?: WriteTxn; lease?: LeaseEffect; alarmsChanged?: boolean };
 
 export class Applier {
   readonly backend: LmdbBackend;
@@ -54,7 +55,7 @@ export class Applier {
   constructor(opts: ApplierOptions) {
     assert(opts.backend.writable, 'Applier needs the writable backend');
     this.backend = opts.backend;
-    this.leases = opts.leases ?? NO_LEASES;
+    this.leases = opts.leases ?? backendLeaseLookup(this.backend);
     this.state = readMeta(this.backend.meta);
     this.compactor = new Compactor(this.backend, this.state, opts.onCompactionFinished);
     this.alarms = new AlarmGate(this.backend.meta);
@@ -158,6 +159,7 @@ export class Applier {
         ...base, requestId, revision: this.state.currentRev, kind: out.kind, response: out.response,
         events: out.tw?.events ?? [],
       };
+      if (out.lease !== undefined) return { ...r, lease: out.lease };
       if (out.alarmsChanged) return { ...r, alarmsChanged: true };
       return out.compactPhysical ? { ...r, compactPhysical: true } : r;
     } catch (err) {
@@ -235,6 +237,20 @@ export class Applier {
       const resp = rangeRequest(this.newTxn(), req.range);
       return { kind: 'range', response: etcdserverpb.RangeResponse.encode(resp).finish() };
     }
+    if (req.leaseGrant) {
+      this.txn = undefined;
+      const out = applyLeaseGrant(this.backend, req.leaseGrant, this.state.currentRev);
+      return { kind: 'leaseGrant', ...out };
+    }
+    if (req.leaseRevoke) {
+      const tw = this.newTxn();
+      const out = applyLeaseRevoke(this.backend, tw, req.leaseRevoke);
+      this.endTxn(tw);
+      return { kind: 'leaseRevoke', ...out, tw };
+    }
+    if (req.leaseCheckpoint) {
+      return { kind: 'leaseCheckpoint', ...applyLeaseCheckpoint(this.backend, req.leaseCheckpoint, this.state.currentRev) };
+    }
     throw new UnsupportedRequest();
   }
 }
@@ -260,6 +276,9 @@ function kindOf(req: etcdserverpb.InternalRaftRequest): ApplyKind {
   if (req.txn) return 'txn';
   if (req.compaction) return 'compaction';
   if (req.range) return 'range';
+  if (req.leaseGrant) return 'leaseGrant';
+  if (req.leaseRevoke) return 'leaseRevoke';
+  if (req.leaseCheckpoint) return 'leaseCheckpoint';
   if (req.alarm) return 'alarm';
   return 'unsupported';
 }

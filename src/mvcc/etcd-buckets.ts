@@ -9,7 +9,7 @@
  *   authUsers        (empty)
  *   cluster          "clusterVersion" -> "3.6.0"
  *   key              revision key (17/18 bytes) -> mvccpb.KeyValue (src/mvcc/etcd-format.ts)
- *   lease            (empty until leases are stored: lease ID int64 BE -> leasepb.Lease)
+ *   lease            lease ID int64 BE -> leasepb.Lease{ID, TTL, RemainingTTL} marshalled
  *   members          member ID in hex -> {"id":<uint64>,"peerURLs":[...],"name":"...","clientURLs":[...]}
  *   members_removed  (empty)
  *   meta             consistent_index -> u64 BE applied index; finishedCompactRev and
@@ -37,6 +37,8 @@ export interface EtcdBucketsInput {
   /** etcd's clusterVersion, "major.minor.0". */
   readonly clusterVersion: string;
   readonly alarms: readonly { readonly memberId: bigint; readonly alarm: number }[];
+  /** Leases in ID byte order (int64 big-endian, as etcd's bucket sorts them). */
+  readonly leases: Iterable<{ readonly id: bigint; readonly ttl: number; readonly remainingTtl: number }>;
   readonly appliedIndex: number;
   readonly term: number;
   /** Our scheduled compaction (0: none pending, so the `rev` dbi holds exactly what compaction keeps). */
@@ -65,6 +67,39 @@ export function encodeAlarmMember(memberId: bigint, alarm: number): Buffer {
   if (memberId !== 0n) bytes.push(0x08, ...varint(memberId));
   if (alarm !== 0) bytes.push(0x10, ...varint(BigInt(alarm)));
   return Buffer.from(bytes);
+}
+
+/** leasepb.Lease{ID, TTL, RemainingTTL} marshalled (zero fields omitted). */
+export function encodeLease(id: bigint, ttl: number, remainingTtl: number): Buffer {
+  const bytes: number[] = [];
+  if (id !== 0n) bytes.push(0x08, ...varint(id));
+  if (ttl !== 0) bytes.push(0x10, ...varint(BigInt(ttl)));
+  if (remainingTtl !== 0) bytes.push(0x18, ...varint(BigInt(remainingTtl)));
+  return Buffer.from(bytes);
+}
+
+/** Decodes leasepb.Lease (unknown fields skipped); throws on malformed bytes. */
+export function decodeLease(b: Uint8Array): { id: bigint; ttl: number; remainingTtl: number } {
+  let o = 0;
+  const out = { id: 0n, ttl: 0, remainingTtl: 0 };
+  const vint = (): bigint => {
+    let v = 0n;
+    for (let shift = 0n; ; shift += 7n) {
+      if (o >= b.length || shift > 63n) throw new Error('leasepb.Lease: malformed varint');
+      const c = b[o++]!;
+      v |= BigInt(c & 0x7f) << shift;
+      if ((c & 0x80) === 0) return v;
+    }
+  };
+  while (o < b.length) {
+    const tag = Number(vint());
+    if ((tag & 7) !== 0) throw new Error(`leasepb.Lease: unexpected wire type ${tag & 7}`);
+    const v = BigInt.asIntN(64, vint());
+    if (tag >>> 3 === 1) out.id = v;
+    else if (tag >>> 3 === 2) out.ttl = Number(v);
+    else if (tag >>> 3 === 3) out.remainingTtl = Number(v);
+  }
+  return out;
 }
 
 /** etcd's membership.Member as JSON (the ID as an exact uint64 number). */
@@ -116,7 +151,13 @@ export function etcdBuckets(view: LmdbReadView, input: EtcdBucketsInput): [Buffe
     [b('authUsers'), EMPTY],
     [b('cluster'), [[b('clusterVersion'), b(input.clusterVersion)]]],
     [b('key'), { [Symbol.iterator]: () => keyBucket(view, input.scheduledCompactRev) }],
-    [b('lease'), EMPTY],
+    [b('lease'), { [Symbol.iterator]: function* () {
+      for (const l of input.leases) {
+        const k = Buffer.allocUnsafe(8);
+        k.writeBigUInt64BE(BigInt.asUintN(64, l.id));
+        yield [k, encodeLease(l.id, l.ttl, l.remainingTtl)] as const;
+      }
+    } }],
     [b('members'), members],
     [b('members_removed'), EMPTY],
     [b('meta'), meta],

@@ -31,7 +31,8 @@ import { WaitRegistry } from './wait.js';
 import { IntakeGate } from './intake-gate.js';
 import { promisesOf } from '../apply/interface.js';
 import { RevisionPredictor, isPlainPut } from './revision-predictor.js';
-import { RequestIdGenerator } from './request-ids.js';
+import { RequestIdGenerator, leaseIdFrom } from './request-ids.js';
+import type { LeaseId } from '../util/pure/id64.js';
 import { txnMayWrite } from '../apply/alarm-gate.js';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
@@ -119,7 +120,14 @@ type Proposal =
   | { deleteRange: etcdserverpb.IDeleteRangeRequest }
   | { txn: etcdserverpb.ITxnRequest }
   | { compaction: etcdserverpb.ICompactionRequest }
+  | LeaseProposal
   | { alarm: etcdserverpb.IAlarmRequest };
+
+/** Lease entries (src/server/lease-server.ts builds them; docs/leases.md). */
+export type LeaseProposal =
+  | { leaseGrant: etcdserverpb.ILeaseGrantRequest }
+  | { leaseRevoke: etcdserverpb.ILeaseRevokeRequest }
+  | { leaseCheckpoint: etcdserverpb.ILeaseCheckpointRequest };
 
 /** Plain counters on the hot path; src/server/metrics.ts reads them when /metrics is scraped. */
 export interface ServerCounters {
@@ -316,6 +324,23 @@ export class EtcdServer {
     return this.#propose({ compaction: req });
   }
 
+  // ---- Leases (the lease API itself: src/server/lease-server.ts) ----
+
+  /** Proposes a lease entry; answered at apply with the encoded response, header filled. */
+  proposeLease(p: LeaseProposal): Promise<Uint8Array> {
+    return this.#propose(p);
+  }
+
+  /** A server-chosen lease ID: a fresh request ID with the sign bit cleared, as etcd. */
+  newLeaseId(): LeaseId {
+    return leaseIdFrom(this.#requestIds.next());
+  }
+
+  /** True while this member leads (keep-alives and expiry are the leader's). */
+  isLeader(): boolean {
+    return this.#node.isLeader();
+  }
+
   // ---- Maintenance ----
 
   /** etcd's Alarm: GET, ACTIVATE and DEACTIVATE all go through the log. */
@@ -452,8 +477,8 @@ export class EtcdServer {
    * and the refusal raises this member's NOSPACE alarm through the log (etcd's quotaAlarmer).
    */
   #checkQuota(p: Proposal, requestBytes: number): void {
-    // Only puts (alone or in a txn) cost quota, as etcd's BackendQuota.Cost.
-    if (!('put' in p) && !('txn' in p && txnMayWrite(p.txn))) return;
+    // Only puts (alone or in a txn) and lease grants cost quota, as etcd's BackendQuota.Cost.
+    if (!('put' in p) && !('leaseGrant' in p) && !('txn' in p && txnMayWrite(p.txn))) return;
     const quota = this.quotaBytes;
     const now = Date.now();
     if (now - this.#dbSize.measuredAtMs > DB_SIZE_CACHE_MS) {

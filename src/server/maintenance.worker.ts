@@ -9,6 +9,7 @@ import { crc32c } from '@node-rs/crc32';
 import { LmdbBackend } from '../backend/backend.js';
 import { readMeta, type MetaState } from '../backend/meta.js';
 import { listAlarms } from '../backend/alarms.js';
+import { allLeases } from '../apply/lease-records.js';
 import { LmdbReadView } from '../mvcc/kvstore.js';
 import { hashKv } from '../mvcc/hash.js';
 import { etcdBuckets, type EtcdBucketsInput } from '../mvcc/etcd-buckets.js';
@@ -53,6 +54,7 @@ function bucketsOf(view: LmdbReadView, meta: MetaState, backend: LmdbBackend, m:
     members: m === undefined ? [] : [{ memberId: m.memberId, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls }],
     clusterVersion: m?.clusterVersion ?? '',
     alarms: listAlarms(backend.meta, view.opts),
+    leases: allLeases(backend.leases, view.opts),
     appliedIndex: meta.appliedIndex,
     term: meta.consistentTerm,
     scheduledCompactRev: meta.scheduledCompactRev,

@@ -11,6 +11,8 @@ import { BoltReader } from '../backend/bbolt/reader.js';
 import { LmdbBackend } from '../backend/backend.js';
 import { HistoryLoader } from '../mvcc/restore.js';
 import { decodeEtcdKeyValue, parseEtcdRevKey } from '../mvcc/etcd-format.js';
+import { decodeLease } from '../mvcc/etcd-buckets.js';
+import { encodeLeaseRecord, leaseIdKey } from '../apply/lease-records.js';
 import { layoutOf, writeIdentity } from './data-dir.js';
 import { computeClusterId, computeMemberId } from './identity.js';
 
@@ -112,7 +114,7 @@ export interface RestoreResult {
   readonly entries: number;
   readonly memberId: bigint;
   readonly clusterId: bigint;
-  readonly leasesSkipped: number;
+  readonly leasesRestored: number;
   readonly alarmsSkipped: number;
 }
 
@@ -184,14 +186,23 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
     }
     const compactedRevision = revOf('finishedCompactRev');
     const revision = loader.finish({ compactedRev: compactedRevision, scheduledCompactRev: revOf('scheduledCompactRev') });
-    const leasesSkipped = [...reader.entries(Buffer.from('lease'))].length;
+    // Leases: etcd's bucket into the leases dbi (keys were attached above by their lease IDs).
+    const leaseDb = backend.leases;
+    const leases = [...reader.entries(Buffer.from('lease'))].map(([, v]) => decodeLease(v));
+    backend.write(() => {
+      for (const l of leases) {
+        if (l.ttl <= 0) throw new SnapshotError(`${o.snapshotPath}: lease ${l.id} has TTL ${l.ttl}`);
+        leaseDb.putSync(leaseIdKey(l.id), encodeLeaseRecord(l.ttl, l.remainingTtl > 0 ? l.remainingTtl : 0));
+      }
+    });
+    const leasesRestored = leases.length;
     const alarmsSkipped = [...reader.entries(Buffer.from('alarm'))].length;
     const entries = loader.count;
     const closing = backend;
     backend = undefined;
     await closing.close();
     writeIdentity(layout, { format: 'etcd-ts/identity/v1', name: o.name, memberId: ids.memberId, clusterId: ids.clusterId });
-    return { revision, compactedRevision, entries, memberId: ids.memberId, clusterId: ids.clusterId, leasesSkipped, alarmsSkipped };
+    return { revision, compactedRevision, entries, memberId: ids.memberId, clusterId: ids.clusterId, leasesRestored, alarmsSkipped };
   } catch (err) {
     if (backend !== undefined) await backend.close().catch(() => undefined);
     // Leave nothing behind: what this call created goes.

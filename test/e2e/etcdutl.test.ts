@@ -43,6 +43,7 @@ describe('snapshot from etcd-ts restores into etcd-ts and into the real etcd 3.4
   let snap: string;
   let want: { kvs: Kv[]; revision: number };
   let wantHash: number;
+  let leaseHex = '';
   const started: Cluster[] = [];
   before(async () => {
     dir = makeTempDir('etcd-ts-etcdutl-');
@@ -54,6 +55,9 @@ describe('snapshot from etcd-ts restores into etcd-ts and into the real etcd 3.4
     const rev = (await everything(source.endpoint)).revision;
     await ctl(source.endpoint, ['compaction', String(rev - 50)]);
     await ctl(source.endpoint, ['put', 'after', 'compaction']);
+    const granted = /lease ([0-9a-f]+) granted/.exec(await ctl(source.endpoint, ['lease', 'grant', '3600']));
+    leaseHex = granted![1]!;
+    await ctl(source.endpoint, ['put', 'leased', 'yes', '--lease', leaseHex]);
     want = await everything(source.endpoint);
     wantHash = await hashAt(source.endpoint, want.revision);
     await ctl(source.endpoint, ['snapshot', 'save', snap]);
@@ -81,6 +85,8 @@ describe('snapshot from etcd-ts restores into etcd-ts and into the real etcd 3.4
     started.push(c);
     assert.deepEqual(await everything(c.endpoint), { ...want, revision: want.revision });
     assert.equal(await hashAt(c.endpoint, want.revision), wantHash);
+    assert.match(await ctl(c.endpoint, ['lease', 'list']), new RegExp(leaseHex));
+    assert.match(await ctl(c.endpoint, ['lease', 'timetolive', leaseHex, '--keys']), /attached keys\(\[leased\]\)/);
     const put = JSON.parse(await ctl(c.endpoint, ['put', 'new', '1', '-w', 'json'])) as { header: { revision: number } };
     assert.equal(put.header.revision, want.revision + 1);
     const old = await runEtcdctl([c.endpoint], ['get', 'key/5', '--rev', '2']);
@@ -95,6 +101,7 @@ describe('snapshot from etcd-ts restores into etcd-ts and into the real etcd 3.4
     started.push(c);
     assert.deepEqual((await everything(c.endpoint)).kvs, want.kvs);
     assert.equal(await hashAt(c.endpoint, want.revision), wantHash);
+    assert.match(await ctl(c.endpoint, ['lease', 'timetolive', leaseHex, '--keys']), /attached keys\(\[leased\]\)/);
   });
 
   it('a snapshot of the real etcd restores into etcd-ts with the same HashKV', async () => {

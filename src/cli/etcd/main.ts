@@ -15,10 +15,14 @@ import { HttpRouter } from '../../api/http/router.js';
 import { registerHealthRoutes, registerVersionRoute, type HealthServer } from '../../api/http/health.js';
 import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods, maintenanceStreams } from '../../api/v3rpc/maintenance.js';
+import { watchMethod } from '../../api/v3rpc/watch.js';
+import { leaseKeepAliveStream, leaseKeepAliveUnary, leaseMethods } from '../../api/v3rpc/lease.js';
+import { electionMethods, electionObserve, lockMethods } from '../../api/v3rpc/lock.js';
 import { createMetrics } from '../../server/metrics.js';
 import { idToHex } from '../../util/pure/id64.js';
 import { registerMetricsRoute } from '../../api/http/metrics-route.js';
 import { registerGateway } from '../../api/http/gateway.js';
+import { registerWatchGateway } from '../../api/http/watch-gateway.js';
 
 /** etcd adds this much to --max-request-bytes for the gRPC receive limit (grpcOverheadBytes). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -83,10 +87,14 @@ async function main(): Promise<void> {
     maxConcurrentStreams: cfg.maxConcurrentStreams,
     logError: (msg, err) => logger.error(msg, { error: err instanceof Error ? err.message : String(err) }),
   });
-  const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server)];
+  const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server), ...leaseMethods(member.leases),
+    ...lockMethods(member.concurrency), ...electionMethods(member.concurrency)];
   for (const m of unary) transport.addUnary(m);
   for (const m of maintenanceStreams(server)) transport.addStream(m);
   registerHealthService(transport);
+  transport.addStream(watchMethod(member.watchHub, { hasLeader: () => (server.status().leader ?? 0n) !== 0n }));
+  transport.addStream(leaseKeepAliveStream(member.leases));
+  transport.addStream(electionObserve(member.concurrency));
 
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   const health: HealthServer = {
@@ -114,7 +122,10 @@ async function main(): Promise<void> {
   const metricsRouter = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   registerHealthRoutes(metricsRouter, health, healthStats);
   registerMetricsRoute(metricsRouter, metrics);
-  if (cfg.enableGrpcGateway) registerGateway(router, unary, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+  if (cfg.enableGrpcGateway) {
+    registerGateway(router, [...unary, leaseKeepAliveUnary(member.leases)], { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+    registerWatchGateway(router, member.watchHub, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+  }
   const [major, minor] = cfg.emulatedEtcdVersion.split('.');
   registerVersionRoute(router, { etcdserver: cfg.emulatedEtcdVersion, etcdcluster: `${major}.${minor}.0` });
 

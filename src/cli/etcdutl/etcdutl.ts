@@ -106,7 +106,6 @@ async function restoreFrom(p: ReturnType<typeof parseArgs>, snapshotPath: string
     skipHashCheck: bool(p, 'skip-hash-check'),
     progress: (n) => log(out, 'restoring key bucket', { entries: n }),
   });
-  if (r.leasesSkipped > 0) out.stderr(`warning: ${r.leasesSkipped} leases in the snapshot were not restored (this etcd-ts stores no leases yet); keys keep their lease IDs\n`);
   if (r.alarmsSkipped > 0) out.stderr(`warning: ${r.alarmsSkipped} alarms in the snapshot were not restored\n`);
   log(out, 'restored snapshot', {
     path: snapshotPath,
@@ -116,6 +115,7 @@ async function restoreFrom(p: ReturnType<typeof parseArgs>, snapshotPath: string
     revision: r.revision,
     'compacted-revision': r.compactedRevision,
     entries: r.entries,
+    leases: r.leasesRestored,
     took: `${Number(process.hrtime.bigint() - started) / 1e6}ms`,
   });
   return 0;

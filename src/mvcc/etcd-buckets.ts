@@ -120,7 +120,8 @@ function* keyBucket(view: LmdbReadView, scheduled: number): Generator<[Buffer, B
     }
     start = encodeRevision(c + 1, 0);
   }
-  for (const { key, value } of view.backend.rev.getRange({ ...view.opts, ...(start ? { start } : {}) })) {
+  // revScan: `value` is valid for this step only; etcdKeyBucketEntry copies it.
+  for (const { key, value } of view.backend.revScan().getRange({ ...view.opts, ...(start ? { start } : {}) })) {
     const main = readU64(key, 0);
     if (main > view.rev) break;
     const kv = etcdKeyBucketEntry(main, readU64(key, 8), value);

@@ -37,6 +37,8 @@ export interface MaintenanceServer extends StatusSource {
 
 /** etcd's snapshotSendBufferSize. */
 export const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
+/** Bytes read from the staged file per read (one thread-pool hop), then sent in 32 KiB messages. */
+const SNAPSHOT_READ_BYTES = 1024 * 1024;
 
 export function maintenanceMethods(s: StatusSource | MaintenanceServer): UnaryMethodSpec<any, any>[] {
   const pb = etcdserverpb;
@@ -138,17 +140,21 @@ async function streamSnapshot(
     let sent = 0;
     while (sent < snap.sizeBytes) {
       if (stream.closed) return;
-      const buf = Buffer.allocUnsafe(Math.min(SNAPSHOT_CHUNK_BYTES, snap.sizeBytes - sent));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, sent);
-      if (bytesRead !== buf.length) throw new Error(`snapshot file ${snap.path} shorter than ${snap.sizeBytes} bytes`);
-      sent += bytesRead;
-      sha.update(buf);
-      if (!stream.send({ header, remainingBytes: snap.sizeBytes - sent, blob: buf })) {
-        if (stream.closed) return;
-        await new Promise<void>((resolve) => {
-          stream.onDrain(resolve);
-          stream.onClose(resolve);
-        });
+      // Read a block per thread-pool hop, send it as etcd's 32 KiB messages.
+      const block = Buffer.allocUnsafe(Math.min(SNAPSHOT_READ_BYTES, snap.sizeBytes - sent));
+      const { bytesRead } = await fh.read(block, 0, block.length, sent);
+      if (bytesRead !== block.length) throw new Error(`snapshot file ${snap.path} shorter than ${snap.sizeBytes} bytes`);
+      sha.update(block);
+      for (let off = 0; off < block.length; off += SNAPSHOT_CHUNK_BYTES) {
+        const buf = block.subarray(off, Math.min(off + SNAPSHOT_CHUNK_BYTES, block.length));
+        sent += buf.length;
+        if (!stream.send({ header, remainingBytes: snap.sizeBytes - sent, blob: buf })) {
+          if (stream.closed) return;
+          await new Promise<void>((resolve) => {
+            stream.onDrain(resolve);
+            stream.onClose(resolve);
+          });
+        }
       }
     }
     if (stream.closed) return;

@@ -111,8 +111,11 @@ export class BoltWriter {
     this.#roots.push({ flags: LEAF_FLAG_BUCKET, key: Buffer.from(name), value: header });
   }
 
-  /** Writes the root bucket, the freelist and both meta pages, syncs and closes. Returns the file size. */
-  finish(): number {
+  /**
+   * Writes the root bucket, the freelist and both meta pages, syncs (unless `sync` is false: a
+   * staging file that is read back at once and removed) and closes. Returns the file size.
+   */
+  finish(opts: { sync?: boolean } = {}): number {
     if (this.#finished) throw new BoltWriteError('writer finished');
     let bytes = PAGE_HEADER_BYTES;
     for (const r of this.#roots) bytes += ELEMENT_BYTES + r.key.length + r.value.length;
@@ -125,7 +128,7 @@ export class BoltWriter {
     this.#pwrite(free, FREELIST_PGID);
     for (const id of [0, 1]) this.#pwrite(metaPage(this.pageSize, id, root, hwm, id === 0 ? 2 : 1), id);
     ftruncateSync(this.#fd, hwm * this.pageSize);
-    fsyncSync(this.#fd);
+    if (opts.sync !== false) fsyncSync(this.#fd);
     closeSync(this.#fd);
     this.#finished = true;
     return hwm * this.pageSize;

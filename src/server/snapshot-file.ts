@@ -179,10 +179,11 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
     mkdirSync(layout.walDir, { recursive: true, mode: 0o700 });
     backend = LmdbBackend.open({ path: layout.dbPath, writable: true });
     const loader = new HistoryLoader(backend);
+    let read = 0;
     for (const [k, v] of reader.entries(Buffer.from('key'))) {
       const rk = parseEtcdRevKey(k);
       loader.add(rk.main, rk.sub, rk.tombstone, decodeEtcdKeyValue(v));
-      if (o.progress !== undefined && loader.count % PROGRESS_EVERY === 0 && loader.count > 0) o.progress(loader.count);
+      if (++read % PROGRESS_EVERY === 0) o.progress?.(read);
     }
     const compactedRevision = revOf('finishedCompactRev');
     const revision = loader.finish({ compactedRev: compactedRevision, scheduledCompactRev: revOf('scheduledCompactRev') });

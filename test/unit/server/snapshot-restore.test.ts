@@ -15,6 +15,8 @@ import { readMeta } from '../../../src/backend/meta.js';
 import { allLeases } from '../../../src/apply/lease-records.js';
 import { LmdbBackend, type Dbi } from '../../../src/backend/backend.js';
 import { restoreSnapshot, snapshotStatus } from '../../../src/server/snapshot-file.js';
+import { hashKv } from '../../../src/mvcc/hash.js';
+import { LmdbKvReader } from '../../../src/mvcc/kvstore.js';
 
 function history(h: Harness): void {
   h.apply({ leaseGrant: { ID: 0x1234n, TTL: 600 } });
@@ -98,6 +100,48 @@ test('snapshot -> restore gives the same store, byte for byte', async () => {
       initialAdvertisePeerUrls: ['http://localhost:2380'], skipHashCheck: true,
     }), /cannot be stored/);
     assert.equal(existsSync(join(dir, 'bad-out')), false);
+  } finally {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a snapshot taken while a compaction is still being carried out holds what it will keep', async () => {
+  const h = new Harness();
+  const dir = mkdtempSync(join(tmpdir(), 'etcd-ts-restore-'));
+  try {
+    for (let i = 0; i < 400; i++) h.put(`k/${i % 23}`, `v${i}`);
+    h.del('k/1', 'k/3');
+    h.compact(300); // logical now; physical deletion not run
+    assert.ok(readMeta(h.backend.meta).scheduledCompactRev === 300);
+    for (let i = 0; i < 10; i++) h.put(`k/${i}`, `after${i}`);
+    const file = join(dir, 'snap.db');
+    const meta = readMeta(h.backend.meta);
+    const want = h.reader.view((v) => {
+      const w = BoltWriter.create(file);
+      for (const [name, entries] of etcdBuckets(v, {
+        members: [], clusterVersion: '3.6.0', alarms: [], appliedIndex: meta.appliedIndex, term: 1,
+        scheduledCompactRev: meta.scheduledCompactRev, leases: [],
+      })) w.bucket(name, entries);
+      w.finish();
+      return [hashKv(v, 0), hashKv(v, 305)];
+    });
+    appendFileSync(file, createHash('sha256').update(readFileSync(file)).digest());
+    await restoreSnapshot({
+      snapshotPath: file, dataDir: join(dir, 'r'), walDir: '', name: 'default',
+      initialCluster: 'default=http://localhost:2380', initialClusterToken: 'etcd-cluster',
+      initialAdvertisePeerUrls: ['http://localhost:2380'], skipHashCheck: false,
+    });
+    const restored = LmdbBackend.open({ path: join(dir, 'r', 'member', 'snap', 'db'), writable: false });
+    try {
+      const got = new LmdbKvReader(restored).view((v) => [hashKv(v, 0), hashKv(v, 305)]);
+      assert.deepEqual(got, want);
+      // The original, once its compaction finishes, holds exactly what the snapshot held.
+      h.applier.compactor.runToCompletion(50);
+      assert.deepEqual(dump(restored.rev), dump(h.backend.rev));
+    } finally {
+      await restored.close();
+    }
   } finally {
     await h.close();
     rmSync(dir, { recursive: true, force: true });

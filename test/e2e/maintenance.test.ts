@@ -118,6 +118,35 @@ describe('status, alarms, defrag and snapshots through etcdctl 3.4', { skip, tim
     }
   });
 
+  it('Hash is stable without writes and changes with one; Downgrade answers clearly', async () => {
+    const raw = new RawEtcdClient(cluster.c.endpoint);
+    try {
+      const hash = async (): Promise<number> => {
+        const r = await raw.call('/etcdserverpb.Maintenance/Hash', new Uint8Array(0));
+        assert.ok(r.ok, r.ok ? '' : r.error.details);
+        return etcdserverpb.HashResponse.decode(r.bytes).hash;
+      };
+      const h1 = await hash();
+      assert.equal(await hash(), h1);
+      await ctl(cluster.c.endpoint, ['put', 'hash-probe', String(Date.now())]);
+      assert.notEqual(await hash(), h1);
+      if (!ours) return; // etcd 3.4 has no Downgrade
+      const down = (action: number, version: string) =>
+        raw.call('/etcdserverpb.Maintenance/Downgrade', etcdserverpb.DowngradeRequest.encode({ action, version }).finish());
+      const v = await down(0, '3.5');
+      assert.ok(v.ok);
+      assert.equal(etcdserverpb.DowngradeResponse.decode(v.bytes).version, '3.6.0');
+      const e = await down(1, '3.5');
+      assert.ok(!e.ok && e.error.code === Status.FAILED_PRECONDITION && /not supported by etcd-ts/.test(e.error.details));
+      const bad = await down(0, 'three');
+      assert.ok(!bad.ok && bad.error.code === Status.INVALID_ARGUMENT && /wrong downgrade target version format/.test(bad.error.details));
+      const c = await down(2, '');
+      assert.ok(!c.ok && /no inflight downgrade job/.test(c.error.details));
+    } finally {
+      raw.close();
+    }
+  });
+
   it('alarm list is empty; defrag answers at once and changes nothing', async () => {
     assert.equal((await ctl(cluster.c.endpoint, ['alarm', 'list'])).trim(), '');
     const before = await ctl(cluster.c.endpoint, ['endpoint', 'hashkv', '-w', 'json']);
@@ -286,4 +315,3 @@ describe('NOSPACE: raised at the quota, persistent, cleared once back under it',
 
 void statSync;
 void existsSync;
-void etcdserverpb;

@@ -10,6 +10,7 @@
 /** Workloads, named as in etcd's benchmark tool. */
 export const WORKLOADS = [
   'put', 'range', 'txn-put', 'txn-mixed', 'watch', 'watch-latency', 'lease-keepalive', 'lease-grant-revoke', 'gateway',
+  'kube-create-delete', 'kube-list', 'kube-count',
 ] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
@@ -227,6 +228,9 @@ workloads: ${WORKLOADS.join(', ')}
   --total N | --duration 30s      --rate N (req/s, 0 = unlimited)
   --key-size 8  --val-size 256  --key-space-size N  --sequential-keys  --target-leader  --prefill
   range: --consistency l|s --limit N      txn-mixed: --rw-ratio R
+  kube-apiserver's shapes (use --prefill): txn-put (update), kube-create-delete (create txn on a new
+  key, then the conditional delete of it), kube-list (a --limit page, default 500, from a random key at
+  one fixed revision), kube-count (count_only over the key space)
   watch / watch-latency: --streams N --watch-per-stream N --watched-key-total N --put-rate N (puts = --total/--duration)
   --idle-watchers N --idle-streams M: N watchers that see no events, open during the workload
   gateway: --gateway-op put|range (HTTP/JSON with autocannon)

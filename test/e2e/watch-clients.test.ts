@@ -266,6 +266,31 @@ describe('watch through clients', { skip: serverUnavailableReason() ?? false, ti
       }
     });
 
+    it('3,000 watch streams opened and cancelled on one connection: the connection stays usable', async () => {
+      // nghttp2's default reset limit (1,000, then 33/s) ended such a connection with GOAWAY
+      // INTERNAL_ERROR, failing every call on it; the real etcd keeps it.
+      const own = new RawEtcdClient(endpoint);
+      try {
+        for (let round = 0; round < 3; round++) {
+          const streams = Array.from({ length: 1000 }, () => new RawWatchStream(own));
+          for (const w of streams) w.send({ createRequest: { key: b(`rst/${round}`) } });
+          await Promise.all(streams.map((w) => created(w)));
+          for (const w of streams) w.close();
+          const r = await own.range({ key: b('rst') });
+          assert.ok(r.ok, `round ${round}: a call after the cancels: ${r.ok ? '' : r.error.details}`);
+        }
+        const last = new RawWatchStream(own);
+        try {
+          last.send({ createRequest: { key: b('rst/last') } });
+          await created(last);
+        } finally {
+          last.close();
+        }
+      } finally {
+        own.close();
+      }
+    });
+
     it('a consumer that stops reading while writes go on catches up with every event once, in order; disconnecting clients harm nobody', async () => {
       const start = (await raw.revision()) + 1;
       const slow = new RawWatchStream(raw);

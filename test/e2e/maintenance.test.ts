@@ -101,7 +101,8 @@ describe('status, alarms, defrag and snapshots through etcdctl 3.4', { skip, tim
     const j = JSON.parse(await ctl(cluster.c.endpoint, ['endpoint', 'status', '-w', 'json'])) as { Status: Record<string, unknown> }[];
     const s = j[0]!.Status;
     assert.ok(Number(s['dbSize']) > 0);
-    assert.ok(Number(s['raftIndex']) >= 2 && Number(s['raftAppliedIndex']) === Number(s['raftIndex']));
+    // Applied may trail committed for a moment (etcd-ts answers plain puts at commit).
+    assert.ok(Number(s['raftIndex']) >= 2 && Number(s['raftAppliedIndex']) >= 1 && Number(s['raftAppliedIndex']) <= Number(s['raftIndex']), JSON.stringify(s));
     assert.equal(s['leader'], (s['header'] as { member_id: unknown }).member_id);
     assert.equal(s['errors'], undefined);
     if (!ours) return; // the 3.6 fields below: etcd 3.4 does not send them
@@ -151,6 +152,7 @@ describe('status, alarms, defrag and snapshots through etcdctl 3.4', { skip, tim
     assert.equal((await ctl(cluster.c.endpoint, ['alarm', 'list'])).trim(), '');
     const before = await ctl(cluster.c.endpoint, ['endpoint', 'hashkv', '-w', 'json']);
     assert.match(await ctl(cluster.c.endpoint, ['defrag']), /Finished defragmenting etcd member/);
+    if (ours) assert.match(cluster.c.logTail(50), /"msg":"defragment: LMDB reuses free pages as it writes; nothing to rewrite".*"current-db-size-bytes":\d+/);
     assert.equal(hashkv(await ctl(cluster.c.endpoint, ['endpoint', 'hashkv', '-w', 'json'])).hash, hashkv(before).hash);
   });
 

@@ -29,6 +29,7 @@ import {
 } from './interface.js';
 import { applyLeaseCheckpoint, applyLeaseGrant, applyLeaseRevoke, backendLeaseLookup } from './lease-apply.js';
 import { checkPut, checkTxn, compareToPath, execDeleteRange, execPut, execTxn } from './txn.js';
+import { AlarmGate } from './alarm-gate.js';
 
 /**
  * Entry bytes per LMDB write transaction. A batch above it is committed in several
@@ -38,12 +39,14 @@ import { checkPut, checkTxn, compareToPath, execDeleteRange, execPut, execTxn } 
  */
 export const APPLY_TXN_BYTES_MAX = 64 * 1024 * 1024;
 
-type Outcome = { kind: ApplyKind; response: Uint8Array; compactPhysical?: boolean; tw?: WriteTxn; lease?: LeaseEffect };
+type Outcome = { kind: ApplyKind; response: Uint8Array; compactPhysical?: boolean; tw?: WriteTxn; lease?: LeaseEffect; alarmsChanged?: boolean };
 
 export class Applier {
   readonly backend: LmdbBackend;
   readonly compactor: Compactor;
   private readonly leases: LeaseLookup;
+  /** The active alarms and the requests they refuse (etcd's capped and corrupt appliers). */
+  readonly alarms: AlarmGate;
   /** Mirror of the meta dbi as of the last commit (the applier is the only writer). */
   private readonly state: MetaState;
   /** The write txn of the entry being applied (to tell whether a failure wrote anything). */
@@ -55,6 +58,7 @@ export class Applier {
     this.leases = opts.leases ?? backendLeaseLookup(this.backend);
     this.state = readMeta(this.backend.meta);
     this.compactor = new Compactor(this.backend, this.state, opts.onCompactionFinished);
+    this.alarms = new AlarmGate(this.backend.meta);
   }
 
   appliedIndex(): number { return this.state.appliedIndex; }
@@ -122,6 +126,7 @@ export class Applier {
         return results;
       } catch (err) {
         Object.assign(this.state, saved);
+        this.alarms.reload();
         if (!(err instanceof RerunWithout)) throw err;
         assert(!failed.has(err.result.index), 'apply: an entry failed twice');
         failed.set(err.result.index, err.result);
@@ -155,11 +160,13 @@ export class Applier {
         events: out.tw?.events ?? [],
       };
       if (out.lease !== undefined) return { ...r, lease: out.lease };
+      if (out.alarmsChanged) return { ...r, alarmsChanged: true };
       return out.compactPhysical ? { ...r, compactPhysical: true } : r;
     } catch (err) {
       const tw = this.txn as WriteTxn | undefined;
       const wrote = (tw?.changes ?? 0) > 0 || !sameState(saved, this.state);
       Object.assign(this.state, saved);
+      this.alarms.reload();
       let result: ApplyResult;
       if (err instanceof UnsupportedRequest) {
         result = { ...base, requestId, revision: saved.currentRev, kind: 'unsupported', errorCode: ERR_APPLY_UNSUPPORTED };
@@ -189,6 +196,11 @@ export class Applier {
   }
 
   private dispatch(req: etcdserverpb.InternalRaftRequest): Outcome {
+    if (req.alarm) {
+      const { response, changed } = this.alarms.apply(req.alarm);
+      return { kind: 'alarm', response: etcdserverpb.AlarmResponse.encode(response).finish(), alarmsChanged: changed };
+    }
+    this.alarms.check(req);
     if (req.put) {
       const tw = this.newTxn();
       checkPut(tw, this.leases, req.put, true);
@@ -267,5 +279,6 @@ function kindOf(req: etcdserverpb.InternalRaftRequest): ApplyKind {
   if (req.leaseGrant) return 'leaseGrant';
   if (req.leaseRevoke) return 'leaseRevoke';
   if (req.leaseCheckpoint) return 'leaseCheckpoint';
+  if (req.alarm) return 'alarm';
   return 'unsupported';
 }

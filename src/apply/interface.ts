@@ -33,7 +33,7 @@ export interface ApplierOptions {
 }
 
 export type ApplyKind =
-  | 'noop' | 'put' | 'deleteRange' | 'txn' | 'compaction' | 'range' | 'leaseGrant' | 'leaseRevoke' | 'leaseCheckpoint' | 'unsupported';
+  | 'noop' | 'put' | 'deleteRange' | 'txn' | 'compaction' | 'range' | 'leaseGrant' | 'leaseRevoke' | 'leaseCheckpoint' | 'alarm' | 'unsupported';
 
 /** Not (yet) in the error catalogue: a request type this applier does not handle (lease, auth, alarm...). */
 export const ERR_APPLY_UNSUPPORTED = 'ETCD_ERR_APPLY_UNSUPPORTED_REQUEST';
@@ -88,4 +88,6 @@ export interface ApplyResult {
   readonly compactPhysical?: boolean;
   /** A lease granted or revoked by this entry (for the lessor). */
   readonly lease?: LeaseEffect;
+  /** The entry activated or deactivated an alarm: readers should list the alarms again. */
+  readonly alarmsChanged?: boolean;
 }

@@ -39,3 +39,9 @@ export const META_SCHEMA_VERSION = Buffer.from('schema_version');
 
 /** Layout version written by this code; a file with another version is refused. */
 export const SCHEMA_VERSION = 1;
+
+/**
+ * Prefix of the alarm keys in the meta dbi: `alarm/` ++ member ID (u64 BE) ++ alarm type (u8),
+ * value empty. Present while that member's alarm is active (docs/storage-lmdb.md, "Meta keys").
+ */
+export const META_ALARM_PREFIX = Buffer.from('alarm/');

@@ -102,6 +102,11 @@ export const ERRORS = {
   ETCD_ERR_SERVER_CORRUPT: { grpcStatus: S.DATA_LOSS, message: 'etcdserver: corrupt cluster' },
   ETCD_ERR_SERVER_NOT_SUPPORTED_FOR_LEARNER: { grpcStatus: S.FAILED_PRECONDITION, message: 'etcdserver: rpc not supported for learner' },
   ETCD_ERR_SERVER_BAD_LEADER_TRANSFEREE: { grpcStatus: S.FAILED_PRECONDITION, message: 'etcdserver: bad leader transferee' },
+  ETCD_ERR_SERVER_WRONG_DOWNGRADE_VERSION_FORMAT: { grpcStatus: S.INVALID_ARGUMENT, message: 'etcdserver: wrong downgrade target version format' },
+  ETCD_ERR_SERVER_INVALID_DOWNGRADE_TARGET_VERSION: { grpcStatus: S.INVALID_ARGUMENT, message: 'etcdserver: invalid downgrade target version' },
+  ETCD_ERR_SERVER_NO_INFLIGHT_DOWNGRADE: { grpcStatus: S.FAILED_PRECONDITION, message: 'etcdserver: no inflight downgrade job' },
+  /** Not etcd's: a downgrade job cannot be started (the store's format does not depend on the version; use --emulated-etcd-version). */
+  ETCD_ERR_SERVER_DOWNGRADE_NOT_SUPPORTED: { grpcStatus: S.FAILED_PRECONDITION, message: 'etcdserver: downgrade is not supported by etcd-ts; restart with --emulated-etcd-version instead' },
 
   /** Not etcd's: raised by the applier (src/apply/interface.ts) for a request type it does not apply yet. */
   ETCD_ERR_APPLY_UNSUPPORTED_REQUEST: { grpcStatus: S.UNIMPLEMENTED, message: 'etcdserver: request type not supported by this server yet' },

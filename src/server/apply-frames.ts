@@ -11,7 +11,8 @@
  *   u32 count, then count x outcome:
  *     u64 index, u64 requestId, u64 revision   (requestId: a full u64, 0 = no request;
  *                                              index and revision: safe integers)
- *     u8 flags            bit 0: response present, bit 1: error present, bit 2: lease effect present
+ *     u8 flags            bit 0: response present, bit 1: error present, bit 2: lease effect present,
+ *                         bit 3: the entry changed the active alarms (no payload)
  *     [u32 len, bytes]    encoded response, when bit 0
  *     [u32 len, utf8]     EtcdError code, when bit 1
  *     [u64 id, u64 ttl]   lease effect, when bit 2: the lease ID's two's complement; ttl > 0 a
@@ -42,6 +43,7 @@ export function isFlushFrame(frame: Uint8Array, offset = 0, length = frame.lengt
 const HAS_RESPONSE = 1;
 const HAS_ERROR = 2;
 const HAS_LEASE = 4;
+const ALARMS_CHANGED = 8;
 
 import type { PromisedRevisions } from '../apply/interface.js';
 
@@ -99,7 +101,7 @@ export function encodeOutcomes(outcomes: readonly ApplyOutcome[], w = new ByteWr
   for (const o of outcomes) {
     w.u64(o.index).u64Big(o.requestId).u64(o.revision);
     const flags = (o.response !== undefined ? HAS_RESPONSE : 0) | (o.errorCode !== undefined ? HAS_ERROR : 0)
-      | (o.lease !== undefined ? HAS_LEASE : 0);
+      | (o.lease !== undefined ? HAS_LEASE : 0) | (o.alarmsChanged ? ALARMS_CHANGED : 0);
     w.u8(flags);
     if (o.response !== undefined) w.lenBytes(o.response);
     if (o.errorCode !== undefined) w.lenBytes(Buffer.from(o.errorCode, 'utf8'));
@@ -120,7 +122,7 @@ export function decodeOutcomes(frame: Uint8Array, offset = 0, length = frame.len
     const requestId = r.u64Big();
     const revision = r.u64();
     const flags = r.u8();
-    if ((flags & ~(HAS_RESPONSE | HAS_ERROR | HAS_LEASE)) !== 0) throw new FrameError(`outcome ${i}: unknown flags ${flags}`);
+    if ((flags & ~(HAS_RESPONSE | HAS_ERROR | HAS_LEASE | ALARMS_CHANGED)) !== 0) throw new FrameError(`outcome ${i}: unknown flags ${flags}`);
     const response = flags & HAS_RESPONSE ? r.lenBytesCopy() : undefined;
     const errorCode = flags & HAS_ERROR ? Buffer.from(r.lenBytesCopy()).toString('utf8') : undefined;
     let lease: { id: bigint; ttl: number } | undefined;
@@ -132,7 +134,8 @@ export function decodeOutcomes(frame: Uint8Array, offset = 0, length = frame.len
     const eventCount = r.u32();
     const events: Uint8Array[] = [];
     for (let j = 0; j < eventCount; j++) events.push(r.lenBytesCopy());
-    out.push(lease === undefined ? { index, requestId, revision, response, errorCode, events } : { index, requestId, revision, response, errorCode, events, lease });
+    const o: ApplyOutcome = lease === undefined ? { index, requestId, revision, response, errorCode, events } : { index, requestId, revision, response, errorCode, events, lease };
+    out.push(flags & ALARMS_CHANGED ? { ...o, alarmsChanged: true } : o);
   }
   r.done();
   return out;

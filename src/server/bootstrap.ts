@@ -6,6 +6,8 @@
  *   3. the apply loop re-applies the entries after the applied index, in log order;
  *   4. the node takes a new term and commits its leader no-op; then the member serves.
  */
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ServerConfig } from '../config/config.js';
 import type { Logger } from '../util/logger.js';
 import { formatUrl } from '../util/urls.js';
@@ -17,6 +19,7 @@ import { ReadPool } from './read-pool.js';
 import { EtcdServer, PipelineTimings } from './etcd-server.js';
 import { ApplyLoop, type AppliedBatch } from './apply-loop.js';
 import { SingleNode } from './node/single-node.js';
+import { AutoCompactor } from './auto-compactor.js';
 import type { OpenedApplyPipe } from './inline-apply-pipe.js';
 import type { LogWriter } from './ports.js';
 import { WatchHub } from './watch-hub.js';
@@ -127,6 +130,8 @@ async function openMember(
       position: { lastTerm: last?.term ?? consistentTerm, hardStateTerm: recovery.hardState.term, lastIndex: recovery.lastIndex },
       onAppended: (seconds, entries) => timings.walAppend(seconds, entries),
     });
+    removeStaleSnapshots(layout.snapDir, logger);
+    const readPool = new ReadPool(layout.dbPath);
     const reader = new LmdbReadView(layout.dbPath);
     const server = new EtcdServer({
       identity,
@@ -135,8 +140,11 @@ async function openMember(
       node,
       applyLoop,
       reader,
-      readPool: new ReadPool(layout.dbPath),
+      readPool,
+      maintenance: readPool,
+      snapDir: layout.snapDir,
       timings,
+      log: (level, msg, fields) => logger[level](msg, fields),
     });
     const leases = new LeaseServer({
       host: server,
@@ -152,6 +160,8 @@ async function openMember(
     const keyEvents = new KeyEvents();
     applyLoop.subscribe((batch) => keyEvents.onApplied(batch));
     await server.start();
+    const compactor = autoCompactor(cfg, server, logger);
+    compactor?.start();
     leases.start();
     const watchHub = new WatchHub({
       dbPath: layout.dbPath,
@@ -172,6 +182,7 @@ async function openMember(
       replayed: recovery.entries.length,
       repaired: recovery.repaired,
       close: async () => {
+        compactor?.stop();
         await watchHub.close();
         leases.stop();
         await server.stop();
@@ -196,4 +207,28 @@ function checkContiguous(recovery: WalRecovery, appliedIndex: number): void {
       throw new DataDirError(`WAL recovery: expected entry ${expected} after applied index ${appliedIndex}, found ${entries[i]!.index}`);
     }
   }
+}
+
+/** Snapshots staged for streaming by an earlier process that did not finish (EtcdServer.snapshot). */
+function removeStaleSnapshots(snapDir: string, logger: Logger): void {
+  for (const f of readdirSync(snapDir)) {
+    if (!/^snapshot-\d+-\d+\.bolt\.tmp$/.test(f)) continue;
+    rmSync(join(snapDir, f), { force: true });
+    logger.info('removed a stale snapshot file', { path: join(snapDir, f) });
+  }
+}
+
+/** --auto-compaction-mode / --auto-compaction-retention (0: none). */
+function autoCompactor(cfg: ServerConfig, server: EtcdServer, logger: Logger): AutoCompactor | undefined {
+  if (cfg.autoCompactionRetention <= 0) return undefined;
+  const lg = logger.child({ caller: 'server/auto-compactor.ts' });
+  return new AutoCompactor({
+    mode: cfg.autoCompactionMode,
+    retention: cfg.autoCompactionRetention,
+    currentRevision: () => server.currentRevision(),
+    compact: async (revision) => {
+      await server.compact({ revision });
+    },
+    log: (level, msg, fields) => lg[level](msg, fields),
+  });
 }

@@ -22,7 +22,8 @@
 import { etcdserverpb } from '../proto/pb.js';
 import { EtcdError, errorByCode } from '../errors/errors.js';
 import type { Entry } from '../raftpb/types.js';
-import type { ApplyOutcome, KvReadView, RangePool } from './ports.js';
+import type { ApplyOutcome, HashKvResult, KvReadView, MaintenancePool, RangePool, SnapshotMeta } from './ports.js';
+import { SpaceAlarm } from './space-alarm.js';
 import type { ConsensusNode } from './consensus.js';
 import type { ApplyLoop, AppliedBatch } from './apply-loop.js';
 import type { MemberIdentity } from './identity.js';
@@ -32,6 +33,9 @@ import { promisesOf } from '../apply/interface.js';
 import { RevisionPredictor, isPlainPut } from './revision-predictor.js';
 import { RequestIdGenerator, leaseIdFrom } from './request-ids.js';
 import type { LeaseId } from '../util/pure/id64.js';
+import { txnMayWrite } from '../apply/alarm-gate.js';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 
 export interface ServerLimits {
   /** --max-request-bytes: largest encoded log entry accepted. */
@@ -54,7 +58,24 @@ export interface EtcdServerOptions {
   readonly readPool?: RangePool;
   /** Where the node and the apply loop report stage timings (see `observe`). */
   readonly timings?: PipelineTimings;
+  /** Hashes and snapshots off the main thread (the read pool). */
+  readonly maintenance?: MaintenancePool;
+  /** Where snapshots are staged before they are streamed (the member's snap dir). */
+  readonly snapDir?: string;
+  /** etcd's cluster version written into snapshots ("3.6.0"). */
+  readonly clusterVersion?: string;
+  /** Logs alarms raised and cleared. */
+  readonly log?: (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
 }
+
+/** An active alarm as etcd's AlarmMember. */
+export interface ActiveAlarm {
+  readonly memberId: bigint;
+  readonly alarm: number;
+}
+
+/** etcdserverpb.AlarmType names, as Status.errors and /health spell them. */
+const ALARM_NAMES = ['NONE', 'NOSPACE', 'CORRUPT'];
 
 /** Stage timings, per batch (src/server/metrics.ts turns them into histograms). */
 export interface PipelineObserver {
@@ -99,7 +120,8 @@ type Proposal =
   | { deleteRange: etcdserverpb.IDeleteRangeRequest }
   | { txn: etcdserverpb.ITxnRequest }
   | { compaction: etcdserverpb.ICompactionRequest }
-  | LeaseProposal;
+  | LeaseProposal
+  | { alarm: etcdserverpb.IAlarmRequest };
 
 /** Lease entries (src/server/lease-server.ts builds them; docs/leases.md). */
 export type LeaseProposal =
@@ -154,6 +176,14 @@ export class EtcdServer {
   readonly #promised = new Map<number, number>();
   /** Highest index answered at commit: serializable reads wait until it is applied. */
   #answeredThrough = 0;
+  /** Active alarms as of the last applied batch (listed again when an entry changed them). */
+  #alarms: readonly ActiveAlarm[] = [];
+  readonly #maintenance: MaintenancePool | undefined;
+  readonly #snapDir: string | undefined;
+  readonly #clusterVersion: string;
+  readonly #spaceAlarm: SpaceAlarm;
+  readonly #log: (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
+  #snapshotSeq = 0;
 
   constructor(opts: EtcdServerOptions) {
     this.identity = opts.identity;
@@ -165,6 +195,18 @@ export class EtcdServer {
     this.#reader = opts.reader;
     this.#readPool = opts.readPool;
     this.#timings = opts.timings;
+    this.#maintenance = opts.maintenance;
+    this.#snapDir = opts.snapDir;
+    this.#clusterVersion = opts.clusterVersion ?? opts.version.split('.').slice(0, 2).join('.') + '.0';
+    this.#log = opts.log ?? (() => {});
+    this.#spaceAlarm = new SpaceAlarm({
+      memberId: opts.identity.memberId,
+      quotaBytes: () => this.quotaBytes,
+      inUseBytes: () => this.#reader.dbSizeInUseBytes(),
+      alarms: () => this.#alarms,
+      propose: (req) => this.#propose({ alarm: req }).then(() => undefined),
+      log: opts.log ?? (() => {}),
+    });
     this.#gate = new IntakeGate({
       limit: MAX_GAP_BETWEEN_APPLY_AND_COMMIT,
       maxWaiting: MAX_WAITING_PROPOSALS,
@@ -192,7 +234,35 @@ export class EtcdServer {
   async start(): Promise<void> {
     const index = await this.#node.start();
     await this.#loop.waitApplied(index);
+    this.#alarms = this.#reader.alarms();
     this.#predictor = new RevisionPredictor(this.#reader.currentRevision());
+    this.#spaceAlarm.update();
+  }
+
+  /** --quota-backend-bytes, or etcd's default when it is 0. */
+  get quotaBytes(): number {
+    return this.limits.quotaBackendBytes > 0 ? this.limits.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
+  }
+
+  /** The active alarms (etcd's alarm store), as of the last applied entry. */
+  get alarms(): readonly ActiveAlarm[] {
+    return this.#alarms;
+  }
+
+  /** The compacted revision (0: never compacted). */
+  compactedRevision(): number {
+    return this.#reader.compactedRevision();
+  }
+
+  /** Live keys in the store (etcd_debugging_mvcc_keys_total). */
+  async keyCount(): Promise<number> {
+    const r = this.#reader.range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]), countOnly: true });
+    return Number(r.count ?? 0);
+  }
+
+  /** The store revision as the main thread's read view sees it now. */
+  currentRevision(): number {
+    return this.#reader.currentRevision();
   }
 
   get term(): number {
@@ -275,8 +345,76 @@ export class EtcdServer {
 
   // ---- Maintenance ----
 
+  /** etcd's Alarm: GET, ACTIVATE and DEACTIVATE all go through the log. */
+  alarm(req: etcdserverpb.IAlarmRequest): Promise<Uint8Array> {
+    return this.#propose({ alarm: req });
+  }
+
+  /** etcd's HashKV on this member's store (the read pool; main thread when there is none). */
+  async hashKv(revision: number): Promise<HashKvResult & { header: etcdserverpb.IResponseHeader }> {
+    this.#checkRunning();
+    if (this.#maintenance === undefined) throw new EtcdError('ETCD_ERR_SERVER_STOPPED');
+    // Every write this member answered (plain puts at commit) is in the store first.
+    await this.#readBarrier({ serializable: true });
+    const r = await this.#maintenance.hashKv(revision);
+    return { ...r, header: this.header(r.currentRevision) };
+  }
+
+  /** etcd's Hash: a CRC-32C over the whole store in etcd's bucket format (for tests, as etcd says). */
+  async hash(): Promise<etcdserverpb.IHashResponse> {
+    this.#checkRunning();
+    if (this.#maintenance === undefined) throw new EtcdError('ETCD_ERR_SERVER_STOPPED');
+    await this.#readBarrier({ serializable: true });
+    const r = await this.#maintenance.hash();
+    return { header: this.header(r.currentRevision), hash: r.hash };
+  }
+
+  /**
+   * etcd's Defragment. LMDB reuses freed pages as it goes, so there is nothing to stop the world
+   * for: this reports the file and in-use sizes (and the space LMDB will reuse) and returns at once.
+   */
+  defragment(): { header: etcdserverpb.IResponseHeader; dbSizeBytes: number; inUseBytes: number } {
+    this.#checkRunning();
+    const dbSizeBytes = this.#reader.dbSizeBytes();
+    const inUseBytes = this.#reader.dbSizeInUseBytes();
+    // etcd logs "finished defragmenting directory" with the sizes; nothing is rewritten here.
+    this.#log('info', 'defragment: LMDB reuses free pages as it writes; nothing to rewrite', {
+      'current-db-size-bytes': dbSizeBytes,
+      'current-db-size-in-use-bytes': inUseBytes,
+      'reusable-bytes': Math.max(0, dbSizeBytes - inUseBytes),
+    });
+    this.#spaceAlarm.update();
+    return { header: this.header(this.#reader.currentRevision()), dbSizeBytes, inUseBytes };
+  }
+
+  /**
+   * A consistent snapshot of the store in etcd's bbolt format, staged as a file in the snap dir.
+   * The caller streams it and must call `release()` (which removes the file) when done.
+   */
+  async snapshot(): Promise<{ path: string; sizeBytes: number; revision: number; release: () => void }> {
+    this.#checkRunning();
+    if (this.#maintenance === undefined || this.#snapDir === undefined) throw new EtcdError('ETCD_ERR_SERVER_STOPPED');
+    // A snapshot holds every write this member answered before it was asked for.
+    await this.#readBarrier({ serializable: true });
+    const path = join(this.#snapDir, `snapshot-${process.pid}-${++this.#snapshotSeq}.bolt.tmp`);
+    const meta: SnapshotMeta = {
+      memberId: this.identity.memberId,
+      name: this.identity.name,
+      peerUrls: this.identity.peerUrls,
+      clientUrls: this.identity.clientUrls,
+      clusterVersion: this.#clusterVersion,
+    };
+    try {
+      const r = await this.#maintenance.snapshot(path, meta);
+      return { path, ...r, release: () => rmSync(path, { force: true }) };
+    } catch (err) {
+      rmSync(path, { force: true });
+      throw err;
+    }
+  }
+
   status(): etcdserverpb.IStatusResponse {
-    const quota = this.limits.quotaBackendBytes > 0 ? this.limits.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
+    const quota = this.quotaBytes;
     return {
       header: this.header(this.#reader.currentRevision()),
       version: this.version,
@@ -286,10 +424,11 @@ export class EtcdServer {
       raftIndex: this.#node.committedIndex,
       raftTerm: this.#node.term,
       raftAppliedIndex: this.#loop.appliedIndex,
-      errors: [],
+      errors: this.#alarms.map((a) => `memberID:${BigInt.asUintN(64, a.memberId)} alarm:${ALARM_NAMES[a.alarm] ?? a.alarm} `),
       isLearner: false,
       storageVersion: this.version.split('.').slice(0, 2).join('.') + '.0',
       dbSizeQuota: quota,
+      downgradeInfo: { enabled: false, targetVersion: '' },
     };
   }
 
@@ -301,6 +440,7 @@ export class EtcdServer {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopped = true;
+    this.#spaceAlarm.stop();
     const stopped = new EtcdError('ETCD_ERR_SERVER_STOPPED');
     this.#gate.close(stopped);
     if (!this.#failed) {
@@ -345,17 +485,24 @@ export class EtcdServer {
     if (this.#stopped) throw new EtcdError('ETCD_ERR_SERVER_STOPPED');
   }
 
-  /** etcd's backend quota: a request that adds data is refused once the store would outgrow it. */
+  /**
+   * etcd's backend quota: a request that adds data is refused once the store would outgrow it,
+   * and the refusal raises this member's NOSPACE alarm through the log (etcd's quotaAlarmer).
+   */
   #checkQuota(p: Proposal, requestBytes: number): void {
-    if ('compaction' in p || 'deleteRange' in p || 'leaseRevoke' in p || 'leaseCheckpoint' in p) return; // these never grow the store
-    const quota = this.limits.quotaBackendBytes > 0 ? this.limits.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
+    // Only puts (alone or in a txn) and lease grants cost quota, as etcd's BackendQuota.Cost.
+    if (!('put' in p) && !('leaseGrant' in p) && !('txn' in p && txnMayWrite(p.txn))) return;
+    const quota = this.quotaBytes;
     const now = Date.now();
     if (now - this.#dbSize.measuredAtMs > DB_SIZE_CACHE_MS) {
       // Bytes in use, not the file size: LMDB reuses freed pages, so deletes and compaction
       // bring a store back under its quota (the file itself never shrinks).
       this.#dbSize = { bytes: this.#reader.dbSizeInUseBytes(), measuredAtMs: now };
     }
-    if (this.#dbSize.bytes + requestBytes > quota) throw new EtcdError('ETCD_ERR_MVCC_NO_SPACE');
+    if (this.#dbSize.bytes + requestBytes > quota) {
+      this.#spaceAlarm.raise();
+      throw new EtcdError('ETCD_ERR_MVCC_NO_SPACE');
+    }
   }
 
   async #propose(p: Proposal): Promise<Uint8Array> {
@@ -371,7 +518,8 @@ export class EtcdServer {
     this.#checkQuota(p, data.length);
     // Throws (not leader, stopped) before anything below changes.
     const index = this.#node.propose(data);
-    if ('put' in p && isPlainPut(p.put)) {
+    // While an alarm refuses writes, a put's outcome is known only when applied.
+    if ('put' in p && isPlainPut(p.put) && this.#alarms.length === 0) {
       const revision = this.#predictor?.plainPut();
       if (revision !== undefined) {
         this.#promised.set(index, revision);
@@ -409,6 +557,11 @@ export class EtcdServer {
   /** An applied batch: answer its requests, keep the predictor in step, let waiting proposals in. */
   #onApplied(batch: AppliedBatch): void {
     const lastProposed = this.#node.lastIndex;
+    // Alarms first: the predictor below must not resume promising while one refuses writes.
+    if (batch.outcomes.some((o) => o.alarmsChanged)) {
+      this.#alarms = this.#reader.alarms();
+      this.#spaceAlarm.update();
+    }
     for (const o of batch.outcomes) {
       this.#predictor?.applied(o.index, o.revision, lastProposed);
       if (o.requestId !== 0n) this.#waits.trigger(o.requestId, o);

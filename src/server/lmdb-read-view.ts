@@ -3,6 +3,7 @@ import { LmdbBackend } from '../backend/backend.js';
 import { LmdbKvReader } from '../mvcc/kvstore.js';
 import type { etcdserverpb } from '../proto/pb.js';
 import type { KvReadView } from './ports.js';
+import { listAlarms, type AlarmMember } from '../backend/alarms.js';
 import { allLeases, getLease, type LeaseRecord } from '../apply/lease-records.js';
 import type { LeaseId } from '../util/pure/id64.js';
 
@@ -52,6 +53,15 @@ export class LmdbReadView implements KvReadView {
 
   dbSizeInUseBytes(): number {
     return this.#backend.dbSizeInUseBytes();
+  }
+
+  alarms(): AlarmMember[] {
+    const txn = this.#backend.beginRead();
+    try {
+      return listAlarms(this.#backend.meta, { transaction: txn });
+    } finally {
+      txn.done();
+    }
   }
 
   close(): Promise<void> {

@@ -3,11 +3,20 @@
  * from the server when scraped (collect callbacks), so the hot path only bumps plain
  * counters (EtcdServer.counters).
  */
-import { Registry, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import { Registry, Gauge, Histogram, Counter, collectDefaultMetrics } from 'prom-client';
 import type { EtcdServer } from './etcd-server.js';
 import { idToHex } from '../util/pure/id64.js';
 
-export function createMetrics(server: EtcdServer): Registry {
+/** Health check counts (api/http/health.ts keeps them; declared here, by their consumer). */
+export interface HealthCounters {
+  readonly success: number;
+  readonly failures: number;
+  readonly checks: ReadonlyMap<string, { readonly ok: boolean; readonly success: number; readonly error: number }>;
+}
+
+const ALARM_TYPES = ['NONE', 'NOSPACE', 'CORRUPT'];
+
+export function createMetrics(server: EtcdServer, health?: HealthCounters): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const gauge = (name: string, help: string, read: () => number): void => {
@@ -32,6 +41,50 @@ export function createMetrics(server: EtcdServer): Registry {
   gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', () => server.status().dbSizeInUse as number);
   gauge('etcd_server_quota_backend_bytes', 'Current backend storage quota size in bytes.', () => server.status().dbSizeQuota as number);
   gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', () => Number(server.status().header?.revision ?? 0));
+  gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', () => server.compactedRevision());
+  gauge('etcd_server_snapshot_apply_in_progress_total', '1 if the server is applying the incoming snapshot. 0 if none.', () => 0);
+  new Gauge({
+    name: 'etcd_debugging_mvcc_keys_total',
+    help: 'Total number of keys.',
+    registers: [registry],
+    async collect() {
+      this.set(await server.keyCount());
+    },
+  });
+  new Gauge({
+    name: 'etcd_debugging_server_alarms',
+    help: "Alarms for every member in cluster. 1 for 'server_id' label with current ID. 2 for 'alarm_type' label with type of this alarm",
+    labelNames: ['server_id', 'alarm_type'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const a of server.alarms) this.set({ server_id: idToHex(a.memberId), alarm_type: ALARM_TYPES[a.alarm] ?? String(a.alarm) }, 1);
+    },
+  });
+  if (health !== undefined) {
+    new Counter({ name: 'etcd_server_health_success', help: 'The total number of successful health checks', registers: [registry], collect() {
+      this.reset();
+      this.inc(health.success);
+    } });
+    new Counter({ name: 'etcd_server_health_failures', help: 'The total number of failed health checks', registers: [registry], collect() {
+      this.reset();
+      this.inc(health.failures);
+    } });
+    new Gauge({ name: 'etcd_server_healthcheck', help: 'The result of each kind of healthcheck.', labelNames: ['type', 'name'], registers: [registry], collect() {
+      for (const [k, v] of health.checks) {
+        const [type, name] = k.split('/');
+        this.set({ type: type!, name: name! }, v.ok ? 1 : 0);
+      }
+    } });
+    new Counter({ name: 'etcd_server_healthchecks_total', help: 'The total number of each kind of healthcheck.', labelNames: ['type', 'name', 'status'], registers: [registry], collect() {
+      this.reset();
+      for (const [k, v] of health.checks) {
+        const [type, name] = k.split('/');
+        if (v.success > 0) this.inc({ type: type!, name: name!, status: 'success' }, v.success);
+        if (v.error > 0) this.inc({ type: type!, name: name!, status: 'error' }, v.error);
+      }
+    } });
+  }
   new Gauge({ name: 'etcd_server_version', help: 'Which version is running. 1 for the server_version label with the current version.', labelNames: ['server_version'], registers: [registry] })
     .set({ server_version: server.version }, 1);
   // The member ID as etcd labels it: hex, as in its logs (decision 0003).
@@ -57,12 +110,31 @@ export function createMetrics(server: EtcdServer): Registry {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
     registers: [registry],
   });
+  // etcd's disk histograms, fed by the closest stage we have: a WAL append is write + one
+  // fdatasync for the batch (plus two thread hops); a backend commit is one LMDB write
+  // transaction for an apply batch (plus two thread hops). etcd's buckets.
+  const walFsync = new Histogram({
+    name: 'etcd_disk_wal_fsync_duration_seconds',
+    help: 'The latency distributions of fsync called by WAL.',
+    buckets: [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192],
+    registers: [registry],
+  });
+  const backendCommit = new Histogram({
+    name: 'etcd_disk_backend_commit_duration_seconds',
+    help: 'The latency distributions of commit called by backend.',
+    buckets: [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192],
+    registers: [registry],
+  });
   server.observe({
     walAppend: (seconds, entries) => {
       walAppend.observe(seconds);
+      walFsync.observe(seconds);
       batchEntries.observe(entries);
     },
-    apply: (seconds) => apply.observe(seconds),
+    apply: (seconds) => {
+      apply.observe(seconds);
+      backendCommit.observe(seconds);
+    },
   });
   return registry;
 }

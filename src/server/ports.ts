@@ -31,6 +31,8 @@ export interface ApplyOutcome {
   readonly events?: readonly Uint8Array[];
   /** A lease this entry granted (`ttl` > 0, seconds) or revoked (`ttl` -1): for the lessor (docs/leases.md). */
   readonly lease?: { readonly id: bigint; readonly ttl: number };
+  /** The entry activated or deactivated an alarm (list them again from the store). */
+  readonly alarmsChanged?: boolean;
 }
 
 import type { PromisedRevisions } from '../apply/interface.js';
@@ -61,7 +63,40 @@ export interface KvReadView {
   appliedIndex(): number;
   dbSizeBytes(): number;
   dbSizeInUseBytes(): number;
+  /** The active alarms, as the store holds them now. */
+  alarms(): readonly { readonly memberId: bigint; readonly alarm: number }[];
   close(): Promise<void>;
+}
+
+/** A HashKV answer (src/mvcc/hash.ts) with the store revision it was computed on. */
+export interface HashKvResult {
+  readonly hash: number;
+  readonly hashRevision: number;
+  readonly compactRevision: number;
+  readonly currentRevision: number;
+}
+
+/** Long maintenance reads off the main thread (the read pool): hashes, snapshots. */
+export interface MaintenancePool {
+  /** etcd's HashKV at `revision` (0: current). Throws EtcdError (compacted, future revision). */
+  hashKv(revision: number): Promise<HashKvResult>;
+  /** etcd's Hash: a CRC-32C over the store in etcd's bucket format. */
+  hash(): Promise<{ hash: number; currentRevision: number }>;
+  /**
+   * Writes a consistent snapshot of the store, in etcd's bbolt format, to `path`
+   * (docs/snapshot-format.md); resolves with its size and revision.
+   */
+  snapshot(path: string, opts: SnapshotMeta): Promise<{ sizeBytes: number; revision: number }>;
+}
+
+/** What a snapshot records about the member besides the store (etcd's members and cluster buckets). */
+export interface SnapshotMeta {
+  readonly memberId: bigint;
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+  readonly clientUrls: readonly string[];
+  /** etcd's clusterVersion, e.g. "3.6.0". */
+  readonly clusterVersion: string;
 }
 
 /** Ranges served off the main thread (the piscina read pool). */

@@ -8,7 +8,8 @@ import type { etcdserverpb } from '../proto/pb.js';
 import { etcdserverpb as pb } from '../proto/pb.js';
 import { errorByCode } from '../errors/errors.js';
 import type { RangeTaskResult } from './range.worker.js';
-import type { RangePool } from './ports.js';
+import type { HashKvResult, MaintenancePool, RangePool, SnapshotMeta } from './ports.js';
+import type { MaintenanceResult, MaintenanceTask } from './maintenance.worker.js';
 
 /**
  * A range goes to the pool when it may return more than this many keys. Below it the
@@ -35,7 +36,9 @@ export interface PooledRange {
   readonly revision: number;
 }
 
-export class ReadPool implements RangePool {
+const MAINTENANCE_WORKER = new URL('./maintenance.worker.js', import.meta.url).href;
+
+export class ReadPool implements RangePool, MaintenancePool {
   readonly #pool: Piscina;
   readonly #dbPath: string;
 
@@ -58,6 +61,24 @@ export class ReadPool implements RangePool {
     const r = (await this.#pool.run({ dbPath: this.#dbPath, request })) as RangeTaskResult;
     if ('errorCode' in r) throw errorByCode(r.errorCode);
     return r;
+  }
+
+  async #maintenance(task: MaintenanceTask): Promise<MaintenanceResult> {
+    const r = (await this.#pool.run(task, { filename: MAINTENANCE_WORKER })) as MaintenanceResult;
+    if ('errorCode' in r) throw errorByCode(r.errorCode);
+    return r;
+  }
+
+  async hashKv(revision: number): Promise<HashKvResult> {
+    return (await this.#maintenance({ kind: 'hashKv', dbPath: this.#dbPath, revision })) as HashKvResult;
+  }
+
+  async hash(): Promise<{ hash: number; currentRevision: number }> {
+    return (await this.#maintenance({ kind: 'hash', dbPath: this.#dbPath })) as { hash: number; currentRevision: number };
+  }
+
+  async snapshot(path: string, meta: SnapshotMeta): Promise<{ sizeBytes: number; revision: number }> {
+    return (await this.#maintenance({ kind: 'snapshot', dbPath: this.#dbPath, path, meta })) as { sizeBytes: number; revision: number };
   }
 
   close(): Promise<void> {

@@ -97,7 +97,10 @@ describe('an apply failure stops the member; no acknowledged write is lost', { s
       // Restart without the fault: the WAL replays everything, the poison put included.
       delete env[FAULT_ENV];
       await cluster.restart();
-      const raw = new RawEtcdClient(cluster.endpoint);
+      // A fresh connection: grpc-js shares subchannels between clients of one target, and the
+      // writers' subchannel to the dead process may still be in its reconnect backoff, which
+      // fails a call at once with "No connection established" although the member is ready.
+      const raw = new RawEtcdClient(cluster.endpoint, { 'grpc.use_local_subchannel_pool': 1 });
       try {
         const acked = puts.filter((p) => p.revision !== undefined);
         assert.ok(acked.length >= ACKS_BEFORE_POISON);

@@ -12,9 +12,9 @@ import { Http2GrpcTransport } from '../../api/grpc/http2-transport.js';
 import { openListeners, type ListenerSet } from './listeners.js';
 import { registerHealthService } from '../../api/grpc/health-service.js';
 import { HttpRouter } from '../../api/http/router.js';
-import { registerHealthRoutes, registerVersionRoute } from '../../api/http/health.js';
+import { registerHealthRoutes, registerVersionRoute, type HealthServer } from '../../api/http/health.js';
 import { kvMethods } from '../../api/v3rpc/kv.js';
-import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
+import { maintenanceMethods, maintenanceStreams } from '../../api/v3rpc/maintenance.js';
 import { watchMethod } from '../../api/v3rpc/watch.js';
 import { leaseKeepAliveStream, leaseKeepAliveUnary, leaseMethods } from '../../api/v3rpc/lease.js';
 import { electionMethods, electionObserve, lockMethods } from '../../api/v3rpc/lock.js';
@@ -90,34 +90,37 @@ async function main(): Promise<void> {
   const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server), ...leaseMethods(member.leases),
     ...lockMethods(member.concurrency), ...electionMethods(member.concurrency)];
   for (const m of unary) transport.addUnary(m);
+  for (const m of maintenanceStreams(server)) transport.addStream(m);
   registerHealthService(transport);
   transport.addStream(watchMethod(member.watchHub, { hasLeader: () => (server.status().leader ?? 0n) !== 0n }));
   transport.addStream(leaseKeepAliveStream(member.leases));
   transport.addStream(electionObserve(member.concurrency));
 
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
-  const health = async (): Promise<{ ok: boolean; reason: string }> => {
-    // A linearizable read through the whole pipeline, bounded so a wedged pipeline is
-    // reported (503) instead of hanging the probe.
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('health check timed out')), HEALTH_TIMEOUT_MS);
-    });
-    try {
-      await Promise.race([server.range({ key: Buffer.from('health') }), timeout]);
-      return { ok: true, reason: '' };
-    } catch (err) {
-      return { ok: false, reason: err instanceof Error ? err.message : 'RANGE ERROR' };
-    } finally {
-      clearTimeout(timer);
-    }
+  const health: HealthServer = {
+    alarms: () => server.alarms,
+    hasLeader: () => server.status().leader !== 0n,
+    isLearner: () => false,
+    // A keys-only read through the whole pipeline, bounded so a wedged pipeline is reported
+    // (503) instead of hanging the probe.
+    read: async (serializable) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('etcdserver: request timed out')), HEALTH_TIMEOUT_MS);
+      });
+      try {
+        await Promise.race([server.range({ key: Buffer.from('health'), keysOnly: true, limit: 1, serializable }), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
   };
-  registerHealthRoutes(router, { health });
-  const metrics = createMetrics(server);
+  const healthStats = registerHealthRoutes(router, health);
+  const metrics = createMetrics(server, healthStats);
   registerMetricsRoute(router, metrics);
   // --listen-metrics-urls: /metrics and the health endpoints only, as etcd's metrics listener.
   const metricsRouter = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
-  registerHealthRoutes(metricsRouter, { health });
+  registerHealthRoutes(metricsRouter, health, healthStats);
   registerMetricsRoute(metricsRouter, metrics);
   if (cfg.enableGrpcGateway) {
     registerGateway(router, [...unary, leaseKeepAliveUnary(member.leases)], { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });

@@ -68,7 +68,7 @@ export async function startServer(
   const transport = makeTransport(impl, { logError: (_m, err) => logged.push(err), ...opts });
   setup(transport);
   const router = new HttpRouter();
-  registerHealthRoutes(router, { health: () => ({ ok: true, reason: '' }) });
+  registerHealthRoutes(router, { alarms: () => [], hasLeader: () => true, isLearner: () => false, read: async () => {} });
   registerVersionRoute(router, { etcdserver: '3.6.0', etcdcluster: '3.6.0' });
   const listener = new ClientListener({ grpc: transport, http: router.handle });
   const { port } = await listener.listen(0, '127.0.0.1');

@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ClientListener } from '../../../../src/api/grpc/client-listener.js';
 import { Http2GrpcTransport } from '../../../../src/api/grpc/http2-transport.js';
 import { HttpRouter } from '../../../../src/api/http/router.js';
-import { registerHealthRoutes, registerVersionRoute, type HealthResult } from '../../../../src/api/http/health.js';
+import { registerHealthRoutes, registerVersionRoute } from '../../../../src/api/http/health.js';
 import { IMPLS, putBytes, rawClient, startServer, unaryRaw, type TestServer } from '../grpc/helpers.js';
 
 interface HttpAnswer {
@@ -72,7 +72,7 @@ for (const impl of IMPLS) {
       const version = await request(server.port, '/version');
       assert.equal(version.status, 200);
       assert.deepEqual(JSON.parse(version.body), { etcdserver: '3.6.0', etcdcluster: '3.6.0' });
-      assert.deepEqual(await request(server.port, '/livez'), { status: 200, body: 'ok', type: 'text/plain; charset=utf-8' });
+      assert.deepEqual(await request(server.port, '/livez'), { status: 200, body: 'ok\n', type: 'text/plain; charset=utf-8' });
       assert.equal((await request(server.port, '/readyz?verbose')).status, 200);
     });
 
@@ -99,10 +99,17 @@ for (const impl of IMPLS) {
 describe('http router and health checks', () => {
   let listener: ClientListener;
   let port: number;
-  let health: HealthResult = { ok: false, reason: 'RAFT NO LEADER' };
+  const state = { leader: false, alarms: [] as { alarm: number }[] };
   before(async () => {
     const router = new HttpRouter({ logError: () => {} });
-    registerHealthRoutes(router, { health: async () => health, livez: () => ({ ok: false, reason: 'stuck' }) });
+    registerHealthRoutes(router, {
+      alarms: () => state.alarms,
+      hasLeader: () => state.leader,
+      isLearner: () => false,
+      read: async (serializable) => {
+        if (!serializable && !state.leader) throw new Error('etcdserver: no leader');
+      },
+    });
     registerVersionRoute(router, () => ({ etcdserver: '3.5.13', etcdcluster: '3.5.0', storage: '3.5.0' }));
     router.prefix(['POST'], '/v3/', (req, res) => {
       res.writeHead(200);
@@ -120,12 +127,26 @@ describe('http router and health checks', () => {
     const bad = await request(port, '/health');
     assert.equal(bad.status, 503);
     assert.deepEqual(JSON.parse(bad.body), { health: 'false', reason: 'RAFT NO LEADER' });
-    assert.equal((await request(port, '/readyz')).status, 503);
-    const live = await request(port, '/livez');
-    assert.equal(live.status, 503);
-    assert.equal(live.body, '[-]livez failed: stuck\nlivez check failed\n');
-    health = { ok: true, reason: '' };
+    // ?serializable=true skips the leader check and reads locally.
+    assert.deepEqual(JSON.parse((await request(port, '/health?serializable=true')).body), { health: 'true', reason: '' });
+    const ready = await request(port, '/readyz');
+    assert.equal(ready.status, 503);
+    assert.equal(ready.body, '[+]data_corruption ok\n[+]serializable_read ok\n[-]linearizable_read failed: etcdserver: no leader\n[+]non_learner ok\n\n');
+    assert.equal((await request(port, '/readyz?exclude=linearizable_read')).body, 'ok\n');
+    assert.equal((await request(port, '/readyz/serializable_read')).status, 200);
+    assert.equal((await request(port, '/livez')).body, 'ok\n');
+    assert.equal((await request(port, '/livez?verbose')).body, '[+]serializable_read ok\nok\n');
+    state.leader = true;
     assert.deepEqual(JSON.parse((await request(port, '/health')).body), { health: 'true', reason: '' });
+    state.alarms = [{ alarm: 1 }];
+    assert.deepEqual(JSON.parse((await request(port, '/health')).body), { health: 'false', reason: 'ALARM NOSPACE' });
+    assert.deepEqual(JSON.parse((await request(port, '/health?exclude=NOSPACE')).body), { health: 'true', reason: '' });
+    assert.equal((await request(port, '/readyz')).status, 200, 'NOSPACE does not make a member unready');
+    state.alarms = [{ alarm: 1 }, { alarm: 2 }];
+    assert.deepEqual(JSON.parse((await request(port, '/health?exclude=NOSPACE')).body), { health: 'false', reason: 'ALARM CORRUPT' });
+    assert.match((await request(port, '/readyz')).body, /\[-\]data_corruption failed: alarm activated: CORRUPT/);
+    assert.equal((await request(port, '/health', 'POST')).status, 405);
+    state.alarms = [];
   });
 
   it('serves a version callback, prefix routes and 500 on a handler bug', async () => {

@@ -5,6 +5,8 @@
  *   2. the WAL is opened from that index: a torn tail is cut, any other damage refuses to start;
  *   3. the apply loop re-applies the entries after the applied index, in log order;
  *   4. the node takes a new term and commits its leader no-op; then the member serves.
+ * With Raft (a ConsensusOpener other than SINGLE_NODE) step 3 replays only what the WAL's hard
+ * state says is committed, and step 4 waits until a leader is known (docs/cluster.md).
  */
 import type { ServerConfig } from '../config/config.js';
 import type { Logger } from '../util/logger.js';
@@ -19,6 +21,8 @@ import { ApplyLoop } from './apply-loop.js';
 import { SingleNode } from './node/single-node.js';
 import type { OpenedApplyPipe } from './inline-apply-pipe.js';
 import type { LogWriter } from './ports.js';
+import type { ConsensusNode } from './consensus.js';
+import type { MemberId } from '../util/pure/id64.js';
 
 /** Opens the log for recovery and appending (the WAL writer worker in production). */
 export type LogOpener = (opts: { dir: string; fromIndex: number; cfg: ServerConfig }) => Promise<{ recovery: WalRecovery; writer: LogWriter }>;
@@ -31,6 +35,44 @@ export interface ThreadModel {
   readonly openApply: ApplyOpener;
 }
 
+/**
+ * How the member reaches consensus, chosen once at start: one member (`SINGLE_NODE`, the
+ * default) or a Raft group (src/server/node/raft-opener.ts).
+ */
+export interface ConsensusOpener {
+  /** Member IDs of the initial cluster, for the cluster ID of a new member (default: this one alone). */
+  readonly memberIds?: readonly MemberId[];
+  /** The recovered entries at or below this index are committed: they are replayed before the node starts. */
+  committedThrough(recovery: WalRecovery): number;
+  open(opts: ConsensusOpenOptions): ConsensusNode;
+}
+
+export interface ConsensusOpenOptions {
+  readonly memberId: MemberId;
+  readonly log: LogWriter;
+  readonly recovery: WalRecovery;
+  /** The store's applied index at start, and the term of its entry. */
+  readonly appliedIndex: number;
+  readonly consistentTerm: number;
+  /** Entries handed to the applier so far (the store's applied index plus the replay). */
+  readonly replayedThrough: number;
+  readonly onAppended: (seconds: number, entries: number) => void;
+}
+
+/** One member: everything in the WAL is committed (durable on the only voter). */
+export const SINGLE_NODE: ConsensusOpener = {
+  committedThrough: (recovery) => recovery.lastIndex,
+  open: ({ memberId, log, recovery, consistentTerm, onAppended }) => {
+    const last = recovery.entries[recovery.entries.length - 1];
+    return new SingleNode({
+      memberId,
+      log,
+      position: { lastTerm: last?.term ?? consistentTerm, hardStateTerm: recovery.hardState.term, lastIndex: recovery.lastIndex },
+      onAppended,
+    });
+  },
+};
+
 export interface Member {
   readonly server: EtcdServer;
   readonly layout: DataDirLayout;
@@ -41,13 +83,13 @@ export interface Member {
   close(): Promise<void>;
 }
 
-export async function startMember(cfg: ServerConfig, logger: Logger, threads: ThreadModel): Promise<Member> {
+export async function startMember(cfg: ServerConfig, logger: Logger, threads: ThreadModel, consensus: ConsensusOpener = SINGLE_NODE): Promise<Member> {
   const layout = layoutOf(cfg.dataDir, cfg.walDir);
   const restarting = isInitialized(layout);
   prepare(layout);
   const unlock = lockDataDir(layout);
   try {
-    return await openMember(cfg, logger, threads, layout, restarting, unlock);
+    return await openMember(cfg, logger, threads, consensus, layout, restarting, unlock);
   } catch (err) {
     unlock();
     throw err;
@@ -58,6 +100,7 @@ async function openMember(
   cfg: ServerConfig,
   logger: Logger,
   threads: ThreadModel,
+  consensus: ConsensusOpener,
   layout: DataDirLayout,
   restarting: boolean,
   unlock: () => void,
@@ -68,7 +111,7 @@ async function openMember(
   const identity: MemberIdentity = {
     name: cfg.name,
     memberId,
-    clusterId: stored?.clusterId ?? computeClusterId([memberId]),
+    clusterId: stored?.clusterId ?? computeClusterId(consensus.memberIds ?? [memberId]),
     peerUrls,
     clientUrls: cfg.advertiseClientUrls.map(formatUrl),
   };
@@ -100,17 +143,21 @@ async function openMember(
       releaseLog: (index) => log.releaseTo(index + 1),
       onApplied: (seconds, entries) => timings.apply(seconds, entries),
     });
-    // Replay: the recovered entries after the applied index, through the same loop as live ones.
-    applyLoop.enqueue(recovery.entries);
+    // Replay: the committed recovered entries after the applied index, through the same loop as live ones.
+    const committedThrough = consensus.committedThrough(recovery);
+    const replay = recovery.entries.filter((e) => e.index <= committedThrough);
+    applyLoop.enqueue(replay);
     await applyLoop.drain();
     if (!restarting) {
       writeIdentity(layout, { format: 'etcd-ts/identity/v1', name: cfg.name, memberId: identity.memberId, clusterId: identity.clusterId });
     }
-    const last = recovery.entries[recovery.entries.length - 1];
-    const node = new SingleNode({
+    const node = consensus.open({
       memberId: identity.memberId,
       log,
-      position: { lastTerm: last?.term ?? consistentTerm, hardStateTerm: recovery.hardState.term, lastIndex: recovery.lastIndex },
+      recovery,
+      appliedIndex,
+      consistentTerm,
+      replayedThrough: applyLoop.lastQueuedIndex,
       onAppended: (seconds, entries) => timings.walAppend(seconds, entries),
     });
     const server = new EtcdServer({
@@ -128,7 +175,7 @@ async function openMember(
       server,
       layout,
       identity,
-      replayed: recovery.entries.length,
+      replayed: replay.length,
       repaired: recovery.repaired,
       close: async () => {
         await server.stop();

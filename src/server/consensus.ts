@@ -8,7 +8,8 @@
  * - `propose` appends to the log of the current leader and returns the entry's index at once;
  *   the entry becomes durable and, later, committed (or, with Raft, is lost with a leader change:
  *   the proposer learns that from a leader change, never from a committed entry at its index
- *   with other data).
+ *   with other data). `onLeaderChange(term, false)` is heard before any committed entry that
+ *   replaced one of this member's proposals.
  * - Committed entries reach every `onCommitted` listener exactly once, in index order, with
  *   no gaps, synchronously as they commit.
  * - `readIndex` returns an index such that every entry committed before the call is at or
@@ -18,7 +19,7 @@
  * - `stop` refuses new proposals and makes what was proposed durable and committed (listeners
  *   see it); `close` then closes the log (after the last checkpoint released what it could).
  */
-import type { Entry } from '../raftpb/types.js';
+import type { Entry, NodeId } from '../raftpb/types.js';
 
 export interface ConsensusNode {
   /** Current term (0 before the first election). */
@@ -27,6 +28,8 @@ export interface ConsensusNode {
   readonly committedIndex: number;
   /** Index of the last entry in the log (proposed, durable or not). */
   readonly lastIndex: number;
+  /** The leader this member knows of (0n: none); when absent, this member when it leads. */
+  readonly leaderId?: NodeId;
   /** True while this member is the leader and may `propose`. */
   isLeader(): boolean;
   /** Appends `data` as the next entry; returns its index. Throws an EtcdError when not the leader or stopped. */

@@ -112,6 +112,8 @@ export interface ServerCounters {
 
 interface EarlyAnswer {
   readonly index: number;
+  /** The leader's term when proposed: an entry of another term at `index` is not this one. */
+  readonly term: number;
   readonly revision: number;
   readonly resolve: (b: Uint8Array) => void;
   readonly reject: (e: Error) => void;
@@ -145,6 +147,8 @@ export class EtcdServer {
   readonly #promised = new Map<number, number>();
   /** Highest index answered at commit: serializable reads wait until it is applied. */
   #answeredThrough = 0;
+  /** Proposals answered at apply, in index order, until applied: failed if leadership is lost first. */
+  #proposedWaits: { readonly index: number; readonly id: bigint }[] = [];
 
   constructor(opts: EtcdServerOptions) {
     this.identity = opts.identity;
@@ -162,6 +166,7 @@ export class EtcdServer {
       gap: () => this.#node.lastIndex - this.#loop.appliedIndex,
     });
     this.#node.onCommitted((entries) => this.#onCommitted(entries));
+    this.#node.onLeaderChange((_term, isLeader) => this.#onLeaderChange(isLeader));
     this.#node.onFatal((err) => this.#fail(err));
     this.#loop.onFatal((err) => this.#fail(err));
     this.#loop.subscribe((batch) => this.#onApplied(batch));
@@ -183,7 +188,12 @@ export class EtcdServer {
   async start(): Promise<void> {
     const index = await this.#node.start();
     await this.#loop.waitApplied(index);
-    this.#predictor = new RevisionPredictor(this.#reader.currentRevision());
+    // Every proposed entry is applied (one member: its empty entry): the revision is known.
+    // Otherwise (a Raft leader whose empty entry is not applied yet, a follower) the leader
+    // change set the predictor (see #onLeaderChange).
+    if (this.#node.isLeader() && this.#node.lastIndex === this.#loop.appliedIndex) {
+      this.#predictor = new RevisionPredictor(this.#reader.currentRevision());
+    }
   }
 
   get term(): number {
@@ -256,7 +266,7 @@ export class EtcdServer {
       version: this.version,
       dbSize: this.#reader.dbSizeBytes(),
       dbSizeInUse: this.#reader.dbSizeInUseBytes(),
-      leader: this.#node.isLeader() ? this.identity.memberId : 0n,
+      leader: this.#node.leaderId ?? (this.#node.isLeader() ? this.identity.memberId : 0n),
       raftIndex: this.#node.committedIndex,
       raftTerm: this.#node.term,
       raftAppliedIndex: this.#loop.appliedIndex,
@@ -349,12 +359,14 @@ export class EtcdServer {
       const revision = this.#predictor?.plainPut();
       if (revision !== undefined) {
         this.#promised.set(index, revision);
-        return new Promise<Uint8Array>((resolve, reject) => this.#earlyAnswers.push({ index, revision, resolve, reject }));
+        const term = this.#node.term;
+        return new Promise<Uint8Array>((resolve, reject) => this.#earlyAnswers.push({ index, term, revision, resolve, reject }));
       }
     } else {
       this.#predictor?.other(index);
     }
     const answered = this.#waits.register(id);
+    this.#proposedWaits.push({ index, id });
     const outcome = await answered;
     if (outcome.errorCode !== undefined) {
       this.counters.proposalsFailed++;
@@ -369,8 +381,17 @@ export class EtcdServer {
     this.counters.proposalsCommitted += entries.length;
     const last = entries[entries.length - 1]!.index;
     let n = 0;
+    const first = entries[0]!.index;
     while (n < this.#earlyAnswers.length && this.#earlyAnswers[n]!.index <= last) {
       const a = this.#earlyAnswers[n++]!;
+      const e = a.index >= first ? entries[a.index - first] : undefined;
+      if (e !== undefined && e.term !== a.term) {
+        // Another leader's entry at that index: this proposal was lost (a leader change fails
+        // these first; this is the second line of defence). Never answered, never promised.
+        this.#promised.delete(a.index);
+        a.reject(new EtcdError('ETCD_ERR_RAFT_LEADER_CHANGED'));
+        continue;
+      }
       a.resolve(withHeader(EMPTY, this.header(a.revision)));
       this.#answeredThrough = a.index;
     }
@@ -395,7 +416,38 @@ export class EtcdServer {
       if (o.requestId !== 0n) this.#waits.trigger(o.requestId, o);
     }
     this.counters.proposalsApplied += batch.outcomes.length;
+    let n = 0;
+    while (n < this.#proposedWaits.length && this.#proposedWaits[n]!.index <= batch.lastIndex) n++;
+    if (n > 0) this.#proposedWaits.splice(0, n);
     this.#gate.release();
+  }
+
+  /**
+   * Leadership changes (Raft; one member leads once, at start). A new leader's log ends with
+   * its empty entry, and entries of earlier terms may come before it: their effect on the
+   * revision is unknown until applied, so plain puts are answered at apply until that entry is.
+   * A member that loses leadership fails what it proposed and has not seen committed: those
+   * entries may be replaced by the next leader's. Early answers are never given for them.
+   */
+  #onLeaderChange(isLeader: boolean): void {
+    if (isLeader) {
+      const predictor = new RevisionPredictor(0);
+      predictor.other(this.#node.lastIndex);
+      this.#predictor = predictor;
+      return;
+    }
+    this.#predictor = undefined;
+    const changed = new EtcdError('ETCD_ERR_RAFT_LEADER_CHANGED');
+    for (const a of this.#earlyAnswers.splice(0)) {
+      this.#promised.delete(a.index);
+      this.counters.proposalsFailed++;
+      a.reject(changed);
+    }
+    const committed = this.#node.committedIndex;
+    for (const p of this.#proposedWaits) {
+      if (p.index > committed && this.#waits.fail(p.id, changed)) this.counters.proposalsFailed++;
+    }
+    this.#proposedWaits = this.#proposedWaits.filter((p) => p.index <= committed);
   }
 
   #fail(err: Error): void {

@@ -1,0 +1,284 @@
+/**
+ * Three members in one process, each a full member (EtcdServer, WAL, LMDB in a temp dir, ONE_THREAD)
+ * on a RaftNode, connected by the in-process LocalPeerHub (docs/cluster.md). No sockets.
+ *
+ * Every wait is bounded and polls a state (never a sleep that decides pass or fail): the
+ * bounds are generous, a slow machine only makes the test slower.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { etcdserverpb } from '../../../src/proto/pb.js';
+import { parseServerConfig } from '../../../src/config/config.js';
+import { startMember, type Member } from '../../../src/server/bootstrap.js';
+import { ONE_THREAD } from '../../../src/server/openers.js';
+import { computeMemberId } from '../../../src/server/identity.js';
+import { raftConsensus } from '../../../src/server/node/raft-opener.js';
+import type { RaftNode } from '../../../src/server/node/raft-node.js';
+import { LocalPeerHub } from '../../../src/server/peer/local-hub.js';
+import { SeededRng, MessageType } from '../../../src/raft/index.js';
+import { EtcdError } from '../../../src/errors/errors.js';
+import { nopLogger } from '../../../src/util/logger.js';
+
+const b = (s: string): Buffer => Buffer.from(s);
+const str = (u: Uint8Array | null | undefined): string => Buffer.from(u ?? []).toString();
+
+/** One tick: 10 ms; an election timeout: 10 ticks (etcd's ratio, ten times faster). */
+const HEARTBEAT_MS = 10;
+const ELECTION_MS = 100;
+/** Bound of every wait on a state. */
+const WAIT_MS = 20_000;
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+interface Slot {
+  readonly name: string;
+  readonly dir: string;
+  readonly id: bigint;
+  member: Member | undefined;
+  node: RaftNode | undefined;
+}
+
+class Cluster {
+  readonly hub = new LocalPeerHub();
+  readonly slots: Slot[];
+  readonly voters: bigint[];
+  #seed = 1;
+
+  constructor(size: number) {
+    this.slots = Array.from({ length: size }, (_, i) => {
+      const name = `m${i}`;
+      return { name, dir: mkdtempSync(join(tmpdir(), `etcd-ts-raft-${name}-`)), id: computeMemberId([peerUrl(i)], 'etcd-cluster'), member: undefined, node: undefined };
+    });
+    this.voters = this.slots.map((s) => s.id);
+  }
+
+  async start(i: number): Promise<Member> {
+    const slot = this.slots[i]!;
+    const cfg = parseServerConfig(
+      ['--data-dir', slot.dir, '--name', slot.name, '--initial-advertise-peer-urls', peerUrl(i)],
+      {},
+      { dataDirInitialized: false },
+    );
+    const member = await startMember(
+      cfg,
+      nopLogger(),
+      ONE_THREAD,
+      raftConsensus({
+        voters: this.voters,
+        transport: this.hub.join(slot.id),
+        heartbeatMs: HEARTBEAT_MS,
+        electionMs: ELECTION_MS,
+        rng: new SeededRng(this.#seed++),
+        onOpened: (node) => (slot.node = node),
+      }),
+    );
+    slot.member = member;
+    return member;
+  }
+
+  async startAll(): Promise<void> {
+    await Promise.all(this.slots.map((_, i) => this.start(i)));
+  }
+
+  async stop(i: number): Promise<void> {
+    const slot = this.slots[i]!;
+    const m = slot.member;
+    slot.member = undefined;
+    slot.node = undefined;
+    await m?.close();
+  }
+
+  running(): Slot[] {
+    return this.slots.filter((s) => s.member !== undefined);
+  }
+
+  /** The one running member that leads, once every running member agrees on it. */
+  async leader(): Promise<number> {
+    return waitFor('one leader that every running member knows', () => {
+      const run = this.running();
+      const leaders = run.filter((s) => s.node!.isLeader());
+      if (leaders.length !== 1) return undefined;
+      const id = leaders[0]!.id;
+      if (!run.every((s) => s.node!.leaderId === id)) return undefined;
+      return this.slots.indexOf(leaders[0]!);
+    });
+  }
+
+  async waitApplied(index: number, slots: Slot[] = this.running()): Promise<void> {
+    await waitFor(`applied index ${index} on ${slots.map((s) => s.name).join(', ')}`, () =>
+      slots.every((s) => s.member!.server.appliedIndex >= index),
+    );
+  }
+
+  async close(): Promise<void> {
+    for (let i = 0; i < this.slots.length; i++) await this.stop(i).catch(() => undefined);
+    for (const s of this.slots) rmSync(s.dir, { recursive: true, force: true });
+  }
+}
+
+function peerUrl(i: number): string {
+  return `http://127.0.0.1:${23800 + i}`;
+}
+
+async function get(m: Member, key: string, serializable = false): Promise<string | undefined> {
+  const r = await m.server.range({ key: b(key), serializable });
+  return r.kvs?.[0] === undefined ? undefined : str(r.kvs[0].value);
+}
+
+function putRevision(encoded: Uint8Array): number {
+  return Number(etcdserverpb.PutResponse.decode(encoded).header!.revision);
+}
+
+const isCode = (code: string) => (e: unknown) => e instanceof EtcdError && e.code === code;
+
+test('3 members: a leader is elected; writes on the leader are committed and applied on all three; followers refuse writes', async () => {
+  const c = new Cluster(3);
+  try {
+    await c.startAll();
+    const li = await c.leader();
+    const leader = c.slots[li]!.member!;
+    const revs = await Promise.all(Array.from({ length: 50 }, (_, i) => leader.server.put({ key: b(`k${i}`), value: b(`v${i}`) })));
+    assert.equal(new Set(revs.map(putRevision)).size, 50, 'distinct revisions');
+    await leader.server.txn({ success: [{ requestPut: { key: b('t'), value: b('txn') } }] });
+    await leader.server.deleteRange({ key: b('k0') });
+    await c.waitApplied(leader.server.committedIndex);
+    for (const s of c.slots) {
+      const m = s.member!;
+      assert.equal(await get(m, 'k1', true), 'v1', `${s.name} has k1`);
+      assert.equal(await get(m, 't', true), 'txn', `${s.name} has t`);
+      assert.equal(await get(m, 'k0', true), undefined, `${s.name} applied the delete`);
+      const all = await m.server.range({ key: b('k'), rangeEnd: b('l'), serializable: true });
+      assert.equal(all.count, 49);
+      assert.equal(all.header!.revision, (await leader.server.range({ key: b('k1'), serializable: true })).header!.revision, 'same revision everywhere');
+      assert.equal(m.identity.clusterId, leader.identity.clusterId, 'one cluster ID');
+    }
+    const follower = c.slots[(li + 1) % 3]!.member!;
+    await assert.rejects(follower.server.put({ key: b('x'), value: b('y') }), isCode('ETCD_ERR_RAFT_NOT_LEADER'));
+    assert.equal(follower.server.status().leader, c.slots[li]!.id, 'Status names the leader on a follower');
+  } finally {
+    await c.close();
+  }
+});
+
+test('3 members: a linearizable read on a follower sees a write acknowledged by the leader; concurrent reads share read-index rounds', async () => {
+  const c = new Cluster(3);
+  try {
+    await c.startAll();
+    const li = await c.leader();
+    const leader = c.slots[li]!.member!;
+    const follower = c.slots[(li + 1) % 3]!.member!;
+    // Slow the follower's log down: it would serve stale data if reads did not go through ReadIndex.
+    for (let round = 0; round < 20; round++) {
+      await leader.server.put({ key: b('lin'), value: b(`v${round}`) });
+      assert.equal(await get(follower, 'lin'), `v${round}`, `round ${round}: the follower's linearizable read sees the acknowledged write`);
+    }
+    const rounds = { before: 0 };
+    let readIndexMsgs = 0;
+    c.hub.setDrop((m) => {
+      if (m.type === MessageType.MsgReadIndex) readIndexMsgs++;
+      return false;
+    });
+    rounds.before = readIndexMsgs;
+    const reads = await Promise.all(Array.from({ length: 100 }, () => get(follower, 'lin')));
+    assert.ok(reads.every((v) => v === 'v19'));
+    assert.ok(readIndexMsgs - rounds.before < 100, `100 concurrent reads took ${readIndexMsgs - rounds.before} read-index rounds`);
+    c.hub.heal();
+    // On the leader too.
+    assert.equal(await get(leader, 'lin'), 'v19');
+  } finally {
+    await c.close();
+  }
+});
+
+test('3 members: the leader stops, a new one is elected and takes writes; the old one restarts from its WAL and catches up by log', async () => {
+  const c = new Cluster(3);
+  try {
+    await c.startAll();
+    const first = await c.leader();
+    const l1 = c.slots[first]!.member!;
+    for (let i = 0; i < 30; i++) await l1.server.put({ key: b(`a${i}`), value: b(`one${i}`) });
+    const termBefore = l1.server.term;
+    await c.stop(first);
+
+    const second = await c.leader();
+    assert.notEqual(second, first);
+    const l2 = c.slots[second]!.member!;
+    assert.ok(l2.server.term > termBefore, 'a new term');
+    assert.equal(await get(l2, 'a29'), 'one29', 'the new leader has every acknowledged write');
+    for (let i = 0; i < 30; i++) await l2.server.put({ key: b(`b${i}`), value: b(`two${i}`) });
+    await l2.server.put({ key: b('a0'), value: b('changed') });
+
+    const restarted = await c.start(first);
+    assert.ok(restarted.replayed >= 0);
+    await c.leader();
+    await c.waitApplied(l2.server.committedIndex);
+    assert.equal(await get(restarted, 'b29', true), 'two29', 'caught up by log');
+    assert.equal(await get(restarted, 'a0', true), 'changed');
+    const revs = await Promise.all(c.slots.map(async (s) => (await s.member!.server.range({ key: b('a0'), serializable: true })).header!.revision));
+    assert.equal(new Set(revs).size, 1, `one revision everywhere: ${revs.join(', ')}`);
+  } finally {
+    await c.close();
+  }
+});
+
+test('3 members: a leader cut off from the others fails its uncommitted writes with "leader changed" and never answers them; the write is not applied anywhere', async () => {
+  const c = new Cluster(3);
+  try {
+    await c.startAll();
+    const li = await c.leader();
+    const old = c.slots[li]!;
+    await old.member!.server.put({ key: b('before'), value: b('1') });
+    c.hub.isolate(old.id);
+    // Plain puts are answered at commit, others at apply: both kinds must fail, not hang or succeed.
+    const plain = old.member!.server.put({ key: b('lost'), value: b('plain') });
+    const other = old.member!.server.put({ key: b('lost2'), value: b('prev'), prevKv: true });
+    await assert.rejects(plain, isCode('ETCD_ERR_RAFT_LEADER_CHANGED'));
+    await assert.rejects(other, isCode('ETCD_ERR_RAFT_LEADER_CHANGED'));
+    // The other two elect a leader and go on.
+    const others = c.slots.filter((s) => s !== old);
+    const newLeader = await waitFor('a leader among the other two', () => others.find((s) => s.node!.isLeader()));
+    await newLeader.member!.server.put({ key: b('after'), value: b('2') });
+    c.hub.heal();
+    await c.leader();
+    await c.waitApplied(newLeader.member!.server.committedIndex);
+    for (const s of c.slots) {
+      assert.equal(await get(s.member!, 'after', true), '2', `${s.name} has the new leader's write`);
+      assert.equal(await get(s.member!, 'lost', true), undefined, `${s.name} never applied the lost write`);
+      assert.equal(await get(s.member!, 'lost2', true), undefined, `${s.name} never applied the lost write`);
+    }
+  } finally {
+    await c.close();
+  }
+});
+
+test('3 members: the whole cluster restarts from its WALs with every acknowledged write', async () => {
+  const c = new Cluster(3);
+  try {
+    await c.startAll();
+    const li = await c.leader();
+    for (let i = 0; i < 20; i++) await c.slots[li]!.member!.server.put({ key: b(`r${i}`), value: b(`${i}`) });
+    const rev = Number((await c.slots[li]!.member!.server.range({ key: b('r19') })).header!.revision);
+    for (let i = 0; i < 3; i++) await c.stop(i);
+    await c.startAll();
+    const l = await c.leader();
+    const m = c.slots[l]!.member!;
+    assert.equal(await get(m, 'r19'), '19');
+    assert.equal(Number((await m.server.range({ key: b('r19') })).header!.revision), rev, 'the same store revision after the restart');
+    await m.server.put({ key: b('r20'), value: b('20') });
+    await c.waitApplied(m.server.committedIndex);
+    for (const s of c.slots) assert.equal(await get(s.member!, 'r20', true), '20');
+  } finally {
+    await c.close();
+  }
+});

@@ -136,11 +136,13 @@ async function openMember(
     }
     checkContiguous(recovery, appliedIndex);
     const timings = new PipelineTimings();
+    // Checkpoints release the log through the node once it exists (Raft also trims its in-memory log).
+    let node: ConsensusNode | undefined;
     const applyLoop = new ApplyLoop({
       pipe,
       appliedIndex,
       checkpointEntries: cfg.snapshotCount,
-      releaseLog: (index) => log.releaseTo(index + 1),
+      releaseLog: (index) => (node !== undefined ? node.releaseLog(index) : log.releaseTo(index + 1)),
       onApplied: (seconds, entries) => timings.apply(seconds, entries),
     });
     // Replay: the committed recovered entries after the applied index, through the same loop as live ones.
@@ -151,7 +153,7 @@ async function openMember(
     if (!restarting) {
       writeIdentity(layout, { format: 'etcd-ts/identity/v1', name: cfg.name, memberId: identity.memberId, clusterId: identity.clusterId });
     }
-    const node = consensus.open({
+    node = consensus.open({
       memberId: identity.memberId,
       log,
       recovery,

@@ -78,6 +78,8 @@ export interface RaftNodeOptions {
    */
   readonly readRetryTicks?: number;
   readonly readTimeoutTicks?: number;
+  /** Entries kept in memory below a released index for lagging followers (default CATCH_UP_ENTRIES). */
+  readonly catchUpEntries?: number;
   /** Election jitter (seeded in tests; Math.random-seeded otherwise). */
   readonly rng?: Rng;
   /** Stage timing: from handing a Ready's entries to the log to their durability, in seconds. */
@@ -146,7 +148,7 @@ export class RaftNode implements ConsensusNode {
     this.#readTimeoutTicks = opts.readTimeoutTicks ?? Math.round(5000 / opts.tickMs) + 2 * opts.electionTicks;
     this.#onAppended = opts.onAppended;
     const confState: ConfState = { voters: [...opts.voters], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
-    this.#storage = new RaftLogStorage(confState, opts.recovered);
+    this.#storage = new RaftLogStorage(confState, opts.recovered, opts.catchUpEntries);
     this.#raw = new RawNode({
       id: opts.id,
       electionTick: opts.electionTicks,
@@ -178,6 +180,11 @@ export class RaftNode implements ConsensusNode {
 
   get lastIndex(): number {
     return this.#raw.raft.raftLog.lastIndex() + this.#proposals.length;
+  }
+
+  /** First index still in the in-memory Raft log (older ones were released). */
+  get firstLogIndex(): number {
+    return this.#storage.firstIndex();
   }
 
   /** The leader this member knows of (0n: none). */

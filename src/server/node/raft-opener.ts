@@ -19,6 +19,8 @@ export interface RaftOpenerOptions {
   readonly heartbeatMs: number;
   readonly electionMs: number;
   readonly rng?: Rng;
+  /** Entries kept in memory below a released index (RaftNodeOptions.catchUpEntries). */
+  readonly catchUpEntries?: number;
   /** The node, once opened (tests reach its Raft state through it). */
   readonly onOpened?: (node: RaftNode) => void;
 }
@@ -41,6 +43,7 @@ export function raftConsensus(opts: RaftOpenerOptions): ConsensusOpener {
         tickMs: opts.heartbeatMs,
         electionTicks: Math.max(2, Math.round(opts.electionMs / opts.heartbeatMs)),
         ...(opts.rng !== undefined ? { rng: opts.rng } : {}),
+        ...(opts.catchUpEntries !== undefined ? { catchUpEntries: opts.catchUpEntries } : {}),
         onAppended,
       });
       opts.onOpened?.(node);

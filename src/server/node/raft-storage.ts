@@ -33,8 +33,11 @@ export interface RecoveredLog {
 }
 
 export class RaftLogStorage extends MemoryStorage {
-  constructor(confState: ConfState, recovered: RecoveredLog) {
+  readonly #catchUpEntries: number;
+
+  constructor(confState: ConfState, recovered: RecoveredLog, catchUpEntries = CATCH_UP_ENTRIES) {
     super(confState);
+    this.#catchUpEntries = catchUpEntries;
     if (recovered.appliedIndex > 0) {
       super.applySnapshot({
         data: new Uint8Array(0),
@@ -54,9 +57,9 @@ export class RaftLogStorage extends MemoryStorage {
     throw ErrSnapshotTemporarilyUnavailable;
   }
 
-  /** Drops entries at or below `index - CATCH_UP_ENTRIES` (index: synced in the store and applied). */
+  /** Drops entries at or below `index - catchUpEntries` (index: synced in the store and applied). */
   release(index: Index): void {
-    const to = index - CATCH_UP_ENTRIES;
+    const to = index - this.#catchUpEntries;
     if (to > this.firstIndex() && to <= this.lastIndex()) this.compact(to);
   }
 }

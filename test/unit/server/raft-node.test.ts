@@ -55,7 +55,11 @@ class Cluster {
   readonly voters: bigint[];
   #seed = 1;
 
-  constructor(size: number) {
+  constructor(
+    size: number,
+    readonly extraFlags: string[] = [],
+    readonly catchUpEntries?: number,
+  ) {
     this.slots = Array.from({ length: size }, (_, i) => {
       const name = `m${i}`;
       return { name, dir: mkdtempSync(join(tmpdir(), `etcd-ts-raft-${name}-`)), id: computeMemberId([peerUrl(i)], 'etcd-cluster'), member: undefined, node: undefined };
@@ -66,7 +70,7 @@ class Cluster {
   async start(i: number): Promise<Member> {
     const slot = this.slots[i]!;
     const cfg = parseServerConfig(
-      ['--data-dir', slot.dir, '--name', slot.name, '--initial-advertise-peer-urls', peerUrl(i)],
+      ['--data-dir', slot.dir, '--name', slot.name, '--initial-advertise-peer-urls', peerUrl(i), ...this.extraFlags],
       {},
       { dataDirInitialized: false },
     );
@@ -80,6 +84,7 @@ class Cluster {
         heartbeatMs: HEARTBEAT_MS,
         electionMs: ELECTION_MS,
         rng: new SeededRng(this.#seed++),
+        ...(this.catchUpEntries !== undefined ? { catchUpEntries: this.catchUpEntries } : {}),
         onOpened: (node) => (slot.node = node),
       }),
     );
@@ -278,6 +283,27 @@ test('3 members: the whole cluster restarts from its WALs with every acknowledge
     await m.server.put({ key: b('r20'), value: b('20') });
     await c.waitApplied(m.server.committedIndex);
     for (const s of c.slots) assert.equal(await get(s.member!, 'r20', true), '20');
+  } finally {
+    await c.close();
+  }
+});
+
+test('3 members: checkpoints release the WAL and trim the in-memory Raft log; a follower behind by less than the catch-up entries catches up by log', async () => {
+  const c = new Cluster(3, ['--snapshot-count', '20'], 50);
+  try {
+    await c.startAll();
+    const li = await c.leader();
+    const leader = c.slots[li]!;
+    for (let i = 0; i < 200; i++) await leader.member!.server.put({ key: b(`c${i % 10}`), value: b(`${i}`) });
+    await c.waitApplied(leader.member!.server.committedIndex);
+    await waitFor('the leader trimmed its in-memory log', () => leader.node!.firstLogIndex > 100);
+    const fi = (li + 1) % 3;
+    await c.stop(fi);
+    for (let i = 200; i < 230; i++) await leader.member!.server.put({ key: b(`c${i % 10}`), value: b(`${i}`) });
+    const back = await c.start(fi);
+    await c.waitApplied(leader.member!.server.committedIndex);
+    assert.equal(await get(back, 'c9', true), '229');
+    assert.ok(leader.node!.firstLogIndex > 100);
   } finally {
     await c.close();
   }

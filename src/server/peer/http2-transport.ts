@@ -1,0 +1,322 @@
+/**
+ * The member-to-member transport on node:http2 (etcd's rafthttp analogue; docs/cluster.md,
+ * "Peer transport"). A PeerTransport (src/server/node/raft-node.ts).
+ *
+ *   sender                                          receiver (--listen-peer-urls)
+ *   send(msgs) -> per-peer queue --POST /raft/msgs--> check cluster ID, addressed member,
+ *                 one request in flight per peer      sender known; decode frames in order
+ *                 (whatever queued meanwhile is        -> onReceive(m) for each; 204
+ *                 the next request's body)
+ *
+ * Request: POST /raft/msgs, headers
+ *   x-etcd-cluster-id: cluster ID (hex)   x-server-from: sender member ID (hex)
+ *   x-raft-to: addressed member ID (hex)
+ * Body: frames `u32 big-endian length, encodeMessage(m)` (src/raft/codec.ts), in send order.
+ * Answers: 204 delivered; 412 cluster ID mismatch or not the addressed member (the body says
+ * which, as etcd's "cluster ID mismatch"); 403 unknown sender; 400 bad frames; 404 other paths.
+ *
+ * Best effort, as Raft expects of its network: a batch whose request fails is dropped (Raft
+ * retries through heartbeats and probes); the session is then dropped and made again after
+ * RECONNECT_DELAY_MS, and while it is down messages to that peer are dropped. A queue holds at
+ * most MAX_QUEUED_BYTES per peer; past it messages are dropped (etcd's stream buffer does the
+ * same). The wire format is etcd-ts's own: an etcd-ts member cannot talk to an etcd member.
+ */
+import * as http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { decodeMessage, encodeMessage, type Message } from '../../raft/index.js';
+import type { NodeId } from '../../raftpb/types.js';
+import { idFromHex, idToHex } from '../../util/pure/id64.js';
+import type { PeerTransport } from '../node/raft-node.js';
+
+/** Path of the message endpoint. */
+export const RAFT_MSGS_PATH = '/raft/msgs';
+/**
+ * Bytes queued for one peer before messages to it are dropped: a few full MsgApps (1 MiB
+ * each). The counter `dropped` growing under load says this is too small (or the peer too slow).
+ */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+/** Largest request body accepted (a full queue, plus slack). */
+const MAX_BODY_BYTES = 2 * MAX_QUEUED_BYTES;
+/** Wait after a failed request before connecting again. */
+const RECONNECT_DELAY_MS = 100;
+/** A request not answered in this time fails (the peer is stuck or gone). */
+const REQUEST_TIMEOUT_MS = 5000;
+
+export interface Http2PeerTransportOptions {
+  readonly memberId: NodeId;
+  readonly clusterId: bigint;
+  /** Where to listen (--listen-peer-urls: host and port; port 0 picks one). */
+  readonly listenHost: string;
+  readonly listenPort: number;
+  /** Peers by member ID: their advertised peer URL (http://host:port). Can be added later. */
+  readonly peers?: ReadonlyMap<NodeId, string>;
+  /** Where transport problems are told (connection errors, refused requests). */
+  readonly onError?: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+export class Http2PeerTransport implements PeerTransport {
+  readonly memberId: NodeId;
+  readonly clusterId: bigint;
+  readonly #server: http2.Http2Server;
+  readonly #senders = new Map<NodeId, PeerSender>();
+  readonly #onError: (msg: string, fields: Record<string, unknown>) => void;
+  /** Sessions peers opened to us (closed with the transport). */
+  readonly #sessions = new Set<http2.ServerHttp2Session>();
+  #handler: ((m: Message) => void) | undefined;
+  #closed = false;
+  /** Counters (tests, metrics later). */
+  readonly stats = { sent: 0, received: 0, dropped: 0, refused: 0 };
+
+  private constructor(opts: Http2PeerTransportOptions, server: http2.Http2Server) {
+    this.memberId = opts.memberId;
+    this.clusterId = opts.clusterId;
+    this.#server = server;
+    this.#onError = opts.onError ?? (() => undefined);
+    for (const [id, url] of opts.peers ?? []) this.addPeer(id, url);
+    server.on('stream', (stream, headers) => this.#serve(stream, headers));
+    server.on('sessionError', () => undefined);
+    server.on('session', (session) => {
+      this.#sessions.add(session);
+      session.on('error', () => undefined);
+      session.once('close', () => this.#sessions.delete(session));
+    });
+  }
+
+  /** Listens on the peer port; resolves once listening. */
+  static listen(opts: Http2PeerTransportOptions): Promise<Http2PeerTransport> {
+    const server = http2.createServer();
+    const t = new Http2PeerTransport(opts, server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.listenPort, opts.listenHost, () => {
+        server.off('error', reject);
+        resolve(t);
+      });
+    });
+  }
+
+  /** The port listened on (when 0 was asked). */
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  addPeer(id: NodeId, url: string): void {
+    if (id === this.memberId) return;
+    this.#senders.get(id)?.close();
+    this.#senders.set(id, new PeerSender(this, id, url, this.#onError));
+  }
+
+  send(messages: readonly Message[]): void {
+    if (this.#closed) return;
+    for (const m of messages) {
+      const s = this.#senders.get(m.to);
+      if (s === undefined || !s.enqueue(encodeMessage(m))) this.stats.dropped++;
+    }
+  }
+
+  onReceive(handler: (m: Message) => void): void {
+    this.#handler = handler;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.#senders.values()) s.close();
+    this.#server.close();
+    // Sessions of peers connected to us: the server's close waits for them otherwise.
+    for (const session of this.#sessions) session.destroy();
+  }
+
+  #serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    stream.on('error', () => undefined);
+    const refuse = (status: number, reason: string): void => {
+      this.stats.refused++;
+      this.#onError('refused a peer request', { reason, from: headers['x-server-from'] });
+      stream.respond({ ':status': status, 'content-type': 'text/plain' });
+      stream.end(reason);
+    };
+    if (this.#closed) return refuse(503, 'member stopped');
+    if (headers[':path'] !== RAFT_MSGS_PATH || headers[':method'] !== 'POST') return refuse(404, 'not found');
+    const clusterId = parseId(headers['x-etcd-cluster-id']);
+    if (clusterId !== this.clusterId) return refuse(412, 'cluster ID mismatch');
+    if (parseId(headers['x-raft-to']) !== this.memberId) return refuse(412, 'to member ID mismatch');
+    const from = parseId(headers['x-server-from']);
+    if (from === undefined || !this.#senders.has(from)) return refuse(403, 'unknown sender');
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    stream.on('data', (c: Buffer) => {
+      bytes += c.length;
+      if (bytes > MAX_BODY_BYTES) {
+        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+        return;
+      }
+      chunks.push(c);
+    });
+    stream.on('end', () => {
+      if (bytes > MAX_BODY_BYTES) return;
+      let msgs: Message[];
+      try {
+        msgs = decodeFrames(Buffer.concat(chunks, bytes));
+      } catch (err) {
+        return refuse(400, `bad frames: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      stream.respond({ ':status': 204 });
+      stream.end();
+      for (const m of msgs) {
+        // A message must come from the member that sent the request.
+        if (m.from !== from || m.to !== this.memberId || this.#closed) continue;
+        this.stats.received++;
+        this.#handler?.(m);
+      }
+    });
+  }
+
+  /** @internal */
+  countSent(n: number): void {
+    this.stats.sent += n;
+  }
+
+  /** @internal */
+  countDropped(n: number): void {
+    this.stats.dropped += n;
+  }
+}
+
+/** Messages to one peer: a queue and at most one request in flight. */
+class PeerSender {
+  readonly #owner: Http2PeerTransport;
+  readonly #to: NodeId;
+  readonly #url: string;
+  readonly #onError: (msg: string, fields: Record<string, unknown>) => void;
+  #session: http2.ClientHttp2Session | undefined;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #inFlight = false;
+  #downUntilMs = 0;
+  #closed = false;
+
+  constructor(owner: Http2PeerTransport, to: NodeId, url: string, onError: (msg: string, fields: Record<string, unknown>) => void) {
+    this.#owner = owner;
+    this.#to = to;
+    this.#url = url;
+    this.#onError = onError;
+  }
+
+  /** False when the message is dropped (queue full, peer down, closed). */
+  enqueue(frame: Uint8Array): boolean {
+    if (this.#closed || Date.now() < this.#downUntilMs) return false;
+    if (this.#queuedBytes + frame.length > MAX_QUEUED_BYTES) return false;
+    this.#queue.push(frame);
+    this.#queuedBytes += frame.length;
+    if (!this.#inFlight) this.#flush();
+    return true;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#queue = [];
+    this.#session?.destroy();
+    this.#session = undefined;
+  }
+
+  #connect(): http2.ClientHttp2Session {
+    if (this.#session !== undefined && !this.#session.closed && !this.#session.destroyed) return this.#session;
+    const s = http2.connect(this.#url);
+    s.on('error', (err) => {
+      this.#onError('peer connection failed', { peer: idToHex(this.#to), url: this.#url, error: err.message });
+    });
+    s.on('close', () => {
+      if (this.#session === s) this.#session = undefined;
+    });
+    s.unref();
+    this.#session = s;
+    return s;
+  }
+
+  #flush(): void {
+    if (this.#closed || this.#queue.length === 0) return;
+    const frames = this.#queue;
+    const bytes = this.#queuedBytes;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#inFlight = true;
+    const body = Buffer.allocUnsafe(bytes + 4 * frames.length);
+    let o = 0;
+    for (const f of frames) {
+      body.writeUInt32BE(f.length, o);
+      body.set(f, o + 4);
+      o += 4 + f.length;
+    }
+    let done = false;
+    const finish = (ok: boolean, reason?: string): void => {
+      if (done) return;
+      done = true;
+      this.#inFlight = false;
+      if (ok) {
+        this.#owner.countSent(frames.length);
+      } else {
+        this.#owner.countDropped(frames.length);
+        this.#onError('dropped messages to a peer', { peer: idToHex(this.#to), count: frames.length, reason });
+        this.#session?.destroy();
+        this.#session = undefined;
+        this.#downUntilMs = Date.now() + RECONNECT_DELAY_MS;
+        this.#owner.countDropped(this.#queue.length);
+        this.#queue = [];
+        this.#queuedBytes = 0;
+      }
+      if (!this.#closed) this.#flush();
+    };
+    let req: http2.ClientHttp2Stream;
+    try {
+      req = this.#connect().request({
+        ':method': 'POST',
+        ':path': RAFT_MSGS_PATH,
+        'content-type': 'application/octet-stream',
+        'x-etcd-cluster-id': idToHex(this.#owner.clusterId),
+        'x-server-from': idToHex(this.#owner.memberId),
+        'x-raft-to': idToHex(this.#to),
+      });
+    } catch (err) {
+      finish(false, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => {
+      req.close(http2.constants.NGHTTP2_CANCEL);
+      finish(false, 'timed out');
+    });
+    req.on('response', (h) => {
+      const status = Number(h[':status']);
+      if (status === 204) {
+        finish(true);
+        return;
+      }
+      let text = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (text += c));
+      req.on('end', () => finish(false, `HTTP ${status}: ${text}`));
+    });
+    req.on('error', (err) => finish(false, err.message));
+    req.on('close', () => finish(false, 'stream closed without an answer'));
+    req.on('data', () => undefined);
+    req.end(body);
+  }
+}
+
+function parseId(v: string | string[] | undefined): bigint | undefined {
+  if (typeof v !== 'string' || !/^[0-9a-fA-F]{1,16}$/.test(v)) return undefined;
+  return idFromHex(v);
+}
+
+/** Splits a request body into messages; throws on a truncated frame or trailing bytes. */
+export function decodeFrames(body: Buffer): Message[] {
+  const out: Message[] = [];
+  let o = 0;
+  while (o < body.length) {
+    if (o + 4 > body.length) throw new Error(`truncated frame header at ${o}`);
+    const n = body.readUInt32BE(o);
+    if (o + 4 + n > body.length) throw new Error(`frame of ${n} bytes at ${o} runs past the body (${body.length})`);
+    out.push(decodeMessage(body.subarray(o + 4, o + 4 + n)));
+    o += 4 + n;
+  }
+  return out;
+}

@@ -171,6 +171,7 @@ async function openMember(
       reader: new LmdbReadView(layout.dbPath),
       readPool: new ReadPool(layout.dbPath),
       timings,
+      requestTimeoutMs: 5000 + 2 * cfg.electionTimeout,
     });
     await server.start();
     return {

@@ -32,8 +32,19 @@ export interface ConsensusNode {
   readonly leaderId?: NodeId;
   /** True while this member is the leader and may `propose`. */
   isLeader(): boolean;
-  /** Appends `data` as the next entry; returns its index. Throws an EtcdError when not the leader or stopped. */
-  propose(data: Uint8Array): number;
+  /**
+   * Appends `data` as the next entry; returns its index. A follower that forwards the proposal
+   * to the leader returns undefined: the index is known only to the leader, and the proposer
+   * learns the outcome when the entry (by its request ID) is applied, or not at all (a timeout).
+   * Throws an EtcdError when it cannot propose (stopped, not leader and not forwarding, no leader).
+   */
+  propose(data: Uint8Array): number | undefined;
+  /**
+   * Entries this member did not propose were appended to its log while it leads (proposals
+   * forwarded by followers), the last at `lastIndex`: their effect is unknown to this member's
+   * proposers until applied. Told synchronously, before any later `propose` returns.
+   */
+  onAppendedByOthers?(listener: (lastIndex: number) => void): void;
   /** A linearizable read index: a number when known at once, else a promise (a round of heartbeats). */
   readIndex(): number | Promise<number>;
   /** Committed entries, in index order, each once. */

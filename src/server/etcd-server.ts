@@ -52,6 +52,11 @@ export interface EtcdServerOptions {
   readonly readPool?: RangePool;
   /** Where the node and the apply loop report stage timings (see `observe`). */
   readonly timings?: PipelineTimings;
+  /**
+   * How long a proposal forwarded to the leader waits for its outcome before it fails with
+   * "request timed out" (etcd's ReqTimeout: 5 s + 2 x --election-timeout). Default 7 s.
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 /** Stage timings, per batch (src/server/metrics.ts turns them into histograms). */
@@ -72,6 +77,9 @@ export class PipelineTimings implements PipelineObserver {
     this.observer?.apply(seconds, entries);
   }
 }
+
+/** etcd's ReqTimeout with the default --election-timeout (5 s + 2 x 1 s). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 7000;
 
 /** The default backend quota when --quota-backend-bytes is 0 (etcd's DefaultQuotaBytes). */
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
@@ -133,6 +141,7 @@ export class EtcdServer {
   readonly #gate: IntakeGate;
   readonly #timings: PipelineTimings | undefined;
   readonly #requestIds: RequestIdGenerator;
+  readonly #requestTimeoutMs: number;
   #stopped = false;
   /** Set when the pipeline failed: no new requests, but stop() still closes everything. */
   #failed = false;
@@ -160,6 +169,7 @@ export class EtcdServer {
     this.#reader = opts.reader;
     this.#readPool = opts.readPool;
     this.#timings = opts.timings;
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#gate = new IntakeGate({
       limit: MAX_GAP_BETWEEN_APPLY_AND_COMMIT,
       maxWaiting: MAX_WAITING_PROPOSALS,
@@ -167,6 +177,8 @@ export class EtcdServer {
     });
     this.#node.onCommitted((entries) => this.#onCommitted(entries));
     this.#node.onLeaderChange((_term, isLeader) => this.#onLeaderChange(isLeader));
+    // Forwarded proposals appended on this leader: their effect on the revision is unknown here.
+    this.#node.onAppendedByOthers?.((lastIndex) => this.#predictor?.other(lastIndex));
     this.#node.onFatal((err) => this.#fail(err));
     this.#loop.onFatal((err) => this.#fail(err));
     this.#loop.subscribe((batch) => this.#onApplied(batch));
@@ -355,6 +367,7 @@ export class EtcdServer {
     this.#checkQuota(p, data.length);
     // Throws (not leader, stopped) before anything below changes.
     const index = this.#node.propose(data);
+    if (index === undefined) return this.#awaitForwarded(id);
     if ('put' in p && isPlainPut(p.put)) {
       const revision = this.#predictor?.plainPut();
       if (revision !== undefined) {
@@ -368,6 +381,29 @@ export class EtcdServer {
     const answered = this.#waits.register(id);
     this.#proposedWaits.push({ index, id });
     const outcome = await answered;
+    if (outcome.errorCode !== undefined) {
+      this.counters.proposalsFailed++;
+      throw errorByCode(outcome.errorCode);
+    }
+    return withHeader(outcome.response ?? EMPTY, this.header(outcome.revision));
+  }
+
+  /**
+   * A proposal a follower forwarded to the leader: answered when its entry is applied here
+   * (outcomes carry the request ID), or, if the leader never appended it (a lost message, a
+   * leader change), failed after the request timeout with etcd's "request timed out".
+   */
+  async #awaitForwarded(id: bigint): Promise<Uint8Array> {
+    const answered = this.#waits.register(id);
+    const timer = setTimeout(() => {
+      if (this.#waits.fail(id, new EtcdError('ETCD_ERR_SERVER_TIMEOUT'))) this.counters.proposalsFailed++;
+    }, this.#requestTimeoutMs);
+    let outcome: ApplyOutcome;
+    try {
+      outcome = await answered;
+    } finally {
+      clearTimeout(timer);
+    }
     if (outcome.errorCode !== undefined) {
       this.counters.proposalsFailed++;
       throw errorByCode(outcome.errorCode);

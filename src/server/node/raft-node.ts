@@ -23,6 +23,7 @@
  */
 import { EtcdError } from '../../errors/errors.js';
 import {
+  MessageType,
   RaftError,
   RawNode,
   ReadOnlyOption,
@@ -117,8 +118,12 @@ export class RaftNode implements ConsensusNode {
   readonly #fatalListeners: ((err: Error) => void)[] = [];
   readonly #startedWaiters: (() => void)[] = [];
 
+  readonly #appendedByOthersListeners: ((lastIndex: number) => void)[] = [];
+
   // Inputs waiting for the next turn of the Ready loop.
   #proposals: Uint8Array[] = [];
+  /** Proposals of this member made while a follower: Raft forwards them to the leader (MsgProp). */
+  #forwards: Uint8Array[] = [];
   #inbox: Message[] = [];
   #ticks = 0;
   /** Reads waiting for the next read-index round. */
@@ -208,6 +213,10 @@ export class RaftNode implements ConsensusNode {
     this.#fatalListeners.push(listener);
   }
 
+  onAppendedByOthers(listener: (lastIndex: number) => void): void {
+    this.#appendedByOthersListeners.push(listener);
+  }
+
   /**
    * Starts ticking; resolves once a leader is known (this member or another), with the
    * committed index then. The recovered committed entries were replayed before.
@@ -229,9 +238,19 @@ export class RaftNode implements ConsensusNode {
     });
   }
 
-  propose(data: Uint8Array): number {
+  /**
+   * On the leader: the entry's index. On a follower that knows a leader: undefined, and the
+   * proposal goes to the leader as a MsgProp in the next turn (best effort: a lost MsgProp is
+   * never appended; the proposer's wait times out). Without a known leader: `no leader`.
+   */
+  propose(data: Uint8Array): number | undefined {
     if (this.#stopped || this.#failed) throw new EtcdError('ETCD_ERR_SERVER_STOPPED');
-    if (!this.#isLeader) throw new EtcdError('ETCD_ERR_RAFT_NOT_LEADER');
+    if (!this.#isLeader) {
+      if (this.#lead === 0n) throw new EtcdError('ETCD_ERR_RAFT_NO_LEADER');
+      this.#forwards.push(data);
+      this.#schedule();
+      return undefined;
+    }
     this.#proposals.push(data);
     this.#schedule();
     return this.lastIndex;
@@ -312,13 +331,24 @@ export class RaftNode implements ConsensusNode {
           throw new Error(`raft node ${this.#id.toString(16)}: a batch of ${datas.length} proposals ending at ${expectedLast} was not appended`);
         }
       }
+      if (this.#forwards.length > 0) {
+        // Dropped (false) if the leader is gone meanwhile: the proposers time out, as in etcd.
+        raw.proposeBatch(this.#forwards);
+        this.#forwards = [];
+      }
       if (!stopping) {
         for (const m of this.#inbox.splice(0)) {
+          const lastBefore = raw.raft.raftLog.lastIndex();
           try {
             raw.step(m);
           } catch (err) {
             // A peer sent a message type that never crosses the network: drop it, as etcd does.
             if (!(err instanceof RaftError && err.code === 'ETCD_ERR_RAFT_STEP_LOCAL_MSG')) throw err;
+          }
+          // The leader's log grew by entries this member did not propose (a forwarded MsgProp).
+          const last = raw.raft.raftLog.lastIndex();
+          if (m.type === MessageType.MsgProp && last > lastBefore && raw.raft.state === StateType.Leader) {
+            for (const l of this.#appendedByOthersListeners) l(last);
           }
         }
         for (; this.#ticks > 0; this.#ticks--) {
@@ -361,7 +391,7 @@ export class RaftNode implements ConsensusNode {
     } finally {
       this.#inReady = false;
     }
-    if (this.#proposals.length > 0 || this.#inbox.length > 0 || this.#ticks > 0 || this.#nextRound.length > 0 || this.#raw.hasReady()) {
+    if (this.#proposals.length > 0 || this.#forwards.length > 0 || this.#inbox.length > 0 || this.#ticks > 0 || this.#nextRound.length > 0 || this.#raw.hasReady()) {
       this.#schedule();
     }
   }

@@ -16,7 +16,7 @@ import { computeClusterId, computeMemberId, type MemberIdentity } from './identi
 import { DataDirError, isInitialized, layoutOf, lockDataDir, prepare, readIdentity, writeIdentity, type DataDirLayout } from './data-dir.js';
 import { LmdbReadView } from './lmdb-read-view.js';
 import { ReadPool } from './read-pool.js';
-import { EtcdServer, PipelineTimings } from './etcd-server.js';
+import { EtcdServer, PipelineTimings, type ClusterMember } from './etcd-server.js';
 import { ApplyLoop } from './apply-loop.js';
 import { SingleNode } from './node/single-node.js';
 import type { OpenedApplyPipe } from './inline-apply-pipe.js';
@@ -42,6 +42,8 @@ export interface ThreadModel {
 export interface ConsensusOpener {
   /** Member IDs of the initial cluster, for the cluster ID of a new member (default: this one alone). */
   readonly memberIds?: readonly MemberId[];
+  /** The members as MemberList shows them (default: this one alone). */
+  readonly members?: readonly ClusterMember[];
   /** The recovered entries at or below this index are committed: they are replayed before the node starts. */
   committedThrough(recovery: WalRecovery): number;
   open(opts: ConsensusOpenOptions): ConsensusNode;
@@ -115,6 +117,15 @@ async function openMember(
     peerUrls,
     clientUrls: cfg.advertiseClientUrls.map(formatUrl),
   };
+  // Membership is not stored yet (docs/cluster.md): the flags must describe the cluster this data
+  // dir belongs to, or a member of a 3-member cluster could restart alone as a one-member leader.
+  const expectedClusterId = computeClusterId(consensus.memberIds ?? [memberId]);
+  if (stored !== undefined && stored.clusterId !== expectedClusterId) {
+    throw new DataDirError(
+      `${layout.dataDir}: the data dir belongs to cluster ${stored.clusterId.toString(16)}, but the flags describe cluster ${expectedClusterId.toString(16)} ` +
+        '(start it with the --initial-cluster and --initial-cluster-token it was created with); refusing to start',
+    );
+  }
   if (stored !== undefined && stored.name !== cfg.name) {
     logger.warn('member name differs from the one stored in the data dir', { stored: stored.name, given: cfg.name });
   }
@@ -172,6 +183,7 @@ async function openMember(
       readPool: new ReadPool(layout.dbPath),
       timings,
       requestTimeoutMs: 5000 + 2 * cfg.electionTimeout,
+      ...(consensus.members !== undefined ? { members: consensus.members } : {}),
     });
     await server.start();
     return {

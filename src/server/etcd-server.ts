@@ -57,6 +57,17 @@ export interface EtcdServerOptions {
    * "request timed out" (etcd's ReqTimeout: 5 s + 2 x --election-timeout). Default 7 s.
    */
   readonly requestTimeoutMs?: number;
+  /** Every member of the cluster (MemberList); default: this member alone. Fixed until runtime membership. */
+  readonly members?: readonly ClusterMember[];
+}
+
+/** A member as MemberList shows it. */
+export interface ClusterMember {
+  readonly id: bigint;
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+  /** Known for this member only until members publish their attributes through Raft (docs/cluster.md). */
+  readonly clientUrls: readonly string[];
 }
 
 /** Stage timings, per batch (src/server/metrics.ts turns them into histograms). */
@@ -142,6 +153,7 @@ export class EtcdServer {
   readonly #timings: PipelineTimings | undefined;
   readonly #requestIds: RequestIdGenerator;
   readonly #requestTimeoutMs: number;
+  readonly #members: readonly ClusterMember[] | undefined;
   #stopped = false;
   /** Set when the pipeline failed: no new requests, but stop() still closes everything. */
   #failed = false;
@@ -170,6 +182,7 @@ export class EtcdServer {
     this.#readPool = opts.readPool;
     this.#timings = opts.timings;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#members = opts.members;
     this.#gate = new IntakeGate({
       limit: MAX_GAP_BETWEEN_APPLY_AND_COMMIT,
       maxWaiting: MAX_WAITING_PROPOSALS,
@@ -287,6 +300,24 @@ export class EtcdServer {
       storageVersion: this.version.split('.').slice(0, 2).join('.') + '.0',
       dbSizeQuota: quota,
     };
+  }
+
+  /** MemberList's members: the configured cluster, with this member's client URLs. */
+  members(): etcdserverpb.IMember[] {
+    const id = this.identity;
+    const self: etcdserverpb.IMember = { ID: id.memberId, name: id.name, peerURLs: [...id.peerUrls], clientURLs: [...id.clientUrls], isLearner: false };
+    if (this.#members === undefined) return [self];
+    return this.#members.map((m) =>
+      m.id === id.memberId ? self : { ID: m.id, name: m.name, peerURLs: [...m.peerUrls], clientURLs: [...m.clientUrls], isLearner: false },
+    );
+  }
+
+  /** HashKV on this member's store (not linearizable, as etcd's). */
+  hashKv(req: etcdserverpb.IHashKVRequest): etcdserverpb.IHashKVResponse {
+    this.#checkRunning();
+    if (this.#reader.hashKv === undefined) throw new EtcdError('ETCD_ERR_SERVER_STOPPED');
+    const h = this.#reader.hashKv(Number(req.revision ?? 0));
+    return { header: this.header(this.#reader.currentRevision()), hash: h.hash, compactRevision: h.compactRevision, hashRevision: h.hashRevision };
   }
 
   /**

@@ -1,6 +1,7 @@
 /** KvReadView for the main thread: LMDB read transactions on a read-only handle. */
 import { LmdbBackend } from '../backend/backend.js';
 import { LmdbKvReader } from '../mvcc/kvstore.js';
+import { hashKv, type KvHash } from '../mvcc/hash.js';
 import type { etcdserverpb } from '../proto/pb.js';
 import type { KvReadView } from './ports.js';
 
@@ -16,6 +17,11 @@ export class LmdbReadView implements KvReadView {
 
   range(req: etcdserverpb.IRangeRequest): etcdserverpb.IRangeResponse {
     return this.#reader.range(req);
+  }
+
+  /** HashKV at `revision` (0: the current one), on this thread (a long scan for a large store). */
+  hashKv(revision: number): KvHash {
+    return this.#reader.view((v) => hashKv(v, revision));
   }
 
   currentRevision(): number {

@@ -59,6 +59,8 @@ export interface KvReadView {
   appliedIndex(): number;
   dbSizeBytes(): number;
   dbSizeInUseBytes(): number;
+  /** etcd's HashKV at a revision (0: current); throws EtcdError (compacted, future revision). */
+  hashKv?(revision: number): { hash: number; hashRevision: number; compactRevision: number };
   close(): Promise<void>;
 }
 

@@ -1,12 +1,16 @@
 /**
- * etcdserverpb.Maintenance (Status for now) and etcdserverpb.Cluster (MemberList for
- * the one member). The other methods answer UNIMPLEMENTED from the transport.
+ * etcdserverpb.Maintenance (Status, HashKV) and etcdserverpb.Cluster (MemberList: the configured
+ * members). The other methods answer UNIMPLEMENTED from the transport.
  */
 import { etcdserverpb } from '../../proto/pb.js';
 import { encodeWith, type UnaryMethodSpec } from './method.js';
 
 export interface StatusSource {
   status(): etcdserverpb.IStatusResponse;
+  /** Every member (a cluster); when absent, MemberList lists this member from `identity`. */
+  members?(): etcdserverpb.IMember[];
+  /** HashKV; when absent the method answers UNIMPLEMENTED. */
+  hashKv?(req: etcdserverpb.IHashKVRequest): etcdserverpb.IHashKVResponse;
   header(revision: number): etcdserverpb.IResponseHeader;
   readonly identity: {
     readonly name: string;
@@ -18,7 +22,20 @@ export interface StatusSource {
 
 export function maintenanceMethods(s: StatusSource): UnaryMethodSpec<any, any>[] {
   const pb = etcdserverpb;
+  const hashKv = s.hashKv?.bind(s);
+  const extra: UnaryMethodSpec<any, any>[] =
+    hashKv === undefined
+      ? []
+      : [
+          {
+            path: '/etcdserverpb.Maintenance/HashKV',
+            decode: (b) => pb.HashKVRequest.decode(b),
+            encode: encodeWith(pb.HashKVResponse),
+            handler: (req: etcdserverpb.IHashKVRequest) => hashKv(req),
+          },
+        ];
   return [
+    ...extra,
     {
       path: '/etcdserverpb.Maintenance/Status',
       decode: (b) => pb.StatusRequest.decode(b),
@@ -32,6 +49,7 @@ export function maintenanceMethods(s: StatusSource): UnaryMethodSpec<any, any>[]
       handler: () => {
         const st = s.status();
         const id = s.identity;
+        if (s.members !== undefined) return { header: st.header, members: s.members() };
         return {
           header: st.header,
           members: [

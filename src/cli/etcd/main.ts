@@ -8,6 +8,7 @@ import { formatUrl } from '../../util/urls.js';
 import { isInitialized, layoutOf } from '../../server/data-dir.js';
 import { startMember, type Member } from '../../server/bootstrap.js';
 import { WORKER_THREADS } from '../../server/openers.js';
+import { isMultiMember, openClusterConsensus } from '../../server/peer/cluster-start.js';
 import { Http2GrpcTransport } from '../../api/grpc/http2-transport.js';
 import { ClientListener } from '../../api/grpc/client-listener.js';
 import { HttpRouter } from '../../api/http/router.js';
@@ -49,7 +50,9 @@ async function main(): Promise<void> {
 
   let member: Member;
   try {
-    member = await startMember(cfg, logger, WORKER_THREADS);
+    // More than one member in --initial-cluster: Raft over the HTTP/2 peer transport (docs/cluster.md).
+    const cluster = isMultiMember(cfg) ? await openClusterConsensus(cfg, logger) : undefined;
+    member = await startMember(cfg, logger, WORKER_THREADS, cluster?.consensus);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     logger.error('failed to start etcd', { error: message });
@@ -69,7 +72,9 @@ async function main(): Promise<void> {
     'applied-index': server.appliedIndex,
     term: server.term,
   });
-  logger.info(`${idToHex(server.identity.memberId)} became leader at term ${server.term}`);
+  const leader = server.status().leader ?? 0n;
+  if (leader === server.identity.memberId) logger.info(`${idToHex(server.identity.memberId)} became leader at term ${server.term}`);
+  else logger.info(`raft.node: ${idToHex(server.identity.memberId)} elected leader ${idToHex(leader)} at term ${server.term}`);
   logger.info('published local member to cluster through raft', {
     'local-member-id': idToHex(server.identity.memberId),
     'local-member-attributes': `{Name:${cfg.name} ClientURLs:[${server.identity.clientUrls.join(' ')}]}`,

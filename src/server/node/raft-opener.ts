@@ -8,6 +8,7 @@
 import type { Rng } from '../../raft/index.js';
 import type { NodeId } from '../../raftpb/types.js';
 import type { ConsensusOpener } from '../bootstrap.js';
+import type { ClusterMember } from '../etcd-server.js';
 import { RaftNode, type PeerTransport } from './raft-node.js';
 
 export interface RaftOpenerOptions {
@@ -21,6 +22,8 @@ export interface RaftOpenerOptions {
   readonly rng?: Rng;
   /** Entries kept in memory below a released index (RaftNodeOptions.catchUpEntries). */
   readonly catchUpEntries?: number;
+  /** The members as MemberList shows them. */
+  readonly members?: readonly ClusterMember[];
   /** The node, once opened (tests reach its Raft state through it). */
   readonly onOpened?: (node: RaftNode) => void;
 }
@@ -28,6 +31,7 @@ export interface RaftOpenerOptions {
 export function raftConsensus(opts: RaftOpenerOptions): ConsensusOpener {
   return {
     memberIds: opts.voters,
+    ...(opts.members !== undefined ? { members: opts.members } : {}),
     committedThrough: (recovery) => Math.min(recovery.hardState.commit, recovery.lastIndex),
     open: ({ memberId, log, recovery, appliedIndex, consistentTerm, replayedThrough, onAppended }) => {
       if (!opts.voters.includes(memberId)) {

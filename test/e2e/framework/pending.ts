@@ -14,7 +14,6 @@ export type Feature = 'lease' | 'watch' | 'multi-member';
 export const PENDING: Readonly<Partial<Record<Feature, string>>> = {
   lease: 'leases are not implemented in etcd-ts yet (LeaseGrant answers UNIMPLEMENTED)',
   watch: 'watch is not implemented in etcd-ts yet (Watch answers UNIMPLEMENTED)',
-  'multi-member': 'etcd-ts refuses --initial-cluster with more than one member yet',
 };
 
 /** A `todo` reason when `feature` is pending for the server under test, else false. */

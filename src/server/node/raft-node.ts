@@ -15,11 +15,15 @@
  * arriving meanwhile wait in queues and are stepped together in the next turn, which is what
  * batches the WAL appends and the MsgApps under load.
  *
- * Proposal indexes: `propose` answers the index at once. The leader's log grows only by its own
- * proposals while it stays leader of the term, and queued proposals are stepped before anything
- * else in the next turn, so the index is the last index plus the queued ones. A proposal can
- * only be lost with a leadership change, which the onLeaderChange listeners hear before any
+ * Proposal indexes: `propose` answers the index at once. Nothing is stepped between turns, and
+ * a turn steps this member's queued proposals before anything else (forwarded MsgProps from
+ * followers, which also grow the leader's log, come after them and are told to the
+ * onAppendedByOthers listeners), so the index is the last index plus the queued ones. A proposal
+ * can only be lost with a leadership change, which the onLeaderChange listeners hear before any
  * later committed entry.
+ *
+ * On a follower `propose` hands the data to Raft, which forwards it to the leader (MsgProp) and
+ * returns undefined: the proposer waits for the entry's outcome by request ID (EtcdServer).
  */
 import { EtcdError } from '../../errors/errors.js';
 import {

@@ -376,9 +376,18 @@ export class RaftNode implements ConsensusNode {
       if (rd.softState !== null) this.#softStateChanged(rd.softState.lead, rd.softState.raftState);
       if (rd.entries.length > 0 || rd.hardState !== null) {
         const startedMs = performance.now();
-        await this.#log.append(rd.hardState, rd.entries);
-        this.#onAppended?.((performance.now() - startedMs) / 1000, rd.entries.length);
-        if (this.#failed) return;
+        const appended = this.#log.append(rd.hardState, rd.entries);
+        if (rd.mustSync) {
+          await appended;
+          this.#onAppended?.((performance.now() - startedMs) / 1000, rd.entries.length);
+          if (this.#failed) return;
+        } else {
+          // Only the commit index changed: nothing any message or apply below depends on (a
+          // restart re-learns the commit index from the leader; the store's applied index is
+          // the floor, RaftLogStorage). Written in order with the next append, not waited for:
+          // waiting would add an fdatasync to every write's latency (etcd does not sync it either).
+          appended.catch((err: unknown) => this.#fail(err));
+        }
         this.#storage.append(rd.entries);
         if (rd.hardState !== null) this.#storage.setHardState(rd.hardState);
       }

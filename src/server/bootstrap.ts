@@ -23,6 +23,8 @@ import type { OpenedApplyPipe } from './inline-apply-pipe.js';
 import type { LogWriter } from './ports.js';
 import type { ConsensusNode } from './consensus.js';
 import type { MemberId } from '../util/pure/id64.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { parseSegmentName } from '../wal/segment.js';
 
 /** Opens the log for recovery and appending (the WAL writer worker in production). */
 export type LogOpener = (opts: { dir: string; fromIndex: number; cfg: ServerConfig }) => Promise<{ recovery: WalRecovery; writer: LogWriter }>;
@@ -44,6 +46,12 @@ export interface ConsensusOpener {
   readonly memberIds?: readonly MemberId[];
   /** The members as MemberList shows them (default: this one alone). */
   readonly members?: readonly ClusterMember[];
+  /**
+   * Where WAL recovery starts (default: the store's applied index). Raft reads some entries
+   * below it too, so a restarted leader can still send them to a lagging follower.
+   * `walFirstIndex`: the first index the WAL holds (undefined: no segment yet).
+   */
+  recoverFrom?(appliedIndex: number, walFirstIndex: number | undefined): number;
   /** The recovered entries at or below this index are committed: they are replayed before the node starts. */
   committedThrough(recovery: WalRecovery): number;
   open(opts: ConsensusOpenOptions): ConsensusNode;
@@ -52,6 +60,7 @@ export interface ConsensusOpener {
 export interface ConsensusOpenOptions {
   readonly memberId: MemberId;
   readonly log: LogWriter;
+  /** Entries after the recovery start (`recoverFrom`), which may lie below the applied index. */
   readonly recovery: WalRecovery;
   /** The store's applied index at start, and the term of its entry. */
   readonly appliedIndex: number;
@@ -133,7 +142,9 @@ async function openMember(
   const { pipe, appliedIndex, consistentTerm } = await threads.openApply({ dbPath: layout.dbPath, cfg });
   let writer: LogWriter | undefined;
   try {
-    const opened = await threads.openLog({ dir: layout.walDir, fromIndex: appliedIndex, cfg });
+    const fromIndex = consensus.recoverFrom === undefined ? appliedIndex : consensus.recoverFrom(appliedIndex, walFirstIndex(layout.walDir));
+    if (fromIndex > appliedIndex) throw new Error(`recovery from ${fromIndex} would skip entries after the applied index ${appliedIndex}`);
+    const opened = await threads.openLog({ dir: layout.walDir, fromIndex, cfg });
     writer = opened.writer;
     const log = writer;
     const { recovery } = opened;
@@ -145,7 +156,7 @@ async function openMember(
         `${layout.walDir}: the WAL ends at index ${recovery.lastIndex} but ${layout.dbPath} has applied index ${appliedIndex}; the WAL is missing entries, refusing to start`,
       );
     }
-    checkContiguous(recovery, appliedIndex);
+    checkContiguous(recovery, fromIndex);
     const timings = new PipelineTimings();
     // Checkpoints release the log through the node once it exists (Raft also trims its in-memory log).
     let node: ConsensusNode | undefined;
@@ -158,7 +169,7 @@ async function openMember(
     });
     // Replay: the committed recovered entries after the applied index, through the same loop as live ones.
     const committedThrough = consensus.committedThrough(recovery);
-    const replay = recovery.entries.filter((e) => e.index <= committedThrough);
+    const replay = recovery.entries.filter((e) => e.index > appliedIndex && e.index <= committedThrough);
     applyLoop.enqueue(replay);
     await applyLoop.drain();
     if (!restarting) {
@@ -204,12 +215,23 @@ async function openMember(
   }
 }
 
-function checkContiguous(recovery: WalRecovery, appliedIndex: number): void {
+/** First index of the WAL's first segment (names only: the WAL opener checks the files), or undefined. */
+function walFirstIndex(dir: string): number | undefined {
+  if (!existsSync(dir)) return undefined;
+  let first: { seq: number; firstIndex: number } | undefined;
+  for (const name of readdirSync(dir)) {
+    const s = parseSegmentName(name);
+    if (s !== null && (first === undefined || s.seq < first.seq)) first = s;
+  }
+  return first?.firstIndex;
+}
+
+function checkContiguous(recovery: WalRecovery, fromIndex: number): void {
   const entries = recovery.entries;
   for (let i = 0; i < entries.length; i++) {
-    const expected = appliedIndex + 1 + i;
+    const expected = fromIndex + 1 + i;
     if (entries[i]!.index !== expected) {
-      throw new DataDirError(`WAL recovery: expected entry ${expected} after applied index ${appliedIndex}, found ${entries[i]!.index}`);
+      throw new DataDirError(`WAL recovery: expected entry ${expected} after index ${fromIndex}, found ${entries[i]!.index}`);
     }
   }
 }

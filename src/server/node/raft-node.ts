@@ -273,8 +273,14 @@ export class RaftNode implements ConsensusNode {
     });
   }
 
+  /**
+   * `index` is synced in the store. The WAL and the in-memory log keep the catch-up entries
+   * below it (a restarted leader reads them back: RaftOpener.recoverFrom), the rest may go.
+   */
   releaseLog(index: number): void {
-    this.#log.releaseTo(index + 1);
+    const to = this.#storage.releasableTo(Math.min(index, this.#raw.raft.raftLog.applied));
+    if (to <= 0) return;
+    this.#log.releaseTo(to + 1);
     this.#storage.release(Math.min(index, this.#raw.raft.raftLog.applied));
   }
 

@@ -10,6 +10,7 @@ import type { NodeId } from '../../raftpb/types.js';
 import type { ConsensusOpener } from '../bootstrap.js';
 import type { ClusterMember } from '../etcd-server.js';
 import { RaftNode, type PeerTransport } from './raft-node.js';
+import { CATCH_UP_ENTRIES } from './raft-storage.js';
 
 export interface RaftOpenerOptions {
   /** Every voter of the cluster, this member included. */
@@ -32,6 +33,9 @@ export function raftConsensus(opts: RaftOpenerOptions): ConsensusOpener {
   return {
     memberIds: opts.voters,
     ...(opts.members !== undefined ? { members: opts.members } : {}),
+    // Read the catch-up entries below the applied index back too (as far as the WAL still has them).
+    recoverFrom: (appliedIndex, walFirstIndex) =>
+      Math.min(appliedIndex, Math.max(0, appliedIndex - (opts.catchUpEntries ?? CATCH_UP_ENTRIES), (walFirstIndex ?? appliedIndex + 1) - 1)),
     committedThrough: (recovery) => Math.min(recovery.hardState.commit, recovery.lastIndex),
     open: ({ memberId, log, recovery, appliedIndex, consistentTerm, replayedThrough, onAppended }) => {
       if (!opts.voters.includes(memberId)) {

@@ -28,7 +28,10 @@ export interface RecoveredLog {
   readonly appliedTerm: Term;
   /** The WAL's hard state. */
   readonly hardState: HardState;
-  /** Every entry after the applied index, in index order. */
+  /**
+   * Every entry the WAL recovered, in index order, contiguous up to its last one; they may begin
+   * below the applied index (the catch-up entries kept for lagging followers).
+   */
   readonly entries: readonly Entry[];
 }
 
@@ -38,13 +41,15 @@ export class RaftLogStorage extends MemoryStorage {
   constructor(confState: ConfState, recovered: RecoveredLog, catchUpEntries = CATCH_UP_ENTRIES) {
     super(confState);
     this.#catchUpEntries = catchUpEntries;
-    if (recovered.appliedIndex > 0) {
-      super.applySnapshot({
-        data: new Uint8Array(0),
-        metadata: { confState, index: recovered.appliedIndex, term: recovered.appliedTerm },
-      });
+    // The first point of the log: the first recovered entry when it is at or below the applied
+    // index (its term is known from it), else the applied index and its term.
+    const first = recovered.entries[0];
+    const fromBelow = first !== undefined && first.index <= recovered.appliedIndex;
+    const start = fromBelow ? { index: first.index, term: first.term } : { index: recovered.appliedIndex, term: recovered.appliedTerm };
+    if (start.index > 0) {
+      super.applySnapshot({ data: new Uint8Array(0), metadata: { confState, index: start.index, term: start.term } });
     }
-    this.append(recovered.entries);
+    this.append(fromBelow ? recovered.entries.slice(1) : recovered.entries);
     const last = this.lastIndex();
     // The applied index was committed; the WAL's commit may trail it only if LMDB came from a
     // one-member log: never below the store, never past the log.
@@ -59,7 +64,16 @@ export class RaftLogStorage extends MemoryStorage {
 
   /** Drops entries at or below `index - catchUpEntries` (index: synced in the store and applied). */
   release(index: Index): void {
-    const to = index - this.#catchUpEntries;
+    const to = this.releasableTo(index);
     if (to > this.firstIndex() && to <= this.lastIndex()) this.compact(to);
+  }
+
+  /** The highest index that may go once `index` is synced in the store: catch-up entries stay. */
+  releasableTo(index: Index): Index {
+    return index - this.#catchUpEntries;
+  }
+
+  get catchUpEntries(): number {
+    return this.#catchUpEntries;
   }
 }

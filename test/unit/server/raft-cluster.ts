@@ -34,12 +34,12 @@ const ELECTION_MS = 100;
 /** Bound of every wait on a state. */
 const WAIT_MS = 20_000;
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+export async function waitFor<T>(what: string | (() => string), probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
     const v = await probe();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -127,9 +127,20 @@ export class Cluster {
   }
 
   async waitApplied(index: number, slots: Slot[] = this.running()): Promise<void> {
-    await waitFor(`applied index ${index} on ${slots.map((s) => s.name).join(', ')}`, () =>
+    await waitFor(() => `applied index ${index} on ${slots.map((s) => s.name).join(', ')} (${this.describe()})`, () =>
       slots.every((s) => s.member!.server.appliedIndex >= index),
     );
+  }
+
+  /** Each member's state, for failure messages. */
+  describe(): string {
+    return this.slots
+      .map((s) =>
+        s.member === undefined
+          ? `${s.name}: stopped`
+          : `${s.name}: term ${s.node!.term} lead ${s.node!.leaderId.toString(16)} committed ${s.node!.committedIndex} applied ${s.member.server.appliedIndex} last ${s.node!.lastIndex}`,
+      )
+      .join('; ');
   }
 
   async close(): Promise<void> {

@@ -255,3 +255,30 @@ test('3 members: writes through followers are forwarded to the leader and answer
     await c.close();
   }
 });
+
+test('5 members: writes go on with two members stopped, and stop with three; the stopped ones restart and catch up', async () => {
+  const c = new Cluster(5);
+  try {
+    await c.startAll();
+    let li = await c.leader();
+    await c.slots[li]!.member!.server.put({ key: b('five'), value: b('1') });
+    // Stop two followers: a quorum of three remains.
+    const followers = [1, 2, 3, 4].map((d) => (li + d) % 5);
+    await c.stop(followers[0]!);
+    await c.stop(followers[1]!);
+    await c.slots[li]!.member!.server.put({ key: b('five'), value: b('2') });
+    // Stop the leader too: two of five cannot elect anyone, and a follower's write times out or finds no leader.
+    await c.stop(li);
+    const survivor = c.slots[followers[2]!]!.member!;
+    await waitFor('the survivors notice the leader is gone', () => c.running().every((s) => !s.node!.isLeader() && s.node!.leaderId === 0n));
+    await assert.rejects(survivor.server.put({ key: b('five'), value: b('lost') }), isCode('ETCD_ERR_RAFT_NO_LEADER'));
+    // Everyone back: one leader, every acknowledged write everywhere.
+    await Promise.all([c.start(followers[0]!), c.start(followers[1]!), c.start(li)]);
+    li = await c.leader();
+    await c.slots[li]!.member!.server.put({ key: b('five'), value: b('3') });
+    await c.waitApplied(c.slots[li]!.member!.server.committedIndex);
+    for (const s of c.slots) assert.equal(await get(s.member!, 'five', true), '3', s.name);
+  } finally {
+    await c.close();
+  }
+});

@@ -52,6 +52,10 @@ export interface BenchOptions {
   timeoutMs: number;
   json: boolean;
   progress: boolean;
+  /** TLS (etcd's benchmark flags): CA bundle, client certificate and key; all empty: plain text. */
+  cacert: string;
+  cert: string;
+  key: string;
 }
 
 export const DEFAULTS: Omit<BenchOptions, 'workload'> = {
@@ -79,6 +83,9 @@ export const DEFAULTS: Omit<BenchOptions, 'workload'> = {
   timeoutMs: 10000,
   json: false,
   progress: true,
+  cacert: '',
+  cert: '',
+  key: '',
 };
 
 export class ArgError extends Error {}
@@ -109,6 +116,9 @@ const FLAGS: Record<string, [keyof BenchOptions, Kind]> = {
   timeout: ['timeoutMs', 'int'],
   json: ['json', 'bool'],
   progress: ['progress', 'bool'],
+  cacert: ['cacert', 'str'],
+  cert: ['cert', 'str'],
+  key: ['key', 'str'],
 };
 
 /** Strips a URL scheme so grpc-js gets host:port ("http://127.0.0.1:2379" -> "127.0.0.1:2379"). */
@@ -211,4 +221,5 @@ workloads: ${WORKLOADS.join(', ')}
   range: --consistency l|s --limit N      txn-mixed: --rw-ratio R
   watch / watch-latency: --streams N --watch-per-stream N --watched-key-total N --put-rate N (puts = --total/--duration)
   gateway: --gateway-op put|range (HTTP/JSON with autocannon)
-  --json (one JSON line)  --no-progress  --timeout ms (0 = no deadline)`;
+  --json (one JSON line)  --no-progress  --timeout ms (0 = no deadline)
+  TLS: --cacert ca.pem [--cert client.pem --key client.key]`;

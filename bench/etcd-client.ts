@@ -4,7 +4,22 @@
  * channel, with its own subchannel pool, so --conns N really opens N TCP connections.
  */
 import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
 import { etcdserverpb } from '../src/proto/pb.js';
+
+/** TLS files for every EtcdConn of this thread (--cacert, --cert, --key, as etcd's benchmark); all empty: plain text. */
+export interface TlsFiles {
+  cacert: string;
+  cert: string;
+  key: string;
+}
+let channelCredentials: grpc.ChannelCredentials = grpc.credentials.createInsecure();
+/** Use TLS for the connections made from now on in this thread (call once per worker). */
+export function useTls(f: TlsFiles): void {
+  if (f.cacert === '' && f.cert === '' && f.key === '') return;
+  const read = (p: string): Buffer | null => (p === '' ? null : readFileSync(p));
+  channelCredentials = grpc.credentials.createSsl(read(f.cacert), read(f.key), read(f.cert));
+}
 
 type Codec<T> = { encode(m: T): { finish(): Uint8Array }; decode(b: Uint8Array): T };
 
@@ -60,7 +75,7 @@ export class EtcdConn {
   readonly client: grpc.Client;
 
   constructor(readonly endpoint: string, private readonly timeoutMs = 10000) {
-    this.client = new grpc.Client(endpoint, grpc.credentials.createInsecure(), {
+    this.client = new grpc.Client(endpoint, channelCredentials, {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
     });

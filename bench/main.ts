@@ -4,7 +4,7 @@
  * args.ts and docs/benchmarks.md.
  */
 import { ArgError, USAGE, parseBenchArgs } from './args.js';
-import { findLeader } from './etcd-client.js';
+import { findLeader, useTls } from './etcd-client.js';
 import { runGateway } from './gateway.js';
 import { prefill } from './prefill.js';
 import { formatHuman, formatJson } from './report.js';
@@ -28,6 +28,7 @@ async function main(): Promise<number> {
     }
     throw e;
   }
+  useTls(opts);
   const endpoints = opts.targetLeader ? [await findLeader(opts.endpoints)] : opts.endpoints;
   if (opts.prefill) await prefill(endpoints[0]!, opts.keySpaceSize, opts.keySize, opts.valSize);
   let r: BenchResult;

@@ -9,7 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { EtcdConn, errorCode } from './etcd-client.js';
+import { EtcdConn, errorCode, useTls } from './etcd-client.js';
 import { makeOp, type Op } from './ops.js';
 import { RateSchedule, sleep } from './rate.js';
 import { encodeHistogram, newHistogram, recordMs, type Histogram } from './stats.js';
@@ -18,6 +18,7 @@ import { DONE, ERRORS, CLAIMED, STOP, type WorkerInput, type WorkerMessage } fro
 async function main(): Promise<void> {
   const input = workerData as WorkerInput;
   const { opts } = input;
+  useTls(opts);
   const ctr = new Int32Array(input.counters);
   const conns = input.connEndpoints.map((e) => new EtcdConn(e, opts.timeoutMs));
   // Connect every channel before the clock starts.

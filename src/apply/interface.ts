@@ -30,6 +30,22 @@ export const ERR_APPLY_UNSUPPORTED = 'ETCD_ERR_APPLY_UNSUPPORTED_REQUEST';
 /** Entry index -> the store revision a client was already told that entry has (plain puts answered early). */
 export type PromisedRevisions = ReadonlyMap<number, number>;
 
+/** The promises of `entries[from, to)`, or undefined when there are none. */
+export function promisesOf(
+  promised: PromisedRevisions | undefined,
+  entries: readonly { readonly index: number }[],
+  from = 0,
+  to = entries.length,
+): Map<number, number> | undefined {
+  if (promised === undefined || promised.size === 0) return undefined;
+  let out: Map<number, number> | undefined;
+  for (let i = from; i < to; i++) {
+    const r = promised.get(entries[i]!.index);
+    if (r !== undefined) (out ??= new Map()).set(entries[i]!.index, r);
+  }
+  return out;
+}
+
 /**
  * Applying a batch cannot go on without taking back an answer or skipping an entry: the
  * batch's transaction is aborted and the member must stop (etcd panics here).

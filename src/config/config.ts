@@ -12,6 +12,7 @@
  */
 import { resolveFlags, ConfigError, parseGoDuration, type ConfigNotice, type FlagValue, type ResolvedFlags } from './flag-parser.js';
 import { flagByName, FLAGS, MAX_ELECTION_TIMEOUT_MS } from './flags.js';
+import { checkTlsFlags } from './tls-flags.js';
 import { formatHelp, formatVersion } from './help.js';
 import type { LoggerOptions, LogLevel } from '../util/logger.js';
 import { formatUrl, formatUrlList, parseUrl, UrlError, urlHostname, urlScheme } from '../util/urls.js';
@@ -243,6 +244,7 @@ export function parseServerConfig(
   for (const flag of ['listen-peer-urls', 'listen-client-urls', 'listen-client-http-urls', 'listen-metrics-urls']) {
     checkBindUrls(flag, urls(flag));
   }
+  checkTlsFlags(v, { client: urls('listen-client-urls'), peer: urls('listen-peer-urls'), metrics: urls('listen-metrics-urls') });
   for (const flag of ['initial-advertise-peer-urls', 'advertise-client-urls']) {
     for (const u of urls(flag)) {
       if (urlHostname(u) === '') fail(`unexpected empty host (${formatUrl(u)}) in --${flag}`);
@@ -329,19 +331,14 @@ function failBootstrap(message: string): never {
 }
 
 /**
- * Listen URLs: etcd wants an IP or "localhost" (no name lookup when binding). etcd-ts
- * has no TLS and no unix sockets yet: those are refused here, before anything binds.
+ * Listen URLs: etcd wants an IP or "localhost" (no name lookup when binding); unix:// and
+ * unixs:// name a socket file ("unix://localhost:2379" is the file "localhost:2379").
  */
-function checkBindUrls(flag: string, list: readonly URL[]): void {
+function checkBindUrls(_flag: string, list: readonly URL[]): void {
   for (const u of list) {
     const scheme = urlScheme(u);
     const shown = formatUrl(u);
-    if (scheme === 'https' || scheme === 'unixs') {
-      fail(`--${flag}=${shown}: TLS not supported yet by etcd-ts; use an http:// URL`);
-    }
-    if (scheme === 'unix') {
-      fail(`--${flag}=${shown}: unix sockets are not supported yet by etcd-ts; use an http:// URL`);
-    }
+    if (scheme === 'unix' || scheme === 'unixs') continue;
     const host = urlHostname(u);
     if (host === 'localhost') continue;
     if (!isIp(host)) fail(`expected IP in URL for binding (${shown})`);

@@ -18,6 +18,8 @@ export class RaftLog {
   applied: Index;
   /** Max bytes of committed entries per Ready. */
   readonly maxApplyingEntsSize: number;
+  /** @internal Mutation 6 (mutations.ts, tests only): commit past the last verified entry. */
+  commitBeyondVerified = false;
 
   constructor(storage: Storage, maxApplyingEntsSize: number) {
     this.storage = storage;
@@ -46,7 +48,7 @@ export class RaftLog {
       assert(ci > this.committed, `entry ${ci} conflicts with committed entry [committed(${this.committed})]`);
       this.append(ents.slice(ci - (index + 1)));
     }
-    this.commitTo(Math.min(committed, lastNew));
+    this.commitTo(Math.min(committed, this.commitBeyondVerified ? this.lastIndex() : lastNew));
     return lastNew;
   }
 

@@ -34,7 +34,7 @@ export function stepLeader(r: Raft, m: Message): boolean {
       }
       // Reject reads until this leader committed an entry of its term: before that its
       // commit index may lag behind the previous leader's.
-      if (!committedEntryInCurrentTerm(r)) {
+      if (!r.mut.readIndexBeforeTermCommit && !committedEntryInCurrentTerm(r)) {
         r.pendingReadIndexMessages.push(m);
         return true;
       }
@@ -176,6 +176,10 @@ export function releasePendingReadIndexMessages(r: Raft): void {
 export function sendMsgReadIndex(r: Raft, m: Message): void {
   switch (r.readOnly.option) {
     case ReadOnlyOption.Safe: {
+      if (r.mut.readIndexWithoutHeartbeat) {
+        sendReadIndexResponse(r, m, r.raftLog.committed);
+        return;
+      }
       r.readOnly.addRequest(r.raftLog.committed, m);
       // The leader acknowledges its own heartbeat round.
       r.readOnly.recvAck(r.id, m.entries[0]!.data);

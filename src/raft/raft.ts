@@ -34,6 +34,7 @@ import {
 import { ProgressState } from './progress.js';
 import { VoteResult } from './quorum.js';
 import { ReadOnly, ReadOnlyOption } from './read-only.js';
+import { NO_MUTATIONS, type RaftMutations } from './mutations.js';
 import type { Rng } from './rng.js';
 import type { Storage } from './storage.js';
 import { ProgressTracker } from './tracker.js';
@@ -79,6 +80,8 @@ export interface Config {
    */
   stepDownOnRemoval?: boolean;
   rng: Rng;
+  /** Deliberate bugs for the simulator's self-test (mutations.ts); never set outside tests. */
+  mutations?: RaftMutations;
 }
 
 export class Raft {
@@ -109,6 +112,8 @@ export class Raft {
   readonly disableProposalForwarding: boolean;
   readonly stepDownOnRemoval: boolean;
   private readonly rng: Rng;
+  /** @internal Deliberate bugs switched on (tests only; empty otherwise). */
+  readonly mut: RaftMutations;
   /** Read requests received before this leader committed an entry of its term. */
   /** @internal */
   pendingReadIndexMessages: Message[] = [];
@@ -133,6 +138,8 @@ export class Raft {
     this.electionTimeout = c.electionTick;
     this.disableProposalForwarding = c.disableProposalForwarding ?? false;
     this.stepDownOnRemoval = c.stepDownOnRemoval ?? true;
+    this.mut = c.mutations ?? NO_MUTATIONS;
+    this.raftLog.commitBeyondVerified = this.mut.followerCommitBeyondVerified === true;
     this.rng = c.rng;
 
     const { hardState, confState } = c.storage.initialState();
@@ -218,7 +225,7 @@ export class Raft {
 
   private sendHeartbeat(to: NodeId, ctx: Uint8Array | null): void {
     // Never advance a follower's commit beyond what it is known to have.
-    const commit = Math.min(this.trk.progress.get(to)!.match, this.raftLog.committed);
+    const commit = this.mut.heartbeatFullCommit ? this.raftLog.committed : Math.min(this.trk.progress.get(to)!.match, this.raftLog.committed);
     this.send(newMessage({ type: MessageType.MsgHeartbeat, to, commit, context: ctx }));
   }
 
@@ -245,6 +252,12 @@ export class Raft {
 
   /** Advances the commit index if a quorum acknowledged an entry of the current term. */
   maybeCommit(): boolean {
+    if (this.mut.commitOldTerm) {
+      const mci = this.trk.committed();
+      if (mci <= this.raftLog.committed) return false;
+      this.raftLog.commitTo(mci);
+      return true;
+    }
     return this.raftLog.maybeCommit(this.trk.committed(), this.term);
   }
 
@@ -485,12 +498,12 @@ export class Raft {
           (this.vote === NONE && this.lead === NONE) ||
           (m.type === MessageType.MsgPreVote && m.term > this.term);
         const respType = m.type === MessageType.MsgVote ? MessageType.MsgVoteResp : MessageType.MsgPreVoteResp;
-        if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm)) {
+        if (canVote && (this.mut.voteWithoutLogCheck === true || this.raftLog.isUpToDate(m.index, m.logTerm))) {
           // The response carries the candidate's term so it is not ignored as stale.
           this.send(newMessage({ type: respType, to: m.from, term: m.term }));
           if (m.type === MessageType.MsgVote) {
             this.electionElapsed = 0;
-            this.vote = m.from;
+            if (!this.mut.voteNotRecorded) this.vote = m.from;
           }
         } else {
           // The rejection carries our commit index and its term: a candidate whose log

@@ -140,12 +140,15 @@ export class RawNode {
     const softChanged = ss.lead !== this.prevSoftState.lead || ss.raftState !== this.prevSoftState.raftState;
     const hs = r.hardState();
     const hsChanged = !hardStateEqual(hs, this.prevHardState);
+    const prevHs = this.prevHardState;
+    // Mutation 7 (tests only): a change of the vote alone never reaches storage.
+    const hsDropped = r.mut.voteOnlyHardStateDropped === true && hsChanged && hs.term === prevHs.term && hs.commit === prevHs.commit;
     const entries = r.raftLog.unstableEntries().slice();
     const snapshot = r.raftLog.unstable.snapshot;
     const committedEntries = r.raftLog.nextCommittedEnts();
     const rd: Ready = {
       softState: softChanged ? ss : null,
-      hardState: hsChanged ? hs : null,
+      hardState: hsChanged && !hsDropped ? hs : null,
       readStates: r.readStates,
       entries,
       snapshot,

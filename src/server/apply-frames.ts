@@ -40,8 +40,7 @@ export function isFlushFrame(frame: Uint8Array, offset = 0, length = frame.lengt
 const HAS_RESPONSE = 1;
 const HAS_ERROR = 2;
 
-/** Entry index -> the store revision a client was already told that entry has. */
-export type PromisedRevisions = ReadonlyMap<number, number>;
+import type { PromisedRevisions } from '../apply/interface.js';
 
 const NO_PROMISES: PromisedRevisions = new Map();
 

@@ -17,6 +17,7 @@
 import type { Entry } from '../raftpb/types.js';
 import type { ApplyOutcome, ApplyPipe, PromisedRevisions } from './ports.js';
 import { IndexWaiter } from './wait.js';
+import { promisesOf } from '../apply/interface.js';
 
 /** One batch of applied entries, as published to subscribers. */
 export interface AppliedBatch {
@@ -195,14 +196,8 @@ export class ApplyLoop {
   }
 
   #takePromised(batch: readonly Entry[]): PromisedRevisions | undefined {
-    if (this.#promised.size === 0) return undefined;
-    let out: Map<number, number> | undefined;
-    for (const e of batch) {
-      const r = this.#promised.get(e.index);
-      if (r === undefined) continue;
-      (out ??= new Map()).set(e.index, r);
-      this.#promised.delete(e.index);
-    }
+    const out = promisesOf(this.#promised, batch);
+    if (out !== undefined) for (const index of out.keys()) this.#promised.delete(index);
     return out;
   }
 

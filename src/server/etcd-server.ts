@@ -28,6 +28,7 @@ import type { ApplyLoop, AppliedBatch } from './apply-loop.js';
 import type { MemberIdentity } from './identity.js';
 import { WaitRegistry } from './wait.js';
 import { IntakeGate } from './intake-gate.js';
+import { promisesOf } from '../apply/interface.js';
 import { RevisionPredictor, isPlainPut } from './revision-predictor.js';
 import { RequestIdGenerator } from './request-ids.js';
 
@@ -463,15 +464,8 @@ export class EtcdServer {
       this.#answeredThrough = a.index;
     }
     if (n > 0) this.#earlyAnswers.splice(0, n);
-    let promised: Map<number, number> | undefined;
-    if (this.#promised.size > 0) {
-      for (const e of entries) {
-        const r = this.#promised.get(e.index);
-        if (r === undefined) continue;
-        (promised ??= new Map()).set(e.index, r);
-        this.#promised.delete(e.index);
-      }
-    }
+    const promised = promisesOf(this.#promised, entries);
+    if (promised !== undefined) for (const index of promised.keys()) this.#promised.delete(index);
     this.#loop.enqueue(entries, promised);
   }
 

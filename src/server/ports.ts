@@ -31,8 +31,8 @@ export interface ApplyOutcome {
   readonly events?: readonly Uint8Array[];
 }
 
-/** Entry index -> the store revision a client was already told that entry has. */
-export type PromisedRevisions = ReadonlyMap<number, number>;
+import type { PromisedRevisions } from '../apply/interface.js';
+export type { PromisedRevisions } from '../apply/interface.js';
 
 /**
  * The apply worker (LocalApplyThread), or the applier in this thread: applies committed

@@ -11,6 +11,7 @@ import type { Entry } from '../raftpb/types.js';
 import { decodeOutcomes, encodeEntryBatch, entryBatchOverheadBytes, FLUSH_MARKER, OVERSIZE_MARKER } from './apply-frames.js';
 import { entryEncodingBytes } from '../wal/codec.js';
 import type { ApplyOutcome, ApplyPipe, PromisedRevisions } from './ports.js';
+import { promisesOf } from '../apply/interface.js';
 
 /**
  * Ring sizes. A ring's largest frame is half its capacity, and one entry (up to
@@ -119,8 +120,8 @@ export class WorkerApplyPipe implements ApplyPipe {
       // Both halves queue their frames now, in order; outcomes come back in the same order.
       const mid = entries.length >> 1;
       const [a, b] = await Promise.all([
-        this.apply(entries.slice(0, mid), promisedIn(promised, entries, 0, mid)),
-        this.apply(entries.slice(mid), promisedIn(promised, entries, mid, entries.length)),
+        this.apply(entries.slice(0, mid), promisesOf(promised, entries, 0, mid)),
+        this.apply(entries.slice(mid), promisesOf(promised, entries, mid)),
       ]);
       return a.concat(b);
     }
@@ -207,17 +208,6 @@ export class WorkerApplyPipe implements ApplyPipe {
     this.#tx.close();
     await this.#exited;
   }
-}
-
-/** The promises of `entries[from, to)`. */
-function promisedIn(promised: PromisedRevisions | undefined, entries: readonly Entry[], from: number, to: number): PromisedRevisions | undefined {
-  if (promised === undefined || promised.size === 0) return promised;
-  const out = new Map<number, number>();
-  for (let i = from; i < to; i++) {
-    const r = promised.get(entries[i]!.index);
-    if (r !== undefined) out.set(entries[i]!.index, r);
-  }
-  return out;
 }
 
 /** Resolves `p` with what `decode` returns, or rejects it with what `decode` throws. */

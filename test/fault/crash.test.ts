@@ -31,6 +31,8 @@ const WRITERS_PER_CLIENT = 2;
 const ACKS_BEFORE_KILL = (cycle: number): number => 150 + 50 * cycle;
 /** Upper bound on puts per writer per cycle, so a server that never dies cannot loop forever. */
 const PUTS_PER_WRITER_MAX = 5000;
+/** A hang bound on one put, not a timing claim: generous so load never trips it. */
+const PUT_DEADLINE_MS = 60_000;
 
 
 describe('kill -9 under load loses no acknowledged put', { skip: serverUnavailableReason() ?? false, timeout: SUITE_TIMEOUT_MS }, () => {
@@ -64,6 +66,7 @@ async function loadThenKill(cluster: Cluster, cycle: number): Promise<PutRecord[
   const clock = new LogicalClock();
   let acks = 0;
   let killing: Promise<void> | undefined;
+  const earlyErrors: string[] = [];
   const target = ACKS_BEFORE_KILL(cycle);
 
   const writer = async (client: Etcd3, name: string): Promise<void> => {
@@ -76,13 +79,22 @@ async function loadThenKill(cluster: Cluster, cycle: number): Promise<PutRecord[
       };
       records.push(rec);
       try {
-        const r = await client.kv.put({ key: Buffer.from(rec.key), value: Buffer.from(rec.value) }, { deadline: Date.now() + 5000 });
+        // The deadline only bounds a hang; a put that fails before the kill fails the test.
+        const r = await client.kv.put({ key: Buffer.from(rec.key), value: Buffer.from(rec.value) }, { deadline: Date.now() + PUT_DEADLINE_MS });
         rec.ackedAt = clock.tick();
         rec.revision = Number(r.header.revision);
-      } catch {
-        return; // the member is gone: this put is unacknowledged, and the writer stops
+      } catch (err) {
+        // Only after the kill is an error "the member is gone" (the put is then
+        // unacknowledged, and the writer stops). Before it, an error is a bug.
+        if (killing === undefined) earlyErrors.push(`${name} put #${seq} failed before the kill: ${(err as Error).message}`);
+        return;
       }
-      if (++acks === target) killing = cluster.kill9();
+      if (++acks === target) {
+        killing = cluster.kill9().then(() => {
+          // In-flight calls cannot succeed any more: end them now instead of at their deadline.
+          for (const c of clients) c.close();
+        });
+      }
     }
   };
 
@@ -93,6 +105,7 @@ async function loadThenKill(cluster: Cluster, cycle: number): Promise<PutRecord[
   } finally {
     for (const c of clients) c.close();
   }
+  assert.deepEqual(earlyErrors, [], `cycle ${cycle}: puts failed while the member was up`);
   assert.ok(killing !== undefined, `cycle ${cycle}: fewer than ${target} puts were acknowledged (${acks})`);
   await killing;
   assert.ok(cluster.process?.exit?.signal === 'SIGKILL', 'the member was killed with SIGKILL');

@@ -1,4 +1,5 @@
 // Binary encoding round-trips (property-based) and rejection of malformed input.
+import '../prop-seed.js'; // one seed for this file's properties: FC_SEED to replay, printed on failure
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

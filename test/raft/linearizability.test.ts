@@ -70,3 +70,32 @@ test('a larger random sequential history is linearizable, a mutated one is not',
   bad[bad.length - 1] = { ...last, output: 'v3' };
   assert.equal(checkHistory(bad).ok, false);
 });
+
+test('a search that runs out of budget is a failure, never a pass', () => {
+  // Many overlapping writes and a read: fine with the default budget, unproven with 5 steps.
+  const h: KvOp[] = [];
+  for (let i = 0; i < 12; i++) h.push(put(i, 'a', `v${i}`, i + 1, 100 + i));
+  h.push(get(99, 'a', 'v3', 200, 201));
+  assert.equal(checkHistory(h).ok, true);
+  const r = checkHistory(h, 5);
+  assert.equal(r.ok, false);
+  assert.equal(r.budgetExceeded, true);
+  assert.equal(r.key, 'a');
+  // A proven violation on another key is reported as such, not as inconclusive.
+  const bad = [...h, put(1, 'b', 'x', 300, 301), get(2, 'b', null, 302, 303)];
+  const rb = checkHistory(bad, 5);
+  assert.equal(rb.ok, false);
+  assert.equal(rb.key, 'b');
+  assert.equal(rb.budgetExceeded, undefined);
+});
+
+test('writes of unknown outcome that no read saw are dropped before the search (sound, and keeps it small)', () => {
+  // 60 timed-out writes overlapping everything, none of them read: with them the search explodes.
+  const h: KvOp[] = [];
+  for (let i = 0; i < 60; i++) h.push(put(i, 'a', `lost${i}`, i + 1, Infinity));
+  h.push(put(100, 'a', 'x', 100, 101), get(101, 'a', 'x', 102, 103));
+  assert.deepEqual(checkHistory(h, 1000), { ok: true });
+  // A timed-out write that a read did see is kept, and must still be placed correctly.
+  const seen = [...h, get(102, 'a', 'lost7', 104, 105), get(103, 'a', 'x', 106, 107)];
+  assert.equal(checkHistory(seen).ok, false);
+});

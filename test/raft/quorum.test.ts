@@ -1,4 +1,5 @@
 // Quorum arithmetic against a simple model (etcd: quorum/quick_test.go), inflights, storage.
+import '../prop-seed.js'; // one seed for this file's properties: FC_SEED to replay, printed on failure
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -9,7 +9,8 @@
  * an oversized message is "Received message larger than max (N vs. M)".
  */
 import * as grpc from '@grpc/grpc-js';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type {
   CallContext,
   ConnectionSink,
@@ -174,14 +175,16 @@ export class GrpcJsTransport implements GrpcTransport {
   private readonly registered = new Set<string>();
   private readonly onHandled: ((path: string, code: GrpcStatus) => void) | undefined;
   private injector: grpc.ConnectionInjector | undefined;
+  readonly maxConcurrentStreams: number;
 
   constructor(opts: GrpcTransportOptions = {}) {
+    this.maxConcurrentStreams = opts.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
     this.log = opts.logError ?? ((msg, err) => console.error(msg, err));
     this.onHandled = opts.onHandled;
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': opts.maxRecvBytes ?? DEFAULT_MAX_RECV_BYTES,
       'grpc.max_send_message_length': opts.maxSendBytes ?? 0x7fffffff,
-      'grpc.max_concurrent_streams': opts.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+      'grpc.max_concurrent_streams': this.maxConcurrentStreams,
     });
     // Every etcd method answers UNIMPLEMENTED until a handler is added, as in ours.
     for (const [path, kind] of etcdMethodPaths()) this.registerStub(path, kind);
@@ -248,7 +251,7 @@ export class GrpcJsTransport implements GrpcTransport {
   connectionSink(): ConnectionSink {
     this.injector ??= this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     const injector = this.injector;
-    return (socket: Socket) => injector.injectConnection(socket);
+    return (socket: Duplex) => injector.injectConnection(socket);
   }
 
   /** Listen on a port of its own; for benchmarks and tests. */

@@ -7,7 +7,7 @@
  * Per call we allocate this object, the reader, the response frame and (only when the
  * client sets a deadline or a handler reads ctx.signal) a timer and an AbortController.
  */
-import type { ServerHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders, ServerStreamResponseOptions } from 'node:http2';
+import type { Http2Session, ServerHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders, ServerStreamResponseOptions } from 'node:http2';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { CallContext, ServerStream, StreamMethod, UnaryMethod } from './types.js';
 import { MessageReader, encodeFrame, type MessageSink } from './framing.js';
@@ -27,6 +27,7 @@ export interface CallEnv {
   readonly maxSendBytes: number;
   logError(msg: string, err: unknown): void;
   readonly onHandled: ((path: string, code: GrpcStatus) => void) | undefined;
+  connectionInfo(session: Http2Session | undefined): { readonly commonName: string } | undefined;
 }
 
 const OK_HEADERS: OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
@@ -106,6 +107,10 @@ abstract class Http2Call implements CallContext {
     }
     stream.on('error', ignoreError);
     stream.on('close', () => this.onStreamClosed());
+  }
+
+  get tlsCommonName(): string | undefined {
+    return this.env.connectionInfo(this.stream.session)?.commonName;
   }
 
   metadata(key: string): string | undefined {

@@ -9,8 +9,10 @@
  * or from listen() when the transport owns a port by itself (benchmarks).
  */
 import * as http2 from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type {
+  ConnectionInfo,
   ConnectionSink,
   GrpcTransport,
   GrpcTransportOptions,
@@ -48,26 +50,34 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
   private readonly unary = new Map<string, AnyUnary>();
   private readonly streaming = new Map<string, AnyStream>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** What the listener knew about each session's connection (TLS client CN), for CallContext.tlsCommonName. */
+  private readonly sessionInfo = new WeakMap<http2.Http2Session, ConnectionInfo>();
+  /** Set for the duration of server.emit('connection'), which creates the session synchronously. */
+  private incomingInfo: ConnectionInfo | undefined;
   private readonly log: (msg: string, err: unknown) => void;
   private closing = false;
+  readonly maxConcurrentStreams: number;
+  /** Answers HTTP/2 requests that are not gRPC (curl and browsers negotiate h2 over TLS). */
+  private httpFallback: ((req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void) | undefined;
 
   constructor(opts: GrpcTransportOptions = {}) {
     this.maxRecvBytes = opts.maxRecvBytes ?? DEFAULT_MAX_RECV_BYTES;
     this.maxSendBytes = opts.maxSendBytes ?? 0x7fffffff;
     this.log = opts.logError ?? ((msg, err) => console.error(msg, err));
     this.onHandled = opts.onHandled;
+    this.maxConcurrentStreams = opts.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
     this.server = http2.createServer({
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       settings: {
-        maxConcurrentStreams: opts.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+        maxConcurrentStreams: this.maxConcurrentStreams,
         initialWindowSize: INITIAL_WINDOW_BYTES,
         enablePush: false,
       },
     });
     this.server.on('session', (session) => this.onSession(session));
-    this.server.on('stream', (stream, headers) => {
+    this.server.on('stream', (stream, headers, _flags, rawHeaders) => {
       try {
-        this.onStream(stream, headers);
+        this.onStream(stream, headers, rawHeaders);
       } catch (err) {
         // A bug of ours must cost one call, not the process.
         this.log('grpc: stream setup failed', err);
@@ -91,16 +101,39 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
     this.streaming.set(m.path, m as unknown as AnyStream);
   }
 
+  /**
+   * Serve HTTP/2 requests that are not gRPC (no application/grpc content-type) with an
+   * HTTP handler, through node:http2's compatibility request/response: etcd answers /health,
+   * /metrics and the gateway over h2 too, and over TLS curl and browsers choose h2.
+   * Without one they get HTTP 415, as the gRPC spec says.
+   */
+  serveNonGrpc(handler: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void): void {
+    this.httpFallback = handler;
+  }
+
   /** Paths with a handler, unary and streaming. */
   paths(): string[] {
     return [...this.unary.keys(), ...this.streaming.keys()];
   }
 
   connectionSink(): ConnectionSink {
-    return (socket: Socket) => {
-      if (this.closing) socket.destroy();
-      else this.server.emit('connection', socket);
+    return (socket: Duplex, info?: ConnectionInfo) => {
+      if (this.closing) {
+        socket.destroy();
+        return;
+      }
+      this.incomingInfo = info;
+      try {
+        this.server.emit('connection', socket);
+      } finally {
+        this.incomingInfo = undefined;
+      }
     };
+  }
+
+  /** The listener's facts about the connection a stream came on. */
+  connectionInfo(session: http2.Http2Session | undefined): ConnectionInfo | undefined {
+    return session === undefined ? undefined : this.sessionInfo.get(session);
   }
 
   /** Listen on a port of its own (no HTTP/1.1 on it); for benchmarks and tests. */
@@ -146,6 +179,7 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
 
   private onSession(session: http2.ServerHttp2Session): void {
     this.sessions.add(session);
+    if (this.incomingInfo !== undefined) this.sessionInfo.set(session, this.incomingInfo);
     session.on('error', () => {});
     session.once('close', () => this.sessions.delete(session));
     session.once('connect', () => {
@@ -158,10 +192,16 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
     if (this.closing) session.close();
   }
 
-  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
     const path = headers[':path'] ?? '';
     const contentType = headers['content-type'];
     if (headers[':method'] !== 'POST' || contentType === undefined || !contentType.startsWith('application/grpc')) {
+      if (this.httpFallback !== undefined) {
+        const req = new http2.Http2ServerRequest(stream, headers, {}, rawHeaders);
+        const res = new http2.Http2ServerResponse(stream);
+        this.httpFallback(req, res);
+        return;
+      }
       // Not gRPC: the gRPC spec answers HTTP 415 to a wrong content-type.
       stream.on('error', () => {});
       stream.respond({ ':status': 415, 'content-type': 'text/plain' }, { endStream: true });

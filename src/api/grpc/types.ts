@@ -17,6 +17,11 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** The method path, e.g. '/etcdserverpb.KV/Put'. */
   readonly path: string;
+  /**
+   * The Common Name of the client's verified TLS certificate, when the port checks client
+   * certificates (--client-cert-auth); etcd takes it as the user name when no token is sent.
+   */
+  readonly tlsCommonName?: string | undefined;
 }
 
 /** Encode/decode pair for one message type: the generated protobufjs static code fits. */
@@ -91,14 +96,29 @@ export const ETCD_DEFAULT_MAX_RECV_BYTES = 1.5 * 1024 * 1024 + 512 * 1024;
  */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 10_000;
 
-/** A connection handed over by the shared-port listener (listener.ts). */
-export type ConnectionSink = (socket: import('node:net').Socket) => void;
+/** What the listener learnt about a connection (TLS client certificate). */
+export interface ConnectionInfo {
+  /** Common Name of the verified client certificate (--client-cert-auth). */
+  readonly commonName: string;
+}
+
+/**
+ * A connection handed over by the shared-port listener (client-listener.ts): a socket
+ * (plain or TLS), or a stream in front of one (h2-authority.ts AuthorityRewriter).
+ */
+export type ConnectionSink = (socket: import('node:stream').Duplex, info?: ConnectionInfo) => void;
 
 export interface GrpcTransport {
   addUnary<Req, Res>(m: UnaryMethod<Req, Res>): void;
   addStream<Req, Res>(m: StreamMethod<Req, Res>): void;
   /** A function that takes a plaintext socket whose first bytes are the HTTP/2 preface. */
   connectionSink(): ConnectionSink;
+  /**
+   * SETTINGS_MAX_CONCURRENT_STREAMS this transport's HTTP/2 side advertises. A listener that
+   * speaks first on a connection (h2-authority.ts) must advertise the same value, since a
+   * client takes the first SETTINGS it sees as the server's limit.
+   */
+  readonly maxConcurrentStreams: number;
   /** Stop accepting calls; close open connections after graceMs (default 0: at once). */
   close(graceMs?: number): Promise<void>;
 }

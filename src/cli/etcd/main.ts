@@ -10,7 +10,9 @@ import { startMember, type Member } from '../../server/bootstrap.js';
 import { WORKER_THREADS } from '../../server/openers.js';
 import { isMultiMember, openClusterConsensus } from '../../server/peer/cluster-start.js';
 import { Http2GrpcTransport } from '../../api/grpc/http2-transport.js';
-import { ClientListener } from '../../api/grpc/client-listener.js';
+import { openListeners, type ListenerSet } from './listeners.js';
+import { peerTransportTls } from './peer-listener.js';
+import { registerHealthService } from '../../api/grpc/health-service.js';
 import { HttpRouter } from '../../api/http/router.js';
 import { registerHealthRoutes, registerVersionRoute } from '../../api/http/health.js';
 import { kvMethods } from '../../api/v3rpc/kv.js';
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
   let member: Member;
   try {
     // More than one member in --initial-cluster: Raft over the HTTP/2 peer transport (docs/cluster.md).
-    const cluster = isMultiMember(cfg) ? await openClusterConsensus(cfg, logger) : undefined;
+    const cluster = isMultiMember(cfg) ? await openClusterConsensus(cfg, logger, peerTransportTls(cfg, logger)) : undefined;
     member = await startMember(cfg, logger, WORKER_THREADS, cluster?.consensus);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -89,45 +91,47 @@ async function main(): Promise<void> {
   });
   const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server)];
   for (const m of unary) transport.addUnary(m);
+  registerHealthService(transport);
 
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
-  registerHealthRoutes(router, {
-    health: async () => {
-      // A linearizable read through the whole pipeline, bounded so a wedged pipeline is
-      // reported (503) instead of hanging the probe.
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('health check timed out')), HEALTH_TIMEOUT_MS);
-      });
-      try {
-        await Promise.race([server.range({ key: Buffer.from('health') }), timeout]);
-        return { ok: true, reason: '' };
-      } catch (err) {
-        return { ok: false, reason: err instanceof Error ? err.message : 'RANGE ERROR' };
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  });
-  registerMetricsRoute(router, createMetrics(server));
+  const health = async (): Promise<{ ok: boolean; reason: string }> => {
+    // A linearizable read through the whole pipeline, bounded so a wedged pipeline is
+    // reported (503) instead of hanging the probe.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('health check timed out')), HEALTH_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([server.range({ key: Buffer.from('health') }), timeout]);
+      return { ok: true, reason: '' };
+    } catch (err) {
+      return { ok: false, reason: err instanceof Error ? err.message : 'RANGE ERROR' };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  registerHealthRoutes(router, { health });
+  const metrics = createMetrics(server);
+  registerMetricsRoute(router, metrics);
+  // --listen-metrics-urls: /metrics and the health endpoints only, as etcd's metrics listener.
+  const metricsRouter = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
+  registerHealthRoutes(metricsRouter, { health });
+  registerMetricsRoute(metricsRouter, metrics);
   if (cfg.enableGrpcGateway) registerGateway(router, unary, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
   const [major, minor] = cfg.emulatedEtcdVersion.split('.');
   registerVersionRoute(router, { etcdserver: cfg.emulatedEtcdVersion, etcdcluster: `${major}.${minor}.0` });
 
-  const listeners: ClientListener[] = [];
-  for (const url of cfg.listenClientUrls) {
-    const l = new ClientListener({ grpc: transport, http: router.handle });
-    try {
-      await l.listen(Number(url.port || 2379), url.hostname.replace(/^\[|\]$/g, ''));
-    } catch (err) {
-      logger.error('failed to listen on client URL', { url: formatUrl(url), error: err instanceof Error ? err.message : String(err) });
-      process.stderr.write(`etcd: listen ${formatUrl(url)}: ${err instanceof Error ? err.message : String(err)}\n`);
-      await member.close();
-      process.exit(1);
-    }
-    listeners.push(l);
-    logger.info('ready to serve client requests');
-    logger.info('serving client traffic insecurely; this is strongly discouraged!', { address: `${url.hostname}:${url.port || 2379}` });
+  transport.serveNonGrpc(router.handle as unknown as Parameters<Http2GrpcTransport['serveNonGrpc']>[0]);
+  let listeners: ListenerSet;
+  try {
+    listeners = await openListeners(cfg, logger, { grpc: transport, http: router.handle, metricsHttp: metricsRouter.handle });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    logger.error('failed to listen on client URL', { error: message });
+    process.stderr.write(`etcd: ${message}\n`);
+    await transport.close(0).catch(() => undefined);
+    await member.close();
+    process.exit(1);
   }
 
   let stopping = false;
@@ -136,7 +140,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('received signal; shutting down', { signal });
     logger.info('closing etcd server', { name: cfg.name, 'data-dir': cfg.dataDir });
-    await Promise.all(listeners.map((l) => l.close(SHUTDOWN_GRACE_MS).catch(() => undefined)));
+    await listeners.close(SHUTDOWN_GRACE_MS);
     await member.close();
     logger.info('closed etcd server', { name: cfg.name, 'data-dir': cfg.dataDir });
     process.exit(code);

@@ -20,9 +20,16 @@
  * RECONNECT_DELAY_MS, and while it is down messages to that peer are dropped. A queue holds at
  * most MAX_QUEUED_BYTES per peer; past it messages are dropped (etcd's stream buffer does the
  * same). The wire format is etcd-ts's own: an etcd-ts member cannot talk to an etcd member.
+ *
+ * TLS (https peer URLs, the --peer-* flags): with `tls` the listener is an HTTP/2 server over
+ * TLS (files re-read on each connection; a client refused by the checks after the handshake,
+ * such as a missing or unverified certificate under --peer-client-cert-auth, has its session
+ * destroyed before any request), and peers whose URL is https:// are dialed with
+ * `tls.clientOptions()` (read again for every new session, so rotated files are picked up).
  */
 import * as http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type * as tls from 'node:tls';
 import { decodeMessage, encodeMessage, type Message } from '../../raft/index.js';
 import type { NodeId } from '../../raftpb/types.js';
 import { idFromHex, idToHex } from '../../util/pure/id64.js';
@@ -42,6 +49,21 @@ const RECONNECT_DELAY_MS = 100;
 /** A request not answered in this time fails (the peer is stuck or gone). */
 const REQUEST_TIMEOUT_MS = 5000;
 
+/**
+ * TLS for the peer port, built by the caller from the --peer-* flags (src/api/tls/peer-tls.ts;
+ * declared here, by its consumer, so this layer does not import the API layer).
+ */
+export interface PeerTransportTls {
+  /** Options for the listener's first secure context (certificate, key, CA, client certificate request). */
+  serverOptions(): tls.TlsOptions;
+  /** New context options when the files changed since the last call, else undefined. */
+  refresh(): tls.SecureContextOptions | undefined;
+  /** After a handshake on the listener: undefined to accept the peer, else why it is refused. */
+  check(socket: tls.TLSSocket): string | undefined;
+  /** Options for dialing an https:// peer (certificate to present, CA to verify it against). */
+  clientOptions(): tls.ConnectionOptions;
+}
+
 export interface Http2PeerTransportOptions {
   readonly memberId: NodeId;
   readonly clusterId: bigint;
@@ -52,12 +74,17 @@ export interface Http2PeerTransportOptions {
   readonly peers?: ReadonlyMap<NodeId, string>;
   /** Where transport problems are told (connection errors, refused requests). */
   readonly onError?: (msg: string, fields: Record<string, unknown>) => void;
+  /** Dial https:// peers with it, and listen over TLS when listenTls (undefined: plain http only). */
+  readonly tls?: PeerTransportTls;
+  /** Listen over TLS (an https --listen-peer-urls); needs tls. */
+  readonly listenTls?: boolean;
 }
 
 export class Http2PeerTransport implements PeerTransport {
   readonly memberId: NodeId;
   readonly clusterId: bigint;
-  readonly #server: http2.Http2Server;
+  readonly #server: http2.Http2Server | http2.Http2SecureServer;
+  readonly #tls: PeerTransportTls | undefined;
   readonly #senders = new Map<NodeId, PeerSender>();
   readonly #onError: (msg: string, fields: Record<string, unknown>) => void;
   /** Sessions peers opened to us (closed with the transport). */
@@ -67,10 +94,11 @@ export class Http2PeerTransport implements PeerTransport {
   /** Counters (tests, metrics later). */
   readonly stats = { sent: 0, received: 0, dropped: 0, refused: 0 };
 
-  private constructor(opts: Http2PeerTransportOptions, server: http2.Http2Server) {
+  private constructor(opts: Http2PeerTransportOptions, server: http2.Http2Server | http2.Http2SecureServer) {
     this.memberId = opts.memberId;
     this.clusterId = opts.clusterId;
     this.#server = server;
+    this.#tls = opts.tls;
     this.#onError = opts.onError ?? (() => undefined);
     for (const [id, url] of opts.peers ?? []) this.addPeer(id, url);
     server.on('stream', (stream, headers) => this.#serve(stream, headers));
@@ -79,12 +107,28 @@ export class Http2PeerTransport implements PeerTransport {
       this.#sessions.add(session);
       session.on('error', () => undefined);
       session.once('close', () => this.#sessions.delete(session));
+      const why = opts.listenTls === true ? this.#tls?.check(session.socket as tls.TLSSocket) : undefined;
+      if (why !== undefined) {
+        this.stats.refused++;
+        this.#onError('rejected connection from a peer', { reason: why, 'remote-addr': session.socket.remoteAddress });
+        session.destroy();
+      }
     });
+    const secure = opts.listenTls === true ? opts.tls : undefined;
+    if (secure !== undefined) {
+      // Before tls.Server's own handler starts the handshake: pick up rotated files.
+      server.prependListener('connection', (_socket: Socket) => {
+        const next = secure.refresh();
+        if (next !== undefined) (server as http2.Http2SecureServer).setSecureContext(next);
+      });
+      server.on('tlsClientError', (err: Error) => this.#onError('peer TLS handshake failed', { error: err.message }));
+    }
   }
 
   /** Listens on the peer port; resolves once listening. */
   static listen(opts: Http2PeerTransportOptions): Promise<Http2PeerTransport> {
-    const server = http2.createServer();
+    if (opts.listenTls === true && opts.tls === undefined) throw new Error('peer transport: listenTls needs tls');
+    const server = opts.listenTls !== true || opts.tls === undefined ? http2.createServer() : http2.createSecureServer({ ...opts.tls.serverOptions(), allowHTTP1: false });
     const t = new Http2PeerTransport(opts, server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -103,7 +147,8 @@ export class Http2PeerTransport implements PeerTransport {
   addPeer(id: NodeId, url: string): void {
     if (id === this.memberId) return;
     this.#senders.get(id)?.close();
-    this.#senders.set(id, new PeerSender(this, id, url, this.#onError));
+    if (url.startsWith('https://') && this.#tls === undefined) throw new Error(`peer ${idToHex(id)} at ${url}: an https peer URL needs the peer TLS flags (--peer-cert-file and --peer-key-file, or --peer-auto-tls)`);
+    this.#senders.set(id, new PeerSender(this, id, url, this.#onError, url.startsWith('https://') ? this.#tls : undefined));
   }
 
   send(messages: readonly Message[]): void {
@@ -194,12 +239,14 @@ class PeerSender {
   #inFlight = false;
   #downUntilMs = 0;
   #closed = false;
+  readonly #tls: PeerTransportTls | undefined;
 
-  constructor(owner: Http2PeerTransport, to: NodeId, url: string, onError: (msg: string, fields: Record<string, unknown>) => void) {
+  constructor(owner: Http2PeerTransport, to: NodeId, url: string, onError: (msg: string, fields: Record<string, unknown>) => void, secure: PeerTransportTls | undefined) {
     this.#owner = owner;
     this.#to = to;
     this.#url = url;
     this.#onError = onError;
+    this.#tls = secure;
   }
 
   /** False when the message is dropped (queue full, peer down, closed). */
@@ -221,7 +268,7 @@ class PeerSender {
 
   #connect(): http2.ClientHttp2Session {
     if (this.#session !== undefined && !this.#session.closed && !this.#session.destroyed) return this.#session;
-    const s = http2.connect(this.#url);
+    const s = this.#tls === undefined ? http2.connect(this.#url) : http2.connect(this.#url, this.#tls.clientOptions());
     s.on('error', (err) => {
       this.#onError('peer connection failed', { peer: idToHex(this.#to), url: this.#url, error: err.message });
     });

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './process.js';
+import { skipUnlessRequired } from './required.js';
 
 export interface RunResult {
   stdout: string;
@@ -27,12 +28,12 @@ export function etcdctlCommand(kind: EtcdctlKind = 'etcdctl'): string[] {
 export function etcdctlUnavailableReason(kind: EtcdctlKind = 'etcdctl'): string | undefined {
   if (kind === 'our-etcdctl') {
     const main = join(REPO_ROOT, 'dist', 'src', 'cli', 'etcdctl', 'main.js');
-    return existsSync(main) ? undefined : `our etcdctl is not built yet (${main} missing)`;
+    return skipUnlessRequired(existsSync(main) ? undefined : `our etcdctl is not built yet (${main} missing)`);
   }
   const bin = etcdctlCommand(kind)[0]!;
   const r = spawnSync(bin, ['version'], { env: etcdctlEnv(), encoding: 'utf8' });
   if (r.error !== undefined || r.status !== 0) {
-    return `etcdctl not runnable (${bin}: ${r.error?.message ?? r.stderr}); install Debian's etcd-client`;
+    return skipUnlessRequired(`etcdctl not runnable (${bin}: ${r.error?.message ?? r.stderr}); install Debian's etcd-client`);
   }
   return undefined;
 }

@@ -14,6 +14,7 @@ import { appendFileSync, existsSync, mkdtempSync, openSync, closeSync, readFileS
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { skipUnlessRequired } from './required.js';
 
 export type ServerKind = 'real' | 'ours';
 
@@ -51,10 +52,10 @@ export function serverCommand(kind: ServerKind = serverKind()): string[] {
  */
 export function serverUnavailableReason(kind: ServerKind = serverKind()): string | undefined {
   if (kind === 'real') {
-    return existsSync(REAL_ETCD_BIN) ? undefined : `ETCD_TEST_SERVER=real but ${REAL_ETCD_BIN} does not exist`;
+    return skipUnlessRequired(existsSync(REAL_ETCD_BIN) ? undefined : `ETCD_TEST_SERVER=real but ${REAL_ETCD_BIN} does not exist`);
   }
   const main = join(REPO_ROOT, 'dist', 'src', 'cli', 'etcd', 'main.js');
-  return existsSync(main) ? undefined : `our server is not built yet (${main} missing); set ETCD_TEST_SERVER=real to run against the real etcd`;
+  return skipUnlessRequired(existsSync(main) ? undefined : `our server is not built yet (${main} missing); set ETCD_TEST_SERVER=real to run against the real etcd`);
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. Ports handed out by this process are never repeated. */
@@ -264,4 +265,4 @@ export function isDirectory(p: string): boolean {
  * Upper bound on one suite (a describe) in ms, so a server that hangs fails the run instead of
  * stalling it; generous, since pass/fail never depends on timing. ETCD_TEST_SUITE_TIMEOUT_MS.
  */
-export const SUITE_TIMEOUT_MS = Number(process.env['ETCD_TEST_SUITE_TIMEOUT_MS'] ?? 180_000);
+export const SUITE_TIMEOUT_MS = Number(process.env['ETCD_TEST_SUITE_TIMEOUT_MS'] ?? 480_000);

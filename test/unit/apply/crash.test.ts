@@ -10,14 +10,23 @@ test('kill -9 during applies: LMDB is a consistent prefix at its applied index; 
   await h.backend.close();
   const child = spawn(process.execPath, [fileURLToPath(new URL('./crash-child.js', import.meta.url)), h.path], { stdio: ['ignore', 'pipe', 'inherit'] });
   let acked = 0;
-  await new Promise<void>((resolve) => {
+  let partial = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  // Wait for a state (3000 acknowledged applies), not a time; a child that dies first fails the test at once.
+  await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
-      const lines = d.toString().trim().split('\n');
-      acked = Number(lines[lines.length - 1]);
-      if (acked >= 3000) { child.kill('SIGKILL'); resolve(); }
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      if (lines.length > 0) acked = Number(lines[lines.length - 1]);
+      if (acked >= 3000) {
+        child.kill('SIGKILL');
+        resolve();
+      }
     });
+    void exited.then(({ code, signal }) => reject(new Error(`crash child exited (code ${code}, signal ${signal}) after ${acked} acknowledged applies, before the kill`)));
   });
-  await new Promise((r) => child.on('exit', r));
+  const end = await exited;
+  assert.equal(end.signal, 'SIGKILL', 'the child must end by our kill -9');
   h.open();
   const applied = h.applier.appliedIndex();
   assert.ok(applied >= acked, `applied ${applied} < acked ${acked}`);

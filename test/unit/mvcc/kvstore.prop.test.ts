@@ -4,6 +4,7 @@
  * Reproduce a failure with FC_SEED=<seed printed by fast-check> (and FC_PATH=<path>);
  * FC_RUNS and FC_MAXLEN scale the search.
  */
+import '../../prop-seed.js'; // one seed for this file's properties: FC_SEED to replay, printed on failure
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -131,11 +132,7 @@ function run(ops: Op[]): void {
 }
 
 test('mvcc matches the model', () => {
-  const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
-  const path = process.env.FC_PATH;
   fc.assert(fc.property(fc.array(op, { maxLength: Number(process.env.FC_MAXLEN ?? 60) }), run), {
     numRuns: Number(process.env.FC_RUNS ?? 150),
-    ...(seed !== undefined ? { seed } : {}),
-    ...(path !== undefined ? { path } : {}),
   });
 });

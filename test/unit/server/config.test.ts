@@ -131,9 +131,14 @@ test('initial cluster checks are skipped for an initialised data dir (etcd ignor
   assert.equal(parseServerConfig(['--initial-cluster-state', 'existing'], {}, { dataDirInitialized: true }).initialClusterState, 'existing');
 });
 
-test('listen URLs: TLS and unix sockets are refused for now; binding needs an IP or localhost', () => {
-  fails(['--listen-client-urls', 'https://127.0.0.1:2379', '--advertise-client-urls', 'https://127.0.0.1:2379'], /^--listen-client-urls=https:\/\/127\.0\.0\.1:2379: TLS not supported yet/);
-  fails(['--listen-peer-urls', 'unix://sock:2380'], /unix sockets are not supported yet/);
+test('listen URLs: TLS needs its files, unix sockets name a file; binding needs an IP or localhost', () => {
+  fails(['--listen-client-urls', 'https://127.0.0.1:2379', '--advertise-client-urls', 'https://127.0.0.1:2379'],
+    'TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379 with HTTPS scheme');
+  fails(['--listen-peer-urls', 'https://127.0.0.1:2380'], 'cannot listen on TLS for 127.0.0.1:2380: KeyFile and CertFile are not presented');
+  fails(['--listen-client-urls', 'https://127.0.0.1:2379', '--advertise-client-urls', 'https://127.0.0.1:2379', '--key-file', 'k.pem'],
+    'KeyFile and CertFile must both be present[key: k.pem, cert: ]');
+  assert.equal(urls(parse(['--listen-client-urls', 'https://127.0.0.1:2379', '--advertise-client-urls', 'https://127.0.0.1:2379', '--auto-tls']).listenClientUrls)[0], 'https://127.0.0.1:2379');
+  assert.equal(urls(parse(['--listen-peer-urls', 'unix://sock:2380']).listenPeerUrls)[0], 'unix://sock:2380');
   fails(['--listen-client-urls', 'http://example.com:2379', '--advertise-client-urls', 'http://example.com:2379'], 'expected IP in URL for binding (http://example.com:2379)');
   const c = parse(['--listen-client-urls', 'http://0.0.0.0:2379,http://[::1]:2379', '--advertise-client-urls', 'http://example.com:2379']);
   assert.deepEqual(urls(c.listenClientUrls), ['http://0.0.0.0:2379', 'http://[::1]:2379']);

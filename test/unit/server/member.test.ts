@@ -264,7 +264,8 @@ test(`${mode}: ` + 'checkpoints every --snapshot-count entries sync LMDB and rel
       }
       // 2,000 entries of ~300 bytes fill ~10 segments of 64 KiB; the periodic checkpoints
       // (every 100 applied entries) release the first ones while the member runs.
-      const deadline = Date.now() + 5000;
+      // A bounded wait on a state (the bound only catches a hang; it is generous on purpose).
+      const deadline = Date.now() + 60_000;
       while (segments().some((f) => f.startsWith('0000000000000000-')) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
       }

@@ -1,3 +1,4 @@
+import { PROP_SEED } from '../../prop-seed.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -100,7 +101,7 @@ test('awaitable write waits for space (backpressure) without blocking the thread
 });
 
 test('property: any interleaving of writes and reads matches a FIFO model (sequence verifier)', () => {
-  const seed = Number(process.env.SEED ?? Date.now() % 2 ** 31);
+  const seed = PROP_SEED;
   const op = fc.oneof(
     fc.record({ w: fc.integer({ min: 0, max: 300 }) }),
     fc.record({ r: fc.integer({ min: 1, max: 10 }) }),
@@ -136,7 +137,7 @@ test('property: any interleaving of writes and reads matches a FIFO model (seque
       { seed, numRuns: 200 },
     );
   } catch (e) {
-    console.error(`ring property failed; reproduce with SEED=${seed}`);
+    console.error(`ring property failed; reproduce with FC_SEED=${seed}`);
     throw e;
   }
 });

@@ -159,7 +159,7 @@ test('WorkerWalWriter: a process with nothing else to do finishes its appends an
     console.log('closed');`;
   const file = `${dir}-main.mjs`;
   fs.writeFileSync(file, script);
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 120_000 }); // a hang bound, not a timing claim
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'closed');
   const rec = openWalSync({ dir, segmentBytes: 65536 }, 0);

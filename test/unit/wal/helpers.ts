@@ -1,10 +1,27 @@
 import * as fs from 'node:fs';
+import { PROP_SEED } from '../../prop-seed.js';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EntryType, type Entry } from '../../../src/raftpb/types.js';
 
+const kDirs: string[] = [];
+let cleanupHooked = false;
+
+/** A fresh temp dir, removed when the test process exits (kept with ETCD_TEST_KEEP=1, and named on failure). */
 export function tmpDir(prefix = 'wal-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  kDirs.push(dir);
+  if (!cleanupHooked) {
+    cleanupHooked = true;
+    process.on('exit', (code) => {
+      if (process.env['ETCD_TEST_KEEP'] === '1' || code !== 0) {
+        if (kDirs.length > 0) console.error(`WAL test dirs kept: ${kDirs.join(' ')}`);
+        return;
+      }
+      for (const d of kDirs) fs.rmSync(d, { recursive: true, force: true });
+    });
+  }
+  return dir;
 }
 
 /** Deterministic entry: data bytes derived from index and term. */
@@ -24,11 +41,10 @@ export function segmentFiles(dir: string): string[] {
   return fs.readdirSync(dir).filter((n) => n.endsWith('.wal')).sort().map((n) => path.join(dir, n));
 }
 
-/** A seed from $SEED or the clock, printed so a failure can be reproduced. */
+/** The file's property seed (test/prop-seed.ts: FC_SEED or SEED to replay, printed on failure). */
 export function seedFor(name: string): number {
-  const seed = Number(process.env.SEED ?? Date.now() % 2 ** 31);
   process.on('exit', (code) => {
-    if (code !== 0) console.error(`${name}: reproduce with SEED=${seed}`);
+    if (code !== 0) console.error(`${name}: reproduce with FC_SEED=${PROP_SEED}`);
   });
-  return seed;
+  return PROP_SEED;
 }

@@ -107,7 +107,8 @@ export function putBytes(key: string, value: string, prevKv = false): Uint8Array
 }
 
 /** Wait until `pred` holds or `ms` pass. */
-export async function waitFor(pred: () => boolean, ms = 2000): Promise<void> {
+/** Polls a state; the bound only catches a hang (generous, so load never fails it). */
+export async function waitFor(pred: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!pred()) {
     if (Date.now() > end) throw new Error('waitFor: timed out');

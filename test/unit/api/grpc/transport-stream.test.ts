@@ -180,9 +180,9 @@ for (const impl of IMPLS) {
         call.on('error', () => {});
         call.write(watchReq('open'));
         await first;
-        const t0 = Date.now();
+        // The client never ends its stream: a close() that waited for it would never
+        // resolve, and the runner's per-test timeout fails the test (a hang bound, not a timing claim).
         await server.close();
-        assert.ok(Date.now() - t0 < 2000, 'close took too long');
         assert.notEqual((await status).code, GrpcStatus.OK);
         await waitFor(() => closed.length === 1);
       } finally {

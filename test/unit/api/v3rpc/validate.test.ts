@@ -1,3 +1,4 @@
+import '../../../prop-seed.js'; // one seed for this file's properties: FC_SEED to replay, printed on failure
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -443,9 +443,6 @@ export function verifyBootstrap(cfg: ServerConfig, initialClusterText?: string):
     }
     failBootstrap(`failed to resolve ${ap.join(',')} to match --initial-cluster=${ic.map((u) => `${cfg.name}=${u}`).join(',')} (${detail})`);
   }
-  if (cfg.initialClusterState === 'existing') {
-    failBootstrap('--initial-cluster-state=existing: joining an existing cluster is not supported yet by etcd-ts; use --initial-cluster-state=new');
-  }
 }
 
 /** Logger options for `new Logger(...)` from the logging flags. */

@@ -98,9 +98,12 @@ export const ERRORS = {
   ETCD_ERR_SERVER_CORRUPT: { grpcStatus: S.DATA_LOSS, message: 'etcdserver: corrupt cluster' },
   ETCD_ERR_SERVER_NOT_SUPPORTED_FOR_LEARNER: { grpcStatus: S.FAILED_PRECONDITION, message: 'etcdserver: rpc not supported for learner' },
   ETCD_ERR_SERVER_BAD_LEADER_TRANSFEREE: { grpcStatus: S.FAILED_PRECONDITION, message: 'etcdserver: bad leader transferee' },
+  ETCD_ERR_SERVER_TIMEOUT_LEADER_TRANSFER: { grpcStatus: S.DEADLINE_EXCEEDED, message: 'etcdserver: request timed out, leader transfer took too long' },
 
   /** Not etcd's: raised by the applier (src/apply/interface.ts) for a request type it does not apply yet. */
   ETCD_ERR_APPLY_UNSUPPORTED_REQUEST: { grpcStatus: S.UNIMPLEMENTED, message: 'etcdserver: request type not supported by this server yet' },
+  /** Not etcd's: a member started alone runs without Raft (docs/cluster.md) and cannot change membership. */
+  ETCD_ERR_CLUSTER_SINGLE_NODE: { grpcStatus: S.UNIMPLEMENTED, message: 'etcd-ts: membership changes need a member started with more than one member in --initial-cluster' },
 
 } as const satisfies Record<string, ErrorSpec>;
 

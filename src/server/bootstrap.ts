@@ -23,6 +23,8 @@ import type { OpenedApplyPipe } from './inline-apply-pipe.js';
 import type { LogWriter } from './ports.js';
 import type { ConsensusNode } from './consensus.js';
 import type { MemberId } from '../util/pure/id64.js';
+import type { Entry } from '../raftpb/types.js';
+import type { MembershipState } from '../apply/membership.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { parseSegmentName } from '../wal/segment.js';
 
@@ -52,6 +54,19 @@ export interface ConsensusOpener {
    * `walFirstIndex`: the first index the WAL holds (undefined: no segment yet).
    */
   recoverFrom?(appliedIndex: number, walFirstIndex: number | undefined): number;
+  /**
+   * Raft with stored membership (docs/cluster.md, "Runtime membership"): the data dir is marked
+   * `consensus: raft`, and a restart takes the membership from the store, not from the flags.
+   */
+  readonly storesMembership?: boolean;
+  /**
+   * A new member of a new cluster: the entries that start its log (one membership change per
+   * initial member, term 1, committed), written before anything else. Every initial member
+   * writes the same ones.
+   */
+  bootstrapEntries?(): readonly Entry[];
+  /** A member joining a running cluster: its IDs as the cluster knows them (fetched from a peer). */
+  readonly joining?: { readonly memberId: MemberId; readonly clusterId: bigint };
   /** The recovered entries at or below this index are committed: they are replayed before the node starts. */
   committedThrough(recovery: WalRecovery): number;
   open(opts: ConsensusOpenOptions): ConsensusNode;
@@ -68,6 +83,8 @@ export interface ConsensusOpenOptions {
   /** Entries handed to the applier so far (the store's applied index plus the replay). */
   readonly replayedThrough: number;
   readonly onAppended: (seconds: number, entries: number) => void;
+  /** The membership stored with the applied index after the replay (undefined: none stored). */
+  readonly membership: MembershipState | undefined;
 }
 
 /** One member: everything in the WAL is committed (durable on the only voter). */
@@ -118,18 +135,21 @@ async function openMember(
 ): Promise<Member> {
   const stored = readIdentity(layout);
   const peerUrls = cfg.initialAdvertisePeerUrls.map(formatUrl);
-  const memberId = stored?.memberId ?? computeMemberId(peerUrls, cfg.initialClusterToken);
+  const memberId = stored?.memberId ?? consensus.joining?.memberId ?? computeMemberId(peerUrls, cfg.initialClusterToken);
   const identity: MemberIdentity = {
     name: cfg.name,
     memberId,
-    clusterId: stored?.clusterId ?? computeClusterId(consensus.memberIds ?? [memberId]),
+    clusterId: stored?.clusterId ?? consensus.joining?.clusterId ?? computeClusterId(consensus.memberIds ?? [memberId]),
     peerUrls,
     clientUrls: cfg.advertiseClientUrls.map(formatUrl),
   };
-  // Membership is not stored yet (docs/cluster.md): the flags must describe the cluster this data
-  // dir belongs to, or a member of a 3-member cluster could restart alone as a one-member leader.
+  if (stored?.consensus === 'raft' && consensus.storesMembership !== true) {
+    throw new DataDirError(`${layout.dataDir}: the data dir belongs to a member of cluster ${stored.clusterId.toString(16)}; it cannot start as a single member; refusing to start`);
+  }
+  // A data dir without stored membership: the flags must describe the cluster it belongs to, or a
+  // member of a 3-member cluster could restart alone as a one-member leader.
   const expectedClusterId = computeClusterId(consensus.memberIds ?? [memberId]);
-  if (stored !== undefined && stored.clusterId !== expectedClusterId) {
+  if (stored !== undefined && stored.consensus !== 'raft' && stored.clusterId !== expectedClusterId) {
     throw new DataDirError(
       `${layout.dataDir}: the data dir belongs to cluster ${stored.clusterId.toString(16)}, but the flags describe cluster ${expectedClusterId.toString(16)} ` +
         '(start it with the --initial-cluster and --initial-cluster-token it was created with); refusing to start',
@@ -147,7 +167,15 @@ async function openMember(
     const opened = await threads.openLog({ dir: layout.walDir, fromIndex, cfg });
     writer = opened.writer;
     const log = writer;
-    const { recovery } = opened;
+    let { recovery } = opened;
+    const bootstrap = !restarting && recovery.lastIndex === 0 ? consensus.bootstrapEntries?.() : undefined;
+    if (bootstrap !== undefined && bootstrap.length > 0) {
+      // The log of a new cluster starts with its members (committed at term 1): durable first,
+      // then replayed like recovered entries, so the store holds the membership before Raft starts.
+      const hardState = { term: 1, vote: 0n, commit: bootstrap.length };
+      await log.append(hardState, bootstrap);
+      recovery = { hardState, entries: [...bootstrap], lastIndex: bootstrap.length };
+    }
     if (recovery.repaired) {
       logger.warn('cut a torn record at the end of the WAL', { file: recovery.repaired.file, offset: recovery.repaired.offset });
     }
@@ -173,9 +201,15 @@ async function openMember(
     applyLoop.enqueue(replay);
     await applyLoop.drain();
     if (!restarting) {
-      writeIdentity(layout, { format: 'etcd-ts/identity/v1', name: cfg.name, memberId: identity.memberId, clusterId: identity.clusterId });
+      writeIdentity(layout, {
+        format: 'etcd-ts/identity/v1', name: cfg.name, memberId: identity.memberId, clusterId: identity.clusterId,
+        ...(consensus.storesMembership === true ? { consensus: 'raft' as const } : {}),
+      });
     }
+    const reader = new LmdbReadView(layout.dbPath);
+    const membership = reader.membership();
     node = consensus.open({
+      membership,
       memberId: identity.memberId,
       log,
       recovery,
@@ -190,11 +224,12 @@ async function openMember(
       version: cfg.emulatedEtcdVersion,
       node,
       applyLoop,
-      reader: new LmdbReadView(layout.dbPath),
+      reader,
       readPool: new ReadPool(layout.dbPath),
       timings,
       requestTimeoutMs: 5000 + 2 * cfg.electionTimeout,
       ...(consensus.members !== undefined ? { members: consensus.members } : {}),
+      ...(membership !== undefined ? { membership } : {}),
     });
     await server.start();
     return {

@@ -20,6 +20,7 @@
  *   see it); `close` then closes the log (after the last checkpoint released what it could).
  */
 import type { Entry, NodeId } from '../raftpb/types.js';
+import type { ConfChangeV2 } from '../raft/index.js';
 
 export interface ConsensusNode {
   /** Current term (0 before the first election). */
@@ -45,6 +46,17 @@ export interface ConsensusNode {
    * proposers until applied. Told synchronously, before any later `propose` returns.
    */
   onAppendedByOthers?(listener: (lastIndex: number) => void): void;
+  /**
+   * Membership (Raft only; a single member has none of these). `proposeConfChange` as `propose`;
+   * `applyConfChange` once a change's entry is applied and accepted (Raft's configuration follows);
+   * `progress` is the leader's view of each member's log; `transferLeadership` asks Raft to hand
+   * leadership to a voter; `isLearnerMember` whether this member is a learner.
+   */
+  proposeConfChange?(cc: ConfChangeV2): number | undefined;
+  applyConfChange?(cc: ConfChangeV2): void;
+  progress?(): ReadonlyMap<NodeId, { readonly match: number; readonly isLearner: boolean }> | undefined;
+  transferLeadership?(transferee: NodeId): void;
+  isLearnerMember?(): boolean;
   /** A linearizable read index: a number when known at once, else a promise (a round of heartbeats). */
   readIndex(): number | Promise<number>;
   /** Committed entries, in index order, each once. */

@@ -21,7 +21,12 @@
  */
 import { etcdserverpb } from '../proto/pb.js';
 import { EtcdError, errorByCode } from '../errors/errors.js';
-import type { Entry } from '../raftpb/types.js';
+import { EntryType, type Entry } from '../raftpb/types.js';
+import { ConfChangeTransition, ConfChangeType, type ConfChangeV2 } from '../raft/index.js';
+import {
+  decodeMembershipOutcome, encodeMemberChange, memberById,
+  type MemberChange, type MembershipOutcome, type MembershipState, type MemberRecord,
+} from '../apply/membership.js';
 import type { ApplyOutcome, KvReadView, RangePool } from './ports.js';
 import type { ConsensusNode } from './consensus.js';
 import type { ApplyLoop, AppliedBatch } from './apply-loop.js';
@@ -58,8 +63,10 @@ export interface EtcdServerOptions {
    * "request timed out" (etcd's ReqTimeout: 5 s + 2 x --election-timeout). Default 7 s.
    */
   readonly requestTimeoutMs?: number;
-  /** Every member of the cluster (MemberList); default: this member alone. Fixed until runtime membership. */
+  /** Every member of the cluster (MemberList) when no membership is stored; default: this member alone. */
   readonly members?: readonly ClusterMember[];
+  /** The membership stored with the applied index (a cluster member); changes come through the log. */
+  readonly membership?: MembershipState;
 }
 
 /** A member as MemberList shows it. */
@@ -155,6 +162,10 @@ export class EtcdServer {
   readonly #requestIds: RequestIdGenerator;
   readonly #requestTimeoutMs: number;
   readonly #members: readonly ClusterMember[] | undefined;
+  #membership: MembershipState | undefined;
+  /** Indexes of committed membership entries not applied yet (their outcomes carry the new state). */
+  readonly #membershipIndexes = new Set<number>();
+  readonly #membershipListeners: ((s: MembershipState) => void)[] = [];
   #stopped = false;
   /** Set when the pipeline failed: no new requests, but stop() still closes everything. */
   #failed = false;
@@ -184,6 +195,7 @@ export class EtcdServer {
     this.#timings = opts.timings;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#members = opts.members;
+    this.#membership = opts.membership;
     this.#gate = new IntakeGate({
       limit: MAX_GAP_BETWEEN_APPLY_AND_COMMIT,
       maxWaiting: MAX_WAITING_PROPOSALS,
@@ -297,14 +309,30 @@ export class EtcdServer {
       raftTerm: this.#node.term,
       raftAppliedIndex: this.#loop.appliedIndex,
       errors: [],
-      isLearner: false,
+      isLearner: this.#node.isLearnerMember?.() ?? false,
       storageVersion: this.version.split('.').slice(0, 2).join('.') + '.0',
       dbSizeQuota: quota,
     };
   }
 
-  /** MemberList's members: the configured cluster, with this member's client URLs. */
+  /** The stored membership (undefined: a single member, or a data dir from before it was stored). */
+  get membership(): MembershipState | undefined {
+    return this.#membership;
+  }
+
+  /** Told every accepted membership change, after Raft's configuration was given it. */
+  onMembershipChange(listener: (s: MembershipState) => void): void {
+    this.#membershipListeners.push(listener);
+  }
+
+  /** The consensus node (membership operations reach Raft's progress and transfers through it). */
+  get node(): ConsensusNode {
+    return this.#node;
+  }
+
+  /** MemberList's members: the stored membership, else the configured cluster with this member's client URLs. */
   members(): etcdserverpb.IMember[] {
+    if (this.#membership !== undefined) return this.#membership.members.map(toPbMember);
     const id = this.identity;
     const self: etcdserverpb.IMember = { ID: id.memberId, name: id.name, peerURLs: [...id.peerUrls], clientURLs: [...id.clientUrls], isLearner: false };
     if (this.#members === undefined) return [self];
@@ -349,6 +377,51 @@ export class EtcdServer {
     if (failed !== undefined && !this.#failed) throw failed.reason;
   }
 
+  /**
+   * Proposes a membership change and waits for its entry to be applied: the outcome (the new
+   * membership), or the applier's refusal as an EtcdError. Raft lets one change be pending at a
+   * time; a change proposed meanwhile never applies and fails after the request timeout
+   * ("request timed out"), as in etcd.
+   */
+  async proposeMembership(change: MemberChange): Promise<MembershipOutcome> {
+    this.#checkRunning();
+    const propose = this.#node.proposeConfChange?.bind(this.#node);
+    if (propose === undefined) throw new EtcdError('ETCD_ERR_CLUSTER_SINGLE_NODE');
+    // A learner may publish its own attributes (forwarded to the leader), nothing else.
+    if (change.op !== 'attrs' && this.#node.isLearnerMember?.() === true) throw new EtcdError('ETCD_ERR_SERVER_NOT_SUPPORTED_FOR_LEARNER');
+    const id = this.#requestIds.next();
+    const context = encodeMemberChange({ requestId: id, change });
+    if (context.length > this.limits.maxRequestBytes) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
+    const cc: ConfChangeV2 = { transition: ConfChangeTransition.Auto, changes: [{ type: raftChangeType(change), nodeId: targetOf(change) }], context };
+    const answered = this.#waits.register(id);
+    let index: number | undefined;
+    try {
+      index = propose(cc);
+    } catch (err) {
+      this.#waits.fail(id, err instanceof Error ? err : new Error(String(err)));
+      await answered.catch(() => undefined);
+      throw err;
+    }
+    if (index !== undefined) {
+      this.#predictor?.other(index);
+      this.#proposedWaits.push({ index, id });
+    }
+    const timer = setTimeout(() => {
+      if (this.#waits.fail(id, new EtcdError('ETCD_ERR_SERVER_TIMEOUT'))) this.counters.proposalsFailed++;
+    }, this.#requestTimeoutMs);
+    let outcome: ApplyOutcome;
+    try {
+      outcome = await answered;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (outcome.errorCode !== undefined) {
+      this.counters.proposalsFailed++;
+      throw errorByCode(outcome.errorCode);
+    }
+    return decodeMembershipOutcome(outcome.response!);
+  }
+
   // ---- internals ----
 
   /**
@@ -361,6 +434,8 @@ export class EtcdServer {
     if (req.serializable) {
       index = this.#answeredThrough;
     } else {
+      // A learner serves serializable reads only (etcd: "rpc not supported for learner").
+      if (this.#node.isLearnerMember?.() === true) throw new EtcdError('ETCD_ERR_SERVER_NOT_SUPPORTED_FOR_LEARNER');
       this.counters.readIndexes++;
       const ri = this.#node.readIndex();
       index = typeof ri === 'number' ? ri : await ri;
@@ -388,6 +463,7 @@ export class EtcdServer {
 
   async #propose(p: Proposal): Promise<Uint8Array> {
     this.#checkRunning();
+    if (this.#node.isLearnerMember?.() === true) throw new EtcdError('ETCD_ERR_SERVER_NOT_SUPPORTED_FOR_LEARNER');
     const admitted = this.#gate.admit();
     if (admitted !== undefined) {
       await admitted;
@@ -450,6 +526,7 @@ export class EtcdServer {
     const last = entries[entries.length - 1]!.index;
     let n = 0;
     const first = entries[0]!.index;
+    for (const e of entries) if (e.type === EntryType.ConfChangeV2) this.#membershipIndexes.add(e.index);
     while (n < this.#earlyAnswers.length && this.#earlyAnswers[n]!.index <= last) {
       const a = this.#earlyAnswers[n++]!;
       const e = a.index >= first ? entries[a.index - first] : undefined;
@@ -473,6 +550,7 @@ export class EtcdServer {
   #onApplied(batch: AppliedBatch): void {
     const lastProposed = this.#node.lastIndex;
     for (const o of batch.outcomes) {
+      if (this.#membershipIndexes.delete(o.index) && o.response !== undefined) this.#membershipApplied(o);
       this.#predictor?.applied(o.index, o.revision, lastProposed);
       if (o.requestId !== 0n) this.#waits.trigger(o.requestId, o);
     }
@@ -511,6 +589,26 @@ export class EtcdServer {
     this.#proposedWaits = this.#proposedWaits.filter((p) => p.index <= committed);
   }
 
+  /**
+   * A membership entry was applied (in log order, like every member): Raft's configuration
+   * follows an accepted change, the listeners (the peer transport) hear the new state. A member
+   * that is removed stops, as etcd's does.
+   */
+  #membershipApplied(o: ApplyOutcome): void {
+    const out = decodeMembershipOutcome(o.response!);
+    if (o.errorCode !== undefined) return;
+    this.#membership = out.state;
+    const id = targetOf(out.change);
+    if (out.raft !== 'none') {
+      const type = out.raft === 'add-voter' ? ConfChangeType.AddNode : out.raft === 'add-learner' ? ConfChangeType.AddLearnerNode : ConfChangeType.RemoveNode;
+      this.#node.applyConfChange?.({ transition: ConfChangeTransition.Auto, changes: [{ type, nodeId: id }], context: new Uint8Array(0) });
+    }
+    for (const l of this.#membershipListeners) l(out.state);
+    if (out.change.op === 'remove' && id === this.identity.memberId) {
+      this.#fail(new Error('the member has been permanently removed from the cluster'));
+    }
+  }
+
   #fail(err: Error): void {
     if (this.#failed || this.#closed) return;
     this.#failed = true;
@@ -525,6 +623,31 @@ export class EtcdServer {
 }
 
 const EMPTY = new Uint8Array();
+
+/** The member a change is about (the Raft node ID of its ConfChange). */
+function targetOf(c: MemberChange): bigint {
+  return c.op === 'add' ? c.member.id : c.id;
+}
+
+function raftChangeType(c: MemberChange): ConfChangeType {
+  switch (c.op) {
+    case 'add':
+      return c.member.isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode;
+    case 'remove':
+      return ConfChangeType.RemoveNode;
+    case 'promote':
+      return ConfChangeType.AddNode;
+    case 'update':
+    case 'attrs':
+      return ConfChangeType.UpdateNode;
+  }
+}
+
+export function toPbMember(m: MemberRecord): etcdserverpb.IMember {
+  return { ID: m.id, name: m.name, peerURLs: [...m.peerUrls], clientURLs: [...m.clientUrls], isLearner: m.isLearner };
+}
+
+export { memberById };
 
 /**
  * Sets the header of an encoded response by appending field 1 (ResponseHeader). Protobuf

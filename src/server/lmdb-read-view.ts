@@ -4,6 +4,8 @@ import { LmdbKvReader } from '../mvcc/kvstore.js';
 import { hashKv, type KvHash } from '../mvcc/hash.js';
 import type { etcdserverpb } from '../proto/pb.js';
 import type { KvReadView } from './ports.js';
+import { META_MEMBERS } from '../backend/schema.js';
+import { decodeMembership, type MembershipState } from '../apply/membership.js';
 
 export class LmdbReadView implements KvReadView {
   readonly #backend: LmdbBackend;
@@ -22,6 +24,12 @@ export class LmdbReadView implements KvReadView {
   /** HashKV at `revision` (0: the current one), on this thread (a long scan for a large store). */
   hashKv(revision: number): KvHash {
     return this.#reader.view((v) => hashKv(v, revision));
+  }
+
+  /** The membership stored with the applied index (undefined: none stored). */
+  membership(): MembershipState | undefined {
+    const b = this.#backend.meta.get(META_MEMBERS);
+    return b === undefined ? undefined : decodeMembership(b);
   }
 
   currentRevision(): number {

@@ -5,10 +5,10 @@
 import { parseServerConfig, serverConfigLogFields, type ServerConfig } from '../../config/config.js';
 import { loadServerConfig } from './startup.js';
 import { formatUrl } from '../../util/urls.js';
-import { isInitialized, layoutOf } from '../../server/data-dir.js';
+import { isInitialized, layoutOf, readIdentity } from '../../server/data-dir.js';
 import { startMember, type Member } from '../../server/bootstrap.js';
 import { WORKER_THREADS } from '../../server/openers.js';
-import { isMultiMember, openClusterConsensus } from '../../server/peer/cluster-start.js';
+import { isMultiMember, openClusterConsensus, type ClusterStart, type ClusterStartMode } from '../../server/peer/cluster-start.js';
 import { Http2GrpcTransport } from '../../api/grpc/http2-transport.js';
 import { openListeners, type ListenerSet } from './listeners.js';
 import { peerTransportTls } from './peer-listener.js';
@@ -17,6 +17,8 @@ import { HttpRouter } from '../../api/http/router.js';
 import { registerHealthRoutes, registerVersionRoute } from '../../api/http/health.js';
 import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
+import { clusterMethods } from '../../api/v3rpc/cluster.js';
+import { ClusterOps } from '../../server/cluster-ops.js';
 import { createMetrics } from '../../server/metrics.js';
 import { idToHex } from '../../util/pure/id64.js';
 import { registerMetricsRoute } from '../../api/http/metrics-route.js';
@@ -26,6 +28,8 @@ import { registerGateway } from '../../api/http/gateway.js';
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 /** How long /health waits for its read before it answers 503. */
 const HEALTH_TIMEOUT_MS = 3000;
+/** A leadership transfer on a clean stop is given up after this many election timeouts. */
+const TRANSFER_ON_STOP_ELECTIONS = 2;
 /** How long in-flight calls may finish after a shutdown signal. */
 const SHUTDOWN_GRACE_MS = 1000;
 
@@ -51,9 +55,20 @@ async function main(): Promise<void> {
   logger.info('starting an etcd server', { ...serverConfigLogFields(cfg), 'member-initialized': initialized });
 
   let member: Member;
+  let cluster: ClusterStart | undefined;
   try {
-    // More than one member in --initial-cluster: Raft over the HTTP/2 peer transport (docs/cluster.md).
-    const cluster = isMultiMember(cfg) ? await openClusterConsensus(cfg, logger, peerTransportTls(cfg, logger)) : undefined;
+    // Raft over the HTTP/2 peer transport (docs/cluster.md) for a data dir of a cluster member,
+    // a new cluster of several members, or a member joining a running cluster.
+    const stored = initialized ? readIdentity(layoutOf(cfg.dataDir, cfg.walDir)) : undefined;
+    const mode: ClusterStartMode | undefined =
+      stored?.consensus === 'raft'
+        ? { kind: 'restart', stored }
+        : !initialized && cfg.initialClusterState === 'existing'
+          ? { kind: 'join' }
+          : isMultiMember(cfg)
+            ? { kind: 'new' }
+            : undefined;
+    cluster = mode === undefined ? undefined : await openClusterConsensus(cfg, logger, peerTransportTls(cfg, logger), mode);
     member = await startMember(cfg, logger, WORKER_THREADS, cluster?.consensus);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -62,6 +77,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const server = member.server;
+  if (cluster !== undefined) server.onMembershipChange(cluster.syncPeers);
   logger.info('starting local member', {
     'local-member-id': idToHex(member.identity.memberId),
     'cluster-id': idToHex(member.identity.clusterId),
@@ -77,11 +93,6 @@ async function main(): Promise<void> {
   const leader = server.status().leader ?? 0n;
   if (leader === server.identity.memberId) logger.info(`${idToHex(server.identity.memberId)} became leader at term ${server.term}`);
   else logger.info(`raft.node: ${idToHex(server.identity.memberId)} elected leader ${idToHex(leader)} at term ${server.term}`);
-  logger.info('published local member to cluster through raft', {
-    'local-member-id': idToHex(server.identity.memberId),
-    'local-member-attributes': `{Name:${cfg.name} ClientURLs:[${server.identity.clientUrls.join(' ')}]}`,
-    'cluster-id': idToHex(server.identity.clusterId),
-  });
   logger.info('enabled capabilities for version', { 'cluster-version': cfg.emulatedEtcdVersion.split('.').slice(0, 2).join('.') });
 
   const transport = new Http2GrpcTransport({
@@ -89,7 +100,29 @@ async function main(): Promise<void> {
     maxConcurrentStreams: cfg.maxConcurrentStreams,
     logError: (msg, err) => logger.error(msg, { error: err instanceof Error ? err.message : String(err) }),
   });
-  const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server)];
+  let stopping = false;
+  const clusterOps = new ClusterOps(server, 5000 + 2 * cfg.electionTimeout);
+  const published = (): void =>
+    logger.info('published local member to cluster through raft', {
+      'local-member-id': idToHex(server.identity.memberId),
+      'local-member-attributes': `{Name:${cfg.name} ClientURLs:[${server.identity.clientUrls.join(' ')}]}`,
+      'cluster-id': idToHex(server.identity.clusterId),
+    });
+  if (cluster === undefined) {
+    published();
+  } else {
+    // A cluster member publishes its name and client URLs through the log (retried while another
+    // membership change is pending), as etcd does.
+    void clusterOps.publish(cfg.name, server.identity.clientUrls, () => stopping).then((ok) => {
+      if (ok) published();
+      else if (!stopping) logger.warn('failed to publish local member to cluster through raft', { 'local-member-id': idToHex(server.identity.memberId) });
+    });
+  }
+  const unary = [
+    ...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }),
+    ...maintenanceMethods(server),
+    ...clusterMethods(clusterOps, { header: (rev) => server.header(rev), currentRevision: () => server.status().header?.revision ?? 0 }),
+  ];
   for (const m of unary) transport.addUnary(m);
   registerHealthService(transport);
 
@@ -134,19 +167,23 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  let stopping = false;
   const shutdown = async (signal: string, code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     logger.info('received signal; shutting down', { signal });
     logger.info('closing etcd server', { name: cfg.name, 'data-dir': cfg.dataDir });
+    if (code === 0) {
+      // A leader hands over first, so the others need not wait an election timeout (etcd does too).
+      const to = await clusterOps.transferOnStop(TRANSFER_ON_STOP_ELECTIONS * cfg.electionTimeout).catch(() => undefined);
+      if (to !== undefined) logger.info('leadership transfer finished', { 'old-leader-member-id': idToHex(server.identity.memberId), 'new-leader-member-id': idToHex(to) });
+    }
     await listeners.close(SHUTDOWN_GRACE_MS);
     await member.close();
     logger.info('closed etcd server', { name: cfg.name, 'data-dir': cfg.dataDir });
     process.exit(code);
   };
   server.onFatal((err) => {
-    logger.error('storage pipeline failed; stopping', { error: err.message });
+    logger.error('stopping: the member cannot go on', { error: err.message });
     void shutdown('internal', 1);
   });
   process.on('SIGINT', () => void shutdown('interrupt', 0));

@@ -33,6 +33,7 @@ import {
   ReadOnlyOption,
   SeededRng,
   StateType,
+  type ConfChangeV2,
   type ConfState,
   type Message,
   type Ready,
@@ -62,8 +63,13 @@ export interface PeerTransport {
 
 export interface RaftNodeOptions {
   readonly id: NodeId;
-  /** Voters of the cluster (this milestone: fixed, from --initial-cluster; see docs/cluster.md). */
+  /**
+   * The Raft configuration at start: the stored membership's voters and learners (or the
+   * initial cluster's voters for a data dir without one); empty for a member joining a cluster,
+   * which learns it from the leader's log.
+   */
   readonly voters: readonly NodeId[];
+  readonly learners?: readonly NodeId[];
   readonly log: LogWriter;
   readonly transport: PeerTransport;
   /** What the WAL and the store hold at start. */
@@ -125,9 +131,12 @@ export class RaftNode implements ConsensusNode {
   readonly #appendedByOthersListeners: ((lastIndex: number) => void)[] = [];
 
   // Inputs waiting for the next turn of the Ready loop.
-  #proposals: Uint8Array[] = [];
+  /** Proposals of this leader, in index order: entry data, or a membership change. */
+  #proposals: (Uint8Array | ConfChangeV2)[] = [];
   /** Proposals of this member made while a follower: Raft forwards them to the leader (MsgProp). */
-  #forwards: Uint8Array[] = [];
+  #forwards: (Uint8Array | ConfChangeV2)[] = [];
+  /** Applied membership changes for Raft's configuration, in log order (stepped first in a turn). */
+  #confChanges: ConfChangeV2[] = [];
   #inbox: Message[] = [];
   #ticks = 0;
   /** Reads waiting for the next read-index round. */
@@ -137,6 +146,8 @@ export class RaftNode implements ConsensusNode {
   #readSeq = 0n;
 
   #committed: number;
+  /** A leadership transfer asked for, stepped in the next turn. */
+  #transferTo: NodeId | undefined;
   #lead: NodeId = 0n;
   #isLeader = false;
   #scheduled = false;
@@ -156,7 +167,7 @@ export class RaftNode implements ConsensusNode {
     this.#readRetryTicks = opts.readRetryTicks ?? Math.max(1, Math.round(500 / opts.tickMs));
     this.#readTimeoutTicks = opts.readTimeoutTicks ?? Math.round(5000 / opts.tickMs) + 2 * opts.electionTicks;
     this.#onAppended = opts.onAppended;
-    const confState: ConfState = { voters: [...opts.voters], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+    const confState: ConfState = { voters: [...opts.voters], learners: [...(opts.learners ?? [])], votersOutgoing: [], learnersNext: [], autoLeave: false };
     this.#storage = new RaftLogStorage(confState, opts.recovered, opts.catchUpEntries);
     this.#raw = new RawNode({
       id: opts.id,
@@ -248,6 +259,43 @@ export class RaftNode implements ConsensusNode {
    * never appended; the proposer's wait times out). Without a known leader: `no leader`.
    */
   propose(data: Uint8Array): number | undefined {
+    return this.#enqueue(data);
+  }
+
+  /**
+   * A membership change (ConfChangeV2 with the change in its context), as `propose`. Raft lets
+   * one change be pending at a time: a second one proposed before the first is applied is
+   * appended as an empty entry instead (its proposer times out, as in etcd).
+   */
+  proposeConfChange(cc: ConfChangeV2): number | undefined {
+    return this.#enqueue(cc);
+  }
+
+  /** A committed membership change was applied: Raft's configuration follows in the next turn. */
+  applyConfChange(cc: ConfChangeV2): void {
+    if (this.#stopped || this.#failed) return;
+    this.#confChanges.push(cc);
+    this.#schedule();
+  }
+
+  /** The leader's view of each member's log (undefined when not the leader). */
+  progress(): ReadonlyMap<NodeId, { match: number; isLearner: boolean }> | undefined {
+    return this.#raw.status().progress ?? undefined;
+  }
+
+  /** Asks Raft to hand leadership to `transferee` (a voter); it takes effect with its election. */
+  transferLeadership(transferee: NodeId): void {
+    if (this.#stopped || this.#failed) return;
+    this.#transferTo = transferee;
+    this.#schedule();
+  }
+
+  /** Whether this member is a learner (in Raft's configuration). */
+  isLearnerMember(): boolean {
+    return this.#raw.raft.isLearner;
+  }
+
+  #enqueue(data: Uint8Array | ConfChangeV2): number | undefined {
     if (this.#stopped || this.#failed) throw new EtcdError('ETCD_ERR_SERVER_STOPPED');
     if (!this.#isLeader) {
       if (this.#lead === 0n) throw new EtcdError('ETCD_ERR_RAFT_NO_LEADER');
@@ -332,19 +380,26 @@ export class RaftNode implements ConsensusNode {
     if (this.#inReady || this.#failed || (this.#stopped && !stopping)) return;
     const raw = this.#raw;
     try {
+      // Applied membership changes first: they change no index (single changes, no joint state).
+      for (const cc of this.#confChanges.splice(0)) raw.applyConfChange(cc);
       if (this.#proposals.length > 0) {
-        const datas = this.#proposals;
+        const items = this.#proposals;
         this.#proposals = [];
-        const expectedLast = raw.raft.raftLog.lastIndex() + datas.length;
+        const expectedLast = raw.raft.raftLog.lastIndex() + items.length;
         // Still the leader of the term the indexes were given in: nothing was stepped since.
-        if (!raw.proposeBatch(datas) || raw.raft.raftLog.lastIndex() !== expectedLast) {
-          throw new Error(`raft node ${this.#id.toString(16)}: a batch of ${datas.length} proposals ending at ${expectedLast} was not appended`);
+        // (A membership change Raft refuses while another is pending is appended as an empty entry.)
+        if (!proposeInOrder(raw, items) || raw.raft.raftLog.lastIndex() !== expectedLast) {
+          throw new Error(`raft node ${this.#id.toString(16)}: a batch of ${items.length} proposals ending at ${expectedLast} was not appended`);
         }
       }
       if (this.#forwards.length > 0) {
         // Dropped (false) if the leader is gone meanwhile: the proposers time out, as in etcd.
-        raw.proposeBatch(this.#forwards);
+        proposeInOrder(raw, this.#forwards);
         this.#forwards = [];
+      }
+      if (this.#transferTo !== undefined && !stopping) {
+        raw.transferLeadership(this.#transferTo);
+        this.#transferTo = undefined;
       }
       if (!stopping) {
         for (const m of this.#inbox.splice(0)) {
@@ -410,7 +465,10 @@ export class RaftNode implements ConsensusNode {
     } finally {
       this.#inReady = false;
     }
-    if (this.#proposals.length > 0 || this.#forwards.length > 0 || this.#inbox.length > 0 || this.#ticks > 0 || this.#nextRound.length > 0 || this.#raw.hasReady()) {
+    if (
+      this.#proposals.length > 0 || this.#forwards.length > 0 || this.#inbox.length > 0 || this.#ticks > 0 || this.#nextRound.length > 0 ||
+      this.#confChanges.length > 0 || this.#transferTo !== undefined || this.#raw.hasReady()
+    ) {
       this.#schedule();
     }
   }
@@ -494,6 +552,23 @@ export class RaftNode implements ConsensusNode {
     for (const w of this.#startedWaiters.splice(0)) w();
     for (const l of this.#fatalListeners) l(this.#failed);
   }
+}
+
+/** Steps proposals in order: runs of entry data as one batch, each membership change alone. */
+function proposeInOrder(raw: RawNode, items: readonly (Uint8Array | ConfChangeV2)[]): boolean {
+  let ok = true;
+  let run: Uint8Array[] = [];
+  for (const it of items) {
+    if (it instanceof Uint8Array) {
+      run.push(it);
+      continue;
+    }
+    if (run.length > 0) ok = raw.proposeBatch(run) && ok;
+    run = [];
+    ok = raw.proposeConfChange(it) && ok;
+  }
+  if (run.length > 0) ok = raw.proposeBatch(run) && ok;
+  return ok;
 }
 
 function ctxKey(ctx: Uint8Array): string {

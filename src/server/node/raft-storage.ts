@@ -43,13 +43,20 @@ export class RaftLogStorage extends MemoryStorage {
     this.#catchUpEntries = catchUpEntries;
     // The first point of the log: the first recovered entry when it is at or below the applied
     // index (its term is known from it), else the applied index and its term.
+    // A log recovered from its first entry keeps it (a member joining later needs the log from
+    // index 1, as there are no snapshots yet): the first point is then index 0.
     const first = recovered.entries[0];
-    const fromBelow = first !== undefined && first.index <= recovered.appliedIndex;
-    const start = fromBelow ? { index: first.index, term: first.term } : { index: recovered.appliedIndex, term: recovered.appliedTerm };
+    const fromStart = first !== undefined && first.index === 1;
+    const fromBelow = !fromStart && first !== undefined && first.index <= recovered.appliedIndex;
+    const start = fromStart
+      ? { index: 0, term: 0 }
+      : fromBelow
+        ? { index: first.index, term: first.term }
+        : { index: recovered.appliedIndex, term: recovered.appliedTerm };
     if (start.index > 0) {
       super.applySnapshot({ data: new Uint8Array(0), metadata: { confState, index: start.index, term: start.term } });
     }
-    this.append(fromBelow ? recovered.entries.slice(1) : recovered.entries);
+    this.append(fromBelow ? recovered.entries.slice(1) : recovered.entries.filter((e) => e.index > start.index));
     const last = this.lastIndex();
     // The applied index was committed; the WAL's commit may trail it only if LMDB came from a
     // one-member log: never below the store, never past the log.

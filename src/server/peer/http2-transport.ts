@@ -38,6 +38,13 @@ import type { PeerTransport } from '../node/raft-node.js';
 /** Path of the message endpoint. */
 export const RAFT_MSGS_PATH = '/raft/msgs';
 /**
+ * GET: the cluster as this member knows it, for a member joining with --initial-cluster-state
+ * existing (etcd's peer /members): JSON `{"clusterId": hex, "membership": <encodeMembership>}`.
+ */
+export const MEMBERS_PATH = '/members';
+/** Largest /members answer a joining member reads. */
+const MAX_MEMBERS_BYTES = 4 * 1024 * 1024;
+/**
  * Bytes queued for one peer before messages to it are dropped: a few full MsgApps (1 MiB
  * each). The counter `dropped` growing under load says this is too small (or the peer too slow).
  */
@@ -90,6 +97,7 @@ export class Http2PeerTransport implements PeerTransport {
   /** Sessions peers opened to us (closed with the transport). */
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   #handler: ((m: Message) => void) | undefined;
+  #membersHandler: (() => Uint8Array | undefined) | undefined;
   #closed = false;
   /** Counters (tests, metrics later). */
   readonly stats = { sent: 0, received: 0, dropped: 0, refused: 0 };
@@ -144,6 +152,26 @@ export class Http2PeerTransport implements PeerTransport {
     return (this.#server.address() as AddressInfo).port;
   }
 
+  /** The URL messages to `id` go to (undefined: not a peer). */
+  peerUrl(id: NodeId): string | undefined {
+    return this.#senders.get(id)?.url;
+  }
+
+  peerIds(): NodeId[] {
+    return [...this.#senders.keys()];
+  }
+
+  /** Stops sending to `id` and refuses its requests (a removed member). */
+  removePeer(id: NodeId): void {
+    this.#senders.get(id)?.close();
+    this.#senders.delete(id);
+  }
+
+  /** What GET /members answers (the encoded cluster), or undefined for 503. */
+  onMembersRequest(handler: () => Uint8Array | undefined): void {
+    this.#membersHandler = handler;
+  }
+
   addPeer(id: NodeId, url: string): void {
     if (id === this.memberId) return;
     this.#senders.get(id)?.close();
@@ -181,6 +209,13 @@ export class Http2PeerTransport implements PeerTransport {
       stream.end(reason);
     };
     if (this.#closed) return refuse(503, 'member stopped');
+    if (headers[':path'] === MEMBERS_PATH && headers[':method'] === 'GET') {
+      const body = this.#membersHandler?.();
+      if (body === undefined) return refuse(503, 'membership not known yet');
+      stream.respond({ ':status': 200, 'content-type': 'application/json' });
+      stream.end(Buffer.from(body));
+      return;
+    }
     if (headers[':path'] !== RAFT_MSGS_PATH || headers[':method'] !== 'POST') return refuse(404, 'not found');
     const clusterId = parseId(headers['x-etcd-cluster-id']);
     if (clusterId !== this.clusterId) return refuse(412, 'cluster ID mismatch');
@@ -231,7 +266,7 @@ export class Http2PeerTransport implements PeerTransport {
 class PeerSender {
   readonly #owner: Http2PeerTransport;
   readonly #to: NodeId;
-  readonly #url: string;
+  readonly url: string;
   readonly #onError: (msg: string, fields: Record<string, unknown>) => void;
   #session: http2.ClientHttp2Session | undefined;
   #queue: Uint8Array[] = [];
@@ -244,7 +279,7 @@ class PeerSender {
   constructor(owner: Http2PeerTransport, to: NodeId, url: string, onError: (msg: string, fields: Record<string, unknown>) => void, secure: PeerTransportTls | undefined) {
     this.#owner = owner;
     this.#to = to;
-    this.#url = url;
+    this.url = url;
     this.#onError = onError;
     this.#tls = secure;
   }
@@ -268,9 +303,9 @@ class PeerSender {
 
   #connect(): http2.ClientHttp2Session {
     if (this.#session !== undefined && !this.#session.closed && !this.#session.destroyed) return this.#session;
-    const s = this.#tls === undefined ? http2.connect(this.#url) : http2.connect(this.#url, this.#tls.clientOptions());
+    const s = this.#tls === undefined ? http2.connect(this.url) : http2.connect(this.url, this.#tls.clientOptions());
     s.on('error', (err) => {
-      this.#onError('peer connection failed', { peer: idToHex(this.#to), url: this.#url, error: err.message });
+      this.#onError('peer connection failed', { peer: idToHex(this.#to), url: this.url, error: err.message });
     });
     s.on('close', () => {
       if (this.#session === s) this.#session = undefined;
@@ -366,4 +401,47 @@ export function decodeFrames(body: Buffer): Message[] {
     o += 4 + n;
   }
   return out;
+}
+
+/**
+ * GET /members from a peer (a member joining a running cluster). Rejects on a connection failure,
+ * a status other than 200, or more than MAX_MEMBERS_BYTES.
+ */
+export function fetchMembers(url: string, tls: PeerTransportTls | undefined, timeoutMs: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    let session: http2.ClientHttp2Session;
+    try {
+      session = url.startsWith('https://') && tls !== undefined ? http2.connect(url, tls.clientOptions()) : http2.connect(url);
+    } catch (err) {
+      reject(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    let done = false;
+    const finish = (err: Error | undefined, body?: Uint8Array): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      session.destroy();
+      if (err !== undefined) reject(err);
+      else resolve(body!);
+    };
+    const timer = setTimeout(() => finish(new Error(`${url}${MEMBERS_PATH}: no answer in ${timeoutMs} ms`)), timeoutMs);
+    session.on('error', (err) => finish(err));
+    const req = session.request({ ':method': 'GET', ':path': MEMBERS_PATH });
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let status = 0;
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (c: Buffer) => {
+      bytes += c.length;
+      if (bytes > MAX_MEMBERS_BYTES) finish(new Error(`${url}${MEMBERS_PATH}: answer over ${MAX_MEMBERS_BYTES} bytes`));
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      if (status !== 200) finish(new Error(`${url}${MEMBERS_PATH}: HTTP ${status}: ${Buffer.concat(chunks).toString('utf8')}`));
+      else finish(undefined, Buffer.concat(chunks));
+    });
+    req.on('error', (err) => finish(err));
+    req.end();
+  });
 }

@@ -32,7 +32,6 @@ const ACTS_IN_CONFIG: Readonly<Record<string, readonly [string, string]>> = {
   'config-file': ['config/flag-parser.ts', "'config-file'"],
   help: ['cli/etcd/startup.ts', 'config.help'],
   version: ['cli/etcd/startup.ts', 'config.version'],
-  'initial-cluster-state': ['config/config.ts', "cfg.initialClusterState === 'existing'"],
   logger: ['config/config.ts', "str('logger') === 'capnslog'"],
   'log-outputs': ['config/config.ts', 'outputs: cfg.logOutputs'],
   // The client TLS flags reach the listeners through tlsFlags(cfg.flags) (config/tls-flags.ts);

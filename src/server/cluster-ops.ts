@@ -1,0 +1,181 @@
+/**
+ * The Cluster service's operations and leadership transfer (docs/cluster.md, "Runtime
+ * membership"): the checks etcd makes before a membership change enters the log, then the change
+ * through EtcdServer.proposeMembership, answered once its entry is applied.
+ *
+ * Checks before proposing (etcd's, with its errors):
+ * - peer URLs parse as http(s)://host:port, else "given member URLs are invalid";
+ * - adding or removing a voter keeps a quorum of started members (a started member has published
+ *   its name; etcd's --strict-reconfig-check, always on here), else "re-configuration failed due
+ *   to not enough started members";
+ * - promoting: only the leader knows the learner's log; a learner whose matched index is below
+ *   90 % of the leader's is refused with "can only promote a learner member which is in sync
+ *   with leader". A follower answers "not leader" (etcd forwards to the leader over the peer API;
+ *   not built yet).
+ * The applier checks the rest (member exists, peer URL taken, too many learners, not a learner)
+ * and the quorum rules again, in log order (src/apply/membership.ts).
+ */
+import { EtcdError } from '../errors/errors.js';
+import type { etcdserverpb } from '../proto/pb.js';
+import { memberById, readyToAddVoter, readyToPromote, readyToRemoveVoter, type MembershipState, type MemberRecord } from '../apply/membership.js';
+import { computeMemberId } from './identity.js';
+import { toPbMember, type EtcdServer } from './etcd-server.js';
+
+/** etcd's readyPercentThreshold: a learner may be promoted once its log is this close to the leader's. */
+export const LEARNER_READY_PERCENT = 0.9;
+/** How often a leadership transfer is checked for completion. */
+const TRANSFER_POLL_MS = 20;
+/** Attempts to publish this member's attributes before giving up until the next start (about 10 minutes). */
+const PUBLISH_ATTEMPTS_MAX = 600;
+/** Pause after a failed attempt (another change pending, no leader yet, a joining member not in the configuration yet). */
+const PUBLISH_RETRY_MS = 1000;
+
+export class ClusterOps {
+  readonly #server: EtcdServer;
+  readonly #requestTimeoutMs: number;
+
+  constructor(server: EtcdServer, requestTimeoutMs: number) {
+    this.#server = server;
+    this.#requestTimeoutMs = requestTimeoutMs;
+  }
+
+  list(): etcdserverpb.IMember[] {
+    return this.#server.members();
+  }
+
+  async add(peerUrls: readonly string[], isLearner: boolean): Promise<{ member: etcdserverpb.IMember; members: etcdserverpb.IMember[] }> {
+    const urls = checkUrls(peerUrls);
+    const state = this.#current();
+    if (!isLearner && !readyToAddVoter(state)) throw new EtcdError('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
+    const member: MemberRecord = { id: computeMemberId(urls, '', Date.now() / 1000), name: '', peerUrls: urls, clientUrls: [], isLearner };
+    const out = await this.#server.proposeMembership({ op: 'add', member });
+    return { member: toPbMember(member), members: out.state.members.map(toPbMember) };
+  }
+
+  async remove(id: bigint): Promise<etcdserverpb.IMember[]> {
+    const state = this.#current();
+    const m = memberById(state, id);
+    if (m !== undefined && !m.isLearner && !readyToRemoveVoter(state, id)) throw new EtcdError('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
+    const out = await this.#server.proposeMembership({ op: 'remove', id });
+    return out.state.members.map(toPbMember);
+  }
+
+  async update(id: bigint, peerUrls: readonly string[]): Promise<etcdserverpb.IMember[]> {
+    const urls = checkUrls(peerUrls);
+    const out = await this.#server.proposeMembership({ op: 'update', id, peerUrls: urls });
+    return out.state.members.map(toPbMember);
+  }
+
+  async promote(id: bigint): Promise<etcdserverpb.IMember[]> {
+    const state = this.#current();
+    const m = memberById(state, id);
+    if (m === undefined) throw new EtcdError('ETCD_ERR_MEMBER_NOT_FOUND');
+    if (!m.isLearner) throw new EtcdError('ETCD_ERR_MEMBER_NOT_LEARNER');
+    const progress = this.#server.node.progress?.();
+    if (progress === undefined) throw new EtcdError('ETCD_ERR_RAFT_NOT_LEADER');
+    const learner = progress.get(id);
+    const leader = progress.get(this.#server.identity.memberId);
+    if (learner === undefined || leader === undefined) throw new EtcdError('ETCD_ERR_MEMBER_NOT_FOUND');
+    if (learner.match < leader.match * LEARNER_READY_PERCENT) throw new EtcdError('ETCD_ERR_MEMBER_LEARNER_NOT_READY');
+    if (!readyToPromote(state)) throw new EtcdError('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
+    const out = await this.#server.proposeMembership({ op: 'promote', id });
+    return out.state.members.map(toPbMember);
+  }
+
+  /**
+   * Maintenance.MoveLeader: only the leader hands over, to a voter; resolves once the transferee
+   * leads, or fails after the request timeout (etcd: "leader transfer took too long").
+   */
+  async moveLeader(target: bigint): Promise<void> {
+    const node = this.#server.node;
+    if (!node.isLeader()) throw new EtcdError('ETCD_ERR_RAFT_NOT_LEADER');
+    const m = this.#server.membership === undefined ? undefined : memberById(this.#server.membership, target);
+    if (m === undefined || m.isLearner || node.transferLeadership === undefined) throw new EtcdError('ETCD_ERR_SERVER_BAD_LEADER_TRANSFEREE');
+    if (target === this.#server.identity.memberId) return;
+    node.transferLeadership(target);
+    const deadline = Date.now() + this.#requestTimeoutMs;
+    while ((node.leaderId ?? 0n) !== target) {
+      if (Date.now() > deadline) throw new EtcdError('ETCD_ERR_SERVER_TIMEOUT_LEADER_TRANSFER');
+      await sleep(TRANSFER_POLL_MS);
+    }
+  }
+
+  /**
+   * Before a clean stop: a leader hands leadership to the most caught-up voter, so the others do
+   * not wait an election timeout (etcd's TransferLeadership on stop). Bounded by `timeoutMs`;
+   * a transfer that does not happen in time is given up (the stop goes on).
+   */
+  async transferOnStop(timeoutMs: number): Promise<bigint | undefined> {
+    const node = this.#server.node;
+    const progress = node.isLeader() ? node.progress?.() : undefined;
+    if (progress === undefined || node.transferLeadership === undefined) return undefined;
+    let best: { id: bigint; match: number } | undefined;
+    for (const [id, p] of progress) {
+      if (id === this.#server.identity.memberId || p.isLearner) continue;
+      if (best === undefined || p.match > best.match) best = { id, match: p.match };
+    }
+    if (best === undefined) return undefined;
+    node.transferLeadership(best.id);
+    const deadline = Date.now() + timeoutMs;
+    while (node.isLeader() && Date.now() < deadline) await sleep(TRANSFER_POLL_MS);
+    return node.isLeader() ? undefined : best.id;
+  }
+
+  /**
+   * Publishes this member's name and client URLs through the log (etcd's "published local member
+   * to cluster through raft"), retried while another change is pending; resolves true once the
+   * stored membership shows them.
+   */
+  async publish(name: string, clientUrls: readonly string[], stopped: () => boolean): Promise<boolean> {
+    const id = this.#server.identity.memberId;
+    for (let attempt = 0; attempt < PUBLISH_ATTEMPTS_MAX && !stopped(); attempt++) {
+      const state = this.#server.membership;
+      if (state === undefined) {
+        // A joining member learns the membership from the leader's log.
+        await sleep(PUBLISH_RETRY_MS);
+        continue;
+      }
+      const me = memberById(state, id);
+      if (me !== undefined && me.name === name && sameList(me.clientUrls, clientUrls)) return true;
+      try {
+        await this.#server.proposeMembership({ op: 'attrs', id, name, clientUrls: [...clientUrls] });
+      } catch {
+        await sleep(PUBLISH_RETRY_MS);
+      }
+    }
+    return false;
+  }
+
+  #current(): MembershipState {
+    const s = this.#server.membership;
+    if (s === undefined) throw new EtcdError('ETCD_ERR_CLUSTER_SINGLE_NODE');
+    return s;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** etcd's URL rules for peer URLs: http or https, a host and a port, nothing else. */
+function checkUrls(urls: readonly string[]): string[] {
+  if (urls.length === 0) throw new EtcdError('ETCD_ERR_MEMBER_BAD_URLS');
+  const out: string[] = [];
+  for (const u of urls) {
+    let p: URL;
+    try {
+      p = new URL(u);
+    } catch {
+      throw new EtcdError('ETCD_ERR_MEMBER_BAD_URLS');
+    }
+    if ((p.protocol !== 'http:' && p.protocol !== 'https:') || p.port === '' || p.hostname === '' || (p.pathname !== '/' && p.pathname !== '') || p.search !== '' || p.hash !== '') {
+      throw new EtcdError('ETCD_ERR_MEMBER_BAD_URLS');
+    }
+    out.push(`${p.protocol}//${p.host}`);
+  }
+  return out;
+}

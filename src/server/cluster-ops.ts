@@ -10,14 +10,14 @@
  *   to not enough started members";
  * - promoting: only the leader knows the learner's log; a learner whose matched index is below
  *   90 % of the leader's is refused with "can only promote a learner member which is in sync
- *   with leader". A follower answers "not leader" (etcd forwards to the leader over the peer API;
- *   not built yet).
+ *   with leader". A follower forwards the request to the leader over the peer port (etcd's peer
+ *   /members/promote) and passes its answer on.
  * The applier checks the rest (member exists, peer URL taken, too many learners, not a learner)
  * and the quorum rules again, in log order (src/apply/membership.ts).
  */
-import { EtcdError } from '../errors/errors.js';
+import { EtcdError, ERRORS, type ErrorCode } from '../errors/errors.js';
 import type { etcdserverpb } from '../proto/pb.js';
-import { memberById, readyToAddVoter, readyToPromote, readyToRemoveVoter, type MembershipState, type MemberRecord } from '../apply/membership.js';
+import { decodeMembership, encodeMembership, memberById, readyToAddVoter, readyToPromote, readyToRemoveVoter, type MembershipState, type MemberRecord } from '../apply/membership.js';
 import { computeMemberId } from './identity.js';
 import { toPbMember, type EtcdServer } from './etcd-server.js';
 
@@ -27,16 +27,44 @@ export const LEARNER_READY_PERCENT = 0.9;
 const TRANSFER_POLL_MS = 20;
 /** Attempts to publish this member's attributes before giving up until the next start (about 10 minutes). */
 const PUBLISH_ATTEMPTS_MAX = 600;
-/** Pause after a failed attempt (another change pending, no leader yet, a joining member not in the configuration yet). */
-const PUBLISH_RETRY_MS = 1000;
+/** Pause after a failed attempt (another change pending, no leader yet, a joining member not in the configuration yet), plus up to as much again at random. */
+const PUBLISH_RETRY_MS = 500;
+/**
+ * How long one publication waits for its entry. Members starting together publish at once and
+ * Raft keeps one membership change pending: the others are dropped and never apply, so waiting
+ * the full request timeout would only delay the retry. A publication that applies after its
+ * wait gave up is harmless (the same attributes again).
+ */
+const PUBLISH_WAIT_MS = 1500;
+
+/** How a follower reaches the leader for a promotion (the peer transport). */
+export interface PromoteForwarder {
+  requestPromote(leader: bigint, id: bigint, timeoutMs: number): Promise<{ status: number; body: Uint8Array }>;
+}
 
 export class ClusterOps {
   readonly #server: EtcdServer;
   readonly #requestTimeoutMs: number;
+  readonly #forwarder: PromoteForwarder | undefined;
 
-  constructor(server: EtcdServer, requestTimeoutMs: number) {
+  constructor(server: EtcdServer, requestTimeoutMs: number, forwarder?: PromoteForwarder) {
     this.#server = server;
     this.#requestTimeoutMs = requestTimeoutMs;
+    this.#forwarder = forwarder;
+  }
+
+  /**
+   * The leader's side of a forwarded promotion (POST /members/promote/<id>): 200 with the new
+   * membership, or 412 with the error code. Never forwards again (leadership may have moved).
+   */
+  async servePromote(id: bigint): Promise<{ status: number; body: Uint8Array }> {
+    try {
+      const state = await this.#promoteHere(id);
+      return { status: 200, body: encodeMembership(state) };
+    } catch (err) {
+      const code = err instanceof EtcdError ? err.code : 'ETCD_ERR_SERVER_TIMEOUT';
+      return { status: 412, body: Buffer.from(code, 'utf8') };
+    }
   }
 
   list(): etcdserverpb.IMember[] {
@@ -67,6 +95,22 @@ export class ClusterOps {
   }
 
   async promote(id: bigint): Promise<etcdserverpb.IMember[]> {
+    const node = this.#server.node;
+    if (node.isLeader() || this.#forwarder === undefined) return (await this.#promoteHere(id)).members.map(toPbMember);
+    const leader = node.leaderId ?? 0n;
+    if (leader === 0n) throw new EtcdError('ETCD_ERR_RAFT_NO_LEADER');
+    let r: { status: number; body: Uint8Array };
+    try {
+      r = await this.#forwarder.requestPromote(leader, id, this.#requestTimeoutMs);
+    } catch {
+      throw new EtcdError('ETCD_ERR_SERVER_TIMEOUT');
+    }
+    if (r.status === 200) return decodeMembership(r.body).members.map(toPbMember);
+    const code = Buffer.from(r.body).toString('utf8');
+    throw new EtcdError(code in ERRORS ? (code as ErrorCode) : 'ETCD_ERR_SERVER_TIMEOUT');
+  }
+
+  async #promoteHere(id: bigint): Promise<MembershipState> {
     const state = this.#current();
     const m = memberById(state, id);
     if (m === undefined) throw new EtcdError('ETCD_ERR_MEMBER_NOT_FOUND');
@@ -79,7 +123,7 @@ export class ClusterOps {
     if (learner.match < leader.match * LEARNER_READY_PERCENT) throw new EtcdError('ETCD_ERR_MEMBER_LEARNER_NOT_READY');
     if (!readyToPromote(state)) throw new EtcdError('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
     const out = await this.#server.proposeMembership({ op: 'promote', id });
-    return out.state.members.map(toPbMember);
+    return out.state;
   }
 
   /**
@@ -138,9 +182,9 @@ export class ClusterOps {
       const me = memberById(state, id);
       if (me !== undefined && me.name === name && sameList(me.clientUrls, clientUrls)) return true;
       try {
-        await this.#server.proposeMembership({ op: 'attrs', id, name, clientUrls: [...clientUrls] });
+        await this.#server.proposeMembership({ op: 'attrs', id, name, clientUrls: [...clientUrls] }, PUBLISH_WAIT_MS);
       } catch {
-        await sleep(PUBLISH_RETRY_MS);
+        await sleep(PUBLISH_RETRY_MS * (1 + Math.random()));
       }
     }
     return false;

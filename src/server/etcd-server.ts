@@ -383,7 +383,7 @@ export class EtcdServer {
    * time; a change proposed meanwhile never applies and fails after the request timeout
    * ("request timed out"), as in etcd.
    */
-  async proposeMembership(change: MemberChange): Promise<MembershipOutcome> {
+  async proposeMembership(change: MemberChange, timeoutMs = this.#requestTimeoutMs): Promise<MembershipOutcome> {
     this.#checkRunning();
     const propose = this.#node.proposeConfChange?.bind(this.#node);
     if (propose === undefined) throw new EtcdError('ETCD_ERR_CLUSTER_SINGLE_NODE');
@@ -408,7 +408,7 @@ export class EtcdServer {
     }
     const timer = setTimeout(() => {
       if (this.#waits.fail(id, new EtcdError('ETCD_ERR_SERVER_TIMEOUT'))) this.counters.proposalsFailed++;
-    }, this.#requestTimeoutMs);
+    }, timeoutMs);
     let outcome: ApplyOutcome;
     try {
       outcome = await answered;

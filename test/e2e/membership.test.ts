@@ -8,8 +8,9 @@
  *   URL already taken, a second learner;
  * - member add --learner, then a 4th process joins with --initial-cluster-state existing: it
  *   learns the cluster from a peer, catches up as a learner, refuses writes and linearizable
- *   reads ("rpc not supported for learner"), serves serializable ones; promotion is refused while
- *   it is not in sync and accepted once it is (retried, bounded); it then serves writes;
+ *   reads ("rpc not supported for learner"), serves serializable ones; promotion asked of a
+ *   follower (forwarded to the leader) is refused while it is not in sync and accepted once it is
+ *   (retried, bounded); it then serves writes;
  * - member update (peer URLs), member remove: the removed member's process stops;
  * - a member restarts with no bootstrap flags at all (membership comes from its store);
  * - concurrent member adds: each answered (added, or an etcd error), and the member list holds
@@ -40,7 +41,10 @@ interface ListedMember {
   isLearner: boolean;
 }
 
-/** etcdctl 3.4 `member list` (simple): "id, started|unstarted, name, peer,urls, client,urls, isLearner". */
+/**
+ * etcdctl 3.4 `member list` (simple): "id, started|unstarted, name, peer,urls, client,urls, isLearner".
+ * (Its other lines print IDs with %16x: padded with spaces when the ID has leading zero digits.)
+ */
 function parseList(out: string): ListedMember[] {
   return out
     .trim()
@@ -180,7 +184,7 @@ describe('runtime membership and leadership transfer (etcdctl 3.4)', { skip, tim
     const peerUrl = `http://127.0.0.1:${peerPort}`;
     const add = await ctl([ep], ['member', 'add', 'm3', `--peer-urls=${peerUrl}`, '--learner']);
     assert.equal(add.code, 0, add.stderr);
-    const addedId = BigInt(`0x${/Member ([0-9a-f]+) added to cluster/.exec(add.stdout)![1]}`);
+    const addedId = BigInt(`0x${/Member +([0-9a-f]+) added to cluster/.exec(add.stdout)![1]}`);
     const initialCluster = /ETCD_INITIAL_CLUSTER="([^"]+)"/.exec(add.stdout)![1]!;
     assert.match(add.stdout, /ETCD_INITIAL_CLUSTER_STATE="existing"/);
     const listed = (await list(ep)).find((m) => m.id === addedId);
@@ -189,8 +193,10 @@ describe('runtime membership and leadership transfer (etcdctl 3.4)', { skip, tim
     const second = await ctl([ep], ['member', 'add', 'm4', `--peer-urls=http://127.0.0.1:${await freePort()}`, '--learner']);
     assert.match(second.stderr, /etcdserver: too many learner members in cluster/);
 
+    // Asked of a follower: forwarded to the leader, whose answer comes back.
     const leader = await leaderOf(c.members);
-    const early = await ctl([leader.member.endpoint], ['member', 'promote', addedId.toString(16)]);
+    const aFollower = c.members.find((m) => m !== leader.member)!;
+    const early = await ctl([aFollower.endpoint], ['member', 'promote', addedId.toString(16)]);
     assert.notEqual(early.code, 0);
     assert.match(early.stderr, /etcdserver: can only promote a learner member which is in sync with leader/);
 
@@ -221,9 +227,10 @@ describe('runtime membership and leadership transfer (etcdctl 3.4)', { skip, tim
     // Promote once in sync (the learner may still be catching up on a busy machine: retried, bounded).
     await until('the learner is promoted', async () => {
       const l = await leaderOf(c.members);
-      const r = await ctl([l.member.endpoint], ['member', 'promote', addedId.toString(16)]);
+      const follower = c.members.find((m) => m !== l.member)!;
+      const r = await ctl([follower.endpoint], ['member', 'promote', addedId.toString(16)]);
       if (r.code === 0) {
-        assert.match(r.stdout, new RegExp(`Member ${addedId.toString(16)} promoted in cluster`));
+        assert.match(r.stdout, new RegExp(`Member +${addedId.toString(16)} promoted in cluster`));
         return true;
       }
       assert.match(r.stderr, /in sync with leader|leader changed|request timed out/);
@@ -251,7 +258,7 @@ describe('runtime membership and leadership transfer (etcdctl 3.4)', { skip, tim
     // Remove: the member stops itself.
     const rm = await ctl([ep], ['member', 'remove', addedId.toString(16)]);
     assert.equal(rm.code, 0, rm.stderr);
-    assert.match(rm.stdout, new RegExp(`Member ${addedId.toString(16)} removed from cluster`));
+    assert.match(rm.stdout, new RegExp(`Member +${addedId.toString(16)} removed from cluster`));
     await until('the removed member exits', async () => (proc.exit !== undefined ? true : undefined), 300, 100);
     const left = await list(ep);
     assert.deepEqual(left.map((m) => m.name).sort(), ['m0', 'm1', 'm2']);
@@ -300,7 +307,7 @@ describe('runtime membership and leadership transfer (etcdctl 3.4)', { skip, tim
     );
     const added: bigint[] = [];
     for (const r of results) {
-      if (r.code === 0) added.push(BigInt(`0x${/Member ([0-9a-f]+) added to cluster/.exec(r.stdout)![1]}`));
+      if (r.code === 0) added.push(BigInt(`0x${/Member +([0-9a-f]+) added to cluster/.exec(r.stdout)![1]}`));
       else assert.match(r.stderr, /etcdserver: (request timed out|re-configuration failed due to not enough started members|leader changed)/);
     }
     assert.ok(added.length >= 1, `at least one concurrent add succeeds: ${results.map((r) => r.stderr).join(' | ')}`);

@@ -101,7 +101,8 @@ async function main(): Promise<void> {
     logError: (msg, err) => logger.error(msg, { error: err instanceof Error ? err.message : String(err) }),
   });
   let stopping = false;
-  const clusterOps = new ClusterOps(server, 5000 + 2 * cfg.electionTimeout);
+  const clusterOps = new ClusterOps(server, 5000 + 2 * cfg.electionTimeout, cluster?.transport);
+  cluster?.transport.onPromoteRequest((id) => clusterOps.servePromote(id));
   const published = (): void =>
     logger.info('published local member to cluster through raft', {
       'local-member-id': idToHex(server.identity.memberId),

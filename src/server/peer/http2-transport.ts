@@ -42,6 +42,13 @@ export const RAFT_MSGS_PATH = '/raft/msgs';
  * existing (etcd's peer /members): JSON `{"clusterId": hex, "membership": <encodeMembership>}`.
  */
 export const MEMBERS_PATH = '/members';
+/**
+ * POST /members/promote/<hex member ID>, from a member of this cluster (the cluster ID and sender
+ * headers as for /raft/msgs): a follower forwards MemberPromote to the leader, which alone knows
+ * whether the learner is in sync (etcd's peer /members/promote). Answers 200 with the new
+ * membership (encodeMembership), or 412 with an error code of src/errors/errors.ts.
+ */
+export const PROMOTE_PATH_PREFIX = '/members/promote/';
 /** Largest /members answer a joining member reads. */
 const MAX_MEMBERS_BYTES = 4 * 1024 * 1024;
 /**
@@ -98,6 +105,7 @@ export class Http2PeerTransport implements PeerTransport {
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   #handler: ((m: Message) => void) | undefined;
   #membersHandler: (() => Uint8Array | undefined) | undefined;
+  #promoteHandler: ((id: NodeId) => Promise<{ status: number; body: Uint8Array }>) | undefined;
   #closed = false;
   /** Counters (tests, metrics later). */
   readonly stats = { sent: 0, received: 0, dropped: 0, refused: 0 };
@@ -172,6 +180,24 @@ export class Http2PeerTransport implements PeerTransport {
     this.#membersHandler = handler;
   }
 
+  /** Serves POST /members/promote/<id> (see PROMOTE_PATH_PREFIX). */
+  onPromoteRequest(handler: (id: NodeId) => Promise<{ status: number; body: Uint8Array }>): void {
+    this.#promoteHandler = handler;
+  }
+
+  /** Asks peer `to` (the leader) to promote learner `id`: its status and body. Rejects when it cannot be reached. */
+  requestPromote(to: NodeId, id: NodeId, timeoutMs: number): Promise<{ status: number; body: Buffer }> {
+    const url = this.peerUrl(to);
+    if (url === undefined) return Promise.reject(new Error(`peer ${idToHex(to)} is unknown`));
+    return peerRequest(url, this.#tls, {
+      ':method': 'POST',
+      ':path': `${PROMOTE_PATH_PREFIX}${idToHex(id)}`,
+      'x-etcd-cluster-id': idToHex(this.clusterId),
+      'x-server-from': idToHex(this.memberId),
+      'x-raft-to': idToHex(to),
+    }, timeoutMs);
+  }
+
   addPeer(id: NodeId, url: string): void {
     if (id === this.memberId) return;
     this.#senders.get(id)?.close();
@@ -214,6 +240,28 @@ export class Http2PeerTransport implements PeerTransport {
       if (body === undefined) return refuse(503, 'membership not known yet');
       stream.respond({ ':status': 200, 'content-type': 'application/json' });
       stream.end(Buffer.from(body));
+      return;
+    }
+    const path = headers[':path'] ?? '';
+    if (path.startsWith(PROMOTE_PATH_PREFIX) && headers[':method'] === 'POST') {
+      if (parseId(headers['x-etcd-cluster-id']) !== this.clusterId) return refuse(412, 'cluster ID mismatch');
+      const sender = parseId(headers['x-server-from']);
+      if (sender === undefined || !this.#senders.has(sender)) return refuse(403, 'unknown sender');
+      const id = parseId(path.slice(PROMOTE_PATH_PREFIX.length));
+      if (id === undefined || this.#promoteHandler === undefined) return refuse(404, 'member not found');
+      stream.resume();
+      this.#promoteHandler(id).then(
+        (r) => {
+          if (stream.destroyed) return;
+          stream.respond({ ':status': r.status, 'content-type': 'application/octet-stream' });
+          stream.end(Buffer.from(r.body));
+        },
+        (err: unknown) => {
+          if (stream.destroyed) return;
+          stream.respond({ ':status': 500, 'content-type': 'text/plain' });
+          stream.end(err instanceof Error ? err.message : String(err));
+        },
+      );
       return;
     }
     if (headers[':path'] !== RAFT_MSGS_PATH || headers[':method'] !== 'POST') return refuse(404, 'not found');
@@ -407,7 +455,14 @@ export function decodeFrames(body: Buffer): Message[] {
  * GET /members from a peer (a member joining a running cluster). Rejects on a connection failure,
  * a status other than 200, or more than MAX_MEMBERS_BYTES.
  */
-export function fetchMembers(url: string, tls: PeerTransportTls | undefined, timeoutMs: number): Promise<Uint8Array> {
+export async function fetchMembers(url: string, tls: PeerTransportTls | undefined, timeoutMs: number): Promise<Uint8Array> {
+  const r = await peerRequest(url, tls, { ':method': 'GET', ':path': MEMBERS_PATH }, timeoutMs);
+  if (r.status !== 200) throw new Error(`${url}${MEMBERS_PATH}: HTTP ${r.status}: ${r.body.toString('utf8')}`);
+  return r.body;
+}
+
+/** One request to a peer on a session of its own; rejects on a connection failure, a timeout, or a body over MAX_MEMBERS_BYTES. */
+function peerRequest(url: string, tls: PeerTransportTls | undefined, headers: http2.OutgoingHttpHeaders, timeoutMs: number): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     let session: http2.ClientHttp2Session;
     try {
@@ -417,30 +472,27 @@ export function fetchMembers(url: string, tls: PeerTransportTls | undefined, tim
       return;
     }
     let done = false;
-    const finish = (err: Error | undefined, body?: Uint8Array): void => {
+    const finish = (err: Error | undefined, r?: { status: number; body: Buffer }): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       session.destroy();
       if (err !== undefined) reject(err);
-      else resolve(body!);
+      else resolve(r!);
     };
-    const timer = setTimeout(() => finish(new Error(`${url}${MEMBERS_PATH}: no answer in ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(new Error(`${url}${String(headers[':path'])}: no answer in ${timeoutMs} ms`)), timeoutMs);
     session.on('error', (err) => finish(err));
-    const req = session.request({ ':method': 'GET', ':path': MEMBERS_PATH });
+    const req = session.request(headers);
     const chunks: Buffer[] = [];
     let bytes = 0;
     let status = 0;
     req.on('response', (h) => (status = Number(h[':status'])));
     req.on('data', (c: Buffer) => {
       bytes += c.length;
-      if (bytes > MAX_MEMBERS_BYTES) finish(new Error(`${url}${MEMBERS_PATH}: answer over ${MAX_MEMBERS_BYTES} bytes`));
+      if (bytes > MAX_MEMBERS_BYTES) finish(new Error(`${url}${String(headers[':path'])}: answer over ${MAX_MEMBERS_BYTES} bytes`));
       else chunks.push(c);
     });
-    req.on('end', () => {
-      if (status !== 200) finish(new Error(`${url}${MEMBERS_PATH}: HTTP ${status}: ${Buffer.concat(chunks).toString('utf8')}`));
-      else finish(undefined, Buffer.concat(chunks));
-    });
+    req.on('end', () => finish(undefined, { status, body: Buffer.concat(chunks) }));
     req.on('error', (err) => finish(err));
     req.end();
   });

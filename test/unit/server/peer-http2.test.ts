@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
-import { Http2PeerTransport, RAFT_MSGS_PATH } from '../../../src/server/peer/http2-transport.js';
+import { Http2PeerTransport, RAFT_MSGS_PATH, fetchMembers } from '../../../src/server/peer/http2-transport.js';
 import { MessageType, newMessage } from '../../../src/raft/index.js';
 import { idToHex } from '../../../src/util/pure/id64.js';
 import { Cluster, b, get, waitFor } from './raft-cluster.js';
@@ -101,5 +101,54 @@ test('HTTP/2 peer transport: a request from another cluster, for another member,
     a.close();
     b2.close();
     stranger.close();
+  }
+});
+
+test('HTTP/2 peer transport: GET /members and POST /members/promote/<id>: answers, and refusals of strangers and bad IDs', async () => {
+  const a = await Http2PeerTransport.listen({ memberId: 0xan, clusterId: 0x100n, listenHost: '127.0.0.1', listenPort: 0 });
+  const b2 = await Http2PeerTransport.listen({ memberId: 0xbn, clusterId: 0x100n, listenHost: '127.0.0.1', listenPort: 0 });
+  const asked: bigint[] = [];
+  try {
+    a.addPeer(0xbn, `http://127.0.0.1:${b2.port}`);
+    b2.addPeer(0xan, `http://127.0.0.1:${a.port}`);
+    // No membership known yet: 503; then the encoded cluster.
+    await assert.rejects(fetchMembers(`http://127.0.0.1:${a.port}`, undefined, 5000), /HTTP 503/);
+    a.onMembersRequest(() => Buffer.from('{"members":"x"}'));
+    assert.equal(Buffer.from(await fetchMembers(`http://127.0.0.1:${a.port}`, undefined, 5000)).toString(), '{"members":"x"}');
+    await assert.rejects(fetchMembers('http://127.0.0.1:1', undefined, 5000), 'nobody listening');
+
+    a.onPromoteRequest(async (id) => {
+      asked.push(id);
+      return id === 0x77n ? { status: 200, body: Buffer.from('ok') } : { status: 412, body: Buffer.from('ETCD_ERR_MEMBER_NOT_LEARNER') };
+    });
+    const ok = await b2.requestPromote(0xan, 0x77n, 5000);
+    assert.deepEqual([ok.status, ok.body.toString()], [200, 'ok']);
+    const refused = await b2.requestPromote(0xan, 0x78n, 5000);
+    assert.deepEqual([refused.status, refused.body.toString()], [412, 'ETCD_ERR_MEMBER_NOT_LEARNER']);
+    await assert.rejects(b2.requestPromote(0xcn, 0x77n, 5000), /unknown/, 'a peer the transport does not know');
+
+    const raw = async (path: string, headers: Record<string, string>): Promise<number> => {
+      const s = http2.connect(`http://127.0.0.1:${a.port}`);
+      try {
+        return await new Promise<number>((resolve, reject) => {
+          const req = s.request({ ':method': 'POST', ':path': path, ...headers });
+          req.on('response', (h) => resolve(Number(h[':status'])));
+          req.on('error', reject);
+          req.resume();
+          req.end();
+        });
+      } finally {
+        s.close();
+      }
+    };
+    const hdr = { 'x-etcd-cluster-id': idToHex(0x100n), 'x-server-from': idToHex(0xbn), 'x-raft-to': idToHex(0xan) };
+    assert.equal(await raw('/members/promote/77', { ...hdr, 'x-server-from': idToHex(0xcn) }), 403, 'from an unknown member');
+    assert.equal(await raw('/members/promote/77', { ...hdr, 'x-etcd-cluster-id': idToHex(0x999n) }), 412, 'from another cluster');
+    assert.equal(await raw('/members/promote/zz', hdr), 404, 'a malformed member ID');
+    assert.equal(await raw(`/members/promote/${'1'.repeat(17)}`, hdr), 404, 'an ID over 64 bits');
+    assert.deepEqual(asked, [0x77n, 0x78n], 'refused requests never reach the handler');
+  } finally {
+    a.close();
+    b2.close();
   }
 });

@@ -12,6 +12,11 @@
  *   90 % of the leader's is refused with "can only promote a learner member which is in sync
  *   with leader". A follower forwards the request to the leader over the peer port (etcd's peer
  *   /members/promote) and passes its answer on.
+ * - adding: the leader has been connected to every voter for HEALTH_INTERVAL_MS; removing a
+ *   voter: enough voters stay connected that long (etcd's isConnectedFullySince and
+ *   numConnectedSince), else "unhealthy cluster". Only the leader makes this check: this
+ *   transport knows a peer is up from the requests it sends, and followers send little to each
+ *   other (etcd keeps streams between all members); the quorum rules at apply still hold;
  * The applier checks the rest (member exists, peer URL taken, too many learners, not a learner)
  * and the quorum rules again, in log order (src/apply/membership.ts).
  */
@@ -37,10 +42,22 @@ const PUBLISH_RETRY_MS = 500;
  */
 const PUBLISH_WAIT_MS = 1500;
 
-/** How a follower reaches the leader for a promotion (the peer transport). */
+/**
+ * The peer transport as ClusterOps uses it: a follower reaches the leader for a promotion; the
+ * health checks ask since when each peer has answered.
+ */
 export interface PromoteForwarder {
   requestPromote(leader: bigint, id: bigint, timeoutMs: number): Promise<{ status: number; body: Uint8Array }>;
+  /** Date.now() ms since which every request to `id` succeeded; 0: not connected. */
+  activeSince(id: bigint): number;
 }
+
+/**
+ * etcd's HealthInterval: a member adds a member only when it has been connected to every voter
+ * for this long, and removes a voter only when enough voters stay connected for this long
+ * ("etcdserver: unhealthy cluster" otherwise).
+ */
+export const HEALTH_INTERVAL_MS = 5000;
 
 export class ClusterOps {
   readonly #server: EtcdServer;
@@ -75,6 +92,7 @@ export class ClusterOps {
     const urls = checkUrls(peerUrls);
     const state = this.#current();
     if (!isLearner && !readyToAddVoter(state)) throw new EtcdError('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
+    if (this.#connectedVoters(state) < voterIds(state).length) throw new EtcdError('ETCD_ERR_SERVER_UNHEALTHY');
     const member: MemberRecord = { id: computeMemberId(urls, '', Date.now() / 1000), name: '', peerUrls: urls, clientUrls: [], isLearner };
     const out = await this.#server.proposeMembership({ op: 'add', member });
     return { member: toPbMember(member), members: out.state.members.map(toPbMember) };
@@ -83,7 +101,12 @@ export class ClusterOps {
   async remove(id: bigint): Promise<etcdserverpb.IMember[]> {
     const state = this.#current();
     const m = memberById(state, id);
-    if (m !== undefined && !m.isLearner && !readyToRemoveVoter(state, id)) throw new EtcdError('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
+    if (m !== undefined && !m.isLearner) {
+      if (!readyToRemoveVoter(state, id)) throw new EtcdError('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
+      // After the removal, the voters still connected (this member included) must be a quorum of the rest.
+      const n = voterIds(state).length;
+      if (this.#connectedVoters(state) - 1 < 1 + Math.floor((n - 1) / 2)) throw new EtcdError('ETCD_ERR_SERVER_UNHEALTHY');
+    }
     const out = await this.#server.proposeMembership({ op: 'remove', id });
     return out.state.members.map(toPbMember);
   }
@@ -190,6 +213,18 @@ export class ClusterOps {
     return false;
   }
 
+  /** Voters this member has been connected to for HEALTH_INTERVAL_MS, itself included (all of them on a follower: see the file comment). */
+  #connectedVoters(state: MembershipState): number {
+    if (this.#forwarder === undefined || !this.#server.node.isLeader()) return voterIds(state).length;
+    const cutoff = Date.now() - HEALTH_INTERVAL_MS;
+    const self = this.#server.identity.memberId;
+    return voterIds(state).filter((id) => {
+      if (id === self) return true;
+      const since = this.#forwarder!.activeSince(id);
+      return since !== 0 && since <= cutoff;
+    }).length;
+  }
+
   #current(): MembershipState {
     const s = this.#server.membership;
     if (s === undefined) throw new EtcdError('ETCD_ERR_CLUSTER_SINGLE_NODE');
@@ -222,4 +257,8 @@ function checkUrls(urls: readonly string[]): string[] {
     out.push(`${p.protocol}//${p.host}`);
   }
   return out;
+}
+
+function voterIds(s: MembershipState): bigint[] {
+  return s.members.filter((m) => !m.isLearner).map((m) => m.id);
 }

@@ -169,6 +169,14 @@ export class Http2PeerTransport implements PeerTransport {
     return [...this.#senders.keys()];
   }
 
+  /**
+   * Since when (Date.now() ms) every request to peer `id` has succeeded; 0 when the last one
+   * failed or none was made yet (etcd's peer "active since", for its health checks).
+   */
+  activeSince(id: NodeId): number {
+    return this.#senders.get(id)?.activeSinceMs ?? 0;
+  }
+
   /** Stops sending to `id` and refuses its requests (a removed member). */
   removePeer(id: NodeId): void {
     this.#senders.get(id)?.close();
@@ -321,6 +329,8 @@ class PeerSender {
   #queuedBytes = 0;
   #inFlight = false;
   #downUntilMs = 0;
+  /** See Http2PeerTransport.activeSince. */
+  activeSinceMs = 0;
   #closed = false;
   readonly #tls: PeerTransportTls | undefined;
 
@@ -384,7 +394,9 @@ class PeerSender {
       this.#inFlight = false;
       if (ok) {
         this.#owner.countSent(frames.length);
+        if (this.activeSinceMs === 0) this.activeSinceMs = Date.now();
       } else {
+        this.activeSinceMs = 0;
         this.#owner.countDropped(frames.length);
         this.#onError('dropped messages to a peer', { peer: idToHex(this.#to), count: frames.length, reason });
         this.#session?.destroy();

@@ -44,9 +44,13 @@ export interface MembershipState {
   readonly removed: readonly MemberId[];
 }
 
+/**
+ * `lax`: the proposer runs with --strict-reconfig-check=false, so the quorum rules are not applied
+ * to this change (the choice travels in the entry, so every member decides alike).
+ */
 export type MemberChange =
-  | { readonly op: 'add'; readonly member: MemberRecord }
-  | { readonly op: 'remove'; readonly id: MemberId }
+  | { readonly op: 'add'; readonly member: MemberRecord; readonly lax?: boolean }
+  | { readonly op: 'remove'; readonly id: MemberId; readonly lax?: boolean }
   | { readonly op: 'update'; readonly id: MemberId; readonly peerUrls: readonly string[] }
   | { readonly op: 'promote'; readonly id: MemberId }
   | { readonly op: 'attrs'; readonly id: MemberId; readonly name: string; readonly clientUrls: readonly string[] };
@@ -99,13 +103,13 @@ export function applyMemberChange(s: MembershipState, c: MemberChange): Membersh
       if (memberById(s, m.id) !== undefined) return refuse('ETCD_ERR_MEMBER_EXIST');
       if (urlTaken(m.peerUrls, m.id)) return refuse('ETCD_ERR_MEMBER_PEER_URL_EXIST');
       if (m.isLearner && s.members.filter((x) => x.isLearner).length >= MAX_LEARNERS) return refuse('ETCD_ERR_MEMBER_TOO_MANY_LEARNERS');
-      if (!m.isLearner && !readyToAddVoter(s, m)) return refuse('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
+      if (!m.isLearner && c.lax !== true && !readyToAddVoter(s, m)) return refuse('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
       return { state: withMembers([...s.members, m]), raft: m.isLearner ? 'add-learner' : 'add-voter' };
     }
     case 'remove': {
       const m = memberById(s, c.id);
       if (removed(c.id) || m === undefined) return refuse('ETCD_ERR_MEMBER_NOT_FOUND');
-      if (!m.isLearner && !readyToRemoveVoter(s, c.id)) return refuse('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
+      if (!m.isLearner && c.lax !== true && !readyToRemoveVoter(s, c.id)) return refuse('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
       return { state: { members: s.members.filter((m) => m.id !== c.id), removed: [...s.removed, c.id].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) }, raft: 'remove' };
     }
     case 'update': {
@@ -217,8 +221,12 @@ export function encodeMemberChange(r: MemberChangeRequest): Uint8Array {
   switch (c.op) {
     case 'add':
       body['member'] = memberToJson(c.member);
+      if (c.lax === true) body['lax'] = true;
       break;
     case 'remove':
+      body['id'] = hex(c.id);
+      if (c.lax === true) body['lax'] = true;
+      break;
     case 'promote':
       body['id'] = hex(c.id);
       break;
@@ -241,9 +249,9 @@ export function decodeMemberChange(b: Uint8Array): MemberChangeRequest {
   const requestId = parseHexId(o['req'], 'request ID');
   switch (o['op']) {
     case 'add':
-      return { requestId, change: { op: 'add', member: memberFromJson(o['member']) } };
+      return { requestId, change: { op: 'add', member: memberFromJson(o['member']), ...(o['lax'] === true ? { lax: true } : {}) } };
     case 'remove':
-      return { requestId, change: { op: 'remove', id: parseHexId(o['id'], 'member ID') } };
+      return { requestId, change: { op: 'remove', id: parseHexId(o['id'], 'member ID'), ...(o['lax'] === true ? { lax: true } : {}) } };
     case 'promote':
       return { requestId, change: { op: 'promote', id: parseHexId(o['id'], 'member ID') } };
     case 'update':

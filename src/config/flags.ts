@@ -168,7 +168,7 @@ export const FLAGS: readonly FlagSpec[] = [
     description: 'DNS SRV domain for bootstrapping.' }),
   F({ name: 'discovery-srv-name', type: 'string', default: '', group: 'Clustering', effective: false,
     description: 'Suffix of the DNS SRV name looked up for bootstrapping.' }),
-  F({ name: 'strict-reconfig-check', type: 'bool', default: 'true', group: 'Clustering', effective: false,
+  F({ name: 'strict-reconfig-check', type: 'bool', default: 'true', group: 'Clustering', effective: true,
     description: 'Refuse membership changes that would leave the cluster without quorum.' }),
   F({ name: 'pre-vote', type: 'bool', default: 'true', group: 'Clustering', effective: false,
     description: 'Run a Raft pre-vote before a real election, so a rejoining member cannot disrupt a healthy leader.' }),

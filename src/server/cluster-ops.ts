@@ -63,11 +63,14 @@ export class ClusterOps {
   readonly #server: EtcdServer;
   readonly #requestTimeoutMs: number;
   readonly #forwarder: PromoteForwarder | undefined;
+  /** --strict-reconfig-check: the quorum and health checks (false: none, here or at apply). */
+  readonly #strict: boolean;
 
-  constructor(server: EtcdServer, requestTimeoutMs: number, forwarder?: PromoteForwarder) {
+  constructor(server: EtcdServer, requestTimeoutMs: number, forwarder?: PromoteForwarder, strict = true) {
     this.#server = server;
     this.#requestTimeoutMs = requestTimeoutMs;
     this.#forwarder = forwarder;
+    this.#strict = strict;
   }
 
   /**
@@ -84,30 +87,34 @@ export class ClusterOps {
     }
   }
 
-  list(): etcdserverpb.IMember[] {
+  /** MemberList; `linearizable` (etcd 3.5+) first waits for a ReadIndex round to be applied here. */
+  async list(linearizable = false): Promise<etcdserverpb.IMember[]> {
+    if (linearizable) await this.#server.linearizableBarrier();
     return this.#server.members();
   }
 
   async add(peerUrls: readonly string[], isLearner: boolean): Promise<{ member: etcdserverpb.IMember; members: etcdserverpb.IMember[] }> {
     const urls = checkUrls(peerUrls);
     const state = this.#current();
-    if (!isLearner && !readyToAddVoter(state)) throw new EtcdError('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
-    if (this.#connectedVoters(state) < voterIds(state).length) throw new EtcdError('ETCD_ERR_SERVER_UNHEALTHY');
+    if (this.#strict) {
+      if (!isLearner && !readyToAddVoter(state)) throw new EtcdError('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
+      if (this.#connectedVoters(state) < voterIds(state).length) throw new EtcdError('ETCD_ERR_SERVER_UNHEALTHY');
+    }
     const member: MemberRecord = { id: computeMemberId(urls, '', Date.now() / 1000), name: '', peerUrls: urls, clientUrls: [], isLearner };
-    const out = await this.#server.proposeMembership({ op: 'add', member });
+    const out = await this.#server.proposeMembership({ op: 'add', member, ...(this.#strict ? {} : { lax: true }) });
     return { member: toPbMember(member), members: out.state.members.map(toPbMember) };
   }
 
   async remove(id: bigint): Promise<etcdserverpb.IMember[]> {
     const state = this.#current();
     const m = memberById(state, id);
-    if (m !== undefined && !m.isLearner) {
+    if (m !== undefined && !m.isLearner && this.#strict) {
       if (!readyToRemoveVoter(state, id)) throw new EtcdError('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
       // After the removal, the voters still connected (this member included) must be a quorum of the rest.
       const n = voterIds(state).length;
       if (this.#connectedVoters(state) - 1 < 1 + Math.floor((n - 1) / 2)) throw new EtcdError('ETCD_ERR_SERVER_UNHEALTHY');
     }
-    const out = await this.#server.proposeMembership({ op: 'remove', id });
+    const out = await this.#server.proposeMembership({ op: 'remove', id, ...(this.#strict ? {} : { lax: true }) });
     return out.state.members.map(toPbMember);
   }
 
@@ -144,7 +151,7 @@ export class ClusterOps {
     const leader = progress.get(this.#server.identity.memberId);
     if (learner === undefined || leader === undefined) throw new EtcdError('ETCD_ERR_MEMBER_NOT_FOUND');
     if (learner.match < leader.match * LEARNER_READY_PERCENT) throw new EtcdError('ETCD_ERR_MEMBER_LEARNER_NOT_READY');
-    if (!readyToPromote(state)) throw new EtcdError('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
+    if (this.#strict && !readyToPromote(state)) throw new EtcdError('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
     const out = await this.#server.proposeMembership({ op: 'promote', id });
     return out.state;
   }

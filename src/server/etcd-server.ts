@@ -315,6 +315,14 @@ export class EtcdServer {
     };
   }
 
+  /**
+   * Waits until this member has applied everything committed before the call (a ReadIndex round):
+   * what MemberList with `linearizable` waits for.
+   */
+  async linearizableBarrier(): Promise<void> {
+    await this.#readBarrier({});
+  }
+
   /** The stored membership (undefined: a single member, or a data dir from before it was stored). */
   get membership(): MembershipState | undefined {
     return this.#membership;

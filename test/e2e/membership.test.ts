@@ -5,7 +5,8 @@
  * - member list: every member started (it published its name and client URLs through the log);
  * - bad input answered with etcd's errors and changing nothing: malformed and missing peer URLs,
  *   an oversized request, an unknown member (remove, update, promote), promoting a voter, a peer
- *   URL already taken, a second learner;
+ *   URL already taken, a second learner, a member started to join with peer URLs the cluster
+ *   does not have (it exits);
  * - member add --learner, then a 4th process joins with --initial-cluster-state existing: it
  *   learns the cluster from a peer, catches up as a learner, refuses writes and linearizable
  *   reads ("rpc not supported for learner"), serves serializable ones; promotion asked of a
@@ -17,7 +18,8 @@
  * - concurrent member adds: each answered (added, or an etcd error), and the member list holds
  *   exactly the added ones;
  * - move-leader (etcdctl), MoveLeader to a follower (not leader) and to an unknown member
- *   (bad leader transferee); a clean stop of the leader hands leadership over first.
+ *   (bad leader transferee); a clean stop of the leader hands leadership over first;
+ * - with --strict-reconfig-check=false (another cluster), an add with a voter down is accepted.
  *
  * Waits are bounded polls of a state, never a sleep that decides. Green against the real etcd 3.4
  * too (ETCD_TEST_SERVER=real), where the etcd-ts-only checks (the log line of the transfer, the
@@ -183,6 +185,27 @@ describe('runtime membership and leadership transfer (etcdctl 3.4)', { skip, tim
     const voter = members[0]!;
     const promoteVoter = await ctl([(await leaderOf(c.members)).member.endpoint], ['member', 'promote', voter.id.toString(16)]);
     assert.match(promoteVoter.stderr, /etcdserver: can only promote a learner member/);
+    // A member started to join with peer URLs the cluster does not have: refused, exits.
+    {
+      const dir = makeTempDir('etcd-ts-stray-');
+      const port = await freePort();
+      const strayUrl = `http://127.0.0.1:${await freePort()}`;
+      const stray = startProcess(
+        [
+          ...serverCommand(),
+          '--name', 'stray', '--data-dir', join(dir, 'data'),
+          '--listen-client-urls', `http://127.0.0.1:${port}`, '--advertise-client-urls', `http://127.0.0.1:${port}`,
+          '--listen-peer-urls', strayUrl, '--initial-advertise-peer-urls', strayUrl,
+          '--initial-cluster', [...c.members.map((m) => `${m.name}=${m.peerUrl}`), `stray=${strayUrl}`].join(','),
+          '--initial-cluster-state', 'existing',
+        ],
+        { cwd: dir, env: serverEnv(), logFile: join(dir, 'server.log') },
+      );
+      extra.push(stray);
+      const end = await until('the stray member exits', async () => stray.exit, 600, 100);
+      assert.notEqual(end.code, 0, stray.tail(10));
+      assert.match(stray.tail(30), /error validating peerURLs/);
+    }
     const after = await list(ep);
     assert.deepEqual(after.map((m) => m.id), members.map((m) => m.id), 'bad input changed nothing');
   });
@@ -202,6 +225,14 @@ describe('runtime membership and leadership transfer (etcdctl 3.4)', { skip, tim
     const addedId = BigInt(`0x${/Member +([0-9a-f]+) added to cluster/.exec(add.stdout)![1]}`);
     const initialCluster = /ETCD_INITIAL_CLUSTER="([^"]+)"/.exec(add.stdout)![1]!;
     assert.match(add.stdout, /ETCD_INITIAL_CLUSTER_STATE="existing"/);
+    if (ours) {
+      // MemberList with linearizable (etcd 3.5+) on a follower includes the member just added.
+      const l = await leaderOf(c.members);
+      const f = c.members.find((m) => m !== l.member)!;
+      const lin = await rawCall(f.endpoint, '/etcdserverpb.Cluster/MemberList', etcdserverpb.MemberListRequest.encode({ linearizable: true }).finish());
+      assert.ok(lin.ok, lin.details);
+      assert.ok(etcdserverpb.MemberListResponse.decode(lin.bytes!).members.some((m) => m.ID === addedId), 'a linearizable MemberList sees the add');
+    }
     const listed = (await list(ep)).find((m) => m.id === addedId);
     assert.ok(listed !== undefined && listed.isLearner && listed.status === 'unstarted', `the learner is listed, unstarted: ${JSON.stringify(listed, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v))}`);
 
@@ -396,5 +427,27 @@ describe('runtime membership and leadership transfer (etcdctl 3.4)', { skip, tim
     const w = await ctl([next.member.endpoint], ['put', 'after-stop', 'ok']);
     assert.equal(w.code, 0, w.stderr);
     await old.member.restart();
+  });
+});
+
+describe('--strict-reconfig-check=false (etcdctl 3.4)', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
+  let cluster: Cluster | undefined;
+  after(async () => {
+    await cluster?.close();
+  });
+
+  it('with a voter down, the leader adds a voter all the same (the default refuses: see above)', async () => {
+    cluster = await Cluster.start({ name: 'l', size: 3, extraFlags: ['--strict-reconfig-check=false'] });
+    const c = cluster;
+    const down = c.members[2]!;
+    await down.stop();
+    const up = c.members.filter((m) => m !== down);
+    const r = await until('an add through the leader', async () => {
+      const l = await leaderOf(up);
+      const x = await runEtcdctl([l.member.endpoint], ['--dial-timeout=3s', '--command-timeout=20s', 'member', 'add', 'extra', `--peer-urls=http://127.0.0.1:${await freePort()}`]);
+      assert.doesNotMatch(x.stderr, /unhealthy cluster|not enough started members/, 'no quorum or health check');
+      return x.code === 0 ? x : undefined;
+    }, 20, 500);
+    assert.match(r.stdout, /Member +[0-9a-f]+ added to cluster/);
   });
 });

@@ -9,7 +9,7 @@ import { encodeWith, type UnaryMethodSpec } from './method.js';
 
 /** What the Cluster service calls (declared here, by its consumer). */
 export interface ClusterService {
-  list(): etcdserverpb.IMember[];
+  list(linearizable: boolean): Promise<etcdserverpb.IMember[]>;
   add(peerUrls: readonly string[], isLearner: boolean): Promise<{ member: etcdserverpb.IMember; members: etcdserverpb.IMember[] }>;
   remove(id: bigint): Promise<etcdserverpb.IMember[]>;
   update(id: bigint, peerUrls: readonly string[]): Promise<etcdserverpb.IMember[]>;
@@ -39,7 +39,10 @@ export function clusterMethods(c: ClusterService, h: HeaderSource): UnaryMethodS
       path: '/etcdserverpb.Cluster/MemberList',
       decode: (b) => pb.MemberListRequest.decode(b),
       encode: encodeWith(pb.MemberListResponse),
-      handler: () => ({ header: header(), members: c.list() }),
+      handler: async (req: etcdserverpb.MemberListRequest) => {
+        const members = await c.list(req.linearizable === true);
+        return { header: header(), members };
+      },
     },
     {
       path: '/etcdserverpb.Cluster/MemberAdd',

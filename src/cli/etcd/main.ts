@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     logError: (msg, err) => logger.error(msg, { error: err instanceof Error ? err.message : String(err) }),
   });
   let stopping = false;
-  const clusterOps = new ClusterOps(server, 5000 + 2 * cfg.electionTimeout, cluster?.transport);
+  const clusterOps = new ClusterOps(server, 5000 + 2 * cfg.electionTimeout, cluster?.transport, cfg.strictReconfigCheck);
   cluster?.transport.onPromoteRequest((id) => clusterOps.servePromote(id));
   const published = (): void =>
     logger.info('published local member to cluster through raft', {

@@ -63,6 +63,11 @@ test('quorum rules in log order: two unstarted voters may join three started one
   // Removing a started voter would leave 2 started of 4: refused; an unstarted one may go.
   assert.equal(applyMemberChange(r.state, { op: 'remove', id: 1n }).error, 'ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
   assert.equal(applyMemberChange(r.state, { op: 'remove', id: 10n }).error, undefined);
+  // Proposed with --strict-reconfig-check=false: the rules are not applied (the flag travels in the entry).
+  assert.equal(applyMemberChange(r.state, { op: 'add', member: member(12n, '', 12000), lax: true }).error, undefined);
+  assert.equal(applyMemberChange(r.state, { op: 'remove', id: 1n, lax: true }).error, undefined);
+  const lax: MemberChange = { op: 'remove', id: 1n, lax: true };
+  assert.deepEqual(decodeMemberChange(encodeMemberChange({ requestId: 1n, change: lax })).change, lax);
 });
 
 test('promote, update, attrs, remove', () => {

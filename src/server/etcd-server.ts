@@ -323,6 +323,11 @@ export class EtcdServer {
     await this.#readBarrier({});
   }
 
+  /** Whether this member knows a leader (itself or another). */
+  hasLeader(): boolean {
+    return (this.#node.leaderId ?? 0n) !== 0n || this.#node.isLeader();
+  }
+
   /** The stored membership (undefined: a single member, or a data dir from before it was stored). */
   get membership(): MembershipState | undefined {
     return this.#membership;

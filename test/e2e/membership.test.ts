@@ -19,7 +19,8 @@
  *   exactly the added ones;
  * - move-leader (etcdctl), MoveLeader to a follower (not leader) and to an unknown member
  *   (bad leader transferee); a clean stop of the leader hands leadership over first;
- * - with --strict-reconfig-check=false (another cluster), an add with a voter down is accepted.
+ * - with --strict-reconfig-check=false (another cluster), an add with a voter down is accepted;
+ *   the cluster then has no quorum, and a request with hasleader=true is answered "no leader".
  *
  * Waits are bounded polls of a state, never a sleep that decides. Green against the real etcd 3.4
  * too (ETCD_TEST_SERVER=real), where the etcd-ts-only checks (the log line of the transfer, the
@@ -449,5 +450,18 @@ describe('--strict-reconfig-check=false (etcdctl 3.4)', { skip, timeout: SUITE_T
       return x.code === 0 ? x : undefined;
     }, 20, 500);
     assert.match(r.stdout, /Member +[0-9a-f]+ added to cluster/);
+
+    // Four voters, two up: no quorum, so no leader. A request with hasleader=true (etcd's
+    // WithRequireLeader) is refused at once with "no leader" instead of waiting.
+    const noLeader = await until('a hasleader request answered "no leader"', async () => {
+      const raw = new RawEtcdClient(up[0]!.endpoint);
+      try {
+        const x = await raw.call('/etcdserverpb.KV/Range', etcdserverpb.RangeRequest.encode({ key: Buffer.from('k') }).finish(), 3000, { hasleader: 'true' });
+        return !x.ok && x.error.details === 'etcdserver: no leader' ? x : undefined;
+      } finally {
+        raw.close();
+      }
+    }, 60, 200);
+    assert.equal(noLeader.ok, false);
   });
 });

@@ -18,6 +18,7 @@ import { registerHealthRoutes, registerVersionRoute } from '../../api/http/healt
 import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
 import { clusterMethods } from '../../api/v3rpc/cluster.js';
+import { withRequireLeader } from '../../api/v3rpc/require-leader.js';
 import { ClusterOps } from '../../server/cluster-ops.js';
 import { createMetrics } from '../../server/metrics.js';
 import { idToHex } from '../../util/pure/id64.js';
@@ -119,11 +120,14 @@ async function main(): Promise<void> {
       else if (!stopping) logger.warn('failed to publish local member to cluster through raft', { 'local-member-id': idToHex(server.identity.memberId) });
     });
   }
-  const unary = [
-    ...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }),
-    ...maintenanceMethods(server),
-    ...clusterMethods(clusterOps, { header: (rev) => server.header(rev), currentRevision: () => server.status().header?.revision ?? 0 }),
-  ];
+  const unary = withRequireLeader(
+    [
+      ...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }),
+      ...maintenanceMethods(server),
+      ...clusterMethods(clusterOps, { header: (rev) => server.header(rev), currentRevision: () => server.status().header?.revision ?? 0 }),
+    ],
+    () => server.hasLeader(),
+  );
   for (const m of unary) transport.addUnary(m);
   registerHealthService(transport);
 

@@ -9,7 +9,8 @@
 
 /** Workloads, named as in etcd's benchmark tool. */
 export const WORKLOADS = [
-  'put', 'range', 'txn-put', 'txn-mixed', 'watch', 'watch-latency', 'lease-keepalive', 'gateway',
+  'put', 'range', 'txn-put', 'txn-mixed', 'watch', 'watch-latency', 'lease-keepalive', 'lease-grant-revoke', 'gateway',
+  'kube-create-delete', 'kube-list', 'kube-count',
 ] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
@@ -46,6 +47,9 @@ export interface BenchOptions {
   watchPerStream: number;
   watchedKeyTotal: number;
   putRate: number;
+  /** any workload: watchers that never see an event, opened before the clock starts, over this many streams. */
+  idleWatchers: number;
+  idleStreams: number;
   /** gateway: 'put' or 'range'. */
   gatewayOp: 'put' | 'range';
   /** per-request deadline; 0 = none. */
@@ -79,6 +83,8 @@ export const DEFAULTS: Omit<BenchOptions, 'workload'> = {
   watchPerStream: 100,
   watchedKeyTotal: 1,
   putRate: 100,
+  idleWatchers: 0,
+  idleStreams: 100,
   gatewayOp: 'put',
   timeoutMs: 10000,
   json: false,
@@ -112,6 +118,8 @@ const FLAGS: Record<string, [keyof BenchOptions, Kind]> = {
   'watch-per-stream': ['watchPerStream', 'int'],
   'watched-key-total': ['watchedKeyTotal', 'int'],
   'put-rate': ['putRate', 'num'],
+  'idle-watchers': ['idleWatchers', 'int'],
+  'idle-streams': ['idleStreams', 'int'],
   'gateway-op': ['gatewayOp', 'str'],
   timeout: ['timeoutMs', 'int'],
   json: ['json', 'bool'],
@@ -210,6 +218,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   if (o.keySpaceSize < 1) throw new ArgError('--key-space-size must be >= 1');
   if (o.endpoints.length === 0) throw new ArgError('--endpoints is empty');
   if (o.streams < 1 || o.watchPerStream < 1 || o.watchedKeyTotal < 1) throw new ArgError('watch counts must be >= 1');
+  if (o.idleWatchers < 0 || o.idleStreams < 1) throw new ArgError('--idle-watchers must be >= 0 and --idle-streams >= 1');
   return o;
 }
 
@@ -219,7 +228,11 @@ workloads: ${WORKLOADS.join(', ')}
   --total N | --duration 30s      --rate N (req/s, 0 = unlimited)
   --key-size 8  --val-size 256  --key-space-size N  --sequential-keys  --target-leader  --prefill
   range: --consistency l|s --limit N      txn-mixed: --rw-ratio R
+  kube-apiserver's shapes (use --prefill): txn-put (update), kube-create-delete (create txn on a new
+  key, then the conditional delete of it), kube-list (a --limit page, default 500, from a random key at
+  one fixed revision), kube-count (count_only over the key space)
   watch / watch-latency: --streams N --watch-per-stream N --watched-key-total N --put-rate N (puts = --total/--duration)
+  --idle-watchers N --idle-streams M: N watchers that see no events, open during the workload
   gateway: --gateway-op put|range (HTTP/JSON with autocannon)
   --json (one JSON line)  --no-progress  --timeout ms (0 = no deadline)
   TLS: --cacert ca.pem [--cert client.pem --key client.key]`;

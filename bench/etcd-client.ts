@@ -1,10 +1,14 @@
 /**
- * A lean etcd v3 gRPC client for load generation: grpc-js channels with the project's
- * generated protobufjs codecs (src/api/pb.ts), no service stubs. One EtcdConn is one
- * channel, with its own subchannel pool, so --conns N really opens N TCP connections.
+ * A lean etcd v3 gRPC client for load generation. Unary calls go over WireConn (h2-wire.ts),
+ * our own thin HTTP/2 client on a raw socket: a fraction of the CPU per call of grpc-js or
+ * node:http2, whose per-call machinery costs the generator what the server should get on
+ * 2 cores. Streams (watch, keep-alive) still use a grpc-js channel, opened on first use.
+ * One EtcdConn is one HTTP/2 connection (plus one for streams), so --conns N opens N.
  */
 import * as grpc from '@grpc/grpc-js';
+import type * as tls from 'node:tls';
 import { readFileSync } from 'node:fs';
+import { WireConn } from './h2-wire.js';
 import { etcdserverpb } from '../src/proto/pb.js';
 
 /** TLS files for every EtcdConn of this thread (--cacert, --cert, --key, as etcd's benchmark); all empty: plain text. */
@@ -14,12 +18,21 @@ export interface TlsFiles {
   key: string;
 }
 let channelCredentials: grpc.ChannelCredentials = grpc.credentials.createInsecure();
+/** For the WireConn connections: undefined is plain text. */
+let tlsOptions: tls.ConnectionOptions | undefined;
 /** Use TLS for the connections made from now on in this thread (call once per worker). */
 export function useTls(f: TlsFiles): void {
   if (f.cacert === '' && f.cert === '' && f.key === '') return;
   const read = (p: string): Buffer | null => (p === '' ? null : readFileSync(p));
   channelCredentials = grpc.credentials.createSsl(read(f.cacert), read(f.key), read(f.cert));
+  tlsOptions = {
+    ...(f.cacert !== '' ? { ca: readFileSync(f.cacert) } : {}),
+    ...(f.cert !== '' ? { cert: readFileSync(f.cert) } : {}),
+    ...(f.key !== '' ? { key: readFileSync(f.key) } : {}),
+  };
 }
+
+
 
 type Codec<T> = { encode(m: T): { finish(): Uint8Array }; decode(b: Uint8Array): T };
 
@@ -60,6 +73,8 @@ const statusSer = ser(pb.StatusRequest as Codec<etcdserverpb.StatusRequest.$Prop
 const statusDe = de(pb.StatusResponse as Codec<StatusResponse>);
 const grantSer = ser(pb.LeaseGrantRequest as Codec<etcdserverpb.LeaseGrantRequest.$Properties>);
 const grantDe = de(pb.LeaseGrantResponse as Codec<LeaseGrantResponse>);
+const revokeSer = ser(pb.LeaseRevokeRequest as Codec<etcdserverpb.LeaseRevokeRequest.$Properties>);
+const revokeDe = de(pb.LeaseRevokeResponse as Codec<ReturnType<typeof pb.LeaseRevokeResponse.decode>>);
 
 /** A gRPC error as the generator counts it: "UNAVAILABLE: etcdserver: ..." style codes. */
 export function errorCode(err: unknown): string {
@@ -72,23 +87,23 @@ export function errorCode(err: unknown): string {
 }
 
 export class EtcdConn {
-  readonly client: grpc.Client;
+  #client: grpc.Client | undefined;
+  #wire: WireConn | undefined;
 
-  constructor(readonly endpoint: string, private readonly timeoutMs = 10000) {
-    this.client = new grpc.Client(endpoint, channelCredentials, {
+  constructor(readonly endpoint: string, private readonly timeoutMs = 10000) {}
+
+  /** The grpc-js channel, for streams only. */
+  get client(): grpc.Client {
+    this.#client ??= new grpc.Client(this.endpoint, channelCredentials, {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
     });
+    return this.#client;
   }
 
   private unary<Req, Res>(path: string, s: (m: Req) => Buffer, d: (b: Buffer) => Res, req: Req): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      const opts = this.timeoutMs > 0 ? { deadline: Date.now() + this.timeoutMs } : {};
-      this.client.makeUnaryRequest(path, s, d, req, opts, (err, res) => {
-        if (err) reject(err);
-        else resolve(res as Res);
-      });
-    });
+    this.#wire ??= new WireConn({ endpoint: this.endpoint, timeoutMs: this.timeoutMs, ...(tlsOptions !== undefined ? { tls: tlsOptions } : {}) });
+    return this.#wire.call(path, s(req)).then(d);
   }
 
   put(req: PutRequest): Promise<PutResponse> {
@@ -107,6 +122,9 @@ export class EtcdConn {
   leaseGrant(ttl: number, id: bigint): Promise<LeaseGrantResponse> {
     return this.unary('/etcdserverpb.Lease/LeaseGrant', grantSer, grantDe, { TTL: ttl, ID: id });
   }
+  leaseRevoke(id: bigint): Promise<unknown> {
+    return this.unary('/etcdserverpb.Lease/LeaseRevoke', revokeSer, revokeDe, { ID: id });
+  }
   watchStream(): grpc.ClientDuplexStream<WatchRequest, WatchResponse> {
     return this.client.makeBidiStreamRequest('/etcdserverpb.Watch/Watch', watchSer, watchDe);
   }
@@ -114,7 +132,8 @@ export class EtcdConn {
     return this.client.makeBidiStreamRequest('/etcdserverpb.Lease/LeaseKeepAlive', kaSer, kaDe);
   }
   close(): void {
-    this.client.close();
+    this.#client?.close();
+    this.#wire?.close();
   }
 }
 

@@ -11,6 +11,7 @@ import { formatHuman, formatJson } from './report.js';
 import type { BenchResult } from './result.js';
 import { runRequests } from './runner.js';
 import { runWatch } from './watch.js';
+import { openIdleWatchers } from './idle-watchers.js';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -31,7 +32,9 @@ async function main(): Promise<number> {
   useTls(opts);
   const endpoints = opts.targetLeader ? [await findLeader(opts.endpoints)] : opts.endpoints;
   if (opts.prefill) await prefill(endpoints[0]!, opts.keySpaceSize, opts.keySize, opts.valSize);
+  const idle = opts.idleWatchers > 0 ? await openIdleWatchers(endpoints[0]!, opts.idleWatchers, opts.idleStreams) : undefined;
   let r: BenchResult;
+  try {
   switch (opts.workload) {
     case 'watch':
     case 'watch-latency':
@@ -43,6 +46,10 @@ async function main(): Promise<number> {
     default:
       r = await runRequests(opts, endpoints);
   }
+  } finally {
+    idle?.close();
+  }
+  if (opts.idleWatchers > 0) r = { ...r, extra: { ...(r.extra ?? {}), idleWatchers: opts.idleWatchers } };
   console.log(opts.json ? formatJson(r) : formatHuman(r));
   return 0;
 }

@@ -75,8 +75,64 @@ export async function makeOp(ctx: ClientContext): Promise<Op> {
         return 'write';
       };
     }
+    case 'kube-create-delete': {
+      // kube-apiserver's create (mod_revision(key) = 0, then put) on a key of this client's
+      // own, then its conditional delete (mod_revision = the create's, else read); labels
+      // 'create' and 'delete'.
+      let n = 0;
+      let created: { key: Buffer; rev: number } | undefined;
+      return async () => {
+        if (created === undefined) {
+          const key = Buffer.from(`kube/${ctx.clientIndex}/${n++}`);
+          const r = await conn.txn({ compare: [{ key, target: CMP_MOD, result: CMP_EQUAL, modRevision: 0 }], success: [{ requestPut: { key, value } }] });
+          if (!r.succeeded) throw new Error(`create of ${key.toString()} found the key`);
+          created = { key, rev: r.header?.revision ?? 0 };
+          return 'create';
+        }
+        const { key, rev } = created;
+        created = undefined;
+        const r = await conn.txn({
+          compare: [{ key, target: CMP_MOD, result: CMP_EQUAL, modRevision: rev }],
+          success: [{ requestDeleteRange: { key } }],
+          failure: [{ requestRange: { key } }],
+        });
+        if (!r.succeeded) throw new Error(`conditional delete of ${key.toString()} failed its compare`);
+        return 'delete';
+      };
+    }
+    case 'kube-list': {
+      // One page of a paginated list: every page after the first is read at the first page's
+      // revision (taken once here), from the key after the previous page.
+      const pageLimit = limit > 0 ? limit : 500;
+      const end = Buffer.from([0xff]);
+      let rev = 0;
+      return async () => {
+        const r = await conn.range({ key: keyBytes(keys.next(), opts.keySize), rangeEnd: end, limit: pageLimit, ...(rev > 0 ? { revision: rev } : {}), serializable });
+        if (rev === 0) rev = r.header?.revision ?? 0;
+      };
+    }
+    case 'kube-count':
+      return async () => {
+        await conn.range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]), countOnly: true, serializable });
+      };
     case 'lease-keepalive':
       return makeKeepAlive(conn, ctx.clientIndex);
+    case 'lease-grant-revoke': {
+      // Alternates: grant a lease (TTL 60, server-chosen ID), then revoke it; labels 'grant', 'revoke'.
+      let held: bigint | undefined;
+      return async () => {
+        if (held === undefined) {
+          const g = await conn.leaseGrant(60, 0n);
+          if (g.error) throw new Error(`lease grant: ${g.error}`);
+          held = g.ID;
+          return 'grant';
+        }
+        const id = held;
+        held = undefined;
+        await conn.leaseRevoke(id);
+        return 'revoke';
+      };
+    }
     default:
       throw new Error(`${opts.workload} is not a request/response workload`);
   }

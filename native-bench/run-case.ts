@@ -36,7 +36,21 @@ export async function runRequestCase(c: RequestCase, cluster: Cluster): Promise<
   const pids = cluster.members.map((_, i) => cluster.pid(i));
   const cpu0 = pids.map(cpuSeconds);
   const t0 = performance.now();
-  const result = await runBench(c.args, cluster.endpoints);
+  // Peak RSS of member 0 while the case runs (watch cases hold many watchers only meanwhile).
+  let peakRss = rssBytes(pids[0]!);
+  const sampler = setInterval(() => {
+    try {
+      peakRss = Math.max(peakRss, rssBytes(pids[0]!));
+    } catch {
+      // the process may be gone; the case reports its error
+    }
+  }, 200);
+  let result: BenchResult;
+  try {
+    result = await runBench(c.args, cluster.endpoints);
+  } finally {
+    clearInterval(sampler);
+  }
   const wallS = (performance.now() - t0) / 1000;
   const serverCpuS = pids.map(cpuSeconds).reduce((a, x, i) => a + (x - cpu0[i]!), 0);
   const figures: Figures = {
@@ -46,6 +60,7 @@ export async function runRequestCase(c: RequestCase, cluster: Cluster): Promise<
     errors: result.errorCount,
     serverCpuPct: (100 * serverCpuS) / wallS,
     generatorCpuPct: (100 * (result.generatorCpuS ?? NaN)) / result.elapsedS,
+    peakRssMB: peakRss / 1e6,
   };
   if (result.extra?.['delivered'] !== undefined) figures['delivered'] = result.extra['delivered'];
   return { figures, result };

@@ -42,6 +42,22 @@ function req(id: string, label: string, members: number, args: string[]): Reques
   return { kind: 'request', id, label, members, args, figures: [TPUT, P50, P99] };
 }
 
+/** Figures of the watch cases: delivery rate, put-to-event latency, completeness, server memory. */
+const WATCH_FIGURES: Figure[] = [
+  { key: 'throughput', label: 'events/s', unit: '/s', higherIsBetter: true },
+  { key: 'p50Ms', label: 'put-to-event p50', unit: 'ms', higherIsBetter: false },
+  { key: 'p99Ms', label: 'put-to-event p99', unit: 'ms', higherIsBetter: false },
+  { key: 'delivered', label: 'delivered', unit: '', higherIsBetter: true },
+  { key: 'peakRssMB', label: 'server RSS (peak)', unit: 'MB', higherIsBetter: false },
+];
+
+/** 100,000 watchers on keys nobody writes, over 100 streams, open while the case runs. */
+const IDLE = ['--idle-watchers', '100000', '--idle-streams', '100'];
+
+function idle(c: RequestCase): RequestCase {
+  return { ...c, figures: [...c.figures, { key: 'peakRssMB', label: 'server RSS (peak)', unit: 'MB', higherIsBetter: false }] };
+}
+
 export interface SuiteParams {
   durationS: number;
   keySpace: number;
@@ -64,8 +80,15 @@ export function standardSuite(p: SuiteParams): Case[] {
     {
       kind: 'request', id: 'watch-1000', label: 'watch 1000 watchers, 50 puts/s', members: 1,
       args: ['watch', '--streams', '10', '--watch-per-stream', '100', '--watched-key-total', '1', '--put-rate', '50', ...d],
-      figures: [{ key: 'throughput', label: 'events/s', unit: '/s', higherIsBetter: true }, { key: 'p99Ms', label: 'put-to-event p99', unit: 'ms', higherIsBetter: false }, { key: 'delivered', label: 'delivered', unit: '', higherIsBetter: true }],
+      figures: WATCH_FIGURES,
     },
+    {
+      kind: 'request', id: 'watch-100k', label: 'watch 100,000 watchers (100 streams), 1 put/s', members: 1,
+      args: ['watch', '--streams', '100', '--watch-per-stream', '1000', '--watched-key-total', '1', '--put-rate', '1', ...d],
+      figures: WATCH_FIGURES,
+    },
+    idle(req('put-1-idle100k', 'put 1/1, 100,000 idle watchers', 1, ['put', ...c1, ...ks, ...d, ...IDLE])),
+    idle(req('put-100-idle100k', 'put 100/10, 100,000 idle watchers', 1, ['put', ...c100, ...ks, ...d, ...IDLE])),
     {
       kind: 'memory', id: 'memory', label: `${p.keys.toLocaleString('en-US')} keys: memory, restart`, members: 1, keys: p.keys,
       figures: [

@@ -1,10 +1,13 @@
 /**
  * `npm run bench:native -- --validate`: is the generator right, and is it not the
  * bottleneck? Against one real etcd member, alternating rounds:
- *  1. our generator vs two independent clients (grpc-stub-loop.ts: proto-loader stubs;
- *     etcd3-loop.ts: the etcd3 npm client) run the same way (its own process, same op,
- *     clients, one connection, same duration): the median of the per-round ratios must be within VALIDATE_TOLERANCE of 1
- *     with the grpc-stub client; the etcd3 figures are printed for reference;
+ *  1. our generator vs independent clients run the same way (its own process, same op,
+ *     clients, one connection, same duration): the Go clientv3 generator
+ *     (native-bench/go/bin/etcd-load, when built: the referee, the client etcd's own tools
+ *     and Kubernetes use), grpc-stub-loop.ts (proto-loader stubs) and etcd3-loop.ts (the
+ *     etcd3 npm client). The median of the per-round ratios must be within
+ *     VALIDATE_TOLERANCE of 1 with the referee (the Go generator, else the grpc stubs); the
+ *     others are printed for reference;
  *  2. put 100/10 with 1 and with 2 generator threads: more threads must not give
  *     materially more throughput, and the generator's CPU is printed next to the server's.
  */
@@ -12,6 +15,7 @@ import { NativeOptions } from './args.js';
 import { median } from '../bench/stats.js';
 import { prefill } from '../bench/prefill.js';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runBench } from './run-case.js';
 import { cpuSeconds } from './procfs.js';
@@ -36,7 +40,13 @@ const LOOPS = {
   'grpc stubs': fileURLToPath(new URL('./grpc-stub-loop.js', import.meta.url)),
   'etcd3 client': fileURLToPath(new URL('./etcd3-loop.js', import.meta.url)),
 } as const;
-type LoopName = keyof typeof LOOPS;
+/** The Go clientv3 generator (native-bench/go/build.sh); compiled to dist/native-bench, the repository is two up. */
+const GO_GEN = fileURLToPath(new URL('../../native-bench/go/bin/etcd-load', import.meta.url));
+type LoopName = keyof typeof LOOPS | 'go clientv3';
+
+function loopNames(): LoopName[] {
+  return existsSync(GO_GEN) ? ['go clientv3', 'grpc stubs', 'etcd3 client'] : ['grpc stubs', 'etcd3 client'];
+}
 
 function benchArgs(r: IndependentRun, durationS: number): string[] {
   const wl = r.op === 'put' ? ['put'] : ['range', '--consistency', r.op === 'range-s' ? 's' : 'l'];
@@ -44,6 +54,12 @@ function benchArgs(r: IndependentRun, durationS: number): string[] {
 }
 
 function runLoop(name: LoopName, endpoint: string, r: IndependentRun, durationS: number): number {
+  if (name === 'go clientv3') {
+    const op = r.op === 'put' ? ['--op', 'put'] : ['--op', 'range', '--consistency', r.op === 'range-s' ? 's' : 'l'];
+    const g = spawnSync(GO_GEN, ['--endpoints', endpoint, ...op, '--clients', String(r.clients), '--conns', '1', '--duration', `${durationS}s`, '--key-space-size', String(KEY_SPACE)], { encoding: 'utf8' });
+    if (g.status !== 0) throw new Error(`go generator failed: ${g.stderr}`);
+    return (JSON.parse(g.stdout.trim().split('\n').pop()!) as { reqs_per_s: number }).reqs_per_s;
+  }
   const p = spawnSync(process.execPath, [LOOPS[name], endpoint, r.op, String(r.clients), String(durationS), String(KEY_SPACE)], { encoding: 'utf8' });
   if (p.status !== 0) throw new Error(`${name} loop failed: ${p.stderr}`);
   return (JSON.parse(p.stdout.trim().split('\n').pop()!) as { throughput: number }).throughput;
@@ -61,20 +77,21 @@ export async function runValidation(o: NativeOptions): Promise<number> {
     console.log('|---|---|---|---|---|---|---|');
     for (const r of RUNS) {
       const ours: number[] = [];
-      const theirs: Record<LoopName, number[]> = { 'grpc stubs': [], 'etcd3 client': [] };
+      const names = loopNames();
+      const theirs = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<LoopName, number[]>;
       for (let i = 0; i < o.rounds; i++) {
         ours.push((await runBench(benchArgs(r, o.durationS), [ep])).throughput);
-        for (const name of Object.keys(LOOPS) as LoopName[]) theirs[name].push(runLoop(name, ep, r, o.durationS));
+        for (const name of names) theirs[name].push(runLoop(name, ep, r, o.durationS));
       }
       const a = median(ours);
-      for (const name of Object.keys(LOOPS) as LoopName[]) {
+      for (const name of names) {
         const b = median(theirs[name]);
         // Noise on a shared machine is correlated in time, so compare each round with the
         // run next to it: the median of the per-round ratios is the criterion.
         const paired = median(ours.map((x, i) => x / theirs[name][i]!));
         const d = Math.abs(paired - 1);
         const ok = d <= VALIDATE_TOLERANCE;
-        if (!ok && name === 'grpc stubs') failures++;
+        if (!ok && name === names[0]) failures++;
         console.log(`| ${r.op} ${r.clients}/1 | ${Math.round(a)}/s | ${name} | ${Math.round(b)}/s | ${paired.toFixed(3)} | ${ok ? 'yes' : 'NO'} | ${ours.map(Math.round).join(', ')} / ${theirs[name].map(Math.round).join(', ')} |`);
       }
     }
@@ -97,6 +114,6 @@ export async function runValidation(o: NativeOptions): Promise<number> {
   } finally {
     await cluster.stop();
   }
-  console.log(failures === 0 ? '\ngenerator agrees with the grpc-stub client within 15% on every run' : `\n${failures} run(s) differ by more than 15%`);
+  console.log(failures === 0 ? `\ngenerator agrees with the referee (${loopNames()[0]}) within 15% on every run` : `\n${failures} run(s) differ from the referee (${loopNames()[0]}) by more than 15%`);
   return failures === 0 ? 0 : 1;
 }

@@ -16,7 +16,8 @@
 #   --duration D        measured time per case (default 10s)
 #   --warmup D          unmeasured load before each case (default 1s)
 #   --cases LIST        op:clients:conns,... (default put:1:1,put:100:10,put:1000:100);
-#                       op is put, txn-put, range-l or range-s
+#                       op is put, txn-put, range-l, range-s, kube-create, kube-list
+#                       (one page of 500 at a fixed revision) or kube-count
 #   --keys N            key space, prefilled after each start (default 100000)
 #   --out FILE          JSON lines, one per run (default native-bench/results/go-side-by-side-<time>.jsonl)
 #   --gen PATH          the generator (default native-bench/go/bin/etcd-load)
@@ -40,7 +41,7 @@ out=""
 gen="$here/bin/etcd-load"
 
 die() { echo "side-by-side: $*" >&2; exit 1; }
-usage() { sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 names=(); paths=(); kinds=(); cmds=()
 while [ $# -gt 0 ]; do
@@ -210,7 +211,7 @@ for ((r = 1; r <= rounds; r++)); do
       IFS=':' read -r op cl cn <<< "$c"
       extra=()
       case "$op" in
-        put|txn-put) gop="$op" ;;
+        put|txn-put|kube-create|kube-list|kube-count) gop="$op" ;;
         range-l) gop=range; extra=(--consistency l) ;;
         range-s) gop=range; extra=(--consistency s) ;;
         *) die "unknown op in case '$c'" ;;

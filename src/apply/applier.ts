@@ -30,9 +30,10 @@ import { WriteTxn } from '../mvcc/kvstore-txn.js';
 import { rangeRequest } from '../mvcc/range.js';
 import { assert, int } from '../mvcc/revision.js';
 import {
-  ApplyFatalError, ERR_APPLY_UNSUPPORTED, NO_LEASES,
-  type ApplierOptions, type ApplyKind, type ApplyResult, type LeaseLookup, type PromisedRevisions,
+  ApplyFatalError, ERR_APPLY_UNSUPPORTED,
+  type ApplierOptions, type ApplyKind, type ApplyResult, type LeaseEffect, type LeaseLookup, type PromisedRevisions,
 } from './interface.js';
+import { applyLeaseCheckpoint, applyLeaseGrant, applyLeaseRevoke, backendLeaseLookup } from './lease-apply.js';
 import { checkPut, checkTxn, compareToPath, execDeleteRange, execPut, execTxn } from './txn.js';
 
 /**
@@ -43,7 +44,7 @@ import { checkPut, checkTxn, compareToPath, execDeleteRange, execPut, execTxn } 
  */
 export const APPLY_TXN_BYTES_MAX = 64 * 1024 * 1024;
 
-type Outcome = { kind: ApplyKind; response: Uint8Array; compactPhysical?: boolean; tw?: WriteTxn };
+type Outcome = { kind: ApplyKind; response: Uint8Array; compactPhysical?: boolean; tw?: WriteTxn; lease?: LeaseEffect };
 
 export class Applier {
   readonly backend: LmdbBackend;
@@ -59,7 +60,7 @@ export class Applier {
   constructor(opts: ApplierOptions) {
     assert(opts.backend.writable, 'Applier needs the writable backend');
     this.backend = opts.backend;
-    this.leases = opts.leases ?? NO_LEASES;
+    this.leases = opts.leases ?? backendLeaseLookup(this.backend);
     this.state = readMeta(this.backend.meta);
     this.compactor = new Compactor(this.backend, this.state, opts.onCompactionFinished);
     const stored = this.backend.meta.get(META_MEMBERS);
@@ -171,6 +172,7 @@ export class Applier {
         ...base, requestId, revision: this.state.currentRev, kind: out.kind, response: out.response,
         events: out.tw?.events ?? [],
       };
+      if (out.lease !== undefined) return { ...r, lease: out.lease };
       return out.compactPhysical ? { ...r, compactPhysical: true } : r;
     } catch (err) {
       const tw = this.txn as WriteTxn | undefined;
@@ -267,6 +269,20 @@ export class Applier {
       const resp = rangeRequest(this.newTxn(), req.range);
       return { kind: 'range', response: etcdserverpb.RangeResponse.encode(resp).finish() };
     }
+    if (req.leaseGrant) {
+      this.txn = undefined;
+      const out = applyLeaseGrant(this.backend, req.leaseGrant, this.state.currentRev);
+      return { kind: 'leaseGrant', ...out };
+    }
+    if (req.leaseRevoke) {
+      const tw = this.newTxn();
+      const out = applyLeaseRevoke(this.backend, tw, req.leaseRevoke);
+      this.endTxn(tw);
+      return { kind: 'leaseRevoke', ...out, tw };
+    }
+    if (req.leaseCheckpoint) {
+      return { kind: 'leaseCheckpoint', ...applyLeaseCheckpoint(this.backend, req.leaseCheckpoint, this.state.currentRev) };
+    }
     throw new UnsupportedRequest();
   }
 }
@@ -292,5 +308,8 @@ function kindOf(req: etcdserverpb.InternalRaftRequest): ApplyKind {
   if (req.txn) return 'txn';
   if (req.compaction) return 'compaction';
   if (req.range) return 'range';
+  if (req.leaseGrant) return 'leaseGrant';
+  if (req.leaseRevoke) return 'leaseRevoke';
+  if (req.leaseCheckpoint) return 'leaseCheckpoint';
   return 'unsupported';
 }

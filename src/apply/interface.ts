@@ -6,9 +6,18 @@ import type { mvccpb } from '../proto/pb.js';
 import type { LmdbBackend } from '../backend/backend.js';
 import type { LeaseId, RequestId } from '../util/pure/id64.js';
 
-/** Lease table hook; leases do not exist yet, so the default says "no lease exists". */
+/** Lease table hook (the applier's default reads the `leases` dbi: src/apply/lease-apply.ts). */
 export interface LeaseLookup {
   exists(id: LeaseId): boolean;
+}
+
+/**
+ * What a lease entry did, for the lessor (docs/leases.md): `ttl > 0` a grant of that TTL in
+ * seconds, `ttl === -1` a revoke.
+ */
+export interface LeaseEffect {
+  readonly id: LeaseId;
+  readonly ttl: number;
 }
 
 export const NO_LEASES: LeaseLookup = { exists: () => false };
@@ -23,7 +32,8 @@ export interface ApplierOptions {
   readonly onCompactionFinished?: (revision: number) => void;
 }
 
-export type ApplyKind = 'noop' | 'put' | 'deleteRange' | 'txn' | 'compaction' | 'range' | 'unsupported' | 'membership';
+export type ApplyKind =
+  | 'noop' | 'put' | 'deleteRange' | 'txn' | 'compaction' | 'range' | 'leaseGrant' | 'leaseRevoke' | 'leaseCheckpoint' | 'membership' | 'unsupported';
 
 /** Not (yet) in the error catalogue: a request type this applier does not handle (lease, auth, alarm...). */
 export const ERR_APPLY_UNSUPPORTED = 'ETCD_ERR_APPLY_UNSUPPORTED_REQUEST';
@@ -77,4 +87,6 @@ export interface ApplyResult {
   readonly events: mvccpb.Event.$Properties[];
   /** A compaction with physical=true: answer once the store's finished compaction >= revision requested. */
   readonly compactPhysical?: boolean;
+  /** A lease granted or revoked by this entry (for the lessor). */
+  readonly lease?: LeaseEffect;
 }

@@ -8,7 +8,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
-import { DBI_KIDX, DBI_LATEST, DBI_LEASE_KEYS, DBI_META, DBI_REV, DBI_TOMBS, DBIS, META_SCHEMA_VERSION, SCHEMA_VERSION } from './schema.js';
+import { DBI_KIDX, DBI_LATEST, DBI_LEASE_KEYS, DBI_LEASES, DBI_META, DBI_REV, DBI_TOMBS, DBIS, META_SCHEMA_VERSION, SCHEMA_VERSION } from './schema.js';
 import { readU64, u64Bytes } from '../util/pure/u64be.js';
 
 export type Dbi = Database<Buffer, Buffer>;
@@ -79,6 +79,8 @@ export class LmdbBackend {
   readonly latest: Dbi;
   readonly tombs: Dbi;
   readonly leaseKeys: Dbi;
+  /** Lease records (docs/leases.md). */
+  readonly leases: Dbi;
   #closed = false;
 
   private constructor(opts: LmdbBackendOptions) {
@@ -104,6 +106,7 @@ export class LmdbBackend {
     this.latest = this.env.openDB<Buffer, Buffer>(DBI_LATEST.name, dbOpts);
     this.tombs = this.env.openDB<Buffer, Buffer>(DBI_TOMBS.name, dbOpts);
     this.leaseKeys = this.env.openDB<Buffer, Buffer>(DBI_LEASE_KEYS.name, dbOpts);
+    this.leases = this.env.openDB<Buffer, Buffer>(DBI_LEASES.name, dbOpts);
   }
 
   /** Open (and, for the writer, create) the environment; refuses a file of another layout version. */
@@ -149,7 +152,7 @@ export class LmdbBackend {
   /** Pages used by the dbis and the free list's complement (Status.dbSizeInUse), approximate. */
   dbSizeInUseBytes(): number {
     let pages = 4; // two meta pages + main/free db roots, roughly
-    for (const db of [this.meta, this.rev, this.kidx, this.latest, this.tombs, this.leaseKeys]) {
+    for (const db of [this.meta, this.rev, this.kidx, this.latest, this.tombs, this.leaseKeys, this.leases]) {
       const s = db.getStats() as { treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number; pageSize: number };
       pages += s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages;
     }

@@ -22,7 +22,10 @@ export const DBI_TOMBS: DbiSpec = { id: 5, name: 'tombs' };
 /** dbi 6: lease ID u64 BE ++ user key -> empty, for every live key attached to a lease. */
 export const DBI_LEASE_KEYS: DbiSpec = { id: 6, name: 'lease_keys' };
 
-export const DBIS: readonly DbiSpec[] = [DBI_META, DBI_REV, DBI_KIDX, DBI_LATEST, DBI_TOMBS, DBI_LEASE_KEYS];
+/** dbi 7: lease ID u64 BE -> LeaseRecord (granted TTL u64 BE, checkpointed remaining TTL u64 BE); docs/leases.md. */
+export const DBI_LEASES: DbiSpec = { id: 7, name: 'leases' };
+
+export const DBIS: readonly DbiSpec[] = [DBI_META, DBI_REV, DBI_KIDX, DBI_LATEST, DBI_TOMBS, DBI_LEASE_KEYS, DBI_LEASES];
 
 export const META_APPLIED_INDEX = Buffer.from('applied_index');
 export const META_CONSISTENT_TERM = Buffer.from('consistent_term');

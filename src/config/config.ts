@@ -54,6 +54,8 @@ export interface ServerConfig {
   readonly maxRequestBytes: number;
   readonly maxConcurrentStreams: number;
   readonly enableGrpcGateway: boolean;
+  /** --experimental-enable-lease-checkpoint (docs/leases.md). */
+  readonly experimentalEnableLeaseCheckpoint: boolean;
   /** ms */
   readonly grpcKeepaliveMinTime: number;
   /** ms */
@@ -181,6 +183,7 @@ export function parseServerConfig(
     maxRequestBytes: num('max-request-bytes'),
     maxConcurrentStreams: num('max-concurrent-streams'),
     enableGrpcGateway: bool('enable-grpc-gateway'),
+    experimentalEnableLeaseCheckpoint: bool('experimental-enable-lease-checkpoint'),
     grpcKeepaliveMinTime: num('grpc-keepalive-min-time'),
     grpcKeepaliveInterval: num('grpc-keepalive-interval'),
     grpcKeepaliveTimeout: num('grpc-keepalive-timeout'),

@@ -52,6 +52,10 @@ export const ERRORS = {
   ETCD_ERR_LEASE_EXIST: { grpcStatus: S.FAILED_PRECONDITION, message: 'etcdserver: lease already exists' },
   ETCD_ERR_LEASE_TTL_TOO_LARGE: { grpcStatus: S.OUT_OF_RANGE, message: 'etcdserver: too large lease TTL' },
 
+  // v3election passes these through as plain errors: gRPC UNKNOWN, no "etcdserver:" prefix (etcd 3.4.23 answers so).
+  ETCD_ERR_ELECTION_NOT_LEADER: { grpcStatus: S.UNKNOWN, message: 'election: not leader' },
+  ETCD_ERR_ELECTION_NO_LEADER: { grpcStatus: S.UNKNOWN, message: 'election: no leader' },
+
   ETCD_ERR_WATCH_CANCELED: { grpcStatus: S.CANCELLED, message: 'etcdserver: watch canceled' },
 
   ETCD_ERR_MEMBER_EXIST: { grpcStatus: S.FAILED_PRECONDITION, message: 'etcdserver: member ID already exist' },

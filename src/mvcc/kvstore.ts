@@ -19,6 +19,8 @@ import { rangeRequest } from './range.js';
 
 const EMPTY = new Uint8Array(0);
 const MAX_SUB = Number.MAX_SAFE_INTEGER;
+/** Writes since a historical read's revision above which its count scans the range instead. */
+const HISTORICAL_COUNT_MAX_WRITES = 10_000;
 
 export function isFromKey(end: Uint8Array): boolean {
   return end.length === 1 && end[0] === 0;
@@ -176,8 +178,15 @@ export class LmdbReadView implements ReadView {
     // At the view's own revision every head is visible as it is, and the live count of a range
     // is (heads in range) - (tombstone heads in range): two native counts, no scan.
     const bounds = this.countBounds(key, end);
-    const fastCount = rev === this.rev && bounds !== undefined && (opts.countOnly === true || limit !== Infinity);
-    if (fastCount && opts.countOnly) return { kvs: [], count: this.countLive(bounds), rev: this.rev };
+    // Below the view's revision the count is the live count now, corrected by the keys written
+    // since `rev` (historicalCount): a paged list at a fixed revision (kube-apiserver's every
+    // page after the first) then costs its page, not a scan to the end of the range.
+    let historical: number | undefined;
+    if (rev !== this.rev && bounds !== undefined && (opts.countOnly === true || limit !== Infinity)) {
+      historical = this.historicalCount(key, end, bounds, rev);
+    }
+    const fastCount = bounds !== undefined && (opts.countOnly === true || limit !== Infinity) && (rev === this.rev || historical !== undefined);
+    if (fastCount && opts.countOnly) return { kvs: [], count: historical ?? this.countLive(bounds!), rev: this.rev };
     const kvs: KeyValue[] = [];
     let count = 0;
     for (const { key: k, head } of this.heads(key, end)) {
@@ -188,7 +197,7 @@ export class LmdbReadView implements ReadView {
       if (fastCount && kvs.length >= limit) break;
     }
     if (fastCount) {
-      count = this.countLive(bounds);
+      count = historical ?? this.countLive(bounds!);
       assert(count >= kvs.length, 'count below the keys found');
     }
     return { kvs, count, rev: this.rev };
@@ -203,6 +212,37 @@ export class LmdbReadView implements ReadView {
     if (key.length > 0) r.start = Buffer.from(key);
     if (!unbounded) r.end = Buffer.from(end);
     return r;
+  }
+
+  /**
+   * The number of keys in [key, end) live at `rev` < this.rev, from the live count now and the
+   * keys written in (rev, this.rev] (the `rev` table from rev + 1: nothing above the compacted
+   * revision is ever removed): each such key counts as it was at `rev` instead of as it is now.
+   * Undefined when more than HISTORICAL_COUNT_MAX_WRITES revisions were written since: then a
+   * scan of the range is the cheaper way.
+   */
+  private historicalCount(key: Uint8Array, end: Uint8Array, bounds: { start?: Buffer; end?: Buffer }, rev: number): number | undefined {
+    if (this.rev - rev > HISTORICAL_COUNT_MAX_WRITES) return undefined;
+    const unbounded = isFromKey(end);
+    const touched = new Map<string, Buffer>();
+    let seen = 0;
+    for (const { key: at, value } of this.backend.rev.getRange({ ...this.opts, start: encodeRevision(rev + 1, 0) })) {
+      if (readU64(at, 0) > this.rev) break;
+      if (++seen > HISTORICAL_COUNT_MAX_WRITES) return undefined; // a txn may write many keys per revision
+      const k = decodeKvRecord(value).key;
+      if (Buffer.compare(k, key) < 0 || (!unbounded && Buffer.compare(k, end) >= 0)) continue;
+      const copy = Buffer.from(k); // the record bytes may be reused by the next step of the scan
+      touched.set(copy.toString('latin1'), copy);
+    }
+    let count = this.countLive(bounds);
+    for (const k of touched.values()) {
+      const head = this.head(k);
+      const liveNow = head !== undefined && !head.tombstone;
+      const liveThen = head !== undefined && this.visible(k, head, rev) !== undefined;
+      count += (liveThen ? 1 : 0) - (liveNow ? 1 : 0);
+    }
+    assert(count >= 0, 'historical count below zero');
+    return count;
   }
 
   private countLive(bounds: { start?: Buffer; end?: Buffer }): number {

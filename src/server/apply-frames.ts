@@ -11,9 +11,11 @@
  *   u32 count, then count x outcome:
  *     u64 index, u64 requestId, u64 revision   (requestId: a full u64, 0 = no request;
  *                                              index and revision: safe integers)
- *     u8 flags            bit 0: response present, bit 1: error present
+ *     u8 flags            bit 0: response present, bit 1: error present, bit 2: lease effect present
  *     [u32 len, bytes]    encoded response, when bit 0
  *     [u32 len, utf8]     EtcdError code, when bit 1
+ *     [u64 id, u64 ttl]   lease effect, when bit 2: the lease ID's two's complement; ttl > 0 a
+ *                         grant of that TTL (s), 0 a revoke (docs/leases.md)
  *     u32 eventCount, eventCount x [u32 len, bytes]   encoded mvccpb.Event
  */
 import { ByteReader, ByteWriter, FrameError } from '../threads/frame.js';
@@ -39,6 +41,7 @@ export function isFlushFrame(frame: Uint8Array, offset = 0, length = frame.lengt
 
 const HAS_RESPONSE = 1;
 const HAS_ERROR = 2;
+const HAS_LEASE = 4;
 
 import type { PromisedRevisions } from '../apply/interface.js';
 
@@ -95,10 +98,12 @@ export function encodeOutcomes(outcomes: readonly ApplyOutcome[], w = new ByteWr
   w.u32(outcomes.length);
   for (const o of outcomes) {
     w.u64(o.index).u64Big(o.requestId).u64(o.revision);
-    const flags = (o.response !== undefined ? HAS_RESPONSE : 0) | (o.errorCode !== undefined ? HAS_ERROR : 0);
+    const flags = (o.response !== undefined ? HAS_RESPONSE : 0) | (o.errorCode !== undefined ? HAS_ERROR : 0)
+      | (o.lease !== undefined ? HAS_LEASE : 0);
     w.u8(flags);
     if (o.response !== undefined) w.lenBytes(o.response);
     if (o.errorCode !== undefined) w.lenBytes(Buffer.from(o.errorCode, 'utf8'));
+    if (o.lease !== undefined) w.u64Big(BigInt.asUintN(64, o.lease.id)).u64(o.lease.ttl < 0 ? 0 : o.lease.ttl);
     const events = o.events ?? [];
     w.u32(events.length);
     for (const e of events) w.lenBytes(e);
@@ -115,13 +120,19 @@ export function decodeOutcomes(frame: Uint8Array, offset = 0, length = frame.len
     const requestId = r.u64Big();
     const revision = r.u64();
     const flags = r.u8();
-    if ((flags & ~(HAS_RESPONSE | HAS_ERROR)) !== 0) throw new FrameError(`outcome ${i}: unknown flags ${flags}`);
+    if ((flags & ~(HAS_RESPONSE | HAS_ERROR | HAS_LEASE)) !== 0) throw new FrameError(`outcome ${i}: unknown flags ${flags}`);
     const response = flags & HAS_RESPONSE ? r.lenBytesCopy() : undefined;
     const errorCode = flags & HAS_ERROR ? Buffer.from(r.lenBytesCopy()).toString('utf8') : undefined;
+    let lease: { id: bigint; ttl: number } | undefined;
+    if (flags & HAS_LEASE) {
+      const id = BigInt.asIntN(64, r.u64Big());
+      const ttl = r.u64();
+      lease = { id, ttl: ttl === 0 ? -1 : ttl };
+    }
     const eventCount = r.u32();
     const events: Uint8Array[] = [];
     for (let j = 0; j < eventCount; j++) events.push(r.lenBytesCopy());
-    out.push({ index, requestId, revision, response, errorCode, events });
+    out.push(lease === undefined ? { index, requestId, revision, response, errorCode, events } : { index, requestId, revision, response, errorCode, events, lease });
   }
   r.done();
   return out;

@@ -11,6 +11,7 @@ export function toOutcome(r: ApplyResult): ApplyOutcome {
     response: r.response,
     errorCode: r.errorCode,
     events: r.events.length === 0 ? undefined : r.events.map((e) => mvccpb.Event.encode(e).finish()),
+    ...(r.lease !== undefined ? { lease: r.lease } : {}),
   };
 }
 

@@ -18,12 +18,17 @@ import { decodeEntryBatch, encodeOutcomes, isFlushFrame, OVERSIZE_MARKER, type E
 import type { Entry } from '../raftpb/types.js';
 import { faultInjectingApplier } from './apply-fault.js';
 import { needsPhysicalCompaction, toOutcome } from './apply-outcome.js';
+import { lowerThisThreadPriority } from '../threads/thread-priority.js';
+
+/** The apply worker's nice value: below the main thread's, so waking it does not preempt it (thread-priority.ts). */
+const APPLY_NICE = 10;
 
 /** How long the loop sleeps waiting for a batch when there is no compaction work (ms). */
 const IDLE_WAIT_MS = 1000;
 
 async function main(): Promise<void> {
   const { dbPath } = workerData as { dbPath: string };
+  lowerThisThreadPriority(APPLY_NICE);
   const { rx, tx } = workerChannel(workerData);
   const backend = LmdbBackend.open({ path: dbPath, writable: true });
   const applier = faultInjectingApplier(new Applier({ backend }), process.env);

@@ -17,7 +17,7 @@ import { DataDirError, isInitialized, layoutOf, lockDataDir, prepare, readIdenti
 import { LmdbReadView } from './lmdb-read-view.js';
 import { ReadPool } from './read-pool.js';
 import { EtcdServer, PipelineTimings, type ClusterMember } from './etcd-server.js';
-import { ApplyLoop } from './apply-loop.js';
+import { ApplyLoop, type AppliedBatch } from './apply-loop.js';
 import { SingleNode } from './node/single-node.js';
 import type { OpenedApplyPipe } from './inline-apply-pipe.js';
 import type { LogWriter } from './ports.js';
@@ -27,6 +27,12 @@ import type { Entry } from '../raftpb/types.js';
 import type { MembershipState } from '../apply/membership.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { parseSegmentName } from '../wal/segment.js';
+import { WatchHub } from './watch-hub.js';
+import { LeaseServer } from './lease-server.js';
+import { minLeaseTtl } from './lessor.js';
+import { KeyEvents } from './key-events.js';
+import { Concurrency } from './concurrency.js';
+import { etcdserverpb } from '../proto/pb.js';
 
 /** Opens the log for recovery and appending (the WAL writer worker in production). */
 export type LogOpener = (opts: { dir: string; fromIndex: number; cfg: ServerConfig }) => Promise<{ recovery: WalRecovery; writer: LogWriter }>;
@@ -103,6 +109,14 @@ export const SINGLE_NODE: ConsensusOpener = {
 
 export interface Member {
   readonly server: EtcdServer;
+  /** Every watcher of this member (docs/watch.md); a subscriber of the applied-batch stream. */
+  readonly watchHub: WatchHub;
+  /** The applied-batch stream (for more subscribers, e.g. a second hub in tests). */
+  subscribeApplied(fn: (batch: AppliedBatch) => void): () => void;
+  /** The lease API (docs/leases.md). */
+  readonly leases: LeaseServer;
+  /** Lock and election (v3lockpb, v3electionpb) on this member. */
+  readonly concurrency: Concurrency;
   readonly layout: DataDirLayout;
   readonly identity: MemberIdentity;
   /** Entries re-applied from the WAL at start. */
@@ -231,14 +245,42 @@ async function openMember(
       ...(consensus.members !== undefined ? { members: consensus.members } : {}),
       ...(membership !== undefined ? { membership } : {}),
     });
+    const leases = new LeaseServer({
+      host: server,
+      store: reader,
+      minTtl: minLeaseTtl(cfg.electionTimeout, cfg.heartbeatInterval),
+      checkpoints: cfg.experimentalEnableLeaseCheckpoint,
+      ...(process.env['ETCD_TS_LEASE_CHECKPOINT_INTERVAL_MS'] !== undefined
+        ? { checkpointIntervalMs: Number(process.env['ETCD_TS_LEASE_CHECKPOINT_INTERVAL_MS']) } // tests only
+        : {}),
+      subscribe: (fn) => applyLoop.subscribe(fn),
+      onLeaderChange: (fn) => node.onLeaderChange(fn),
+    });
+    const keyEvents = new KeyEvents();
+    applyLoop.subscribe((batch) => keyEvents.onApplied(batch));
     await server.start();
+    leases.start();
+    const watchHub = new WatchHub({
+      dbPath: layout.dbPath,
+      header: (revision) => server.header(revision),
+      storeRevision: async () => Number((await server.range({ key: WATCH_REVISION_PROBE_KEY, serializable: true, countOnly: true })).header?.revision ?? 0),
+      subscribe: (fn) => applyLoop.subscribe(fn),
+      maxRequestBytes: cfg.maxRequestBytes,
+      progressNotifyIntervalMs: cfg.watchProgressNotifyInterval,
+    });
     return {
       server,
+      watchHub,
+      subscribeApplied: (fn) => applyLoop.subscribe(fn),
+      leases,
+      concurrency: new Concurrency(server, keyEvents, async (ttl) => etcdserverpb.LeaseGrantResponse.decode(await leases.leaseGrant({ TTL: ttl })).ID),
       layout,
       identity,
       replayed: replay.length,
       repaired: recovery.repaired,
       close: async () => {
+        await watchHub.close();
+        leases.stop();
         await server.stop();
         unlock();
       },
@@ -260,6 +302,9 @@ function walFirstIndex(dir: string): number | undefined {
   }
   return first?.firstIndex;
 }
+
+/** A key read (count only) to learn the store revision once answered writes are applied. */
+const WATCH_REVISION_PROBE_KEY = Buffer.from([0]);
 
 function checkContiguous(recovery: WalRecovery, fromIndex: number): void {
   const entries = recovery.entries;

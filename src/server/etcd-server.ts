@@ -35,7 +35,8 @@ import { WaitRegistry } from './wait.js';
 import { IntakeGate } from './intake-gate.js';
 import { promisesOf } from '../apply/interface.js';
 import { RevisionPredictor, isPlainPut } from './revision-predictor.js';
-import { RequestIdGenerator } from './request-ids.js';
+import { RequestIdGenerator, leaseIdFrom } from './request-ids.js';
+import type { LeaseId } from '../util/pure/id64.js';
 
 export interface ServerLimits {
   /** --max-request-bytes: largest encoded log entry accepted. */
@@ -123,7 +124,14 @@ type Proposal =
   | { put: etcdserverpb.IPutRequest }
   | { deleteRange: etcdserverpb.IDeleteRangeRequest }
   | { txn: etcdserverpb.ITxnRequest }
-  | { compaction: etcdserverpb.ICompactionRequest };
+  | { compaction: etcdserverpb.ICompactionRequest }
+  | LeaseProposal;
+
+/** Lease entries (src/server/lease-server.ts builds them; docs/leases.md). */
+export type LeaseProposal =
+  | { leaseGrant: etcdserverpb.ILeaseGrantRequest }
+  | { leaseRevoke: etcdserverpb.ILeaseRevokeRequest }
+  | { leaseCheckpoint: etcdserverpb.ILeaseCheckpointRequest };
 
 /** Plain counters on the hot path; src/server/metrics.ts reads them when /metrics is scraped. */
 export interface ServerCounters {
@@ -295,6 +303,23 @@ export class EtcdServer {
     return this.#propose({ compaction: req });
   }
 
+  // ---- Leases (the lease API itself: src/server/lease-server.ts) ----
+
+  /** Proposes a lease entry; answered at apply with the encoded response, header filled. */
+  proposeLease(p: LeaseProposal): Promise<Uint8Array> {
+    return this.#propose(p);
+  }
+
+  /** A server-chosen lease ID: a fresh request ID with the sign bit cleared, as etcd. */
+  newLeaseId(): LeaseId {
+    return leaseIdFrom(this.#requestIds.next());
+  }
+
+  /** True while this member leads (keep-alives and expiry are the leader's). */
+  isLeader(): boolean {
+    return this.#node.isLeader();
+  }
+
   // ---- Maintenance ----
 
   status(): etcdserverpb.IStatusResponse {
@@ -463,7 +488,7 @@ export class EtcdServer {
 
   /** etcd's backend quota: a request that adds data is refused once the store would outgrow it. */
   #checkQuota(p: Proposal, requestBytes: number): void {
-    if ('compaction' in p || 'deleteRange' in p) return; // these never grow the store
+    if ('compaction' in p || 'deleteRange' in p || 'leaseRevoke' in p || 'leaseCheckpoint' in p) return; // these never grow the store
     const quota = this.limits.quotaBackendBytes > 0 ? this.limits.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
     const now = Date.now();
     if (now - this.#dbSize.measuredAtMs > DB_SIZE_CACHE_MS) {

@@ -6,6 +6,8 @@ import type { etcdserverpb } from '../proto/pb.js';
 import type { KvReadView } from './ports.js';
 import { META_MEMBERS } from '../backend/schema.js';
 import { decodeMembership, type MembershipState } from '../apply/membership.js';
+import { allLeases, getLease, type LeaseRecord } from '../apply/lease-records.js';
+import type { LeaseId } from '../util/pure/id64.js';
 
 export class LmdbReadView implements KvReadView {
   readonly #backend: LmdbBackend;
@@ -42,6 +44,20 @@ export class LmdbReadView implements KvReadView {
 
   appliedIndex(): number {
     return this.#reader.appliedIndex();
+  }
+
+  /** Every stored lease (the lessor's promotion). */
+  leaseRecords(): LeaseRecord[] {
+    return this.#reader.view((v) => [...allLeases(this.#backend.leases, v.opts)]);
+  }
+
+  leaseRecord(id: LeaseId): LeaseRecord | undefined {
+    return this.#reader.view((v) => getLease(this.#backend.leases, id, v.opts));
+  }
+
+  /** Live keys attached to a lease (copies). */
+  keysOfLease(id: LeaseId): Buffer[] {
+    return this.#reader.view((v) => [...v.keysOfLease(id)].map((k) => Buffer.from(k)));
   }
 
   dbSizeBytes(): number {

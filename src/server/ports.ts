@@ -29,6 +29,8 @@ export interface ApplyOutcome {
   readonly errorCode?: string;
   /** Encoded mvccpb.Event messages the entry produced, in order (for watch). */
   readonly events?: readonly Uint8Array[];
+  /** A lease this entry granted (`ttl` > 0, seconds) or revoked (`ttl` -1): for the lessor (docs/leases.md). */
+  readonly lease?: { readonly id: bigint; readonly ttl: number };
 }
 
 import type { PromisedRevisions } from '../apply/interface.js';

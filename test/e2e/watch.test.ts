@@ -152,3 +152,30 @@ describe('watch', { skip: serverUnavailableReason() ?? false, todo: pending('wat
     }
   });
 });
+
+describe('watch progress notifications at --experimental-watch-progress-notify-interval', { skip: serverUnavailableReason() ?? false, todo: pending('watch'), timeout: SUITE_TIMEOUT_MS }, () => {
+  // 300 ms instead of the default 10 minutes: with the flag ignored no notification would
+  // come before the suite's timeout.
+  const cluster = useCluster({ name: 'watch-progress', extraFlags: ['--experimental-watch-progress-notify-interval', '300ms'] });
+
+  it('a watch created with progress_notify gets empty responses carrying the current revision', async () => {
+    const raw = new RawEtcdClient(cluster.c.endpoint);
+    const w = new RawWatchStream(raw);
+    try {
+      assert.ok((await raw.put({ key: b('p/a'), value: b('1') })).ok);
+      const rev = await raw.revision();
+      w.send({ createRequest: { key: b('p/'), rangeEnd: b('p0'), progressNotify: true } });
+      const c = await created(w);
+      const id = Number(c.watchId);
+      for (let i = 0; i < 2; i++) {
+        const r = await w.next();
+        assert.equal(Number(r.watchId), id);
+        assert.equal(r.events.length, 0, 'a progress notification has no events');
+        assert.equal(Number(r.header?.revision), rev, 'it carries the store revision');
+      }
+    } finally {
+      w.close();
+      raw.close();
+    }
+  });
+});

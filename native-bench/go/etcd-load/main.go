@@ -47,6 +47,7 @@ type options struct {
 	prefillBatch int
 	prefillOnly  bool
 	serverPids   []int
+	limit        int
 }
 
 // parseDuration accepts Go durations ("10s", "1m30s") and bare numbers of seconds ("10", "2.5").
@@ -81,7 +82,8 @@ func parseFlags() options {
 	o.warmup = time.Second
 	o.timeout = 30 * time.Second
 	flag.StringVar(&endpoints, "endpoints", "127.0.0.1:2379", "comma-separated host:port (scheme optional)")
-	flag.StringVar(&o.op, "op", "put", "put | range | txn-put")
+	flag.StringVar(&o.op, "op", "put", "put | range | txn-put | kube-create | kube-list | kube-count (kube-apiserver's shapes: create txn on new keys; one page of a list at a fixed revision from a random key; count_only over the key space)")
+	flag.IntVar(&o.limit, "limit", 500, "kube-list: keys per page (kube-apiserver pages by 500)")
 	flag.StringVar(&o.consistency, "consistency", "l", "range consistency: l (linearizable) or s (serializable)")
 	flag.IntVar(&o.clients, "clients", 1, "requests in flight (closed loop)")
 	flag.IntVar(&o.conns, "conns", 1, "clientv3.Client instances (gRPC connections); clients spread round-robin")
@@ -124,9 +126,12 @@ func parseFlags() options {
 		bad("--endpoints is empty")
 	}
 	switch o.op {
-	case "put", "range", "txn-put":
+	case "put", "range", "txn-put", "kube-create", "kube-list", "kube-count":
 	default:
-		bad("--op must be put, range or txn-put")
+		bad("--op must be put, range, txn-put, kube-create, kube-list or kube-count")
+	}
+	if o.limit < 1 {
+		bad("--limit must be >= 1")
 	}
 	if o.consistency != "l" && o.consistency != "s" {
 		bad("--consistency must be l or s")
@@ -360,6 +365,20 @@ func main() {
 		}
 	}
 
+	// kube-list reads every page at one revision, as the apiserver does within a list.
+	var listRev int64
+	if o.op == "kube-list" {
+		ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+		resp, err := conns[0].Get(ctx, keyOf(0, o.keySize), clientv3.WithCountOnly())
+		cancel()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "etcd-load: reading the list revision:", err)
+			os.Exit(1)
+		}
+		listRev = resp.Header.Revision
+	}
+	var created int64 // kube-create: new keys so far
+
 	var phase int32 = phaseWarmup
 	if o.warmup <= 0 {
 		phase = phaseMeasure
@@ -384,6 +403,29 @@ func main() {
 			} else {
 				_, err = c.Get(ctx, key)
 			}
+			return false, err
+		case "kube-create":
+			// a new object: "c" + a counter, padded to the key size; the txn the apiserver sends
+			nk := fmt.Sprintf("c%0*d", o.keySize-1, atomic.AddInt64(&created, 1))
+			resp, err := c.Txn(ctx).
+				If(clientv3.Compare(clientv3.ModRevision(nk), "=", 0)).
+				Then(clientv3.OpPut(nk, val)).
+				Commit()
+			if err != nil {
+				return false, err
+			}
+			return !resp.Succeeded, nil
+		case "kube-list":
+			resp, err := c.Get(ctx, key, clientv3.WithRange("\xff"), clientv3.WithLimit(int64(o.limit)), clientv3.WithRev(listRev))
+			if err != nil {
+				return false, err
+			}
+			if len(resp.Kvs) == 0 {
+				return false, fmt.Errorf("kube-list: empty page from %q", key)
+			}
+			return false, nil
+		case "kube-count":
+			_, err := c.Get(ctx, "", clientv3.WithFromKey(), clientv3.WithCountOnly())
 			return false, err
 		default: // txn-put
 			known := atomic.LoadInt64(&revs[k])

@@ -39,6 +39,18 @@ const SESSION_WINDOW_BYTES = 16 << 20;
  */
 const MAX_SESSION_MEMORY_MB = 64;
 
+/**
+ * nghttp2's limit on streams a client may reset (RST_STREAM), as a token bucket: a burst, then
+ * a rate per second. Past it nghttp2 ends the whole connection with GOAWAY INTERNAL_ERROR, so
+ * every call on it fails ("Session closed with error code 2"). Its defaults (1,000, then 33/s,
+ * the rapid-reset mitigation) ended connections of ordinary clients: cancelling 1,000 watch
+ * streams twice on one connection, which the real etcd takes 12 times in a row
+ * (test/e2e/watch-clients.test.ts). A reset stream costs us one stream's setup; the stream
+ * limit per connection (SETTINGS_MAX_CONCURRENT_STREAMS) still bounds the work in flight.
+ */
+const STREAM_RESET_BURST = 100_000;
+const STREAM_RESET_RATE = 10_000;
+
 type AnyUnary = UnaryMethod<unknown, unknown>;
 type AnyStream = StreamMethod<unknown, unknown>;
 
@@ -68,6 +80,8 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
     this.maxConcurrentStreams = opts.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
     this.server = http2.createServer({
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
+      streamResetBurst: STREAM_RESET_BURST,
+      streamResetRate: STREAM_RESET_RATE,
       settings: {
         maxConcurrentStreams: this.maxConcurrentStreams,
         initialWindowSize: INITIAL_WINDOW_BYTES,

@@ -15,6 +15,7 @@ import { EtcdError, GrpcStatus } from '../../errors/errors.js';
 import type { UnaryMethodSpec } from '../v3rpc/method.js';
 import type { HttpRouter } from './router.js';
 import { messageToJson, restoreLongs } from './proto-json.js';
+import { quoteBigIntegers } from './json-bigint.js';
 
 /** Gateway path -> gRPC method path, as etcd's gateway routes them. */
 const ROUTES: Readonly<Record<string, string>> = {
@@ -25,7 +26,27 @@ const ROUTES: Readonly<Record<string, string>> = {
   '/v3/kv/compaction': '/etcdserverpb.KV/Compact',
   '/v3/maintenance/status': '/etcdserverpb.Maintenance/Status',
   '/v3/cluster/member/list': '/etcdserverpb.Cluster/MemberList',
+  '/v3/lease/grant': '/etcdserverpb.Lease/LeaseGrant',
+  '/v3/lease/revoke': '/etcdserverpb.Lease/LeaseRevoke',
+  '/v3/kv/lease/revoke': '/etcdserverpb.Lease/LeaseRevoke',
+  '/v3/lease/keepalive': '/etcdserverpb.Lease/LeaseKeepAlive',
+  '/v3/lease/timetolive': '/etcdserverpb.Lease/LeaseTimeToLive',
+  '/v3/kv/lease/timetolive': '/etcdserverpb.Lease/LeaseTimeToLive',
+  '/v3/lease/leases': '/etcdserverpb.Lease/LeaseLeases',
+  '/v3/kv/lease/leases': '/etcdserverpb.Lease/LeaseLeases',
+  '/v3/lock/lock': '/v3lockpb.Lock/Lock',
+  '/v3/lock/unlock': '/v3lockpb.Lock/Unlock',
+  '/v3/election/campaign': '/v3electionpb.Election/Campaign',
+  '/v3/election/proclaim': '/v3electionpb.Election/Proclaim',
+  '/v3/election/leader': '/v3electionpb.Election/Leader',
+  '/v3/election/resign': '/v3electionpb.Election/Resign',
 };
+
+/**
+ * Streaming methods served as one request, one answer: grpc-gateway writes each streamed message
+ * as `{"result": ...}` and a newline (LeaseKeepAlive: one keep-alive per POST).
+ */
+const STREAM_ROUTES: ReadonlySet<string> = new Set(['/etcdserverpb.Lease/LeaseKeepAlive']);
 
 /** grpc-gateway's runtime.HTTPStatusFromCode. */
 const HTTP_STATUS: Readonly<Record<number, number>> = {
@@ -58,7 +79,7 @@ const PROTO_ROOT = fileURLToPath(new URL('../../../../proto/', import.meta.url))
 function loadRoot(): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => PROTO_ROOT + target;
-  root.loadSync(['etcdserverpb/rpc.proto'], { keepCase: true });
+  root.loadSync(['etcdserverpb/rpc.proto', 'v3lockpb/v3lock.proto', 'v3electionpb/v3election.proto'], { keepCase: true });
   return root;
 }
 
@@ -66,6 +87,7 @@ interface Route {
   readonly method: UnaryMethodSpec<unknown, unknown>;
   readonly request: protobuf.Type;
   readonly response: protobuf.Type;
+  readonly stream: boolean;
 }
 
 class GatewayError extends Error {
@@ -83,7 +105,7 @@ export function registerGateway(router: HttpRouter, methods: readonly UnaryMetho
     const [, pkgService, name] = grpcPath.split('/') as [string, string, string];
     const service = root.lookupService(pkgService);
     const rpc = service.methods[name]!;
-    const route: Route = { method, request: root.lookupType(rpc.requestType), response: root.lookupType(rpc.responseType) };
+    const route: Route = { method, request: service.lookupType(rpc.requestType), response: service.lookupType(rpc.responseType), stream: STREAM_ROUTES.has(grpcPath) };
     const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => serve(route, req, res, opts);
     router.route(['POST'], httpPath, handler);
     // etcd 3.4 still answers the /v3beta/ prefix of the same routes.
@@ -96,7 +118,7 @@ async function serve(route: Route, req: import('node:http').IncomingMessage, res
     const body = await readBody(req, opts.maxBodyBytes);
     let json: unknown;
     try {
-      json = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+      json = body.length === 0 ? {} : JSON.parse(quoteBigIntegers(body.toString('utf8')));
     } catch (err) {
       throw new GatewayError(GrpcStatus.INVALID_ARGUMENT, `invalid character in JSON body: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -113,7 +135,13 @@ async function serve(route: Route, req: import('node:http').IncomingMessage, res
       throw new GatewayError(GrpcStatus.INVALID_ARGUMENT, err instanceof Error ? err.message : String(err));
     }
     const out = route.method.encode(await route.method.handler(route.method.decode(bytes)));
-    send(res, 200, messageToJson(route.response, out));
+    if (route.stream) {
+      const text = `${JSON.stringify({ result: messageToJson(route.response, out) })}\n`;
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+    } else {
+      send(res, 200, messageToJson(route.response, out));
+    }
   } catch (err) {
     if (err instanceof GatewayError && err.grpcStatus === GrpcStatus.RESOURCE_EXHAUSTED) res.setHeader('Connection', 'close');
     const status = err instanceof EtcdError || err instanceof GatewayError ? err.grpcStatus : GrpcStatus.UNKNOWN;

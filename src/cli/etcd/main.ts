@@ -20,10 +20,14 @@ import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
 import { clusterMethods } from '../../api/v3rpc/cluster.js';
 import { withRequireLeader } from '../../api/v3rpc/require-leader.js';
 import { ClusterOps } from '../../server/cluster-ops.js';
+import { watchMethod } from '../../api/v3rpc/watch.js';
+import { leaseKeepAliveStream, leaseKeepAliveUnary, leaseMethods } from '../../api/v3rpc/lease.js';
+import { electionMethods, electionObserve, lockMethods } from '../../api/v3rpc/lock.js';
 import { createMetrics } from '../../server/metrics.js';
 import { idToHex } from '../../util/pure/id64.js';
 import { registerMetricsRoute } from '../../api/http/metrics-route.js';
 import { registerGateway } from '../../api/http/gateway.js';
+import { registerWatchGateway } from '../../api/http/watch-gateway.js';
 
 /** etcd adds this much to --max-request-bytes for the gRPC receive limit (grpcOverheadBytes). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -125,11 +129,17 @@ async function main(): Promise<void> {
       ...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }),
       ...maintenanceMethods(server),
       ...clusterMethods(clusterOps, { header: (rev) => server.header(rev), currentRevision: () => server.status().header?.revision ?? 0 }),
+      ...leaseMethods(member.leases),
+      ...lockMethods(member.concurrency),
+      ...electionMethods(member.concurrency),
     ],
     () => server.hasLeader(),
   );
   for (const m of unary) transport.addUnary(m);
   registerHealthService(transport);
+  transport.addStream(watchMethod(member.watchHub, { hasLeader: () => server.hasLeader() }));
+  transport.addStream(leaseKeepAliveStream(member.leases));
+  transport.addStream(electionObserve(member.concurrency));
 
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   const health = async (): Promise<{ ok: boolean; reason: string }> => {
@@ -155,7 +165,10 @@ async function main(): Promise<void> {
   const metricsRouter = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   registerHealthRoutes(metricsRouter, { health });
   registerMetricsRoute(metricsRouter, metrics);
-  if (cfg.enableGrpcGateway) registerGateway(router, unary, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+  if (cfg.enableGrpcGateway) {
+    registerGateway(router, [...unary, leaseKeepAliveUnary(member.leases)], { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+    registerWatchGateway(router, member.watchHub, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+  }
   const [major, minor] = cfg.emulatedEtcdVersion.split('.');
   registerVersionRoute(router, { etcdserver: cfg.emulatedEtcdVersion, etcdcluster: `${major}.${minor}.0` });
 

@@ -14,8 +14,6 @@ import { serverKind } from './process.js';
 export type Feature = 'lease' | 'watch' | 'multi-member';
 
 export const PENDING: Readonly<Partial<Record<Feature, string>>> = {
-  lease: 'leases are not implemented in etcd-ts yet (LeaseGrant answers UNIMPLEMENTED)',
-  watch: 'watch is not implemented in etcd-ts yet (Watch answers UNIMPLEMENTED)',
 };
 
 /**

@@ -154,12 +154,14 @@ export class RawWatchStream {
   private waiter: ((r: etcdserverpb.WatchResponse | Error) => void) | undefined;
   private ended: Error | undefined;
 
-  constructor(raw: RawEtcdClient) {
+  constructor(raw: RawEtcdClient, metadata: Record<string, string> = {}) {
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(metadata)) md.set(k, v);
     this.call = raw.client.makeBidiStreamRequest<Buffer, Buffer>(
       '/etcdserverpb.Watch/Watch',
       (b: Buffer) => b,
       (b: Buffer) => b,
-      new grpc.Metadata(),
+      md,
     );
     this.call.on('data', (b: Buffer) => this.push(etcdserverpb.WatchResponse.decode(b)));
     this.call.on('error', (err: Error) => this.fail(err));
@@ -184,6 +186,24 @@ export class RawWatchStream {
 
   send(req: etcdserverpb.WatchRequest.$Properties): void {
     this.call.write(Buffer.from(etcdserverpb.WatchRequest.encode(req).finish()));
+  }
+
+  /** Send raw bytes as one message (oversized or malformed requests). */
+  sendBytes(bytes: Uint8Array): void {
+    this.call.write(Buffer.from(bytes));
+  }
+
+  /** Stop reading (the server's writes then fill the HTTP/2 flow-control window), and resume. */
+  pause(): void {
+    this.call.pause();
+  }
+  resume(): void {
+    this.call.resume();
+  }
+
+  /** The error the stream ended with, once it ended. */
+  get endedWith(): Error | undefined {
+    return this.ended;
   }
 
   next(timeoutMs = 10_000): Promise<etcdserverpb.WatchResponse> {

@@ -20,6 +20,7 @@ import { maintenanceMethods } from '../../api/v3rpc/maintenance.js';
 import { clusterMethods } from '../../api/v3rpc/cluster.js';
 import { withRequireLeader } from '../../api/v3rpc/require-leader.js';
 import { ClusterOps } from '../../server/cluster-ops.js';
+import { peerLeaseForwarder, serveLeaseCall } from '../../server/peer/lease-forwarding.js';
 import { watchMethod } from '../../api/v3rpc/watch.js';
 import { leaseKeepAliveStream, leaseKeepAliveUnary, leaseMethods } from '../../api/v3rpc/lease.js';
 import { electionMethods, electionObserve, lockMethods } from '../../api/v3rpc/lock.js';
@@ -108,6 +109,11 @@ async function main(): Promise<void> {
   let stopping = false;
   const clusterOps = new ClusterOps(server, 5000 + 2 * cfg.electionTimeout, cluster?.transport, cfg.strictReconfigCheck);
   cluster?.transport.onPromoteRequest((id) => clusterOps.servePromote(id));
+  if (cluster !== undefined) {
+    // Keep-alives and lease reads are the leader's: a follower forwards them (lease-forwarding.ts).
+    member.leases.setForwarder(peerLeaseForwarder(cluster.transport, () => server.status().leader ?? 0n, 5000 + 2 * cfg.electionTimeout));
+    cluster.transport.onLeaseRequest(serveLeaseCall(member.leases));
+  }
   const published = (): void =>
     logger.info('published local member to cluster through raft', {
       'local-member-id': idToHex(server.identity.memberId),

@@ -49,6 +49,15 @@ export const MEMBERS_PATH = '/members';
  * membership (encodeMembership), or 412 with an error code of src/errors/errors.ts.
  */
 export const PROMOTE_PATH_PREFIX = '/members/promote/';
+/**
+ * POST /leases/<op>, from a member of this cluster (cluster ID and sender headers as for
+ * /raft/msgs): a follower forwards a lease call only the leader's lessor can answer
+ * (keep-alive, TimeToLive, Leases), as etcd forwards them to its leader's peer URL. Body and
+ * answer are protobuf messages (docs/cluster.md, "Lease calls on a follower").
+ */
+export const LEASE_PATH_PREFIX = '/leases/';
+/** The largest forwarded lease call body: one request message. */
+const MAX_LEASE_BODY_BYTES = 64 * 1024;
 /** Largest /members answer a joining member reads. */
 const MAX_MEMBERS_BYTES = 4 * 1024 * 1024;
 /**
@@ -106,6 +115,7 @@ export class Http2PeerTransport implements PeerTransport {
   #handler: ((m: Message) => void) | undefined;
   #membersHandler: (() => Uint8Array | undefined) | undefined;
   #promoteHandler: ((id: NodeId) => Promise<{ status: number; body: Uint8Array }>) | undefined;
+  #leaseHandler: ((op: string, body: Buffer) => Promise<{ status: number; body: Uint8Array }>) | undefined;
   #closed = false;
   /** Counters (tests, metrics later). */
   readonly stats = { sent: 0, received: 0, dropped: 0, refused: 0 };
@@ -206,6 +216,25 @@ export class Http2PeerTransport implements PeerTransport {
     }, timeoutMs);
   }
 
+  /** Serves POST /leases/<op> (see LEASE_PATH_PREFIX). */
+  onLeaseRequest(handler: (op: string, body: Buffer) => Promise<{ status: number; body: Uint8Array }>): void {
+    this.#leaseHandler = handler;
+  }
+
+  /** Forwards lease call `op` to peer `to` (the leader): its status and body. Rejects when it cannot be reached. */
+  requestLease(to: NodeId, op: string, body: Uint8Array, timeoutMs: number): Promise<{ status: number; body: Buffer }> {
+    const url = this.peerUrl(to);
+    if (url === undefined) return Promise.reject(new Error(`peer ${idToHex(to)} is unknown`));
+    return peerRequest(url, this.#tls, {
+      ':method': 'POST',
+      ':path': `${LEASE_PATH_PREFIX}${op}`,
+      'content-type': 'application/protobuf',
+      'x-etcd-cluster-id': idToHex(this.clusterId),
+      'x-server-from': idToHex(this.memberId),
+      'x-raft-to': idToHex(to),
+    }, timeoutMs, body);
+  }
+
   addPeer(id: NodeId, url: string): void {
     if (id === this.memberId) return;
     this.#senders.get(id)?.close();
@@ -270,6 +299,36 @@ export class Http2PeerTransport implements PeerTransport {
           stream.end(err instanceof Error ? err.message : String(err));
         },
       );
+      return;
+    }
+    if (path.startsWith(LEASE_PATH_PREFIX) && headers[':method'] === 'POST') {
+      if (parseId(headers['x-etcd-cluster-id']) !== this.clusterId) return refuse(412, 'cluster ID mismatch');
+      const sender = parseId(headers['x-server-from']);
+      if (sender === undefined || !this.#senders.has(sender)) return refuse(403, 'unknown sender');
+      const handler = this.#leaseHandler;
+      if (handler === undefined) return refuse(503, 'leases not served yet');
+      const op = path.slice(LEASE_PATH_PREFIX.length);
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      stream.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (bytes <= MAX_LEASE_BODY_BYTES) chunks.push(c);
+      });
+      stream.on('end', () => {
+        if (bytes > MAX_LEASE_BODY_BYTES) return refuse(413, `lease call body over ${MAX_LEASE_BODY_BYTES} bytes`);
+        handler(op, Buffer.concat(chunks, bytes)).then(
+          (r) => {
+            if (stream.destroyed) return;
+            stream.respond({ ':status': r.status, 'content-type': 'application/protobuf' });
+            stream.end(Buffer.from(r.body));
+          },
+          (err: unknown) => {
+            if (stream.destroyed) return;
+            stream.respond({ ':status': 500, 'content-type': 'text/plain' });
+            stream.end(err instanceof Error ? err.message : String(err));
+          },
+        );
+      });
       return;
     }
     if (headers[':path'] !== RAFT_MSGS_PATH || headers[':method'] !== 'POST') return refuse(404, 'not found');
@@ -474,7 +533,7 @@ export async function fetchMembers(url: string, tls: PeerTransportTls | undefine
 }
 
 /** One request to a peer on a session of its own; rejects on a connection failure, a timeout, or a body over MAX_MEMBERS_BYTES. */
-function peerRequest(url: string, tls: PeerTransportTls | undefined, headers: http2.OutgoingHttpHeaders, timeoutMs: number): Promise<{ status: number; body: Buffer }> {
+function peerRequest(url: string, tls: PeerTransportTls | undefined, headers: http2.OutgoingHttpHeaders, timeoutMs: number, body?: Uint8Array): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     let session: http2.ClientHttp2Session;
     try {
@@ -506,6 +565,6 @@ function peerRequest(url: string, tls: PeerTransportTls | undefined, headers: ht
     });
     req.on('end', () => finish(undefined, { status, body: Buffer.concat(chunks) }));
     req.on('error', (err) => finish(err));
-    req.end();
+    req.end(body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   });
 }

@@ -110,9 +110,12 @@ export class ClusterOps {
     const m = memberById(state, id);
     if (m !== undefined && !m.isLearner && this.#strict) {
       if (!readyToRemoveVoter(state, id)) throw new EtcdError('ETCD_ERR_MEMBER_NOT_ENOUGH_STARTED');
-      // After the removal, the voters still connected (this member included) must be a quorum of the rest.
+      // After the removal, the voters still connected (this member included) must be a quorum of
+      // the rest. (etcd subtracts the removed member whether or not it is connected, so it
+      // refuses to remove a dead voter from five with two dead; here a dead one does not count.)
       const n = voterIds(state).length;
-      if (this.#connectedVoters(state) - 1 < 1 + Math.floor((n - 1) / 2)) throw new EtcdError('ETCD_ERR_SERVER_UNHEALTHY');
+      const after = this.#connectedVoters(state) - (this.#isConnected(id) ? 1 : 0);
+      if (after < 1 + Math.floor((n - 1) / 2)) throw new EtcdError('ETCD_ERR_SERVER_UNHEALTHY');
     }
     const out = await this.#server.proposeMembership({ op: 'remove', id, ...(this.#strict ? {} : { lax: true }) });
     return out.state.members.map(toPbMember);
@@ -222,14 +225,13 @@ export class ClusterOps {
 
   /** Voters this member has been connected to for HEALTH_INTERVAL_MS, itself included (all of them on a follower: see the file comment). */
   #connectedVoters(state: MembershipState): number {
-    if (this.#forwarder === undefined || !this.#server.node.isLeader()) return voterIds(state).length;
-    const cutoff = Date.now() - HEALTH_INTERVAL_MS;
-    const self = this.#server.identity.memberId;
-    return voterIds(state).filter((id) => {
-      if (id === self) return true;
-      const since = this.#forwarder!.activeSince(id);
-      return since !== 0 && since <= cutoff;
-    }).length;
+    return voterIds(state).filter((id) => this.#isConnected(id)).length;
+  }
+
+  #isConnected(id: bigint): boolean {
+    if (this.#forwarder === undefined || !this.#server.node.isLeader() || id === this.#server.identity.memberId) return true;
+    const since = this.#forwarder.activeSince(id);
+    return since !== 0 && since <= Date.now() - HEALTH_INTERVAL_MS;
   }
 
   #current(): MembershipState {

@@ -19,6 +19,12 @@ import { etcdserverpb } from '../proto/pb.js';
 import type { LmdbBackend } from '../backend/backend.js';
 import { readMeta, writeApplied, type MetaState } from '../backend/meta.js';
 import { EntryType, type Entry } from '../raftpb/types.js';
+import { decodeConfChangeV2 } from '../raft/codec.js';
+import { META_MEMBERS } from '../backend/schema.js';
+import {
+  EMPTY_MEMBERSHIP, applyMemberChange, decodeMemberChange, decodeMembership, encodeMembership, encodeMembershipOutcome,
+  type MembershipState,
+} from './membership.js';
 import { Compactor } from '../mvcc/compaction.js';
 import { WriteTxn } from '../mvcc/kvstore-txn.js';
 import { rangeRequest } from '../mvcc/range.js';
@@ -51,6 +57,8 @@ export class Applier {
   private readonly state: MetaState;
   /** The write txn of the entry being applied (to tell whether a failure wrote anything). */
   private txn: WriteTxn | undefined;
+  /** Cluster membership as of the last commit (META_MEMBERS). */
+  private membership: MembershipState;
 
   constructor(opts: ApplierOptions) {
     assert(opts.backend.writable, 'Applier needs the writable backend');
@@ -59,6 +67,13 @@ export class Applier {
     this.state = readMeta(this.backend.meta);
     this.compactor = new Compactor(this.backend, this.state, opts.onCompactionFinished);
     this.alarms = new AlarmGate(this.backend.meta);
+    const stored = this.backend.meta.get(META_MEMBERS);
+    this.membership = stored === undefined ? EMPTY_MEMBERSHIP : decodeMembership(stored);
+  }
+
+  /** The membership as of the last applied entry (undefined: none stored, an older data dir or one member). */
+  members(): MembershipState | undefined {
+    return this.membership === EMPTY_MEMBERSHIP ? undefined : this.membership;
   }
 
   appliedIndex(): number { return this.state.appliedIndex; }
@@ -101,6 +116,7 @@ export class Applier {
       const results: ApplyResult[] = [];
       if (entries.length === 0) return results;
       const saved = { ...this.state };
+      const savedMembership = this.membership;
       try {
         this.backend.write(() => {
           const s = this.state;
@@ -127,6 +143,7 @@ export class Applier {
       } catch (err) {
         Object.assign(this.state, saved);
         this.alarms.reload();
+        this.membership = savedMembership;
         if (!(err instanceof RerunWithout)) throw err;
         assert(!failed.has(err.result.index), 'apply: an entry failed twice');
         failed.set(err.result.index, err.result);
@@ -141,6 +158,7 @@ export class Applier {
 
   private applyOne(e: Entry): ApplyResult {
     const base = { index: e.index, events: [] };
+    if (e.type === EntryType.ConfChangeV2) return this.applyMembership(e);
     if (e.type !== EntryType.Normal || e.data.length === 0) {
       return { ...base, requestId: 0n, revision: this.state.currentRev, kind: 'noop' };
     }
@@ -182,6 +200,32 @@ export class Applier {
     } finally {
       this.txn = undefined;
     }
+  }
+
+  /**
+   * A membership entry (src/apply/membership.ts): the change is checked against the stored
+   * membership and, when accepted, stored in this batch's transaction with the applied index.
+   * An entry Raft made itself (no context: leaving a joint configuration) is a no-op. A context
+   * that does not decode is ours and broken: fatal, as any undecodable entry.
+   */
+  private applyMembership(e: Entry): ApplyResult {
+    const base = { index: e.index, events: [], revision: this.state.currentRev };
+    let cc;
+    let req;
+    try {
+      cc = decodeConfChangeV2(e.data);
+      if (cc.context.length === 0) return { ...base, requestId: 0n, kind: 'noop' };
+      req = decodeMemberChange(cc.context);
+    } catch (err) {
+      throw new ApplyFatalError(`entry ${e.index}: not a membership change (${err instanceof Error ? err.message : String(err)})`);
+    }
+    const verdict = applyMemberChange(this.membership, req.change);
+    if (verdict.error === undefined) {
+      this.membership = verdict.state;
+      this.backend.meta.putSync(META_MEMBERS, Buffer.from(encodeMembership(verdict.state)));
+    }
+    const response = encodeMembershipOutcome({ state: verdict.state, change: req.change, raft: verdict.raft });
+    return { ...base, requestId: req.requestId, kind: 'membership', response, ...(verdict.error !== undefined ? { errorCode: verdict.error } : {}) };
   }
 
   private newTxn(): WriteTxn {

@@ -33,7 +33,7 @@ export interface ApplierOptions {
 }
 
 export type ApplyKind =
-  | 'noop' | 'put' | 'deleteRange' | 'txn' | 'compaction' | 'range' | 'leaseGrant' | 'leaseRevoke' | 'leaseCheckpoint' | 'alarm' | 'unsupported';
+  | 'noop' | 'put' | 'deleteRange' | 'txn' | 'compaction' | 'range' | 'leaseGrant' | 'leaseRevoke' | 'leaseCheckpoint' | 'alarm' | 'membership' | 'unsupported';
 
 /** Not (yet) in the error catalogue: a request type this applier does not handle (lease, auth, alarm...). */
 export const ERR_APPLY_UNSUPPORTED = 'ETCD_ERR_APPLY_UNSUPPORTED_REQUEST';
@@ -74,7 +74,8 @@ export interface ApplyResult {
   readonly kind: ApplyKind;
   /**
    * Encoded PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse |
-   * RangeResponse; header carries only `revision` (the server fills the rest).
+   * RangeResponse; header carries only `revision` (the server fills the rest). For a membership
+   * entry (kind 'membership'): encodeMembershipOutcome (src/apply/membership.ts).
    */
   readonly response?: Uint8Array;
   /** An EtcdError code (or one of the ERR_APPLY_* codes above); nothing was written. */

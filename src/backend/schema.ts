@@ -36,6 +36,8 @@ export const META_FINISHED_COMPACT_REV = Buffer.from('finished_compact_rev');
 /** Value: an IndexKey (not a u64). */
 export const META_COMPACT_CURSOR = Buffer.from('compact_cursor');
 export const META_SCHEMA_VERSION = Buffer.from('schema_version');
+/** Cluster membership (JSON, src/apply/membership.ts), written with the applied index that made it. */
+export const META_MEMBERS = Buffer.from('members');
 
 /** Layout version written by this code; a file with another version is refused. */
 export const SCHEMA_VERSION = 1;

@@ -411,8 +411,8 @@ export function parseInitialCluster(text: string): InitialClusterMember[] {
 
 /**
  * What etcd checks when it bootstraps a new member (etcdserver ServerConfig
- * VerifyBootstrap / advertiseMatchesCluster), then etcd-ts's own limits: one member,
- * no joining. parseServerConfig runs it unless told the data dir is initialised; a
+ * VerifyBootstrap / advertiseMatchesCluster), then etcd-ts's own limit: no joining an
+ * existing cluster (several members in --initial-cluster start a new cluster: docs/cluster.md). parseServerConfig runs it unless told the data dir is initialised; a
  * caller that learns that only later can parse with { dataDirInitialized: true } and
  * call this itself for a fresh data dir. Throws ConfigError (phase 'bootstrap').
  */
@@ -445,16 +445,6 @@ export function verifyBootstrap(cfg: ServerConfig, initialClusterText?: string):
       );
     }
     failBootstrap(`failed to resolve ${ap.join(',')} to match --initial-cluster=${ic.map((u) => `${cfg.name}=${u}`).join(',')} (${detail})`);
-  }
-  if (cfg.initialCluster.length > 1) {
-    const names = cfg.initialCluster.map((m) => m.name).join(', ');
-    failBootstrap(
-      `--initial-cluster=${initialClusterText} lists ${cfg.initialCluster.length} members (${names}): ` +
-        `multi-member clusters are not supported yet by etcd-ts; start a single member with --initial-cluster=${cfg.name}=${ap.join(`,${cfg.name}=`)}`,
-    );
-  }
-  if (cfg.initialClusterState === 'existing') {
-    failBootstrap('--initial-cluster-state=existing: joining an existing cluster is not supported yet by etcd-ts; use --initial-cluster-state=new');
   }
 }
 

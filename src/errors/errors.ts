@@ -107,9 +107,12 @@ export const ERRORS = {
   ETCD_ERR_SERVER_NO_INFLIGHT_DOWNGRADE: { grpcStatus: S.FAILED_PRECONDITION, message: 'etcdserver: no inflight downgrade job' },
   /** Not etcd's: a downgrade job cannot be started (the store's format does not depend on the version; use --emulated-etcd-version). */
   ETCD_ERR_SERVER_DOWNGRADE_NOT_SUPPORTED: { grpcStatus: S.FAILED_PRECONDITION, message: 'etcdserver: downgrade is not supported by etcd-ts; restart with --emulated-etcd-version instead' },
+  ETCD_ERR_SERVER_TIMEOUT_LEADER_TRANSFER: { grpcStatus: S.DEADLINE_EXCEEDED, message: 'etcdserver: request timed out, leader transfer took too long' },
 
   /** Not etcd's: raised by the applier (src/apply/interface.ts) for a request type it does not apply yet. */
   ETCD_ERR_APPLY_UNSUPPORTED_REQUEST: { grpcStatus: S.UNIMPLEMENTED, message: 'etcdserver: request type not supported by this server yet' },
+  /** Not etcd's: a member started alone runs without Raft (docs/cluster.md) and cannot change membership. */
+  ETCD_ERR_CLUSTER_SINGLE_NODE: { grpcStatus: S.UNIMPLEMENTED, message: 'etcd-ts: membership changes need a member started with more than one member in --initial-cluster' },
 
 } as const satisfies Record<string, ErrorSpec>;
 

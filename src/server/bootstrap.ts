@@ -5,8 +5,10 @@
  *   2. the WAL is opened from that index: a torn tail is cut, any other damage refuses to start;
  *   3. the apply loop re-applies the entries after the applied index, in log order;
  *   4. the node takes a new term and commits its leader no-op; then the member serves.
+ * With Raft (a ConsensusOpener other than SINGLE_NODE) step 3 replays only what the WAL's hard
+ * state says is committed, and step 4 waits until a leader is known (docs/cluster.md).
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerConfig } from '../config/config.js';
 import type { Logger } from '../util/logger.js';
@@ -16,12 +18,17 @@ import { computeClusterId, computeMemberId, type MemberIdentity } from './identi
 import { DataDirError, isInitialized, layoutOf, lockDataDir, prepare, readIdentity, writeIdentity, type DataDirLayout } from './data-dir.js';
 import { LmdbReadView } from './lmdb-read-view.js';
 import { ReadPool } from './read-pool.js';
-import { EtcdServer, PipelineTimings } from './etcd-server.js';
+import { EtcdServer, PipelineTimings, type ClusterMember } from './etcd-server.js';
 import { ApplyLoop, type AppliedBatch } from './apply-loop.js';
 import { SingleNode } from './node/single-node.js';
 import { AutoCompactor } from './auto-compactor.js';
 import type { OpenedApplyPipe } from './inline-apply-pipe.js';
 import type { LogWriter } from './ports.js';
+import type { ConsensusNode } from './consensus.js';
+import type { MemberId } from '../util/pure/id64.js';
+import type { Entry } from '../raftpb/types.js';
+import type { MembershipState } from '../apply/membership.js';
+import { parseSegmentName } from '../wal/segment.js';
 import { WatchHub } from './watch-hub.js';
 import { LeaseServer } from './lease-server.js';
 import { minLeaseTtl } from './lessor.js';
@@ -39,6 +46,68 @@ export interface ThreadModel {
   readonly openLog: LogOpener;
   readonly openApply: ApplyOpener;
 }
+
+/**
+ * How the member reaches consensus, chosen once at start: one member (`SINGLE_NODE`, the
+ * default) or a Raft group (src/server/node/raft-opener.ts).
+ */
+export interface ConsensusOpener {
+  /** Member IDs of the initial cluster, for the cluster ID of a new member (default: this one alone). */
+  readonly memberIds?: readonly MemberId[];
+  /** The members as MemberList shows them (default: this one alone). */
+  readonly members?: readonly ClusterMember[];
+  /**
+   * Where WAL recovery starts (default: the store's applied index). Raft reads some entries
+   * below it too, so a restarted leader can still send them to a lagging follower.
+   * `walFirstIndex`: the first index the WAL holds (undefined: no segment yet).
+   */
+  recoverFrom?(appliedIndex: number, walFirstIndex: number | undefined): number;
+  /**
+   * Raft with stored membership (docs/cluster.md, "Runtime membership"): the data dir is marked
+   * `consensus: raft`, and a restart takes the membership from the store, not from the flags.
+   */
+  readonly storesMembership?: boolean;
+  /**
+   * A new member of a new cluster: the entries that start its log (one membership change per
+   * initial member, term 1, committed), written before anything else. Every initial member
+   * writes the same ones.
+   */
+  bootstrapEntries?(): readonly Entry[];
+  /** A member joining a running cluster: its IDs as the cluster knows them (fetched from a peer). */
+  readonly joining?: { readonly memberId: MemberId; readonly clusterId: bigint };
+  /** The recovered entries at or below this index are committed: they are replayed before the node starts. */
+  committedThrough(recovery: WalRecovery): number;
+  open(opts: ConsensusOpenOptions): ConsensusNode;
+}
+
+export interface ConsensusOpenOptions {
+  readonly memberId: MemberId;
+  readonly log: LogWriter;
+  /** Entries after the recovery start (`recoverFrom`), which may lie below the applied index. */
+  readonly recovery: WalRecovery;
+  /** The store's applied index at start, and the term of its entry. */
+  readonly appliedIndex: number;
+  readonly consistentTerm: number;
+  /** Entries handed to the applier so far (the store's applied index plus the replay). */
+  readonly replayedThrough: number;
+  readonly onAppended: (seconds: number, entries: number) => void;
+  /** The membership stored with the applied index after the replay (undefined: none stored). */
+  readonly membership: MembershipState | undefined;
+}
+
+/** One member: everything in the WAL is committed (durable on the only voter). */
+export const SINGLE_NODE: ConsensusOpener = {
+  committedThrough: (recovery) => recovery.lastIndex,
+  open: ({ memberId, log, recovery, consistentTerm, onAppended }) => {
+    const last = recovery.entries[recovery.entries.length - 1];
+    return new SingleNode({
+      memberId,
+      log,
+      position: { lastTerm: last?.term ?? consistentTerm, hardStateTerm: recovery.hardState.term, lastIndex: recovery.lastIndex },
+      onAppended,
+    });
+  },
+};
 
 export interface Member {
   readonly server: EtcdServer;
@@ -58,13 +127,13 @@ export interface Member {
   close(): Promise<void>;
 }
 
-export async function startMember(cfg: ServerConfig, logger: Logger, threads: ThreadModel): Promise<Member> {
+export async function startMember(cfg: ServerConfig, logger: Logger, threads: ThreadModel, consensus: ConsensusOpener = SINGLE_NODE): Promise<Member> {
   const layout = layoutOf(cfg.dataDir, cfg.walDir);
   const restarting = isInitialized(layout);
   prepare(layout);
   const unlock = lockDataDir(layout);
   try {
-    return await openMember(cfg, logger, threads, layout, restarting, unlock);
+    return await openMember(cfg, logger, threads, consensus, layout, restarting, unlock);
   } catch (err) {
     unlock();
     throw err;
@@ -75,20 +144,33 @@ async function openMember(
   cfg: ServerConfig,
   logger: Logger,
   threads: ThreadModel,
+  consensus: ConsensusOpener,
   layout: DataDirLayout,
   restarting: boolean,
   unlock: () => void,
 ): Promise<Member> {
   const stored = readIdentity(layout);
   const peerUrls = cfg.initialAdvertisePeerUrls.map(formatUrl);
-  const memberId = stored?.memberId ?? computeMemberId(peerUrls, cfg.initialClusterToken);
+  const memberId = stored?.memberId ?? consensus.joining?.memberId ?? computeMemberId(peerUrls, cfg.initialClusterToken);
   const identity: MemberIdentity = {
     name: cfg.name,
     memberId,
-    clusterId: stored?.clusterId ?? computeClusterId([memberId]),
+    clusterId: stored?.clusterId ?? consensus.joining?.clusterId ?? computeClusterId(consensus.memberIds ?? [memberId]),
     peerUrls,
     clientUrls: cfg.advertiseClientUrls.map(formatUrl),
   };
+  if (stored?.consensus === 'raft' && consensus.storesMembership !== true) {
+    throw new DataDirError(`${layout.dataDir}: the data dir belongs to a member of cluster ${stored.clusterId.toString(16)}; it cannot start as a single member; refusing to start`);
+  }
+  // A data dir without stored membership: the flags must describe the cluster it belongs to, or a
+  // member of a 3-member cluster could restart alone as a one-member leader.
+  const expectedClusterId = computeClusterId(consensus.memberIds ?? [memberId]);
+  if (stored !== undefined && stored.consensus !== 'raft' && stored.clusterId !== expectedClusterId) {
+    throw new DataDirError(
+      `${layout.dataDir}: the data dir belongs to cluster ${stored.clusterId.toString(16)}, but the flags describe cluster ${expectedClusterId.toString(16)} ` +
+        '(start it with the --initial-cluster and --initial-cluster-token it was created with); refusing to start',
+    );
+  }
   if (stored !== undefined && stored.name !== cfg.name) {
     logger.warn('member name differs from the one stored in the data dir', { stored: stored.name, given: cfg.name });
   }
@@ -96,10 +178,20 @@ async function openMember(
   const { pipe, appliedIndex, consistentTerm } = await threads.openApply({ dbPath: layout.dbPath, cfg });
   let writer: LogWriter | undefined;
   try {
-    const opened = await threads.openLog({ dir: layout.walDir, fromIndex: appliedIndex, cfg });
+    const fromIndex = consensus.recoverFrom === undefined ? appliedIndex : consensus.recoverFrom(appliedIndex, walFirstIndex(layout.walDir));
+    if (fromIndex > appliedIndex) throw new Error(`recovery from ${fromIndex} would skip entries after the applied index ${appliedIndex}`);
+    const opened = await threads.openLog({ dir: layout.walDir, fromIndex, cfg });
     writer = opened.writer;
     const log = writer;
-    const { recovery } = opened;
+    let { recovery } = opened;
+    const bootstrap = !restarting && recovery.lastIndex === 0 ? consensus.bootstrapEntries?.() : undefined;
+    if (bootstrap !== undefined && bootstrap.length > 0) {
+      // The log of a new cluster starts with its members (committed at term 1): durable first,
+      // then replayed like recovered entries, so the store holds the membership before Raft starts.
+      const hardState = { term: 1, vote: 0n, commit: bootstrap.length };
+      await log.append(hardState, bootstrap);
+      recovery = { hardState, entries: [...bootstrap], lastIndex: bootstrap.length };
+    }
     if (recovery.repaired) {
       logger.warn('cut a torn record at the end of the WAL', { file: recovery.repaired.file, offset: recovery.repaired.offset });
     }
@@ -108,31 +200,42 @@ async function openMember(
         `${layout.walDir}: the WAL ends at index ${recovery.lastIndex} but ${layout.dbPath} has applied index ${appliedIndex}; the WAL is missing entries, refusing to start`,
       );
     }
-    checkContiguous(recovery, appliedIndex);
+    checkContiguous(recovery, fromIndex);
     const timings = new PipelineTimings();
+    // Checkpoints release the log through the node once it exists (Raft also trims its in-memory log).
+    let node: ConsensusNode | undefined;
     const applyLoop = new ApplyLoop({
       pipe,
       appliedIndex,
       checkpointEntries: cfg.snapshotCount,
-      releaseLog: (index) => log.releaseTo(index + 1),
+      releaseLog: (index) => (node !== undefined ? node.releaseLog(index) : log.releaseTo(index + 1)),
       onApplied: (seconds, entries) => timings.apply(seconds, entries),
     });
-    // Replay: the recovered entries after the applied index, through the same loop as live ones.
-    applyLoop.enqueue(recovery.entries);
+    // Replay: the committed recovered entries after the applied index, through the same loop as live ones.
+    const committedThrough = consensus.committedThrough(recovery);
+    const replay = recovery.entries.filter((e) => e.index > appliedIndex && e.index <= committedThrough);
+    applyLoop.enqueue(replay);
     await applyLoop.drain();
     if (!restarting) {
-      writeIdentity(layout, { format: 'etcd-ts/identity/v1', name: cfg.name, memberId: identity.memberId, clusterId: identity.clusterId });
+      writeIdentity(layout, {
+        format: 'etcd-ts/identity/v1', name: cfg.name, memberId: identity.memberId, clusterId: identity.clusterId,
+        ...(consensus.storesMembership === true ? { consensus: 'raft' as const } : {}),
+      });
     }
-    const last = recovery.entries[recovery.entries.length - 1];
-    const node = new SingleNode({
+    const reader = new LmdbReadView(layout.dbPath);
+    const membership = reader.membership();
+    node = consensus.open({
+      membership,
       memberId: identity.memberId,
       log,
-      position: { lastTerm: last?.term ?? consistentTerm, hardStateTerm: recovery.hardState.term, lastIndex: recovery.lastIndex },
+      recovery,
+      appliedIndex,
+      consistentTerm,
+      replayedThrough: applyLoop.lastQueuedIndex,
       onAppended: (seconds, entries) => timings.walAppend(seconds, entries),
     });
     removeStaleSnapshots(layout.snapDir, logger);
     const readPool = new ReadPool(layout.dbPath);
-    const reader = new LmdbReadView(layout.dbPath);
     const server = new EtcdServer({
       identity,
       limits: { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, quotaBackendBytes: cfg.quotaBackendBytes },
@@ -145,6 +248,9 @@ async function openMember(
       snapDir: layout.snapDir,
       timings,
       log: (level, msg, fields) => logger[level](msg, fields),
+      requestTimeoutMs: 5000 + 2 * cfg.electionTimeout,
+      ...(consensus.members !== undefined ? { members: consensus.members } : {}),
+      ...(membership !== undefined ? { membership } : {}),
     });
     const leases = new LeaseServer({
       host: server,
@@ -179,7 +285,7 @@ async function openMember(
       concurrency: new Concurrency(server, keyEvents, async (ttl) => etcdserverpb.LeaseGrantResponse.decode(await leases.leaseGrant({ TTL: ttl })).ID),
       layout,
       identity,
-      replayed: recovery.entries.length,
+      replayed: replay.length,
       repaired: recovery.repaired,
       close: async () => {
         compactor?.stop();
@@ -196,15 +302,26 @@ async function openMember(
   }
 }
 
+/** First index of the WAL's first segment (names only: the WAL opener checks the files), or undefined. */
+function walFirstIndex(dir: string): number | undefined {
+  if (!existsSync(dir)) return undefined;
+  let first: { seq: number; firstIndex: number } | undefined;
+  for (const name of readdirSync(dir)) {
+    const s = parseSegmentName(name);
+    if (s !== null && (first === undefined || s.seq < first.seq)) first = s;
+  }
+  return first?.firstIndex;
+}
+
 /** A key read (count only) to learn the store revision once answered writes are applied. */
 const WATCH_REVISION_PROBE_KEY = Buffer.from([0]);
 
-function checkContiguous(recovery: WalRecovery, appliedIndex: number): void {
+function checkContiguous(recovery: WalRecovery, fromIndex: number): void {
   const entries = recovery.entries;
   for (let i = 0; i < entries.length; i++) {
-    const expected = appliedIndex + 1 + i;
+    const expected = fromIndex + 1 + i;
     if (entries[i]!.index !== expected) {
-      throw new DataDirError(`WAL recovery: expected entry ${expected} after applied index ${appliedIndex}, found ${entries[i]!.index}`);
+      throw new DataDirError(`WAL recovery: expected entry ${expected} after index ${fromIndex}, found ${entries[i]!.index}`);
     }
   }
 }

@@ -62,6 +62,12 @@ export interface StoredIdentity {
   readonly name: string;
   readonly memberId: MemberId;
   readonly clusterId: ClusterId;
+  /**
+   * 'raft': a member of a multi-member cluster whose membership is stored in the store (it
+   * restarts as one without the bootstrap flags). Absent: one member (or a cluster data dir from
+   * before membership was stored, which restarts from its flags).
+   */
+  readonly consensus?: 'raft';
 }
 
 /** An ID as identity.json holds it: 16 hex digits, or (written before 64-bit IDs) a safe integer. */
@@ -84,19 +90,25 @@ export function readIdentity(l: DataDirLayout): StoredIdentity | undefined {
   } catch (err) {
     throw new DataDirError(`${l.identityPath}: not an etcd-ts member identity file (${err instanceof Error ? err.message : String(err)}); refusing to start`);
   }
-  const id = (parsed ?? {}) as { format?: unknown; name?: unknown; memberId?: unknown; clusterId?: unknown };
+  const id = (parsed ?? {}) as { format?: unknown; name?: unknown; memberId?: unknown; clusterId?: unknown; consensus?: unknown };
   const memberId = storedId(id.memberId);
   const clusterId = storedId(id.clusterId);
   if (id.format !== 'etcd-ts/identity/v1' || typeof id.name !== 'string' || memberId === undefined || clusterId === undefined) {
     throw new DataDirError(`${l.identityPath}: not an etcd-ts member identity file (want format etcd-ts/identity/v1, a name, and member and cluster IDs as 16 hex digits); refusing to start`);
   }
-  return { format: 'etcd-ts/identity/v1', name: id.name, memberId, clusterId };
+  if (id.consensus !== undefined && id.consensus !== 'raft') {
+    throw new DataDirError(`${l.identityPath}: unknown consensus ${JSON.stringify(id.consensus)} (want "raft" or none); refusing to start`);
+  }
+  return { format: 'etcd-ts/identity/v1', name: id.name, memberId, clusterId, ...(id.consensus === 'raft' ? { consensus: 'raft' as const } : {}) };
 }
 
 /** Written once, atomically (temp file, fsync, rename). */
 export function writeIdentity(l: DataDirLayout, id: StoredIdentity): void {
   const tmp = `${l.identityPath}.tmp`;
-  const text = JSON.stringify({ format: id.format, name: id.name, memberId: idToHex16(id.memberId), clusterId: idToHex16(id.clusterId) });
+  const text = JSON.stringify({
+    format: id.format, name: id.name, memberId: idToHex16(id.memberId), clusterId: idToHex16(id.clusterId),
+    ...(id.consensus !== undefined ? { consensus: id.consensus } : {}),
+  });
   writeFileSync(tmp, text + '\n', { mode: 0o600 });
   const fd = openSync(tmp, 'r');
   fsyncSync(fd);

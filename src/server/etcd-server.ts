@@ -21,7 +21,12 @@
  */
 import { etcdserverpb } from '../proto/pb.js';
 import { EtcdError, errorByCode } from '../errors/errors.js';
-import type { Entry } from '../raftpb/types.js';
+import { EntryType, type Entry } from '../raftpb/types.js';
+import { ConfChangeTransition, ConfChangeType, type ConfChangeV2 } from '../raft/index.js';
+import {
+  decodeMembershipOutcome, encodeMemberChange, memberById,
+  type MemberChange, type MembershipOutcome, type MembershipState, type MemberRecord,
+} from '../apply/membership.js';
 import type { ApplyOutcome, HashKvResult, KvReadView, MaintenancePool, RangePool, SnapshotMeta } from './ports.js';
 import { SpaceAlarm } from './space-alarm.js';
 import type { ConsensusNode } from './consensus.js';
@@ -66,6 +71,24 @@ export interface EtcdServerOptions {
   readonly clusterVersion?: string;
   /** Logs alarms raised and cleared. */
   readonly log?: (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
+  /**
+   * How long a proposal forwarded to the leader waits for its outcome before it fails with
+   * "request timed out" (etcd's ReqTimeout: 5 s + 2 x --election-timeout). Default 7 s.
+   */
+  readonly requestTimeoutMs?: number;
+  /** Every member of the cluster (MemberList) when no membership is stored; default: this member alone. */
+  readonly members?: readonly ClusterMember[];
+  /** The membership stored with the applied index (a cluster member); changes come through the log. */
+  readonly membership?: MembershipState;
+}
+
+/** A member as MemberList shows it. */
+export interface ClusterMember {
+  readonly id: bigint;
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+  /** Known for this member only until members publish their attributes through Raft (docs/cluster.md). */
+  readonly clientUrls: readonly string[];
 }
 
 /** An active alarm as etcd's AlarmMember. */
@@ -95,6 +118,9 @@ export class PipelineTimings implements PipelineObserver {
     this.observer?.apply(seconds, entries);
   }
 }
+
+/** etcd's ReqTimeout with the default --election-timeout (5 s + 2 x 1 s). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 7000;
 
 /** The default backend quota when --quota-backend-bytes is 0 (etcd's DefaultQuotaBytes). */
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
@@ -143,6 +169,8 @@ export interface ServerCounters {
 
 interface EarlyAnswer {
   readonly index: number;
+  /** The leader's term when proposed: an entry of another term at `index` is not this one. */
+  readonly term: number;
   readonly revision: number;
   readonly resolve: (b: Uint8Array) => void;
   readonly reject: (e: Error) => void;
@@ -162,6 +190,12 @@ export class EtcdServer {
   readonly #gate: IntakeGate;
   readonly #timings: PipelineTimings | undefined;
   readonly #requestIds: RequestIdGenerator;
+  readonly #requestTimeoutMs: number;
+  readonly #members: readonly ClusterMember[] | undefined;
+  #membership: MembershipState | undefined;
+  /** Indexes of committed membership entries not applied yet (their outcomes carry the new state). */
+  readonly #membershipIndexes = new Set<number>();
+  readonly #membershipListeners: ((s: MembershipState) => void)[] = [];
   #stopped = false;
   /** Set when the pipeline failed: no new requests, but stop() still closes everything. */
   #failed = false;
@@ -184,6 +218,8 @@ export class EtcdServer {
   readonly #spaceAlarm: SpaceAlarm;
   readonly #log: (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
   #snapshotSeq = 0;
+  /** Proposals answered at apply, in index order, until applied: failed if leadership is lost first. */
+  #proposedWaits: { readonly index: number; readonly id: bigint }[] = [];
 
   constructor(opts: EtcdServerOptions) {
     this.identity = opts.identity;
@@ -207,12 +243,18 @@ export class EtcdServer {
       propose: (req) => this.#propose({ alarm: req }).then(() => undefined),
       log: opts.log ?? (() => {}),
     });
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#members = opts.members;
+    this.#membership = opts.membership;
     this.#gate = new IntakeGate({
       limit: MAX_GAP_BETWEEN_APPLY_AND_COMMIT,
       maxWaiting: MAX_WAITING_PROPOSALS,
       gap: () => this.#node.lastIndex - this.#loop.appliedIndex,
     });
     this.#node.onCommitted((entries) => this.#onCommitted(entries));
+    this.#node.onLeaderChange((_term, isLeader) => this.#onLeaderChange(isLeader));
+    // Forwarded proposals appended on this leader: their effect on the revision is unknown here.
+    this.#node.onAppendedByOthers?.((lastIndex) => this.#predictor?.other(lastIndex));
     this.#node.onFatal((err) => this.#fail(err));
     this.#loop.onFatal((err) => this.#fail(err));
     this.#loop.subscribe((batch) => this.#onApplied(batch));
@@ -235,7 +277,12 @@ export class EtcdServer {
     const index = await this.#node.start();
     await this.#loop.waitApplied(index);
     this.#alarms = this.#reader.alarms();
-    this.#predictor = new RevisionPredictor(this.#reader.currentRevision());
+    // Every proposed entry is applied (one member: its empty entry): the revision is known.
+    // Otherwise (a Raft leader whose empty entry is not applied yet, a follower) the leader
+    // change set the predictor (see #onLeaderChange).
+    if (this.#node.isLeader() && this.#node.lastIndex === this.#loop.appliedIndex) {
+      this.#predictor = new RevisionPredictor(this.#reader.currentRevision());
+    }
     this.#spaceAlarm.update();
   }
 
@@ -420,16 +467,55 @@ export class EtcdServer {
       version: this.version,
       dbSize: this.#reader.dbSizeBytes(),
       dbSizeInUse: this.#reader.dbSizeInUseBytes(),
-      leader: this.#node.isLeader() ? this.identity.memberId : 0n,
+      leader: this.#node.leaderId ?? (this.#node.isLeader() ? this.identity.memberId : 0n),
       raftIndex: this.#node.committedIndex,
       raftTerm: this.#node.term,
       raftAppliedIndex: this.#loop.appliedIndex,
       errors: this.#alarms.map((a) => `memberID:${BigInt.asUintN(64, a.memberId)} alarm:${ALARM_NAMES[a.alarm] ?? a.alarm} `),
-      isLearner: false,
+      isLearner: this.#node.isLearnerMember?.() ?? false,
       storageVersion: this.version.split('.').slice(0, 2).join('.') + '.0',
       dbSizeQuota: quota,
       downgradeInfo: { enabled: false, targetVersion: '' },
     };
+  }
+
+  /**
+   * Waits until this member has applied everything committed before the call (a ReadIndex round):
+   * what MemberList with `linearizable` waits for.
+   */
+  async linearizableBarrier(): Promise<void> {
+    await this.#readBarrier({});
+  }
+
+  /** Whether this member knows a leader (itself or another). */
+  hasLeader(): boolean {
+    return (this.#node.leaderId ?? 0n) !== 0n || this.#node.isLeader();
+  }
+
+  /** The stored membership (undefined: a single member, or a data dir from before it was stored). */
+  get membership(): MembershipState | undefined {
+    return this.#membership;
+  }
+
+  /** Told every accepted membership change, after Raft's configuration was given it. */
+  onMembershipChange(listener: (s: MembershipState) => void): void {
+    this.#membershipListeners.push(listener);
+  }
+
+  /** The consensus node (membership operations reach Raft's progress and transfers through it). */
+  get node(): ConsensusNode {
+    return this.#node;
+  }
+
+  /** MemberList's members: the stored membership, else the configured cluster with this member's client URLs. */
+  members(): etcdserverpb.IMember[] {
+    if (this.#membership !== undefined) return this.#membership.members.map(toPbMember);
+    const id = this.identity;
+    const self: etcdserverpb.IMember = { ID: id.memberId, name: id.name, peerURLs: [...id.peerUrls], clientURLs: [...id.clientUrls], isLearner: false };
+    if (this.#members === undefined) return [self];
+    return this.#members.map((m) =>
+      m.id === id.memberId ? self : { ID: m.id, name: m.name, peerURLs: [...m.peerUrls], clientURLs: [...m.clientUrls], isLearner: false },
+    );
   }
 
   /**
@@ -461,6 +547,51 @@ export class EtcdServer {
     if (failed !== undefined && !this.#failed) throw failed.reason;
   }
 
+  /**
+   * Proposes a membership change and waits for its entry to be applied: the outcome (the new
+   * membership), or the applier's refusal as an EtcdError. Raft lets one change be pending at a
+   * time; a change proposed meanwhile never applies and fails after the request timeout
+   * ("request timed out"), as in etcd.
+   */
+  async proposeMembership(change: MemberChange, timeoutMs = this.#requestTimeoutMs): Promise<MembershipOutcome> {
+    this.#checkRunning();
+    const propose = this.#node.proposeConfChange?.bind(this.#node);
+    if (propose === undefined) throw new EtcdError('ETCD_ERR_CLUSTER_SINGLE_NODE');
+    // A learner may publish its own attributes (forwarded to the leader), nothing else.
+    if (change.op !== 'attrs' && this.#node.isLearnerMember?.() === true) throw new EtcdError('ETCD_ERR_SERVER_NOT_SUPPORTED_FOR_LEARNER');
+    const id = this.#requestIds.next();
+    const context = encodeMemberChange({ requestId: id, change });
+    if (context.length > this.limits.maxRequestBytes) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
+    const cc: ConfChangeV2 = { transition: ConfChangeTransition.Auto, changes: [{ type: raftChangeType(change), nodeId: targetOf(change) }], context };
+    const answered = this.#waits.register(id);
+    let index: number | undefined;
+    try {
+      index = propose(cc);
+    } catch (err) {
+      this.#waits.fail(id, err instanceof Error ? err : new Error(String(err)));
+      await answered.catch(() => undefined);
+      throw err;
+    }
+    if (index !== undefined) {
+      this.#predictor?.other(index);
+      this.#proposedWaits.push({ index, id });
+    }
+    const timer = setTimeout(() => {
+      if (this.#waits.fail(id, new EtcdError('ETCD_ERR_SERVER_TIMEOUT'))) this.counters.proposalsFailed++;
+    }, timeoutMs);
+    let outcome: ApplyOutcome;
+    try {
+      outcome = await answered;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (outcome.errorCode !== undefined) {
+      this.counters.proposalsFailed++;
+      throw errorByCode(outcome.errorCode);
+    }
+    return decodeMembershipOutcome(outcome.response!);
+  }
+
   // ---- internals ----
 
   /**
@@ -473,6 +604,8 @@ export class EtcdServer {
     if (req.serializable) {
       index = this.#answeredThrough;
     } else {
+      // A learner serves serializable reads only (etcd: "rpc not supported for learner").
+      if (this.#node.isLearnerMember?.() === true) throw new EtcdError('ETCD_ERR_SERVER_NOT_SUPPORTED_FOR_LEARNER');
       this.counters.readIndexes++;
       const ri = this.#node.readIndex();
       index = typeof ri === 'number' ? ri : await ri;
@@ -507,6 +640,7 @@ export class EtcdServer {
 
   async #propose(p: Proposal): Promise<Uint8Array> {
     this.#checkRunning();
+    if (this.#node.isLearnerMember?.() === true) throw new EtcdError('ETCD_ERR_SERVER_NOT_SUPPORTED_FOR_LEARNER');
     const admitted = this.#gate.admit();
     if (admitted !== undefined) {
       await admitted;
@@ -518,18 +652,44 @@ export class EtcdServer {
     this.#checkQuota(p, data.length);
     // Throws (not leader, stopped) before anything below changes.
     const index = this.#node.propose(data);
+    if (index === undefined) return this.#awaitForwarded(id);
     // While an alarm refuses writes, a put's outcome is known only when applied.
     if ('put' in p && isPlainPut(p.put) && this.#alarms.length === 0) {
       const revision = this.#predictor?.plainPut();
       if (revision !== undefined) {
         this.#promised.set(index, revision);
-        return new Promise<Uint8Array>((resolve, reject) => this.#earlyAnswers.push({ index, revision, resolve, reject }));
+        const term = this.#node.term;
+        return new Promise<Uint8Array>((resolve, reject) => this.#earlyAnswers.push({ index, term, revision, resolve, reject }));
       }
     } else {
       this.#predictor?.other(index);
     }
     const answered = this.#waits.register(id);
+    this.#proposedWaits.push({ index, id });
     const outcome = await answered;
+    if (outcome.errorCode !== undefined) {
+      this.counters.proposalsFailed++;
+      throw errorByCode(outcome.errorCode);
+    }
+    return withHeader(outcome.response ?? EMPTY, this.header(outcome.revision));
+  }
+
+  /**
+   * A proposal a follower forwarded to the leader: answered when its entry is applied here
+   * (outcomes carry the request ID), or, if the leader never appended it (a lost message, a
+   * leader change), failed after the request timeout with etcd's "request timed out".
+   */
+  async #awaitForwarded(id: bigint): Promise<Uint8Array> {
+    const answered = this.#waits.register(id);
+    const timer = setTimeout(() => {
+      if (this.#waits.fail(id, new EtcdError('ETCD_ERR_SERVER_TIMEOUT'))) this.counters.proposalsFailed++;
+    }, this.#requestTimeoutMs);
+    let outcome: ApplyOutcome;
+    try {
+      outcome = await answered;
+    } finally {
+      clearTimeout(timer);
+    }
     if (outcome.errorCode !== undefined) {
       this.counters.proposalsFailed++;
       throw errorByCode(outcome.errorCode);
@@ -543,8 +703,18 @@ export class EtcdServer {
     this.counters.proposalsCommitted += entries.length;
     const last = entries[entries.length - 1]!.index;
     let n = 0;
+    const first = entries[0]!.index;
+    for (const e of entries) if (e.type === EntryType.ConfChangeV2) this.#membershipIndexes.add(e.index);
     while (n < this.#earlyAnswers.length && this.#earlyAnswers[n]!.index <= last) {
       const a = this.#earlyAnswers[n++]!;
+      const e = a.index >= first ? entries[a.index - first] : undefined;
+      if (e !== undefined && e.term !== a.term) {
+        // Another leader's entry at that index: this proposal was lost (a leader change fails
+        // these first; this is the second line of defence). Never answered, never promised.
+        this.#promised.delete(a.index);
+        a.reject(new EtcdError('ETCD_ERR_RAFT_LEADER_CHANGED'));
+        continue;
+      }
       a.resolve(withHeader(EMPTY, this.header(a.revision)));
       this.#answeredThrough = a.index;
     }
@@ -563,11 +733,63 @@ export class EtcdServer {
       this.#spaceAlarm.update();
     }
     for (const o of batch.outcomes) {
+      if (this.#membershipIndexes.delete(o.index) && o.response !== undefined) this.#membershipApplied(o);
       this.#predictor?.applied(o.index, o.revision, lastProposed);
       if (o.requestId !== 0n) this.#waits.trigger(o.requestId, o);
     }
     this.counters.proposalsApplied += batch.outcomes.length;
+    let n = 0;
+    while (n < this.#proposedWaits.length && this.#proposedWaits[n]!.index <= batch.lastIndex) n++;
+    if (n > 0) this.#proposedWaits.splice(0, n);
     this.#gate.release();
+  }
+
+  /**
+   * Leadership changes (Raft; one member leads once, at start). A new leader's log ends with
+   * its empty entry, and entries of earlier terms may come before it: their effect on the
+   * revision is unknown until applied, so plain puts are answered at apply until that entry is.
+   * A member that loses leadership fails what it proposed and has not seen committed: those
+   * entries may be replaced by the next leader's. Early answers are never given for them.
+   */
+  #onLeaderChange(isLeader: boolean): void {
+    if (isLeader) {
+      const predictor = new RevisionPredictor(0);
+      predictor.other(this.#node.lastIndex);
+      this.#predictor = predictor;
+      return;
+    }
+    this.#predictor = undefined;
+    const changed = new EtcdError('ETCD_ERR_RAFT_LEADER_CHANGED');
+    for (const a of this.#earlyAnswers.splice(0)) {
+      this.#promised.delete(a.index);
+      this.counters.proposalsFailed++;
+      a.reject(changed);
+    }
+    const committed = this.#node.committedIndex;
+    for (const p of this.#proposedWaits) {
+      if (p.index > committed && this.#waits.fail(p.id, changed)) this.counters.proposalsFailed++;
+    }
+    this.#proposedWaits = this.#proposedWaits.filter((p) => p.index <= committed);
+  }
+
+  /**
+   * A membership entry was applied (in log order, like every member): Raft's configuration
+   * follows an accepted change, the listeners (the peer transport) hear the new state. A member
+   * that is removed stops, as etcd's does.
+   */
+  #membershipApplied(o: ApplyOutcome): void {
+    const out = decodeMembershipOutcome(o.response!);
+    if (o.errorCode !== undefined) return;
+    this.#membership = out.state;
+    const id = targetOf(out.change);
+    if (out.raft !== 'none') {
+      const type = out.raft === 'add-voter' ? ConfChangeType.AddNode : out.raft === 'add-learner' ? ConfChangeType.AddLearnerNode : ConfChangeType.RemoveNode;
+      this.#node.applyConfChange?.({ transition: ConfChangeTransition.Auto, changes: [{ type, nodeId: id }], context: new Uint8Array(0) });
+    }
+    for (const l of this.#membershipListeners) l(out.state);
+    if (out.change.op === 'remove' && id === this.identity.memberId) {
+      this.#fail(new Error('the member has been permanently removed from the cluster'));
+    }
   }
 
   #fail(err: Error): void {
@@ -584,6 +806,31 @@ export class EtcdServer {
 }
 
 const EMPTY = new Uint8Array();
+
+/** The member a change is about (the Raft node ID of its ConfChange). */
+function targetOf(c: MemberChange): bigint {
+  return c.op === 'add' ? c.member.id : c.id;
+}
+
+function raftChangeType(c: MemberChange): ConfChangeType {
+  switch (c.op) {
+    case 'add':
+      return c.member.isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode;
+    case 'remove':
+      return ConfChangeType.RemoveNode;
+    case 'promote':
+      return ConfChangeType.AddNode;
+    case 'update':
+    case 'attrs':
+      return ConfChangeType.UpdateNode;
+  }
+}
+
+export function toPbMember(m: MemberRecord): etcdserverpb.IMember {
+  return { ID: m.id, name: m.name, peerURLs: [...m.peerUrls], clientURLs: [...m.clientUrls], isLearner: m.isLearner };
+}
+
+export { memberById };
 
 /**
  * Sets the header of an encoded response by appending field 1 (ResponseHeader). Protobuf

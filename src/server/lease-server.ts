@@ -52,7 +52,7 @@ export class LeaseServer {
   readonly #host: LeaseHost;
   readonly #store: LeaseStore & { currentRevision(): number };
   readonly #minTtl: number;
-  readonly #forwarder: LeaseForwarder | undefined;
+  #forwarder: LeaseForwarder | undefined;
   /** Store revision after the last applied batch (headers of keep-alives without an LMDB read each). */
   #revision = -1;
 
@@ -120,6 +120,15 @@ export class LeaseServer {
     if (this.#forwarder !== undefined && !this.#host.isLeader()) return this.#forwarder.leases();
     this.#checkLeader();
     return { header: this.#header(), leases: this.lessor.leases().map((ID) => ({ ID })) };
+  }
+
+  /** Followers forward keep-alives and lease reads through `f` from now on (set once the peer transport is up). */
+  setForwarder(f: LeaseForwarder): void {
+    this.#forwarder = f;
+  }
+
+  isLeader(): boolean {
+    return this.#host.isLeader();
   }
 
   #header(): etcdserverpb.IResponseHeader {

@@ -4,6 +4,8 @@ import { LmdbKvReader } from '../mvcc/kvstore.js';
 import type { etcdserverpb } from '../proto/pb.js';
 import type { KvReadView } from './ports.js';
 import { listAlarms, type AlarmMember } from '../backend/alarms.js';
+import { META_MEMBERS } from '../backend/schema.js';
+import { decodeMembership, type MembershipState } from '../apply/membership.js';
 import { allLeases, getLease, type LeaseRecord } from '../apply/lease-records.js';
 import type { LeaseId } from '../util/pure/id64.js';
 
@@ -19,6 +21,12 @@ export class LmdbReadView implements KvReadView {
 
   range(req: etcdserverpb.IRangeRequest): etcdserverpb.IRangeResponse {
     return this.#reader.range(req);
+  }
+
+  /** The membership stored with the applied index (undefined: none stored). */
+  membership(): MembershipState | undefined {
+    const b = this.#backend.meta.get(META_MEMBERS);
+    return b === undefined ? undefined : decodeMembership(b);
   }
 
   currentRevision(): number {

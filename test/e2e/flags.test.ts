@@ -254,11 +254,11 @@ describe('effective flags through a real process', { skip, timeout: SUITE_TIMEOU
     assert.match(r.err, /--logger=capnslog is removed in v3\.5/);
   });
 
-  it('--initial-cluster-state existing on an empty data dir: refused (etcd-ts cannot join yet)', { skip: onlyOurs }, async () => {
+  it('--initial-cluster-state existing on an empty data dir with no other member to ask: refused', { skip: onlyOurs }, async () => {
     const dir = makeTempDir('etcd-ts-flags-existing-');
     const { args } = await memberArgs('ex', dir, ['--initial-cluster-state', 'existing']);
     const r = runOnce(args);
     assert.equal(r.code, 1);
-    assert.match(r.err, /joining an existing cluster is not supported yet/);
+    assert.match(r.err, /cannot fetch cluster info from peer urls: could not retrieve cluster information from the given URLs/);
   });
 });

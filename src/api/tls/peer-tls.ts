@@ -1,6 +1,7 @@
 /**
- * TLS for the peer port, from the --peer-* flags, ready for the peer transport of the
- * cluster issue to plug in (it does not exist yet: a single member never opens the peer port).
+ * TLS for the peer port, from the --peer-* flags, for the peer transport of a multi-member
+ * cluster (src/cli/etcd/peer-listener.ts hands it to src/server/peer/http2-transport.ts; a
+ * single member never opens the peer port).
  *
  *   peerTls(flags, dataDir, listenPeerUrls) -> { server: ServerTls (listener side),
  *                                               client: tls.ConnectionOptions (dialing side),

@@ -1,7 +1,6 @@
 /**
  * etcdserverpb.Maintenance (Status, Alarm, Hash, HashKV, Defragment, Snapshot) and
- * etcdserverpb.Cluster (MemberList for the one member). MoveLeader and Downgrade answer
- * UNIMPLEMENTED from the transport.
+ * Downgrade. MoveLeader and the Cluster service are in cluster.ts.
  *
  * Snapshot streams the staged bbolt file in 32 KiB messages { remaining_bytes, blob } and then
  * one message whose blob is the SHA-256 of everything before it (remaining_bytes 0), as etcd's
@@ -17,12 +16,6 @@ import { EtcdError } from '../../errors/errors.js';
 export interface StatusSource {
   status(): etcdserverpb.IStatusResponse;
   header(revision: number): etcdserverpb.IResponseHeader;
-  readonly identity: {
-    readonly name: string;
-    readonly memberId: bigint;
-    readonly peerUrls: readonly string[];
-    readonly clientUrls: readonly string[];
-  };
 }
 
 /** The maintenance calls of the server (EtcdServer implements them). */
@@ -48,21 +41,6 @@ export function maintenanceMethods(s: StatusSource | MaintenanceServer): UnaryMe
       decode: (b) => pb.StatusRequest.decode(b),
       encode: encodeWith(pb.StatusResponse),
       handler: () => s.status(),
-    },
-    {
-      path: '/etcdserverpb.Cluster/MemberList',
-      decode: (b) => pb.MemberListRequest.decode(b),
-      encode: encodeWith(pb.MemberListResponse),
-      handler: () => {
-        const st = s.status();
-        const id = s.identity;
-        return {
-          header: st.header,
-          members: [
-            { ID: id.memberId, name: id.name, peerURLs: [...id.peerUrls], clientURLs: [...id.clientUrls], isLearner: false },
-          ],
-        };
-      },
     },
   ];
   if (!('alarm' in s)) return methods;

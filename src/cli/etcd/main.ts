@@ -5,16 +5,22 @@
 import { parseServerConfig, serverConfigLogFields, type ServerConfig } from '../../config/config.js';
 import { loadServerConfig } from './startup.js';
 import { formatUrl } from '../../util/urls.js';
-import { isInitialized, layoutOf } from '../../server/data-dir.js';
+import { isInitialized, layoutOf, readIdentity } from '../../server/data-dir.js';
 import { startMember, type Member } from '../../server/bootstrap.js';
 import { WORKER_THREADS } from '../../server/openers.js';
+import { isMultiMember, openClusterConsensus, type ClusterStart, type ClusterStartMode } from '../../server/peer/cluster-start.js';
 import { Http2GrpcTransport } from '../../api/grpc/http2-transport.js';
 import { openListeners, type ListenerSet } from './listeners.js';
+import { peerTransportTls } from './peer-listener.js';
 import { registerHealthService } from '../../api/grpc/health-service.js';
 import { HttpRouter } from '../../api/http/router.js';
 import { registerHealthRoutes, registerVersionRoute, type HealthServer } from '../../api/http/health.js';
 import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods, maintenanceStreams } from '../../api/v3rpc/maintenance.js';
+import { clusterMethods } from '../../api/v3rpc/cluster.js';
+import { withRequireLeader } from '../../api/v3rpc/require-leader.js';
+import { ClusterOps } from '../../server/cluster-ops.js';
+import { peerLeaseForwarder, serveLeaseCall } from '../../server/peer/lease-forwarding.js';
 import { watchMethod } from '../../api/v3rpc/watch.js';
 import { leaseKeepAliveStream, leaseKeepAliveUnary, leaseMethods } from '../../api/v3rpc/lease.js';
 import { electionMethods, electionObserve, lockMethods } from '../../api/v3rpc/lock.js';
@@ -28,6 +34,8 @@ import { registerWatchGateway } from '../../api/http/watch-gateway.js';
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 /** How long /health waits for its read before it answers 503. */
 const HEALTH_TIMEOUT_MS = 3000;
+/** A leadership transfer on a clean stop is given up after this many election timeouts. */
+const TRANSFER_ON_STOP_ELECTIONS = 2;
 /** How long in-flight calls may finish after a shutdown signal. */
 const SHUTDOWN_GRACE_MS = 1000;
 
@@ -53,8 +61,21 @@ async function main(): Promise<void> {
   logger.info('starting an etcd server', { ...serverConfigLogFields(cfg), 'member-initialized': initialized });
 
   let member: Member;
+  let cluster: ClusterStart | undefined;
   try {
-    member = await startMember(cfg, logger, WORKER_THREADS);
+    // Raft over the HTTP/2 peer transport (docs/cluster.md) for a data dir of a cluster member,
+    // a new cluster of several members, or a member joining a running cluster.
+    const stored = initialized ? readIdentity(layoutOf(cfg.dataDir, cfg.walDir)) : undefined;
+    const mode: ClusterStartMode | undefined =
+      stored?.consensus === 'raft'
+        ? { kind: 'restart', stored }
+        : !initialized && cfg.initialClusterState === 'existing'
+          ? { kind: 'join' }
+          : isMultiMember(cfg)
+            ? { kind: 'new' }
+            : undefined;
+    cluster = mode === undefined ? undefined : await openClusterConsensus(cfg, logger, peerTransportTls(cfg, logger), mode);
+    member = await startMember(cfg, logger, WORKER_THREADS, cluster?.consensus);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     logger.error('failed to start etcd', { error: message });
@@ -62,6 +83,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const server = member.server;
+  if (cluster !== undefined) server.onMembershipChange(cluster.syncPeers);
   logger.info('starting local member', {
     'local-member-id': idToHex(member.identity.memberId),
     'cluster-id': idToHex(member.identity.clusterId),
@@ -74,12 +96,9 @@ async function main(): Promise<void> {
     'applied-index': server.appliedIndex,
     term: server.term,
   });
-  logger.info(`${idToHex(server.identity.memberId)} became leader at term ${server.term}`);
-  logger.info('published local member to cluster through raft', {
-    'local-member-id': idToHex(server.identity.memberId),
-    'local-member-attributes': `{Name:${cfg.name} ClientURLs:[${server.identity.clientUrls.join(' ')}]}`,
-    'cluster-id': idToHex(server.identity.clusterId),
-  });
+  const leader = server.status().leader ?? 0n;
+  if (leader === server.identity.memberId) logger.info(`${idToHex(server.identity.memberId)} became leader at term ${server.term}`);
+  else logger.info(`raft.node: ${idToHex(server.identity.memberId)} elected leader ${idToHex(leader)} at term ${server.term}`);
   logger.info('enabled capabilities for version', { 'cluster-version': cfg.emulatedEtcdVersion.split('.').slice(0, 2).join('.') });
 
   const transport = new Http2GrpcTransport({
@@ -87,20 +106,53 @@ async function main(): Promise<void> {
     maxConcurrentStreams: cfg.maxConcurrentStreams,
     logError: (msg, err) => logger.error(msg, { error: err instanceof Error ? err.message : String(err) }),
   });
-  const unary = [...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }), ...maintenanceMethods(server), ...leaseMethods(member.leases),
-    ...lockMethods(member.concurrency), ...electionMethods(member.concurrency)];
+  let stopping = false;
+  const clusterOps = new ClusterOps(server, 5000 + 2 * cfg.electionTimeout, cluster?.transport, cfg.strictReconfigCheck);
+  cluster?.transport.onPromoteRequest((id) => clusterOps.servePromote(id));
+  if (cluster !== undefined) {
+    // Keep-alives and lease reads are the leader's: a follower forwards them (lease-forwarding.ts).
+    member.leases.setForwarder(peerLeaseForwarder(cluster.transport, () => server.status().leader ?? 0n, 5000 + 2 * cfg.electionTimeout));
+    cluster.transport.onLeaseRequest(serveLeaseCall(member.leases));
+  }
+  const published = (): void =>
+    logger.info('published local member to cluster through raft', {
+      'local-member-id': idToHex(server.identity.memberId),
+      'local-member-attributes': `{Name:${cfg.name} ClientURLs:[${server.identity.clientUrls.join(' ')}]}`,
+      'cluster-id': idToHex(server.identity.clusterId),
+    });
+  if (cluster === undefined) {
+    published();
+  } else {
+    // A cluster member publishes its name and client URLs through the log (retried while another
+    // membership change is pending), as etcd does.
+    void clusterOps.publish(cfg.name, server.identity.clientUrls, () => stopping).then((ok) => {
+      if (ok) published();
+      else if (!stopping) logger.warn('failed to publish local member to cluster through raft', { 'local-member-id': idToHex(server.identity.memberId) });
+    });
+  }
+  const unary = withRequireLeader(
+    [
+      ...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }),
+      ...maintenanceMethods(server),
+      ...clusterMethods(clusterOps, { header: (rev) => server.header(rev), currentRevision: () => server.status().header?.revision ?? 0 }),
+      ...leaseMethods(member.leases),
+      ...lockMethods(member.concurrency),
+      ...electionMethods(member.concurrency),
+    ],
+    () => server.hasLeader(),
+  );
   for (const m of unary) transport.addUnary(m);
   for (const m of maintenanceStreams(server)) transport.addStream(m);
   registerHealthService(transport);
-  transport.addStream(watchMethod(member.watchHub, { hasLeader: () => (server.status().leader ?? 0n) !== 0n }));
+  transport.addStream(watchMethod(member.watchHub, { hasLeader: () => server.hasLeader() }));
   transport.addStream(leaseKeepAliveStream(member.leases));
   transport.addStream(electionObserve(member.concurrency));
 
   const router = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });
   const health: HealthServer = {
     alarms: () => server.alarms,
-    hasLeader: () => server.status().leader !== 0n,
-    isLearner: () => false,
+    hasLeader: () => server.hasLeader(),
+    isLearner: () => server.status().isLearner === true,
     // A keys-only read through the whole pipeline, bounded so a wedged pipeline is reported
     // (503) instead of hanging the probe.
     read: async (serializable) => {
@@ -142,19 +194,23 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  let stopping = false;
   const shutdown = async (signal: string, code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     logger.info('received signal; shutting down', { signal });
     logger.info('closing etcd server', { name: cfg.name, 'data-dir': cfg.dataDir });
+    if (code === 0) {
+      // A leader hands over first, so the others need not wait an election timeout (etcd does too).
+      const to = await clusterOps.transferOnStop(TRANSFER_ON_STOP_ELECTIONS * cfg.electionTimeout).catch(() => undefined);
+      if (to !== undefined) logger.info('leadership transfer finished', { 'old-leader-member-id': idToHex(server.identity.memberId), 'new-leader-member-id': idToHex(to) });
+    }
     await listeners.close(SHUTDOWN_GRACE_MS);
     await member.close();
     logger.info('closed etcd server', { name: cfg.name, 'data-dir': cfg.dataDir });
     process.exit(code);
   };
   server.onFatal((err) => {
-    logger.error('storage pipeline failed; stopping', { error: err.message });
+    logger.error('stopping: the member cannot go on', { error: err.message });
     void shutdown('internal', 1);
   });
   process.on('SIGINT', () => void shutdown('interrupt', 0));

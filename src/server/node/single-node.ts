@@ -69,6 +69,10 @@ export class SingleNode implements ConsensusNode {
     return this.#lastIndex;
   }
 
+  get leaderId(): NodeId {
+    return this.isLeader() ? this.#memberId : 0n;
+  }
+
   isLeader(): boolean {
     return this.#leader && !this.#stopped;
   }

@@ -38,6 +38,8 @@ export interface ClusterOptions {
   extraFlags?: string[];
   env?: NodeJS.ProcessEnv;
   kind?: ServerKind;
+  /** Scheme of the peer URLs (default http; https needs peer TLS flags in extraFlags). */
+  peerScheme?: 'http' | 'https';
 }
 
 /** One member: a process with fixed ports, data dir and log file; restartable. */
@@ -52,7 +54,7 @@ export class Member {
   private starts = 0;
 
   constructor(
-    private readonly cluster: { kind: ServerKind; initialCluster: () => string; extraFlags: string[]; env: NodeJS.ProcessEnv | undefined },
+    private readonly cluster: { kind: ServerKind; initialCluster: () => string; extraFlags: string[]; env: NodeJS.ProcessEnv | undefined; peerScheme: 'http' | 'https' },
     name: string,
     workDir: string,
     dataDir: string,
@@ -71,7 +73,7 @@ export class Member {
     return `http://127.0.0.1:${this.clientPort}`;
   }
   get peerUrl(): string {
-    return `http://127.0.0.1:${this.peerPort}`;
+    return `${this.cluster.peerScheme}://127.0.0.1:${this.peerPort}`;
   }
   /** host:port, as etcdctl --endpoints and the etcd3 client take it. */
   get endpoint(): string {
@@ -141,9 +143,11 @@ export class Cluster {
   readonly members: Member[] = [];
   readonly extraFlags: string[];
   readonly env: NodeJS.ProcessEnv | undefined;
+  readonly peerScheme: 'http' | 'https';
 
   private constructor(opts: ClusterOptions) {
     this.kind = opts.kind ?? serverKind();
+    this.peerScheme = opts.peerScheme ?? 'http';
     this.name = opts.name ?? 'e2e';
     this.extraFlags = opts.extraFlags ?? [];
     this.env = opts.env;
@@ -180,6 +184,7 @@ export class Cluster {
       initialCluster: () => this.members.map((m) => `${m.name}=${m.peerUrl}`).join(','),
       extraFlags: this.extraFlags,
       env: this.env,
+      peerScheme: this.peerScheme,
     };
   }
 

@@ -14,7 +14,6 @@ import { serverKind } from './process.js';
 export type Feature = 'lease' | 'watch' | 'multi-member';
 
 export const PENDING: Readonly<Partial<Record<Feature, string>>> = {
-  'multi-member': 'etcd-ts refuses --initial-cluster with more than one member yet',
 };
 
 /**

@@ -26,15 +26,17 @@ export class RawEtcdClient {
     });
   }
 
-  /** Call `/etcdserverpb.<Service>/<Method>` with raw request bytes. */
-  call(path: string, request: Uint8Array, deadlineMs = 10_000): Promise<RawResult> {
+  /** Call `/etcdserverpb.<Service>/<Method>` with raw request bytes (and request metadata). */
+  call(path: string, request: Uint8Array, deadlineMs = 10_000, metadata: Record<string, string> = {}): Promise<RawResult> {
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(metadata)) md.set(k, v);
     return new Promise((resolve) => {
       this.client.makeUnaryRequest<Buffer, Buffer>(
         path,
         (b: Buffer) => b,
         (b: Buffer) => b,
         Buffer.from(request.buffer, request.byteOffset, request.byteLength),
-        new grpc.Metadata(),
+        md,
         { deadline: Date.now() + deadlineMs },
         (err, value) => {
           if (err) resolve({ ok: false, error: { code: err.code, details: err.details } });

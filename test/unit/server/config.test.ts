@@ -119,14 +119,16 @@ test('initial cluster: malformed entries', () => {
   fails(['--name', 'n1', '--initial-cluster', 'n1=notaurl'], 'error setting up initial cluster: URL scheme must be http, https, unix, or unixs: notaurl');
 });
 
-test('initial cluster: several members is "not supported yet"', () => {
-  fails(['--name', 'n1', '--initial-cluster', 'n1=http://localhost:2380,n2=http://localhost:2390'], /lists 2 members \(n1, n2\): multi-member clusters are not supported yet/);
+test('initial cluster: several members start a new cluster (docs/cluster.md)', () => {
+  const c = parseServerConfig(['--name', 'n1', '--initial-cluster', 'n1=http://localhost:2380,n2=http://localhost:2390'], {}, { dataDirInitialized: false });
+  assert.deepEqual(c.initialCluster.map((m) => m.name), ['n1', 'n2']);
 });
 
 test('initial cluster checks are skipped for an initialised data dir (etcd ignores the bootstrap flags on restart)', () => {
   const c = parseServerConfig(['--name', 'n1', '--initial-cluster', 'n1=http://localhost:2381'], {}, { dataDirInitialized: true });
   assert.equal(c.name, 'n1');
-  fails(['--initial-cluster-state', 'existing'], /joining an existing cluster is not supported yet/);
+  // Joining is checked at start (the cluster is fetched from the peers), not by the parser.
+  assert.equal(parseServerConfig(['--initial-cluster-state', 'existing'], {}, { dataDirInitialized: false }).initialClusterState, 'existing');
   assert.equal(parseServerConfig(['--initial-cluster-state', 'existing'], {}, { dataDirInitialized: true }).initialClusterState, 'existing');
 });
 

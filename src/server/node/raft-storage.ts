@@ -1,0 +1,86 @@
+/**
+ * The Raft storage of a member (src/raft's `Storage`), rebuilt on the main thread from what
+ * the WAL recovered (docs/cluster.md, "Restart").
+ *
+ * Layout: the store's applied index and its term are the "snapshot" point (MemoryStorage's
+ * dummy entry); after it, every entry the WAL holds past the applied index, committed or not.
+ * The hard state is the WAL's last one.
+ *
+ * This milestone has no Raft snapshots (no state transfer to a lagging follower): `snapshot()`
+ * throws ErrSnapshotTemporarilyUnavailable, so the leader keeps probing a follower whose next
+ * entry it no longer holds instead of sending it an empty snapshot (which would be a silent
+ * divergence). `compact` keeps CATCH_UP_ENTRIES entries below the released index so a follower
+ * that fell a little behind still catches up by log.
+ */
+import { ErrSnapshotTemporarilyUnavailable, MemoryStorage, type ConfState, type Snapshot } from '../../raft/index.js';
+import type { Entry, HardState, Index, Term } from '../../raftpb/types.js';
+
+/**
+ * Entries kept in memory below the index the store has synced, for followers that lag (etcd's
+ * SnapshotCatchUpEntries). A follower further behind needs a snapshot (a later milestone); the
+ * leader's probe state for it (etcd_debugging... `raft progress`) tells when this is too small.
+ */
+export const CATCH_UP_ENTRIES = 5000;
+
+export interface RecoveredLog {
+  /** The store's applied index and the term of the entry there (0, 0 for a new member). */
+  readonly appliedIndex: Index;
+  readonly appliedTerm: Term;
+  /** The WAL's hard state. */
+  readonly hardState: HardState;
+  /**
+   * Every entry the WAL recovered, in index order, contiguous up to its last one; they may begin
+   * below the applied index (the catch-up entries kept for lagging followers).
+   */
+  readonly entries: readonly Entry[];
+}
+
+export class RaftLogStorage extends MemoryStorage {
+  readonly #catchUpEntries: number;
+
+  constructor(confState: ConfState, recovered: RecoveredLog, catchUpEntries = CATCH_UP_ENTRIES) {
+    super(confState);
+    this.#catchUpEntries = catchUpEntries;
+    // The first point of the log: the first recovered entry when it is at or below the applied
+    // index (its term is known from it), else the applied index and its term.
+    // A log recovered from its first entry keeps it (a member joining later needs the log from
+    // index 1, as there are no snapshots yet): the first point is then index 0.
+    const first = recovered.entries[0];
+    const fromStart = first !== undefined && first.index === 1;
+    const fromBelow = !fromStart && first !== undefined && first.index <= recovered.appliedIndex;
+    const start = fromStart
+      ? { index: 0, term: 0 }
+      : fromBelow
+        ? { index: first.index, term: first.term }
+        : { index: recovered.appliedIndex, term: recovered.appliedTerm };
+    if (start.index > 0) {
+      super.applySnapshot({ data: new Uint8Array(0), metadata: { confState, index: start.index, term: start.term } });
+    }
+    this.append(fromBelow ? recovered.entries.slice(1) : recovered.entries.filter((e) => e.index > start.index));
+    const last = this.lastIndex();
+    // The applied index was committed; the WAL's commit may trail it only if LMDB came from a
+    // one-member log: never below the store, never past the log.
+    const commit = Math.min(Math.max(recovered.hardState.commit, recovered.appliedIndex), last);
+    this.setHardState({ ...recovered.hardState, commit });
+  }
+
+  /** No state transfer yet (see the file comment). */
+  override snapshot(): Snapshot {
+    throw ErrSnapshotTemporarilyUnavailable;
+  }
+
+  /** Drops entries at or below `index - catchUpEntries` (index: synced in the store and applied). */
+  release(index: Index): void {
+    const to = this.releasableTo(index);
+    if (to > this.firstIndex() && to <= this.lastIndex()) this.compact(to);
+  }
+
+  /** The highest index that may go once `index` is synced in the store: catch-up entries stay. */
+  releasableTo(index: Index): Index {
+    return index - this.#catchUpEntries;
+  }
+
+  get catchUpEntries(): number {
+    return this.#catchUpEntries;
+  }
+}

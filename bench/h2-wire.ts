@@ -12,9 +12,9 @@
  * What it does of HTTP/2 (RFC 9113): the preface and SETTINGS (ACKed both ways); PING ACKs;
  * flow control both ways (our receive windows are opened wide once and topped up; the send
  * side respects the server's connection and stream windows and frame size, queueing what does
- * not fit); SETTINGS_MAX_CONCURRENT_STREAMS (calls beyond it wait); GOAWAY and RST_STREAM fail
- * the calls they cover; a broken connection fails every call on it and the next call
- * reconnects. Not done: server push (disabled in our SETTINGS), priorities, padding is
+ * not fit); SETTINGS_MAX_CONCURRENT_STREAMS (calls beyond it wait); GOAWAY lets the calls the
+ * server took finish and starts the others again on a new connection; RST_STREAM fails its
+ * call; a broken connection fails every call on it and the next call reconnects. Not done: server push (disabled in our SETTINGS), priorities, padding is
  * accepted on receipt but never sent.
  */
 import * as net from 'node:net';
@@ -68,6 +68,8 @@ interface Call {
   /** Bytes of the request's DATA not yet sent (flow control); undefined when all sent. */
   pending: Buffer | undefined;
   sendWindow: number;
+  /** Starts the same call again on the next connection (a GOAWAY said the server never took it). */
+  readonly restart: () => void;
 }
 
 function frameHeader(length: number, type: number, flags: number, stream: number): Buffer {
@@ -140,7 +142,7 @@ export class WireConn {
         body[0] = 0;
         body.writeUInt32BE(message.length, 1);
         body.set(message, 5);
-        const c: Call = { id, resolve, reject, chunks: [], status: undefined, message: '', pending: body, sendWindow: this.#peerInitialWindow };
+        const c: Call = { id, resolve, reject, chunks: [], status: undefined, message: '', pending: body, sendWindow: this.#peerInitialWindow, restart: start };
         this.#calls.set(id, c);
         this.#send(socket, frameHeader(this.#block(path).length, T_HEADERS, F_END_HEADERS, id));
         this.#send(socket, this.#block(path));
@@ -296,12 +298,15 @@ export class WireConn {
     this.#buf = this.#buf.length === 0 ? d : Buffer.concat([this.#buf, d]);
     let off = 0;
     const b = this.#buf;
+    const socket = this.#socket;
     try {
       while (b.length - off >= 9) {
         const len = b.readUIntBE(off, 3);
         if (b.length - off < 9 + len) break;
         this.#onFrame(b[off + 3]!, b[off + 4]!, b.readUInt32BE(off + 5) & 0x7fff_ffff, b.subarray(off + 9, off + 9 + len));
         off += 9 + len;
+        // A frame ended this connection (GOAWAY, then a new one): the rest of `b` is the old one's.
+        if (this.#socket !== socket) return;
       }
     } catch (err) {
       this.#fail(new WireCallError(INTERNAL, `protocol: ${(err as Error).message}`));
@@ -372,9 +377,17 @@ export class WireConn {
         return;
       case T_GOAWAY: {
         const last = p.readUInt32BE(0) & 0x7fff_ffff;
-        const err = new WireCallError(UNAVAILABLE, `GOAWAY (code ${p.readUInt32BE(4)}) ${p.subarray(8).toString('utf8')}`);
-        for (const c of [...this.#calls.values()]) if (c.id > last) this.#end(c, err);
-        this.#dead = err; // the next call opens a new connection
+        this.#dead = new WireCallError(UNAVAILABLE, `GOAWAY (code ${p.readUInt32BE(4)}) ${p.subarray(8).toString('utf8')}`);
+        // Streams above `last` were never processed (RFC 9113 6.8): they start again on the next
+        // connection, after the calls the server took have finished on this one.
+        for (const c of [...this.#calls.values()]) {
+          if (c.id <= last) continue;
+          this.#calls.delete(c.id);
+          const i = this.#blocked.indexOf(c);
+          if (i >= 0) this.#blocked.splice(i, 1);
+          this.#waiting.push(c.restart);
+        }
+        this.#drainWaiting();
         return;
       }
       case T_WINDOW_UPDATE: {

@@ -152,6 +152,33 @@ test('GOAWAY: calls the server took finish, later calls go to a new connection',
   }
 });
 
+test('GOAWAY below an in-flight call: that call was never processed and succeeds on a new connection', async () => {
+  let sessions = 0;
+  const s = await server((stream, headers, body) => {
+    if (stream.id === 3 && sessions === 1) {
+      // The second stream of the first connection: "I took stream 1 only".
+      stream.session?.goaway(http2.constants.NGHTTP2_NO_ERROR, 1);
+      return;
+    }
+    if (stream.id === 1 && sessions === 1) {
+      setTimeout(() => echo(stream, headers, body), 50);
+      return;
+    }
+    echo(stream, headers, body);
+  });
+  s.srv.on('session', () => sessions++);
+  const c = new WireConn({ endpoint: s.endpoint, timeoutMs: 0 });
+  try {
+    const [first, second] = await Promise.all([c.call('/t/E', Buffer.from('one')), c.call('/t/E', Buffer.from('two'))]);
+    assert.equal(first.toString(), 'eno', 'the call the server took finishes on the first connection');
+    assert.equal(second.toString(), 'owt', 'the call it did not take is answered on a new connection');
+    assert.equal(sessions, 2);
+  } finally {
+    c.close();
+    await s.close();
+  }
+});
+
 test('a server that is not there: the call fails with UNAVAILABLE, nothing hangs', async () => {
   const s = await server(echo);
   const endpoint = s.endpoint;

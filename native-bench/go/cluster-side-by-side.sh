@@ -15,6 +15,8 @@
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=cases.sh
+. "$here/cases.sh"
 repo="$(cd "$here/../.." && pwd)"
 rounds=2; duration=10s; warmup=1s; cases="put:1:1,put:100:10,put:1000:100"; keys=100000
 die() { echo "cluster-side-by-side: $*" >&2; exit 1; }
@@ -87,14 +89,7 @@ for r in $(seq "$rounds"); do
       "$gen" --endpoints "$eps" --prefill-only --key-space-size "$keys" > /dev/null 2>&1
       pidlist="$(IFS=,; echo "${pids[*]}")"
       for c in "${case_list[@]}"; do
-        IFS=':' read -r op cl cn <<< "$c"
-        extra=()
-        case "$op" in
-          put|txn-put|kube-create|kube-list|kube-count) gop="$op" ;;
-          range-l) gop=range; extra=(--consistency l) ;;
-          range-s) gop=range; extra=(--consistency s) ;;
-          *) die "unknown op in case '$c'" ;;
-        esac
+        case_flags "$c" || die "unknown op in case '$c'"
         line="$("$gen" --endpoints "$eps" --op "$gop" "${extra[@]}" --clients "$cl" --conns "$cn" --duration "$duration" --warmup "$warmup" \
           --key-space-size "$keys" --server-pid "$pidlist" 2>/dev/null)"
         if [ -z "$line" ]; then

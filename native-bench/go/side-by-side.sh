@@ -30,6 +30,8 @@
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=cases.sh
+. "$here/cases.sh"
 repo="$(cd "$here/../.." && pwd)"
 
 rounds=2
@@ -208,14 +210,7 @@ for ((r = 1; r <= rounds; r++)); do
       echo "side-by-side: $n: prefill failed: $(tail -n 3 "$server_dir/gen.err")" >&2
     fi
     for c in "${case_list[@]}"; do
-      IFS=':' read -r op cl cn <<< "$c"
-      extra=()
-      case "$op" in
-        put|txn-put|kube-create|kube-list|kube-count) gop="$op" ;;
-        range-l) gop=range; extra=(--consistency l) ;;
-        range-s) gop=range; extra=(--consistency s) ;;
-        *) die "unknown op in case '$c'" ;;
-      esac
+      case_flags "$c" || die "unknown op in case '$c'"
       run_gen --endpoints "$server_ep" --op "$gop" "${extra[@]}" --clients "$cl" --conns "$cn" \
         --duration "$duration" --warmup "$warmup" --key-space-size "$keys" --server-pid "$server_pid"
       line="$gen_out"

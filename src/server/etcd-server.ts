@@ -576,19 +576,7 @@ export class EtcdServer {
       this.#predictor?.other(index);
       this.#proposedWaits.push({ index, id });
     }
-    const timer = setTimeout(() => {
-      if (this.#waits.fail(id, new EtcdError('ETCD_ERR_SERVER_TIMEOUT'))) this.counters.proposalsFailed++;
-    }, timeoutMs);
-    let outcome: ApplyOutcome;
-    try {
-      outcome = await answered;
-    } finally {
-      clearTimeout(timer);
-    }
-    if (outcome.errorCode !== undefined) {
-      this.counters.proposalsFailed++;
-      throw errorByCode(outcome.errorCode);
-    }
+    const outcome = await this.#outcomeWithin(id, answered, timeoutMs);
     return decodeMembershipOutcome(outcome.response!);
   }
 
@@ -680,10 +668,18 @@ export class EtcdServer {
    * leader change), failed after the request timeout with etcd's "request timed out".
    */
   async #awaitForwarded(id: bigint): Promise<Uint8Array> {
-    const answered = this.#waits.register(id);
+    const outcome = await this.#outcomeWithin(id, this.#waits.register(id), this.#requestTimeoutMs);
+    return withHeader(outcome.response ?? EMPTY, this.header(outcome.revision));
+  }
+
+  /**
+   * The outcome registered for request `id`, failed with etcd's "request timed out" after
+   * `timeoutMs`; an outcome carrying an error is thrown as that error. Either failure counts.
+   */
+  async #outcomeWithin(id: bigint, answered: Promise<ApplyOutcome>, timeoutMs: number): Promise<ApplyOutcome> {
     const timer = setTimeout(() => {
       if (this.#waits.fail(id, new EtcdError('ETCD_ERR_SERVER_TIMEOUT'))) this.counters.proposalsFailed++;
-    }, this.#requestTimeoutMs);
+    }, timeoutMs);
     let outcome: ApplyOutcome;
     try {
       outcome = await answered;
@@ -694,7 +690,7 @@ export class EtcdServer {
       this.counters.proposalsFailed++;
       throw errorByCode(outcome.errorCode);
     }
-    return withHeader(outcome.response ?? EMPTY, this.header(outcome.revision));
+    return outcome;
   }
 
   /** Committed entries: answer the plain puts among them, then hand them to the apply loop. */

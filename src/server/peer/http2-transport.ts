@@ -280,17 +280,19 @@ export class Http2PeerTransport implements PeerTransport {
       return;
     }
     const path = headers[':path'] ?? '';
-    if (path.startsWith(PROMOTE_PATH_PREFIX) && headers[':method'] === 'POST') {
-      if (parseId(headers['x-etcd-cluster-id']) !== this.clusterId) return refuse(412, 'cluster ID mismatch');
+    /** Why a call from another member is refused (its cluster, its sender), or undefined. */
+    const notFromPeer = (): [number, string] | undefined => {
+      if (parseId(headers['x-etcd-cluster-id']) !== this.clusterId) return [412, 'cluster ID mismatch'];
       const sender = parseId(headers['x-server-from']);
-      if (sender === undefined || !this.#senders.has(sender)) return refuse(403, 'unknown sender');
-      const id = parseId(path.slice(PROMOTE_PATH_PREFIX.length));
-      if (id === undefined || this.#promoteHandler === undefined) return refuse(404, 'member not found');
-      stream.resume();
-      this.#promoteHandler(id).then(
+      if (sender === undefined || !this.#senders.has(sender)) return [403, 'unknown sender'];
+      return undefined;
+    };
+    /** Answers with what `handler` resolves to (500 with the message when it rejects). */
+    const answer = (handler: Promise<{ status: number; body: Uint8Array }>, contentType: string): void => {
+      handler.then(
         (r) => {
           if (stream.destroyed) return;
-          stream.respond({ ':status': r.status, 'content-type': 'application/octet-stream' });
+          stream.respond({ ':status': r.status, 'content-type': contentType });
           stream.end(Buffer.from(r.body));
         },
         (err: unknown) => {
@@ -299,12 +301,19 @@ export class Http2PeerTransport implements PeerTransport {
           stream.end(err instanceof Error ? err.message : String(err));
         },
       );
+    };
+    if (path.startsWith(PROMOTE_PATH_PREFIX) && headers[':method'] === 'POST') {
+      const refused = notFromPeer();
+      if (refused !== undefined) return refuse(...refused);
+      const id = parseId(path.slice(PROMOTE_PATH_PREFIX.length));
+      if (id === undefined || this.#promoteHandler === undefined) return refuse(404, 'member not found');
+      stream.resume();
+      answer(this.#promoteHandler(id), 'application/octet-stream');
       return;
     }
     if (path.startsWith(LEASE_PATH_PREFIX) && headers[':method'] === 'POST') {
-      if (parseId(headers['x-etcd-cluster-id']) !== this.clusterId) return refuse(412, 'cluster ID mismatch');
-      const sender = parseId(headers['x-server-from']);
-      if (sender === undefined || !this.#senders.has(sender)) return refuse(403, 'unknown sender');
+      const refused = notFromPeer();
+      if (refused !== undefined) return refuse(...refused);
       const handler = this.#leaseHandler;
       if (handler === undefined) return refuse(503, 'leases not served yet');
       const op = path.slice(LEASE_PATH_PREFIX.length);
@@ -316,18 +325,7 @@ export class Http2PeerTransport implements PeerTransport {
       });
       stream.on('end', () => {
         if (bytes > MAX_LEASE_BODY_BYTES) return refuse(413, `lease call body over ${MAX_LEASE_BODY_BYTES} bytes`);
-        handler(op, Buffer.concat(chunks, bytes)).then(
-          (r) => {
-            if (stream.destroyed) return;
-            stream.respond({ ':status': r.status, 'content-type': 'application/protobuf' });
-            stream.end(Buffer.from(r.body));
-          },
-          (err: unknown) => {
-            if (stream.destroyed) return;
-            stream.respond({ ':status': 500, 'content-type': 'text/plain' });
-            stream.end(err instanceof Error ? err.message : String(err));
-          },
-        );
+        answer(handler(op, Buffer.concat(chunks, bytes)), 'application/protobuf');
       });
       return;
     }

@@ -15,6 +15,9 @@ import { decodeLease } from '../mvcc/etcd-buckets.js';
 import { encodeLeaseRecord, leaseIdKey } from '../apply/lease-records.js';
 import { layoutOf, writeIdentity } from './data-dir.js';
 import { computeClusterId, computeMemberId } from './identity.js';
+import { bootstrapEntries } from './node/raft-opener.js';
+import { openWalSync } from '../wal/index.js';
+import type { MemberRecord } from '../apply/membership.js';
 
 export class SnapshotError extends Error {
   override name = 'SnapshotError';
@@ -121,7 +124,7 @@ export interface RestoreResult {
 const PROGRESS_EVERY = 100_000;
 
 /** The members of --initial-cluster (name=url,...): their IDs, ours by --name. */
-function clusterMembers(o: RestoreOptions): { memberId: bigint; clusterId: bigint } {
+function clusterMembers(o: RestoreOptions): { memberId: bigint; clusterId: bigint; members: MemberRecord[] } {
   const byName = new Map<string, string[]>();
   for (const part of o.initialCluster.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
     const eq = part.indexOf('=');
@@ -141,8 +144,11 @@ function clusterMembers(o: RestoreOptions): { memberId: bigint; clusterId: bigin
   if (advertised.join(',') !== [...mine].sort().join(',')) {
     throw new SnapshotError(`--initial-cluster must include ${o.name}=${advertised.join(',')} (--initial-advertise-peer-urls), has ${mine.join(',')}`);
   }
-  const ids = [...byName.values()].map((urls) => computeMemberId([...urls].sort(), o.initialClusterToken));
-  return { memberId: computeMemberId(advertised, o.initialClusterToken), clusterId: computeClusterId(ids) };
+  const members = [...byName].map(([name, urls]) => {
+    const peerUrls = [...urls].sort();
+    return { id: computeMemberId(peerUrls, o.initialClusterToken), name, peerUrls, clientUrls: [], isLearner: false };
+  });
+  return { memberId: computeMemberId(advertised, o.initialClusterToken), clusterId: computeClusterId(members.map((m) => m.id)), members };
 }
 
 /**
@@ -202,7 +208,22 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
     const closing = backend;
     backend = undefined;
     await closing.close();
-    writeIdentity(layout, { format: 'etcd-ts/identity/v1', name: o.name, memberId: ids.memberId, clusterId: ids.clusterId });
+    // A cluster of several members starts its log as a new one does (src/server/bootstrap.ts):
+    // one committed membership change per member at term 1, so every restored member holds the
+    // same membership (with the names of --initial-cluster) before Raft starts, as etcd's restore
+    // writes its members and their conf-change entries. One member runs without Raft: no log.
+    const raft = ids.members.length > 1;
+    if (raft) {
+      const { wal } = openWalSync({ dir: layout.walDir }, 0);
+      try {
+        const entries = bootstrapEntries(ids.members);
+        wal.save({ term: 1, vote: 0n, commit: entries.length }, entries);
+        wal.sync();
+      } finally {
+        wal.close();
+      }
+    }
+    writeIdentity(layout, { format: 'etcd-ts/identity/v1', name: o.name, memberId: ids.memberId, clusterId: ids.clusterId, ...(raft ? { consensus: 'raft' as const } : {}) });
     return { revision, compactedRevision, entries, memberId: ids.memberId, clusterId: ids.clusterId, leasesRestored, alarmsSkipped };
   } catch (err) {
     if (backend !== undefined) await backend.close().catch(() => undefined);

@@ -40,6 +40,11 @@ export interface ClusterOptions {
   kind?: ServerKind;
   /** Scheme of the peer URLs (default http; https needs peer TLS flags in extraFlags). */
   peerScheme?: 'http' | 'https';
+  /**
+   * Runs once the members have their names, ports and data dirs and before any is started
+   * (e.g. to restore a snapshot into each data dir).
+   */
+  prepare?: (members: readonly Member[], initialCluster: string) => Promise<void>;
 }
 
 /** One member: a process with fixed ports, data dir and log file; restartable. */
@@ -168,6 +173,7 @@ export class Cluster {
         c.members.push(new Member(c.memberContext(), name, workDir, dataDir, await freePort(), await freePort()));
       }
       try {
+        await opts.prepare?.(c.members, c.memberContext().initialCluster());
         await c.startAll();
         return c;
       } catch (err) {

@@ -26,8 +26,8 @@ export interface WatchServiceOptions {
   hasLeader(): boolean;
   /**
    * Calls `listener` whenever this member loses its leader; returns the unsubscribe function.
-   * `hasleader=true` streams then end with `etcdserver: no leader`, as etcd's monitorLeader does.
-   * One member never loses its leader; the cluster's Raft node will report it.
+   * `hasleader=true` streams then end with `etcdserver: no leader`, as etcd's monitorLeader does
+   * (src/server/leader-monitor.ts: after a few election timeouts without a leader).
    */
   onLeaderLost?(listener: () => void): () => void;
 }

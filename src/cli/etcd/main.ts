@@ -19,6 +19,7 @@ import { kvMethods } from '../../api/v3rpc/kv.js';
 import { maintenanceMethods, maintenanceStreams } from '../../api/v3rpc/maintenance.js';
 import { clusterMethods } from '../../api/v3rpc/cluster.js';
 import { withRequireLeader } from '../../api/v3rpc/require-leader.js';
+import { LeaderMonitor } from '../../server/leader-monitor.js';
 import { ClusterOps } from '../../server/cluster-ops.js';
 import { peerLeaseForwarder, serveLeaseCall } from '../../server/peer/lease-forwarding.js';
 import { watchMethod } from '../../api/v3rpc/watch.js';
@@ -144,7 +145,9 @@ async function main(): Promise<void> {
   for (const m of unary) transport.addUnary(m);
   for (const m of maintenanceStreams(server)) transport.addStream(m);
   registerHealthService(transport);
-  transport.addStream(watchMethod(member.watchHub, { hasLeader: () => server.hasLeader() }));
+  // hasleader=true watches end a few election timeouts after this member lost its leader.
+  const leaderMonitor = new LeaderMonitor(() => server.hasLeader(), cfg.electionTimeout);
+  transport.addStream(watchMethod(member.watchHub, { hasLeader: () => server.hasLeader(), onLeaderLost: (l) => leaderMonitor.onLeaderLost(l) }));
   transport.addStream(leaseKeepAliveStream(member.leases));
   transport.addStream(electionObserve(member.concurrency));
 
@@ -204,6 +207,7 @@ async function main(): Promise<void> {
       const to = await clusterOps.transferOnStop(TRANSFER_ON_STOP_ELECTIONS * cfg.electionTimeout).catch(() => undefined);
       if (to !== undefined) logger.info('leadership transfer finished', { 'old-leader-member-id': idToHex(server.identity.memberId), 'new-leader-member-id': idToHex(to) });
     }
+    leaderMonitor.close();
     await listeners.close(SHUTDOWN_GRACE_MS);
     await member.close();
     logger.info('closed etcd server', { name: cfg.name, 'data-dir': cfg.dataDir });

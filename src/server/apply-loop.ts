@@ -3,7 +3,8 @@
  *
  * It alone owns the applied index, the ordered hand-off of committed entries to the apply
  * pipe (worker or in-thread), checkpoints (LMDB synced every `checkpointEntries` applied
- * entries, then the log released below it) and the applied-batch stream: every applied batch
+ * entries, or sooner once `checkpointBytes` of entry data were applied, then the log released
+ * below it) and the applied-batch stream: every applied batch
  * is published once, in index order, to every subscriber (the request waits now; the watch
  * hub, the lessor and the auth cache later).
  *
@@ -36,11 +37,24 @@ export interface ApplyLoopOptions {
   readonly appliedIndex: number;
   /** Sync LMDB and release the log after this many applied entries (--snapshot-count). */
   readonly checkpointEntries: number;
+  /**
+   * ... or once this many bytes of entry data were applied since the last checkpoint (default
+   * CHECKPOINT_BYTES), so a log of large entries (100-put transactions, big values) does not
+   * keep hundreds of MiB of WAL that the synced store already holds.
+   */
+  readonly checkpointBytes?: number;
   /** Entries at or below `index` are in a synced store: the log may drop them. */
   readonly releaseLog: (index: number) => void;
   /** Stage timing: from handing a batch to the pipe to its outcomes, in seconds. */
   readonly onApplied?: (seconds: number, entries: number) => void;
 }
+
+/**
+ * Default `checkpointBytes`: two 64 MiB WAL segments. etcd keeps --snapshot-count entries of WAL
+ * whatever their size; the store here is its own snapshot (a sync makes it the recovery point),
+ * so the WAL needs to hold only what was applied since the last sync.
+ */
+export const CHECKPOINT_BYTES = 128 * 1024 * 1024;
 
 /** Entries handed to the pipe per call at most (replay hands over the whole recovered log at once). */
 const MAX_HANDOFF_ENTRIES = 1000;
@@ -48,6 +62,7 @@ const MAX_HANDOFF_ENTRIES = 1000;
 export class ApplyLoop {
   readonly #pipe: ApplyPipe;
   readonly #checkpointEntries: number;
+  readonly #checkpointBytes: number;
   readonly #releaseLog: (index: number) => void;
   /** Revisions promised for queued entries, by index (see `enqueue`). */
   readonly #promised = new Map<number, number>();
@@ -63,12 +78,15 @@ export class ApplyLoop {
   /** Every hand-off so far, chained: settles when the last one is published. */
   #chain: Promise<void> = Promise.resolve();
   #checkpointIndex: number;
+  /** Entry data bytes applied since the last checkpoint began. */
+  #bytesSinceCheckpoint = 0;
   #checkpointing = false;
   #failed: Error | undefined;
 
   constructor(opts: ApplyLoopOptions) {
     this.#pipe = opts.pipe;
     this.#checkpointEntries = opts.checkpointEntries;
+    this.#checkpointBytes = opts.checkpointBytes ?? CHECKPOINT_BYTES;
     this.#releaseLog = opts.releaseLog;
     this.#onApplied = opts.onApplied;
     this.#applied = new IndexWaiter(opts.appliedIndex);
@@ -189,9 +207,9 @@ export class ApplyLoop {
           return;
         }
       }
-      if (this.#applied.current - this.#checkpointIndex >= this.#checkpointEntries && !this.#checkpointing) {
-        void this.#checkpointAt(this.#applied.current);
-      }
+      for (const e of batch) this.#bytesSinceCheckpoint += e.data.length;
+      const due = this.#applied.current - this.#checkpointIndex >= this.#checkpointEntries || this.#bytesSinceCheckpoint >= this.#checkpointBytes;
+      if (due && !this.#checkpointing) void this.#checkpointAt(this.#applied.current);
     });
   }
 
@@ -208,6 +226,7 @@ export class ApplyLoop {
    */
   #checkpointAt(index: number): Promise<void> {
     this.#checkpointing = true;
+    this.#bytesSinceCheckpoint = 0;
     const done = this.#pipe.flush().then(
       () => {
         this.#releaseLog(index);

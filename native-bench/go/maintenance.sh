@@ -59,7 +59,7 @@ free_port() { "$node" -e 'const s=require("net").createServer();s.listen(0,"127.
 now() { date +%s.%N; }
 since() { printf "%.2f" "$(echo "$(now) - $1" | bc)"; }
 # p50, p99 and max (ms) and the error count of one etcd-load JSON line.
-lat() { "$node" -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));const l=r.latency_ms;console.log(`${l.p50} / ${l.p99} / ${l.max} ms (${r.requests} puts${r.error_count?`, ${r.error_count} errors`:""})`)'; }
+lat() { "$node" -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));const l=r.latency_ms;console.log(`${l.p50} / ${l.p99} / ${l.max} ms (${r.requests} puts${r.error_count?`, ${r.error_count} errors: ${Object.keys(r.errors).join("; ")}`:""})`)'; }
 ctl() { ETCDCTL_API=3 "$etcdctl" --endpoints "$ep" --command-timeout 10m "$@"; }
 
 echo "date: $(date -u +%FT%TZ); load average: $(cut -d' ' -f1-3 /proc/loadavg); keys: $keys; put clients: $clients (1 connection); window: ${window}s" >&2

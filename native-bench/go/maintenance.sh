@@ -10,6 +10,8 @@
 #   5. the server is stopped; the snapshot is restored into a new data dir, timed, with the
 #      server's own tool: `etcdctl snapshot restore` (etcd 3.4) for a real etcd binary,
 #      bin/etcdutl snapshot restore for an etcd-ts checkout.
+# Defrag and save also report the server's CPU seconds (/proc/<pid>/stat, every thread), restore
+# the tool's (user + system): less sensitive than wall clock to a busy machine.
 # Prints one markdown table row per server. Puts overwrite random keys of the same key space.
 #
 #   native-bench/go/maintenance.sh [--keys N] [--clients C] [--window S] NAME=PATH [NAME=PATH ...]
@@ -60,10 +62,13 @@ now() { date +%s.%N; }
 since() { printf "%.2f" "$(echo "$(now) - $1" | bc)"; }
 # p50, p99 and max (ms) and the error count of one etcd-load JSON line.
 lat() { "$node" -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));const l=r.latency_ms;console.log(`${l.p50} / ${l.p99} / ${l.max} ms (${r.requests} puts${r.error_count?`, ${r.error_count} errors: ${Object.keys(r.errors).join("; ")}`:""})`)'; }
+# CPU seconds (user + system, every thread) a process used so far.
+cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+cpu_since() { printf "%.2f" "$(echo "$(cpu "$1") - $2" | bc)"; }
 ctl() { ETCDCTL_API=3 "$etcdctl" --endpoints "$ep" --command-timeout 10m "$@"; }
 
 echo "date: $(date -u +%FT%TZ); load average: $(cut -d' ' -f1-3 /proc/loadavg); keys: $keys; put clients: $clients (1 connection); window: ${window}s" >&2
-echo "| server | keys | load s | put p50 / p99 / max, no maintenance | defrag alone s | put p50 / p99 / max during defrag | defrag with puts s | snapshot save s | snapshot MB | restore s |"
+echo "| server | keys | load s | put p50 / p99 / max, no maintenance | defrag alone s (server CPU s) | put p50 / p99 / max during defrag | defrag with puts s | snapshot save s (server CPU s) | snapshot MB | restore s (CPU s) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for i in "${!names[@]}"; do
   dir="$(mktemp -d "${TMPDIR:-/tmp}/maintenance-XXXXXX")"
@@ -79,21 +84,21 @@ for i in "${!names[@]}"; do
   load="$("$here/bin/etcd-load" --endpoints "$ep" --prefill-only --key-space-size "$keys" | sed 's/.*"prefill_s":\([0-9.]*\).*/\1/')"
   put=(--endpoints "$ep" --op put --clients "$clients" --conns 1 --key-space-size "$keys")
   base="$("$here/bin/etcd-load" "${put[@]}" --duration "${window}s" --warmup 1s | lat)"
-  t0="$(now)"; ctl defrag > "$dir/defrag1.out" 2>&1 || echo "${names[$i]}: defrag failed: $(cat "$dir/defrag1.out")" >&2
-  alone="$(since "$t0")"
+  c0="$(cpu "$pid")"; t0="$(now)"; ctl defrag > "$dir/defrag1.out" 2>&1 || echo "${names[$i]}: defrag failed: $(cat "$dir/defrag1.out")" >&2
+  alone="$(since "$t0")"; alonecpu="$(cpu_since "$pid" "$c0")"
   w="$(echo "$alone" | awk -v w="$window" '{ d = int($1 + 0.999); print (d > w ? d : w) }')"
   ( t1="$(now)"; ctl defrag > "$dir/defrag2.out" 2>&1 || echo "${names[$i]}: defrag failed: $(cat "$dir/defrag2.out")" >&2; since "$t1" > "$dir/defrag2.s" ) &
   dpid=$!
   during="$("$here/bin/etcd-load" "${put[@]}" --duration "${w}s" --warmup 0s | lat)"
   wait "$dpid"; withputs="$(cat "$dir/defrag2.s")"
-  t0="$(now)"; ctl snapshot save "$dir/snap.db" > "$dir/save.out" 2>&1 || echo "${names[$i]}: snapshot save failed: $(cat "$dir/save.out")" >&2
-  save="$(since "$t0")"
+  c0="$(cpu "$pid")"; t0="$(now)"; ctl snapshot save "$dir/snap.db" > "$dir/save.out" 2>&1 || echo "${names[$i]}: snapshot save failed: $(cat "$dir/save.out")" >&2
+  save="$(since "$t0")"; savecpu="$(cpu_since "$pid" "$c0")"
   smb=$(( ($(stat -c %s "$dir/snap.db" 2>/dev/null || echo 0) + 524288) / 1048576 ))
   kill -TERM "$pid"; wait "$pid" 2>/dev/null; pid=""
   t0="$(now)"
-  ${restores[$i]} "$dir/snap.db" --data-dir "$dir/restored" --name mb --initial-cluster "mb=http://127.0.0.1:$pp" \
+  /usr/bin/time -f "%U %S" -o "$dir/restore.cpu" ${restores[$i]} "$dir/snap.db" --data-dir "$dir/restored" --name mb --initial-cluster "mb=http://127.0.0.1:$pp" \
     --initial-advertise-peer-urls "http://127.0.0.1:$pp" > "$dir/restore.out" 2>&1 || echo "${names[$i]}: restore failed: $(cat "$dir/restore.out")" >&2
-  restore="$(since "$t0")"
-  echo "| ${names[$i]} | $keys | $load | $base | $alone | $during | $withputs | $save | $smb | $restore |"
+  restore="$(since "$t0")"; restorecpu="$(awk '{ printf "%.2f", $1 + $2 }' "$dir/restore.cpu" 2>/dev/null)"
+  echo "| ${names[$i]} | $keys | $load | $base | $alone ($alonecpu) | $during | $withputs | $save ($savecpu) | $smb | $restore ($restorecpu) |"
   rm -rf "$dir"; dir=""
 done

@@ -91,7 +91,7 @@ export function peerHashKvs(peer: HashKvPeer, timeoutMs: number): CorruptionPeer
       }
       return {
         ok: true,
-        memberId: BigInt.asUintN(64, BigInt(String(resp.header?.memberId ?? id))),
+        memberId: BigInt.asUintN(64, resp.header?.memberId ?? id),
         revision: Number(resp.header?.revision ?? 0),
         compactRevision: Number(resp.compactRevision ?? 0),
         hash: Number(resp.hash ?? 0) >>> 0,

@@ -23,7 +23,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { Cluster, type Member } from './framework/cluster.js';
+import { Cluster, serverEnv, type Member } from './framework/cluster.js';
 import { RawEtcdClient } from './framework/raw.js';
 import { etcdctlUnavailableReason, runEtcdctl } from './framework/etcdctl.js';
 import { serverCommand, serverKind, serverUnavailableReason, sleep, startProcess, SUITE_TIMEOUT_MS } from './framework/process.js';
@@ -186,7 +186,7 @@ describe('corruption checks, 3 members', { skip, timeout: SUITE_TIMEOUT_MS }, ()
     corruptValue(victim.dataDir, 'k7');
 
     // (a) The initial check refuses the start and names both peers.
-    const proc = startProcess([...serverCommand(), ...victim.flags(), '--experimental-initial-corrupt-check'], { cwd: victim.workDir, logFile: victim.logFile });
+    const proc = startProcess([...serverCommand(), ...victim.flags(), '--experimental-initial-corrupt-check'], { cwd: victim.workDir, logFile: victim.logFile, env: serverEnv() });
     const exit = await proc.exited;
     assert.equal(exit.code, 1, victim.logTail(30));
     const err = readFileSync(victim.logFile, 'utf8').split('\n').find((l) => l.startsWith('etcd: '));

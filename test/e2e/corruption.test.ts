@@ -3,7 +3,8 @@
  * three real bin/etcd processes and the real etcdctl 3.4:
  *
  * - no false alarm: with --experimental-corrupt-check-time on every member and
- *   --experimental-initial-corrupt-check, concurrent writers through every member while the leader
+ *   --experimental-initial-corrupt-check, concurrent writers through every member and repeated
+ *   compactions (members compact physically at their own pace) while the leader
  *   runs its rounds (at least three rounds that compared a peer's hash are awaited in the log), and
  *   a member restarted in the middle of the writes passes its initial check: no alarm is raised,
  *   every write is answered. Green against the real etcd 3.4 too (ETCD_TEST_SERVER=real).
@@ -82,11 +83,36 @@ function logLines(m: Member, msg: string): Record<string, unknown>[] {
     .filter((l) => l['msg'] === msg);
 }
 
-/** Puts through every member until stopped: how many were answered, and every error. */
-function writers(c: Cluster, perEndpoint: number): { stop: () => Promise<{ ok: number; errors: string[] }> } {
+/** A member being restarted refuses or drops calls; those are not what this test checks. */
+const TRANSIENT = /unavailable|connect|leader|stopped|timed out/i;
+
+/**
+ * Puts through every member until stopped, and compactions (every 300 ms, 200 revisions behind)
+ * through the first: how many puts and compactions were answered, and every other error.
+ */
+function writers(c: Cluster, perEndpoint: number): { stop: () => Promise<{ ok: number; compactions: number; errors: string[] }> } {
   let stopping = false;
   let ok = 0;
+  let compactions = 0;
   const errors: string[] = [];
+  const compactor = (async () => {
+    const raw = new RawEtcdClient(c.members[0]!.endpoint);
+    let last = 0;
+    try {
+      while (!stopping) {
+        await sleep(300);
+        const target = (await raw.revision().catch(() => 0)) - 200;
+        if (target <= last) continue;
+        const r = await raw.compact({ revision: target });
+        if (r.ok) {
+          last = target;
+          compactions++;
+        } else if (!TRANSIENT.test(r.error.details)) errors.push(`compact ${target}: ${r.error.details}`);
+      }
+    } finally {
+      raw.close();
+    }
+  })();
   const loops = c.members.flatMap((m, mi) =>
     Array.from({ length: perEndpoint }, async (_, w) => {
       const raw = new RawEtcdClient(m.endpoint);
@@ -94,8 +120,7 @@ function writers(c: Cluster, perEndpoint: number): { stop: () => Promise<{ ok: n
         for (let i = 0; !stopping; i++) {
           const r = await raw.put({ key: Buffer.from(`w/${mi}/${w}/${i % 50}`), value: Buffer.from(`v${i}`) });
           if (r.ok) ok++;
-          // A member being restarted refuses or drops calls; those are not what this test checks.
-          else if (!/unavailable|connect|leader|stopped|timed out/i.test(r.error.details)) errors.push(r.error.details);
+          else if (!TRANSIENT.test(r.error.details)) errors.push(r.error.details);
           else await sleep(50);
         }
       } finally {
@@ -106,8 +131,8 @@ function writers(c: Cluster, perEndpoint: number): { stop: () => Promise<{ ok: n
   return {
     stop: async () => {
       stopping = true;
-      await Promise.all(loops);
-      return { ok, errors };
+      await Promise.all([...loops, compactor]);
+      return { ok, compactions, errors };
     },
   };
 }
@@ -153,9 +178,10 @@ describe('corruption checks, 3 members', { skip, timeout: SUITE_TIMEOUT_MS }, ()
       if (ours) assert.equal(logLines(follower, 'initial corruption checking passed; no corruption').length, 1, follower.logTail(30));
       const before = compared();
       await until(() => `two more rounds after the restart (${compared() - before})`, async () => (compared() >= before + 2 ? true : undefined), 600, 100);
-      const { ok, errors } = await w.stop();
+      const { ok, compactions, errors } = await w.stop();
       assert.deepEqual(errors, []);
       assert.ok(ok > 0, 'writes were answered');
+      assert.ok(compactions > 0, 'compactions were answered');
       assert.equal(await alarmList(c), '', 'no alarm');
       for (const m of c.members) {
         assert.equal(logLines(m, 'same compact revision then hashes must match').length, 0, m.logTail(20));

@@ -1,8 +1,7 @@
 /**
- * bin/etcd's corruption checks (docs/operations.md, "Corruption checks"): serves HashKV to the
- * other members over the peer port, runs the initial check on a restart when
- * --experimental-initial-corrupt-check is set (rejects with a CorruptionError: the caller refuses
- * to start), and starts the leader's periodic check when --corrupt-check-time
+ * bin/etcd's corruption checks (docs/operations.md, "Corruption checks"): runs the initial check on
+ * a restart when --experimental-initial-corrupt-check is set (rejects with a CorruptionError: the
+ * caller refuses to start), then serves HashKV to the other members over the peer port, and starts the leader's periodic check when --corrupt-check-time
  * (--experimental-corrupt-check-time) is above 0. A single member has no peers: its initial check
  * passes and its periodic check compares only its own two hashes.
  */
@@ -30,7 +29,6 @@ export async function startCorruptionChecks(
   memberInitialized: boolean,
 ): Promise<{ stop(): void }> {
   const log = logger.child({ caller: 'server/corruption-check.ts' });
-  transport?.onHashKvRequest(serveHashKv(server));
   const peers: CorruptionPeers = transport === undefined ? { peers: () => [], hashKv: () => Promise.resolve({ ok: false, reason: 'no peers' }) } : peerHashKvs(transport, requestTimeoutMs(cfg));
   const local: CorruptionLocal = {
     memberId: server.identity.memberId,
@@ -45,6 +43,9 @@ export async function startCorruptionChecks(
   };
   // A new member has nothing to compare yet (etcd checks only a member already initialized).
   if (cfg.experimentalInitialCorruptCheck && memberInitialized) await initialCorruptCheck(local, peers, log, requestTimeoutMs(cfg));
+  // Served only once this member may start: a member refused by its own check never answers the
+  // others' checks (etcd's peer listener is not up yet at that point either); until then 503.
+  transport?.onHashKvRequest(serveHashKv(server));
   if (cfg.corruptCheckTime <= 0) return { stop: () => undefined };
   const monitor = new CorruptionMonitor(local, peers, log, cfg.corruptCheckTime);
   monitor.start();

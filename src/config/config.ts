@@ -102,6 +102,10 @@ export interface ServerConfig {
   readonly compactionSleepInterval: number;
   /** --watch-progress-notify-interval, ms. */
   readonly watchProgressNotifyInterval: number;
+  /** --experimental-initial-corrupt-check: compare HashKV with the peers before serving (docs/operations.md). */
+  readonly experimentalInitialCorruptCheck: boolean;
+  /** ms; --corrupt-check-time (3.5: --experimental-corrupt-check-time): the leader's periodic check, 0 off. */
+  readonly corruptCheckTime: number;
   /** --warning-apply-duration, ms. */
   readonly warningApplyDuration: number;
 
@@ -206,6 +210,8 @@ export function parseServerConfig(
     compactionBatchLimit: renamed('compaction-batch-limit') as number,
     compactionSleepInterval: renamed('compaction-sleep-interval') as number,
     watchProgressNotifyInterval: renamed('watch-progress-notify-interval') as number,
+    experimentalInitialCorruptCheck: bool('experimental-initial-corrupt-check'),
+    corruptCheckTime: renamed('corrupt-check-time') as number,
     warningApplyDuration: renamed('warning-apply-duration') as number,
     emulatedEtcdVersion: str('emulated-etcd-version'),
     walBatchMaxBytes: num('wal-batch-max-bytes'),

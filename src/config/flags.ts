@@ -264,10 +264,10 @@ export const FLAGS: readonly FlagSpec[] = [
     group: 'Logging', effective: false, description: 'Rotation settings as JSON (size in MB, age in days, backups).' }),
 
   // --- Experimental ---------------------------------------------------------------
-  F({ name: 'experimental-initial-corrupt-check', type: 'bool', default: 'false', group: 'Experimental', effective: false,
-    description: 'Compare hashes with the other members before serving.' }),
-  F({ name: 'experimental-corrupt-check-time', type: 'duration', default: '0s', min: 0, group: 'Experimental', effective: false,
-    description: 'Interval between cluster-wide corruption checks (0: off).' }),
+  F({ name: 'experimental-initial-corrupt-check', type: 'bool', default: 'false', group: 'Experimental', effective: true,
+    description: 'On a restart, compare HashKV with every other member at this member\'s revision before serving; refuse to start on a mismatch.' }),
+  F({ name: 'experimental-corrupt-check-time', type: 'duration', default: '0s', min: 0, group: 'Experimental', effective: true,
+    description: 'Interval between the leader\'s HashKV comparisons with every member; a mismatch raises the CORRUPT alarm (0: off).' }),
   F({ name: 'experimental-compact-hash-check-enabled', type: 'bool', default: 'false', group: 'Experimental', effective: false,
     description: 'Let the leader compare compaction hashes with followers.' }),
   F({ name: 'experimental-compact-hash-check-time', type: 'duration', default: '1m', min: 0, group: 'Experimental', effective: false,
@@ -314,7 +314,7 @@ export const FLAGS: readonly FlagSpec[] = [
     replaces: 'experimental-warning-apply-duration', description: 'etcd 3.6 name of --experimental-warning-apply-duration.' }),
   F({ name: 'snapshot-catchup-entries', type: 'uint', default: '5000', group: 'Experimental', effective: false,
     replaces: 'experimental-snapshot-catchup-entries', description: 'etcd 3.6 name of --experimental-snapshot-catchup-entries.' }),
-  F({ name: 'corrupt-check-time', type: 'duration', default: '0s', min: 0, group: 'Experimental', effective: false,
+  F({ name: 'corrupt-check-time', type: 'duration', default: '0s', min: 0, group: 'Experimental', effective: true,
     replaces: 'experimental-corrupt-check-time', description: 'etcd 3.6 name of --experimental-corrupt-check-time.' }),
   F({ name: 'compact-hash-check-time', type: 'duration', default: '1m', min: 0, group: 'Experimental', effective: false,
     replaces: 'experimental-compact-hash-check-time', description: 'etcd 3.6 name of --experimental-compact-hash-check-time.' }),

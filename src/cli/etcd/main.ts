@@ -22,6 +22,7 @@ import { withRequireLeader } from '../../api/v3rpc/require-leader.js';
 import { LeaderMonitor } from '../../server/leader-monitor.js';
 import { ClusterOps } from '../../server/cluster-ops.js';
 import { peerLeaseForwarder, serveLeaseCall } from '../../server/peer/lease-forwarding.js';
+import { startCorruptionChecks } from './corruption-checks.js';
 import { watchMethod } from '../../api/v3rpc/watch.js';
 import { leaseKeepAliveStream, leaseKeepAliveUnary, leaseMethods } from '../../api/v3rpc/lease.js';
 import { electionMethods, electionObserve, lockMethods } from '../../api/v3rpc/lock.js';
@@ -115,6 +116,17 @@ async function main(): Promise<void> {
     member.leases.setForwarder(peerLeaseForwarder(cluster.transport, () => server.status().leader ?? 0n, 5000 + 2 * cfg.electionTimeout));
     cluster.transport.onLeaseRequest(serveLeaseCall(member.leases));
   }
+  // Corruption checks (docs/operations.md): the initial one refuses to start before the client port opens.
+  let corruption: { stop(): void };
+  try {
+    corruption = await startCorruptionChecks(cfg, logger, server, cluster?.transport, initialized);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    logger.error('failed to start etcd', { error: message });
+    process.stderr.write(`etcd: ${message}\n`);
+    await member.close().catch(() => undefined);
+    process.exit(1);
+  }
   const published = (): void =>
     logger.info('published local member to cluster through raft', {
       'local-member-id': idToHex(server.identity.memberId),
@@ -202,6 +214,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('received signal; shutting down', { signal });
     logger.info('closing etcd server', { name: cfg.name, 'data-dir': cfg.dataDir });
+    corruption.stop();
     if (code === 0) {
       // A leader hands over first, so the others need not wait an election timeout (etcd does too).
       const to = await clusterOps.transferOnStop(TRANSFER_ON_STOP_ELECTIONS * cfg.electionTimeout).catch(() => undefined);

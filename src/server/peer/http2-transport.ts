@@ -56,6 +56,15 @@ export const PROMOTE_PATH_PREFIX = '/members/promote/';
  * answer are protobuf messages (docs/cluster.md, "Lease calls on a follower").
  */
 export const LEASE_PATH_PREFIX = '/leases/';
+/**
+ * POST /members/hashkv, from a member of this cluster (cluster ID and sender headers as for
+ * /raft/msgs): this member's HashKV at a revision, for the corruption checks (etcd's peer
+ * /members/hashkv). Body and answer are protobuf (docs/cluster.md, "HashKV between members";
+ * src/server/peer/hashkv-forwarding.ts).
+ */
+export const HASHKV_PATH = '/members/hashkv';
+/** The largest /members/hashkv body: a HashKVRequest is at most 11 bytes. */
+const MAX_HASHKV_BODY_BYTES = 1024;
 /** The largest forwarded lease call body: one request message. */
 const MAX_LEASE_BODY_BYTES = 64 * 1024;
 /** Largest /members answer a joining member reads. */
@@ -116,6 +125,7 @@ export class Http2PeerTransport implements PeerTransport {
   #membersHandler: (() => Uint8Array | undefined) | undefined;
   #promoteHandler: ((id: NodeId) => Promise<{ status: number; body: Uint8Array }>) | undefined;
   #leaseHandler: ((op: string, body: Buffer) => Promise<{ status: number; body: Uint8Array }>) | undefined;
+  #hashKvHandler: ((body: Buffer) => Promise<{ status: number; body: Uint8Array }>) | undefined;
   #closed = false;
   /** Counters (tests, metrics later). */
   readonly stats = { sent: 0, received: 0, dropped: 0, refused: 0 };
@@ -235,6 +245,25 @@ export class Http2PeerTransport implements PeerTransport {
     }, timeoutMs, body);
   }
 
+  /** Serves POST /members/hashkv (see HASHKV_PATH). */
+  onHashKvRequest(handler: (body: Buffer) => Promise<{ status: number; body: Uint8Array }>): void {
+    this.#hashKvHandler = handler;
+  }
+
+  /** Asks peer `to` for its HashKV (`body`: a HashKVRequest): its status and body. Rejects when it cannot be reached in time. */
+  requestHashKv(to: NodeId, body: Uint8Array, timeoutMs: number): Promise<{ status: number; body: Buffer }> {
+    const url = this.peerUrl(to);
+    if (url === undefined) return Promise.reject(new Error(`peer ${idToHex(to)} is unknown`));
+    return peerRequest(url, this.#tls, {
+      ':method': 'POST',
+      ':path': HASHKV_PATH,
+      'content-type': 'application/protobuf',
+      'x-etcd-cluster-id': idToHex(this.clusterId),
+      'x-server-from': idToHex(this.memberId),
+      'x-raft-to': idToHex(to),
+    }, timeoutMs, body);
+  }
+
   addPeer(id: NodeId, url: string): void {
     if (id === this.memberId) return;
     this.#senders.get(id)?.close();
@@ -309,6 +338,23 @@ export class Http2PeerTransport implements PeerTransport {
       if (id === undefined || this.#promoteHandler === undefined) return refuse(404, 'member not found');
       stream.resume();
       answer(this.#promoteHandler(id), 'application/octet-stream');
+      return;
+    }
+    if (path === HASHKV_PATH && headers[':method'] === 'POST') {
+      const refused = notFromPeer();
+      if (refused !== undefined) return refuse(...refused);
+      const handler = this.#hashKvHandler;
+      if (handler === undefined) return refuse(503, 'hashkv not served yet');
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      stream.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (bytes <= MAX_HASHKV_BODY_BYTES) chunks.push(c);
+      });
+      stream.on('end', () => {
+        if (bytes > MAX_HASHKV_BODY_BYTES) return refuse(413, `hashkv body over ${MAX_HASHKV_BODY_BYTES} bytes`);
+        answer(handler(Buffer.concat(chunks, bytes)), 'application/protobuf');
+      });
       return;
     }
     if (path.startsWith(LEASE_PATH_PREFIX) && headers[':method'] === 'POST') {

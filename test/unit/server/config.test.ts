@@ -298,6 +298,11 @@ test('etcd 3.6 names of --experimental-* flags: either spelling, not both', () =
   assert.equal(parse(['--experimental-watch-progress-notify-interval', '5s']).watchProgressNotifyInterval, 5000);
   assert.equal(parse(['--watch-progress-notify-interval', '5s']).watchProgressNotifyInterval, 5000);
   assert.equal(parse(['--compaction-batch-limit', '50']).compactionBatchLimit, 50);
+  assert.equal(parse([]).corruptCheckTime, 0);
+  assert.equal(parse(['--experimental-corrupt-check-time', '2s']).corruptCheckTime, 2000);
+  assert.equal(parse(['--corrupt-check-time', '500ms']).corruptCheckTime, 500);
+  assert.equal(parse([]).experimentalInitialCorruptCheck, false);
+  assert.equal(parse(['--experimental-initial-corrupt-check']).experimentalInitialCorruptCheck, true);
   assert.equal(parse(['--experimental-compaction-sleep-interval', '1ms']).compactionSleepInterval, 1);
   assert.equal(parse([], { ETCD_EXPERIMENTAL_WARNING_APPLY_DURATION: '1s' }).warningApplyDuration, 1000);
   fails(

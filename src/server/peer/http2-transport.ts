@@ -196,6 +196,9 @@ export class Http2PeerTransport implements PeerTransport, PeerStreamOwner {
   removePeer(id: NodeId): void {
     this.#senders.get(id)?.close();
     this.#senders.delete(id);
+    // Its stream to us was accepted when it was a member: end it (a new one is refused, 403).
+    this.#inbound.get(id)?.close(http2.constants.NGHTTP2_CANCEL);
+    this.#inbound.delete(id);
   }
 
   /** What GET /members answers (the encoded cluster), or undefined for 503. */
@@ -402,8 +405,8 @@ export class Http2PeerTransport implements PeerTransport, PeerStreamOwner {
     let bad = false;
     const onFrame = (body: Buffer): void => {
       const m = decodeMessage(body);
-      // A message must come from the member that opened the stream, to this member.
-      if (m.from !== from || m.to !== this.memberId || this.#closed) return;
+      // A message must come from the member that opened the stream (still a member), to this one.
+      if (m.from !== from || m.to !== this.memberId || this.#closed || this.#inbound.get(from) !== stream) return;
       this.stats.received++;
       this.#handler?.(m);
     };

@@ -417,3 +417,27 @@ test('peer stream: a peer that accepts but never reads: the queue stays bounded 
     server.close();
   }
 });
+
+test('peer stream: a removed member\'s open stream is ended, later messages are not delivered, and a new stream from it is refused', async () => {
+  const a = await Http2PeerTransport.listen({ memberId: 0xan, clusterId: 0x100n, listenHost: '127.0.0.1', listenPort: 0 });
+  const b2 = await Http2PeerTransport.listen({ memberId: 0xbn, clusterId: 0x100n, listenHost: '127.0.0.1', listenPort: 0 });
+  const got: number[] = [];
+  a.onReceive((m) => got.push(m.commit));
+  a.addPeer(0xbn, `http://127.0.0.1:${b2.port}`);
+  b2.addPeer(0xan, `http://127.0.0.1:${a.port}`);
+  try {
+    b2.send([hb(0xbn, 0xan, 1)]);
+    await waitFor('delivered while a member', () => got.length === 1);
+    a.removePeer(0xbn);
+    await waitFor('the sender sees its stream ended', () => b2.activeSince(0xan) === 0);
+    let k = 2;
+    await waitFor('a new stream refused (403)', () => {
+      b2.send([hb(0xbn, 0xan, k++)]);
+      return a.stats.refused > 0;
+    });
+    assert.deepEqual(got, [1]);
+  } finally {
+    a.close();
+    b2.close();
+  }
+});

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import { Http2PeerTransport, RAFT_MSGS_PATH, RAFT_STREAM_PATH, fetchMembers } from '../../../src/server/peer/http2-transport.js';
 import { MessageType, encodeMessage, newMessage } from '../../../src/raft/index.js';
+import { PeerStream, type PeerStreamOwner } from '../../../src/server/peer/peer-stream.js';
 import { idToHex } from '../../../src/util/pure/id64.js';
 import { Cluster, b, get, waitFor } from './raft-cluster.js';
 
@@ -439,5 +440,62 @@ test('peer stream: a removed member\'s open stream is ended, later messages are 
   } finally {
     a.close();
     b2.close();
+  }
+});
+
+test('peer stream: everything queued in one turn goes out in one write, in order; nothing is written before the 200', async () => {
+  const a = await Http2PeerTransport.listen({ memberId: 0xan, clusterId: 0x100n, listenHost: '127.0.0.1', listenPort: 0 });
+  a.addPeer(0xbn, 'http://127.0.0.1:1');
+  const got: number[] = [];
+  a.onReceive((m) => got.push(m.commit));
+  /** Bytes of each write() on the stream, and whether the 200 had come before it. */
+  const writes: { bytes: number; answered: boolean }[] = [];
+  let answered = false;
+  const counts = { sent: 0, dropped: 0 };
+  const owner: PeerStreamOwner = {
+    clusterId: 0x100n,
+    memberId: 0xbn,
+    countSent: (n) => (counts.sent += n),
+    countDropped: (n) => (counts.dropped += n),
+    onError: () => undefined,
+    connect: (url) => {
+      const s = http2.connect(url);
+      const request = s.request.bind(s);
+      s.request = ((h: http2.OutgoingHttpHeaders) => {
+        const st = request(h);
+        st.once('response', () => (answered = true));
+        const write = st.write.bind(st) as (b: Buffer) => boolean;
+        st.write = ((b: Buffer) => {
+          writes.push({ bytes: b.length, answered });
+          return write(b);
+        }) as typeof st.write;
+        return st;
+      }) as typeof s.request;
+      return s;
+    },
+  };
+  const ps = new PeerStream(owner, 0xan, `http://127.0.0.1:${a.port}`);
+  try {
+    // Turn 1: 30 messages while the stream opens: held, then written together after the 200.
+    for (let k = 1; k <= 30; k++) assert.equal(ps.enqueue(encodeMessage(hb(0xbn, 0xan, k))), true);
+    await waitFor('turn 1 delivered', () => got.length === 30);
+    assert.equal(writes.length, 1, 'one write for the 30 queued before the 200');
+    assert.equal(writes[0]!.answered, true, 'written only after the 200');
+    // Turn 2: 200 messages in one synchronous run: one write.
+    for (let k = 31; k <= 230; k++) ps.enqueue(encodeMessage(hb(0xbn, 0xan, k)));
+    await waitFor('turn 2 delivered', () => got.length === 230);
+    assert.equal(writes.length, 2, 'one write for the 200 of one turn');
+    // Three turns: three writes.
+    for (let t = 0; t < 3; t++) {
+      ps.enqueue(encodeMessage(hb(0xbn, 0xan, 231 + t)));
+      await nextTurn();
+    }
+    await waitFor('three more delivered', () => got.length === 233);
+    assert.equal(writes.length, 5);
+    assert.deepEqual(got, Array.from({ length: 233 }, (_, i) => i + 1));
+    assert.deepEqual(counts, { sent: 233, dropped: 0 });
+  } finally {
+    ps.close();
+    a.close();
   }
 });

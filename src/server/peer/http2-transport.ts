@@ -404,7 +404,10 @@ export class Http2PeerTransport implements PeerTransport, PeerStreamOwner {
     const decoder = new FrameDecoder(MAX_FRAME_BYTES);
     let bad = false;
     const onFrame = (body: Buffer): void => {
-      const m = decodeMessage(body);
+      // A frame is a view into node:http2's read buffer (64 KiB); the decoded entries are views
+      // into what they are decoded from and may stay in the Raft log for long: copy the frame so
+      // they hold its bytes only, not the whole read buffer.
+      const m = decodeMessage(Buffer.from(body));
       // A message must come from the member that opened the stream (still a member), to this one.
       if (m.from !== from || m.to !== this.memberId || this.#closed || this.#inbound.get(from) !== stream) return;
       this.stats.received++;

@@ -499,3 +499,34 @@ test('peer stream: everything queued in one turn goes out in one write, in order
     a.close();
   }
 });
+
+test('peer stream: delivered entries do not keep node:http2\'s read buffers alive (a small entry read with 60 KB of other frames)', async () => {
+  const a = await Http2PeerTransport.listen({ memberId: 0xan, clusterId: 0x100n, listenHost: '127.0.0.1', listenPort: 0 });
+  a.addPeer(0xbn, 'http://127.0.0.1:1');
+  const datas: Uint8Array[] = [];
+  a.onReceive((m) => datas.push(...m.entries.map((e) => e.data)));
+  try {
+    const r = await openRaw(a.port, { 'x-etcd-cluster-id': idToHex(0x100n), 'x-server-from': idToHex(0xbn), 'x-raft-to': idToHex(0xan) });
+    const n = 60;
+    for (let i = 0; i < n; i++) {
+      // A heartbeat with a 60 KB context (dropped after delivery) and a MsgApp with a 100-byte
+      // entry (kept, as the Raft log keeps entries), in one write: they share a read buffer.
+      const filler = newMessage({ type: MessageType.MsgHeartbeat, from: 0xbn, to: 0xan, term: 1, context: Buffer.alloc(60_000, 1) });
+      const app = newMessage({ type: MessageType.MsgApp, from: 0xbn, to: 0xan, term: 1, index: i, entries: [{ term: 1, index: i + 1, type: 0, data: Buffer.alloc(100, i) }] });
+      r.req.write(framed([filler, app]));
+      await nextTurn();
+    }
+    await waitFor(`${n} entries`, () => datas.length === n);
+    for (const [i, d] of datas.entries()) assert.deepEqual(Buffer.from(d), Buffer.alloc(100, i));
+    // What the kept entries hold alive: the distinct buffers under them. Views into the read
+    // buffers would hold one large buffer each (MiBs in all); copies share the Buffer pool's slabs.
+    const held = new Set(datas.map((d) => d.buffer));
+    const bytes = [...held].reduce((t, b) => t + b.byteLength, 0);
+    assert.ok(bytes < 1024 * 1024, `${n} entries of 100 bytes keep ${held.size} buffers of ${bytes} bytes alive`);
+    r.req.end();
+    await r.closed;
+    r.session.close();
+  } finally {
+    a.close();
+  }
+});

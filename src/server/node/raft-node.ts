@@ -51,7 +51,8 @@ import { RaftLogStorage, type RecoveredLog } from './raft-storage.js';
 /**
  * Member-to-member messages (etcd's rafthttp Transporter), declared here by its consumer.
  * Implementations: LocalPeerHub (src/server/peer/local-hub.ts, in one process, for tests);
- * the HTTP/2 transport at --listen-peer-urls is a later milestone (docs/cluster.md).
+ * Http2PeerTransport (src/server/peer/http2-transport.ts: one long-lived stream per peer) at
+ * --listen-peer-urls (docs/cluster.md).
  */
 export interface PeerTransport {
   /**

@@ -13,7 +13,7 @@
 import { encodeConfChangeV2 } from './codec.js';
 import { Changer, restoreConfState, type ChangerResult } from './confchange.js';
 import { RaftLog } from './log.js';
-import { handOffLeadership, stepLeader } from './raft-leader.js';
+import { handOffLeadership, releasePendingReadIndexMessages, stepLeader } from './raft-leader.js';
 import {
   ErrCompacted,
   ErrSnapshotTemporarilyUnavailable,
@@ -79,6 +79,15 @@ export interface Config {
    * caught-up voter (default true). When false, it stays leader until deposed (etcd's default).
    */
   stepDownOnRemoval?: boolean;
+  /**
+   * The leader's own append is acknowledged separately (etcd's AsyncStorageWrites, leader side;
+   * Raft thesis §10.2.1): appending does not advance the leader's own progress; the application
+   * calls RawNode.leaderAppended(index, term) once the entries are durable, and only then does
+   * the leader count itself toward the commit quorum. This lets the application send a leader's
+   * MsgApps before its own append is durable. Default false: the leader counts its entries as
+   * soon as it appends them, and the application persists a Ready before sending its messages.
+   */
+  asyncLeaderAppend?: boolean;
   rng: Rng;
   /** Deliberate bugs for the simulator's self-test (mutations.ts); never set outside tests. */
   mutations?: RaftMutations;
@@ -111,6 +120,7 @@ export class Raft {
   randomizedElectionTimeout = 0;
   readonly disableProposalForwarding: boolean;
   readonly stepDownOnRemoval: boolean;
+  readonly asyncLeaderAppend: boolean;
   private readonly rng: Rng;
   /** @internal Deliberate bugs switched on (tests only; empty otherwise). */
   readonly mut: RaftMutations;
@@ -138,6 +148,7 @@ export class Raft {
     this.electionTimeout = c.electionTick;
     this.disableProposalForwarding = c.disableProposalForwarding ?? false;
     this.stepDownOnRemoval = c.stepDownOnRemoval ?? true;
+    this.asyncLeaderAppend = c.asyncLeaderAppend ?? false;
     this.mut = c.mutations ?? NO_MUTATIONS;
     this.raftLog.commitBeyondVerified = this.mut.followerCommitBeyondVerified === true;
     this.rng = c.rng;
@@ -299,10 +310,31 @@ export class Raft {
     for (const e of es) out.push({ term: this.term, index: ++li, type: e.type, data: e.data });
     if (!this.increaseUncommittedSize(out)) return false;
     li = this.raftLog.append(out);
-    // The leader's own entries count toward the quorum: the application persists them
-    // before any message of this Ready leaves (Ready contract).
-    this.trk.progress.get(this.id)?.maybeUpdate(li);
+    // Synchronous mode: the leader's own entries count toward the quorum at once, because the
+    // application persists them before any message of this Ready leaves (Ready contract).
+    // asyncLeaderAppend: they count once the application reports them durable (leaderAppended).
+    if (!this.asyncLeaderAppend) this.trk.progress.get(this.id)?.maybeUpdate(li);
     this.maybeCommit();
+    return true;
+  }
+
+  /**
+   * asyncLeaderAppend: this leader's entries through `index`, appended while it led term
+   * `term`, are durable; it now counts itself toward the quorum up to there, which may commit.
+   * Ignored (false) when the term changed or this node no longer leads: an append of an
+   * earlier leadership says nothing about the current log (its entries may be replaced), and
+   * the progress of a new leadership starts from its own reset.
+   */
+  leaderAppended(index: Index, term: Term): boolean {
+    assert(this.asyncLeaderAppend, 'leaderAppended without asyncLeaderAppend');
+    if (this.state !== StateType.Leader || term !== this.term) return false;
+    const pr = this.trk.progress.get(this.id);
+    if (!pr) return false;
+    assert(index <= this.raftLog.lastIndex(), `leaderAppended(${index}) beyond the last index ${this.raftLog.lastIndex()}`);
+    if (pr.maybeUpdate(index) && this.maybeCommit()) {
+      releasePendingReadIndexMessages(this);
+      this.bcastAppend();
+    }
     return true;
   }
 

@@ -27,7 +27,7 @@ import {
   type SoftState,
 } from './messages.js';
 import { Raft, CampaignType, type Config } from './raft.js';
-import { EntryType, type Entry, type HardState, type Index, type NodeId } from '../raftpb/types.js';
+import { EntryType, type Entry, type HardState, type Index, type NodeId, type Term } from '../raftpb/types.js';
 
 export interface Status {
   id: NodeId;
@@ -108,6 +108,16 @@ export class RawNode {
 
   transferLeadership(transferee: NodeId): void {
     this.raft.step(newMessage({ type: MessageType.MsgTransferLeader, from: transferee }));
+  }
+
+  /**
+   * Config.asyncLeaderAppend: entries through `index`, appended by this node while it led term
+   * `term` (the Ready's), are durable. May commit (a later Ready). Ignored when the term changed
+   * or this node no longer leads; returns whether it was taken. Not between ready() and advance().
+   */
+  leaderAppended(index: Index, term: Term): boolean {
+    if (this.pending) throw new RaftError('ETCD_ERR_RAFT_READY_NOT_ADVANCED', 'raft: leaderAppended() called before advance()');
+    return this.raft.leaderAppended(index, term);
   }
 
   reportUnreachable(id: NodeId): void {

@@ -19,11 +19,11 @@ const SEARCH_SEEDS = Number(process.env['SIM_MUTATION_SEARCH'] ?? 300);
 
 /** Where each mutation is caught: a simulator seed, or a unit scenario (with why the simulator cannot reach it). */
 const CAUGHT: Readonly<Record<MutationName, { seed: number } | { unit: string }>> = {
-  commitOldTerm: { seed: 100198 },
+  commitOldTerm: { seed: 100710 },
   voteWithoutLogCheck: { seed: 100004 },
   readIndexWithoutHeartbeat: { seed: 100693 },
   voteNotRecorded: { seed: 100010 },
-  readIndexBeforeTermCommit: { seed: 100018 },
+  readIndexBeforeTermCommit: { seed: 100127 },
   followerCommitBeyondVerified: {
     unit:
       'unreachable by message schedules here: the leader backtracks by term, so the first append a follower accepts in a ' +

@@ -83,6 +83,17 @@ export interface SimOptions {
    * while the others elect a leader without it (Figure 8's first steps).
    */
   crashAfterAppendRate: number;
+  /**
+   * Leaders send their MsgApps before their own append is durable and count themselves toward
+   * the quorum only on a later report (Config.asyncLeaderAppend, RawNode.leaderAppended), as
+   * RaftNode does: a leader's Ready sends first, then persists; its report arrives after a disk delay.
+   */
+  asyncLeaderAppend: boolean;
+  /**
+   * With asyncLeaderAppend: probability that a leader crashes after its MsgApps left, before its
+   * own append is durable (followers may then hold entries the leader lost).
+   */
+  crashBeforeAppendRate: number;
   /** Canary: serve reads from the local state machine without ReadIndex (must be caught). */
   canaryStaleReads?: boolean;
   /** A deliberate bug switched on in every node's raft core (src/raft/mutations.ts; must be caught). */
@@ -125,6 +136,8 @@ export function swarmOptions(seed: number, overrides: Partial<SimOptions> = {}):
     isolateAfterAppendRate: 0,
     isolateAfterCommitRate: 0,
     crashAfterAppendRate: 0,
+    asyncLeaderAppend: false,
+    crashBeforeAppendRate: 0,
     trace: false,
   };
   if (storm) {
@@ -150,6 +163,12 @@ export function swarmOptions(seed: number, overrides: Partial<SimOptions> = {}):
     base.maxInflightMsgs = r2.pick([1, 4]);
     base.healTicksMax = r2.pick([25, 40]);
   }
+  // The leader-side asynchronous append, from a stream of its own (added later): half of the seeds.
+  const r3 = new SeededRng(seed ^ 0xa5c1a);
+  if (r3.chance(0.5)) {
+    base.asyncLeaderAppend = true;
+    base.crashBeforeAppendRate = r3.pick([0, 0.05, 0.2]);
+  }
   return { ...base, ...overrides };
 }
 
@@ -157,6 +176,7 @@ type Ev =
   | { k: 'tick'; id: NodeId }
   | { k: 'deliver'; to: NodeId; from: NodeId; bytes: Uint8Array }
   | { k: 'ready'; id: NodeId; epoch: number }
+  | { k: 'appended'; id: NodeId; epoch: number; index: Index; term: number }
   | { k: 'client'; c: number }
   | { k: 'timeout'; c: number; op: number }
   | { k: 'chaos' }
@@ -235,6 +255,8 @@ export class Simulator {
   private netRng: SeededRng;
   private chaosRng: SeededRng;
   private clientRng: SeededRng;
+  /** Draws of the asynchronous leader append (its own stream: the others stay as they were). */
+  private asyncRng: SeededRng;
   private q = new EventQueue<Ev>();
   private now = 0;
   private stamp = 0;
@@ -257,6 +279,7 @@ export class Simulator {
     this.netRng = this.rng.fork();
     this.chaosRng = this.rng.fork();
     this.clientRng = this.rng.fork();
+    this.asyncRng = new SeededRng(opts.seed ^ 0xa5c1a);
     this.net = new Network({ dropProbability: opts.dropProbability, duplicateProbability: opts.duplicateProbability, delayMin: 1, delayMax: opts.delayMax }, this.netRng);
     const voters: NodeId[] = [];
     for (let i = 1; i <= opts.members; i++) voters.push(BigInt(i));
@@ -310,6 +333,7 @@ export class Simulator {
       preVote: this.opts.preVote,
       readOnlyOption: ReadOnlyOption.Safe,
       rng: this.rng.fork(),
+      ...(this.opts.asyncLeaderAppend ? { asyncLeaderAppend: true } : {}),
       ...(this.opts.mutation !== undefined ? { mutations: { [this.opts.mutation]: true } } : {}),
     });
     n.leaderTermChecked = -1;
@@ -399,6 +423,14 @@ export class Simulator {
         this.processReady(n);
         return;
       }
+      case 'appended': {
+        const n = this.nodes.get(ev.id)!;
+        if (n.epoch !== ev.epoch || !n.raw) return;
+        const taken = n.raw.leaderAppended(ev.index, ev.term);
+        this.log(`n${ev.id}: own append through ${ev.index} (term ${ev.term}) durable${taken ? '' : ': ignored (no longer leader of that term)'}`);
+        this.afterInput(n);
+        return;
+      }
       case 'report': {
         const n = this.nodes.get(ev.id)!;
         if (!n.raw) return;
@@ -464,6 +496,21 @@ export class Simulator {
     const raw = n.raw!;
     const rd: Ready = raw.ready();
     const id = n.id;
+    // asyncLeaderAppend: a leader's Ready (same term and vote as persisted) sends first, as
+    // RaftNode does, and reports its own append later.
+    const asLeader = this.opts.asyncLeaderAppend && raw.raft.state === StateType.Leader;
+    const ackTerm = raw.raft.term;
+    const persisted = n.storage.initialState().hardState;
+    const early = asLeader && (rd.hardState === null || (rd.hardState.term === persisted.term && rd.hardState.vote === persisted.vote));
+    if (early) {
+      for (const m of rd.messages) this.send(m);
+      if (!this.liveness && rd.entries.length > 0 && this.opts.crashBeforeAppendRate > 0 && this.asyncRng.chance(this.opts.crashBeforeAppendRate)) {
+        this.log(`n${id}: leader crashes after sending entries ${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}, before its own append is durable`);
+        this.crash(n);
+        this.q.push(this.now + this.asyncRng.range(3, 60) * TICK, { k: 'restart', id });
+        return;
+      }
+    }
     // 1. Persist: snapshot, entries, hard state (atomically, as one WAL fsync).
     if (rd.snapshot) {
       const s = rd.snapshot;
@@ -502,15 +549,19 @@ export class Simulator {
       n.commit = hs.commit;
     }
     if (!this.liveness && rd.entries.length > 0 && raw.raft.state === StateType.Leader && this.opts.crashAfterAppendRate > 0 && this.chaosRng.chance(this.opts.crashAfterAppendRate)) {
-      this.log(`n${id}: leader crashes right after persisting entries ${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}, before sending them`);
+      this.log(`n${id}: leader crashes right after persisting entries ${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}, ${early ? 'after' : 'before'} sending them`);
       this.crash(n);
       this.q.push(this.now + this.chaosRng.range(3, 60) * TICK, { k: 'restart', id });
       return;
     }
-    // 2. Send (only now: the messages depend on what was just persisted).
-    for (const m of rd.messages) this.send(m);
-    // 3. Apply committed entries.
-    for (const e of rd.committedEntries) this.apply(n, e);
+    // 2. Send (only now: the messages depend on what was just persisted), unless sent early.
+    if (!early) for (const m of rd.messages) this.send(m);
+    // 3. Apply committed entries (never one that is not durable here: asyncLeaderAppend).
+    const durableLast = n.storage.lastIndex();
+    for (const e of rd.committedEntries) {
+      if (e.index > durableLast) throw new InvariantViolation(`node ${id} applies entry ${e.index} beyond its durable last index ${durableLast}`);
+      this.apply(n, e);
+    }
     if (n.raw && rd.readStates.length > 0) {
       for (const rs of rd.readStates) {
         const key = new TextDecoder().decode(rs.requestCtx);
@@ -524,6 +575,10 @@ export class Simulator {
       this.compact(n);
     }
     raw.advance();
+    if (asLeader && rd.entries.length > 0) {
+      const d = this.opts.diskDelayMax === 0 ? 0 : this.asyncRng.int(this.opts.diskDelayMax + 1);
+      this.q.push(this.now + d, { k: 'appended', id, epoch: n.epoch, index: rd.entries[rd.entries.length - 1]!.index, term: ackTerm });
+    }
     // A removed node keeps running (it cannot campaign, but may still be needed to
     // vote: the others may not know yet that its removal committed).
     this.afterInput(n);

@@ -6,11 +6,15 @@
  *   1. step what arrived since the last turn: proposals first (as one batch: one MsgApp per
  *      follower), then peer messages, ticks, a new read-index round;
  *   2. ready(): leadership changes go to the listeners at once;
- *   3. entries and hard state go to the WAL writer as ONE append; wait until durable, then
- *      into the in-memory Raft storage;
- *   4. only now the messages leave (votes and acks promise what step 3 made durable);
- *   5. committed entries go to the onCommitted listeners, in order; read states answer reads;
- *   6. advance(), and again if anything is waiting.
+ *   3. entries and hard state go to the WAL writer as ONE append; a leader's Ready (same term
+ *      and vote as already written) sends its messages now, in parallel with its own append
+ *      (asyncLeaderAppend); wait until durable, then into the in-memory Raft storage;
+ *   4. every other Ready's messages leave only now (votes and acks promise what step 3 made
+ *      durable);
+ *   5. committed entries go to the onCommitted listeners, in order (never past what is durable
+ *      here); read states answer reads;
+ *   6. advance(); a leader's appended entries are reported durable (leaderAppended: only now
+ *      does the leader count itself toward their quorum); again if anything is waiting.
  * Nothing is stepped into the RawNode between ready() and advance() (docs/raft.md); inputs
  * arriving meanwhile wait in queues and are stepped together in the next turn, which is what
  * batches the WAL appends and the MsgApps under load.
@@ -47,7 +51,8 @@ import { RaftLogStorage, type RecoveredLog } from './raft-storage.js';
 /**
  * Member-to-member messages (etcd's rafthttp Transporter), declared here by its consumer.
  * Implementations: LocalPeerHub (src/server/peer/local-hub.ts, in one process, for tests);
- * the HTTP/2 transport at --listen-peer-urls is a later milestone (docs/cluster.md).
+ * Http2PeerTransport (src/server/peer/http2-transport.ts: one long-lived stream per peer) at
+ * --listen-peer-urls (docs/cluster.md).
  */
 export interface PeerTransport {
   /**
@@ -95,6 +100,12 @@ export interface RaftNodeOptions {
   readonly rng?: Rng;
   /** Stage timing: from handing a Ready's entries to the log to their durability, in seconds. */
   readonly onAppended?: (seconds: number, entries: number) => void;
+  /**
+   * A leader sends its MsgApps in parallel with its own WAL append and counts itself toward the
+   * quorum once that append is durable (docs/cluster.md, "What is durable before which
+   * message"). Default true; false: every Ready is durable before its messages leave.
+   */
+  readonly asyncLeaderAppend?: boolean;
 }
 
 /** Bytes of entries in one MsgApp (etcd's --max-request-bytes-based default, 1 MiB). */
@@ -123,6 +134,12 @@ export class RaftNode implements ConsensusNode {
   readonly #readRetryTicks: number;
   readonly #readTimeoutTicks: number;
   readonly #onAppended: ((seconds: number, entries: number) => void) | undefined;
+  readonly #asyncLeaderAppend: boolean;
+  /** Last index durable in the WAL (what committed entries may be delivered up to). */
+  #durableLast: number;
+  /** Term and vote last handed to the WAL (a leader's Ready that changes neither may send early). */
+  #writtenTerm: number;
+  #writtenVote: NodeId;
   readonly #committedListeners: ((entries: readonly Entry[]) => void)[] = [];
   readonly #leaderListeners: ((term: number, isLeader: boolean) => void)[] = [];
   readonly #fatalListeners: ((err: Error) => void)[] = [];
@@ -167,6 +184,7 @@ export class RaftNode implements ConsensusNode {
     this.#readRetryTicks = opts.readRetryTicks ?? Math.max(1, Math.round(500 / opts.tickMs));
     this.#readTimeoutTicks = opts.readTimeoutTicks ?? Math.round(5000 / opts.tickMs) + 2 * opts.electionTicks;
     this.#onAppended = opts.onAppended;
+    this.#asyncLeaderAppend = opts.asyncLeaderAppend ?? true;
     const confState: ConfState = { voters: [...opts.voters], learners: [...(opts.learners ?? [])], votersOutgoing: [], learnersNext: [], autoLeave: false };
     this.#storage = new RaftLogStorage(confState, opts.recovered, opts.catchUpEntries);
     this.#raw = new RawNode({
@@ -181,7 +199,11 @@ export class RaftNode implements ConsensusNode {
       preVote: true,
       readOnlyOption: ReadOnlyOption.Safe,
       rng: opts.rng ?? new SeededRng(Math.floor(Math.random() * 0x7fffffff)),
+      asyncLeaderAppend: this.#asyncLeaderAppend,
     });
+    this.#durableLast = this.#storage.lastIndex();
+    this.#writtenTerm = opts.recovered.hardState.term;
+    this.#writtenVote = opts.recovered.hardState.vote;
     this.#committed = opts.appliedIndex;
     this.#transport.onReceive((m) => this.#receive(m));
   }
@@ -435,13 +457,25 @@ export class RaftNode implements ConsensusNode {
     try {
       if (rd.snapshot !== null) throw new Error('raft node: snapshots are not supported yet (docs/cluster.md, next milestones)');
       if (rd.softState !== null) this.#softStateChanged(rd.softState.lead, rd.softState.raftState);
+      // Nothing is stepped until advance(): the state and term now are the Ready's.
+      const asLeader = this.#asyncLeaderAppend && this.#raw.raft.state === StateType.Leader;
+      const ackTerm = this.#raw.raft.term;
+      // A leader's messages (MsgApp, heartbeats, read-index answers) promise nothing about its
+      // own disk, unless its term or vote is new in this Ready (then the usual rule).
+      const sendEarly = asLeader && (rd.hardState === null || (rd.hardState.term === this.#writtenTerm && rd.hardState.vote === this.#writtenVote));
+      if (sendEarly && rd.messages.length > 0 && !this.#stopped) this.#transport.send(rd.messages);
       if (rd.entries.length > 0 || rd.hardState !== null) {
         const startedMs = performance.now();
         const appended = this.#log.append(rd.hardState, rd.entries);
+        if (rd.hardState !== null) {
+          this.#writtenTerm = rd.hardState.term;
+          this.#writtenVote = rd.hardState.vote;
+        }
         if (rd.mustSync) {
           await appended;
           this.#onAppended?.((performance.now() - startedMs) / 1000, rd.entries.length);
           if (this.#failed) return;
+          if (rd.entries.length > 0) this.#durableLast = rd.entries[rd.entries.length - 1]!.index;
         } else {
           // Only the commit index changed: nothing any message or apply below depends on (a
           // restart re-learns the commit index from the leader; the store's applied index is
@@ -452,13 +486,19 @@ export class RaftNode implements ConsensusNode {
         this.#storage.append(rd.entries);
         if (rd.hardState !== null) this.#storage.setHardState(rd.hardState);
       }
-      if (rd.messages.length > 0 && !this.#stopped) this.#transport.send(rd.messages);
+      if (!sendEarly && rd.messages.length > 0 && !this.#stopped) this.#transport.send(rd.messages);
       if (rd.committedEntries.length > 0) {
-        this.#committed = rd.committedEntries[rd.committedEntries.length - 1]!.index;
+        const last = rd.committedEntries[rd.committedEntries.length - 1]!.index;
+        // A member never applies (or answers) an entry that is not durable here, even when its
+        // followers alone committed it (asyncLeaderAppend).
+        if (last > this.#durableLast) throw new Error(`raft node ${this.#id.toString(16)}: committed entries through ${last} beyond the durable index ${this.#durableLast}`);
+        this.#committed = last;
         for (const l of this.#committedListeners) l(rd.committedEntries);
       }
       for (const rs of rd.readStates) this.#answerRound(rs.requestCtx, rs.index);
       this.#raw.advance();
+      // This leader's own append is durable: it counts toward the quorum now (may commit).
+      if (asLeader && rd.entries.length > 0) this.#raw.leaderAppended(rd.entries[rd.entries.length - 1]!.index, ackTerm);
     } catch (err) {
       this.#fail(err);
       return;

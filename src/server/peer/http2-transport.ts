@@ -1,25 +1,32 @@
 /**
  * The member-to-member transport on node:http2 (etcd's rafthttp analogue; docs/cluster.md,
- * "Peer transport"). A PeerTransport (src/server/node/raft-node.ts).
+ * "The HTTP/2 peer transport"). A PeerTransport (src/server/node/raft-node.ts).
  *
- *   sender                                          receiver (--listen-peer-urls)
- *   send(msgs) -> per-peer queue --POST /raft/msgs--> check cluster ID, addressed member,
- *                 one request in flight per peer      sender known; decode frames in order
- *                 (whatever queued meanwhile is        -> onReceive(m) for each; 204
- *                 the next request's body)
+ *   sender                                              receiver (--listen-peer-urls)
+ *   send(msgs) -> PeerStream per peer ==POST /raft/stream==> checked once at open: cluster ID,
+ *                 (src/server/peer/peer-stream.ts)           addressed member, sender known -> 200
+ *                 one long-lived stream, frames written      FrameDecoder: frames across chunks
+ *                 as they come, one write per turn           -> onReceive(m) for each, in order
  *
- * Request: POST /raft/msgs, headers
+ * Stream: POST /raft/stream, headers
  *   x-etcd-cluster-id: cluster ID (hex)   x-server-from: sender member ID (hex)
  *   x-raft-to: addressed member ID (hex)
- * Body: frames `u32 big-endian length, encodeMessage(m)` (src/raft/codec.ts), in send order.
- * Answers: 204 delivered; 412 cluster ID mismatch or not the addressed member (the body says
- * which, as etcd's "cluster ID mismatch"); 403 unknown sender; 400 bad frames; 404 other paths.
+ * Answers at open: 200 (headers only; the stream then stays open both ways until the sender ends
+ * it); 412 cluster ID mismatch or not the addressed member (the body says which, as etcd's
+ * "cluster ID mismatch"); 403 unknown sender; 404 other paths. Nothing is written before the 200.
+ * Body: frames `u32 big-endian length L (1..MAX_QUEUED_BYTES), encodeMessage(m)`
+ * (src/raft/codec.ts), in send order, for the life of the stream. A zero, oversized or
+ * undecodable frame resets the stream (PROTOCOL_ERROR) with the log line "closed a peer stream";
+ * nothing after the bad frame is delivered. A message whose from/to differ from the headers is
+ * skipped.
  *
- * Best effort, as Raft expects of its network: a batch whose request fails is dropped (Raft
- * retries through heartbeats and probes); the session is then dropped and made again after
- * RECONNECT_DELAY_MS, and while it is down messages to that peer are dropped. A queue holds at
- * most MAX_QUEUED_BYTES per peer; past it messages are dropped (etcd's stream buffer does the
- * same). The wire format is etcd-ts's own: an etcd-ts member cannot talk to an etcd member.
+ * Best effort, as Raft expects of its network: a broken stream drops what is queued (Raft
+ * retries through heartbeats and probes), the session is dropped, and for RECONNECT_DELAY_MS
+ * messages to that peer are dropped; the next one opens a new stream. A queue holds at most
+ * MAX_QUEUED_BYTES per peer; past it messages are dropped (etcd's stream buffer does the same).
+ * POST /raft/msgs (one batch per request, answered 204 after the whole body; 400 on a bad frame,
+ * nothing delivered) is still served for members of an older etcd-ts; it is not sent to. The
+ * wire format is etcd-ts's own: an etcd-ts member cannot talk to an etcd member.
  *
  * TLS (https peer URLs, the --peer-* flags): with `tls` the listener is an HTTP/2 server over
  * TLS (files re-read on each connection; a client refused by the checks after the handshake,
@@ -34,8 +41,11 @@ import { decodeMessage, encodeMessage, type Message } from '../../raft/index.js'
 import type { NodeId } from '../../raftpb/types.js';
 import { idFromHex, idToHex } from '../../util/pure/id64.js';
 import type { PeerTransport } from '../node/raft-node.js';
+import { FrameDecoder } from './frame-decoder.js';
+import { MAX_QUEUED_BYTES, PeerStream, RAFT_STREAM_PATH, type PeerStreamOwner } from './peer-stream.js';
 
-/** Path of the message endpoint. */
+export { RAFT_STREAM_PATH } from './peer-stream.js';
+/** Path of the one-batch-per-request endpoint (served for older members, not sent to). */
 export const RAFT_MSGS_PATH = '/raft/msgs';
 /**
  * GET: the cluster as this member knows it, for a member joining with --initial-cluster-state
@@ -69,17 +79,10 @@ const MAX_HASHKV_BODY_BYTES = 1024;
 const MAX_LEASE_BODY_BYTES = 64 * 1024;
 /** Largest /members answer a joining member reads. */
 const MAX_MEMBERS_BYTES = 4 * 1024 * 1024;
-/**
- * Bytes queued for one peer before messages to it are dropped: a few full MsgApps (1 MiB
- * each). The counter `dropped` growing under load says this is too small (or the peer too slow).
- */
-const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
-/** Largest request body accepted (a full queue, plus slack). */
+/** Largest /raft/msgs request body accepted (a full queue, plus slack). */
 const MAX_BODY_BYTES = 2 * MAX_QUEUED_BYTES;
-/** Wait after a failed request before connecting again. */
-const RECONNECT_DELAY_MS = 100;
-/** A request not answered in this time fails (the peer is stuck or gone). */
-const REQUEST_TIMEOUT_MS = 5000;
+/** Largest frame on a stream: a message larger than a whole queue is never sent. */
+const MAX_FRAME_BYTES = MAX_QUEUED_BYTES;
 
 /**
  * TLS for the peer port, built by the caller from the --peer-* flags (src/api/tls/peer-tls.ts;
@@ -112,12 +115,14 @@ export interface Http2PeerTransportOptions {
   readonly listenTls?: boolean;
 }
 
-export class Http2PeerTransport implements PeerTransport {
+export class Http2PeerTransport implements PeerTransport, PeerStreamOwner {
   readonly memberId: NodeId;
   readonly clusterId: bigint;
   readonly #server: http2.Http2Server | http2.Http2SecureServer;
   readonly #tls: PeerTransportTls | undefined;
-  readonly #senders = new Map<NodeId, PeerSender>();
+  readonly #senders = new Map<NodeId, PeerStream>();
+  /** The accepted inbound stream of each sender (a newer one replaces and resets it). */
+  readonly #inbound = new Map<NodeId, http2.ServerHttp2Stream>();
   readonly #onError: (msg: string, fields: Record<string, unknown>) => void;
   /** Sessions peers opened to us (closed with the transport). */
   readonly #sessions = new Set<http2.ServerHttp2Session>();
@@ -190,8 +195,8 @@ export class Http2PeerTransport implements PeerTransport {
   }
 
   /**
-   * Since when (Date.now() ms) every request to peer `id` has succeeded; 0 when the last one
-   * failed or none was made yet (etcd's peer "active since", for its health checks).
+   * Since when (Date.now() ms) the current stream to peer `id` is accepted; 0 when there is none
+   * (etcd's peer "active since", for its health checks).
    */
   activeSince(id: NodeId): number {
     return this.#senders.get(id)?.activeSinceMs ?? 0;
@@ -201,6 +206,9 @@ export class Http2PeerTransport implements PeerTransport {
   removePeer(id: NodeId): void {
     this.#senders.get(id)?.close();
     this.#senders.delete(id);
+    // Its stream to us was accepted when it was a member: end it (a new one is refused, 403).
+    this.#inbound.get(id)?.close(http2.constants.NGHTTP2_CANCEL);
+    this.#inbound.delete(id);
   }
 
   /** What GET /members answers (the encoded cluster), or undefined for 503. */
@@ -268,7 +276,7 @@ export class Http2PeerTransport implements PeerTransport {
     if (id === this.memberId) return;
     this.#senders.get(id)?.close();
     if (url.startsWith('https://') && this.#tls === undefined) throw new Error(`peer ${idToHex(id)} at ${url}: an https peer URL needs the peer TLS flags (--peer-cert-file and --peer-key-file, or --peer-auto-tls)`);
-    this.#senders.set(id, new PeerSender(this, id, url, this.#onError, url.startsWith('https://') ? this.#tls : undefined));
+    this.#senders.set(id, new PeerStream(this, id, url));
   }
 
   send(messages: readonly Message[]): void {
@@ -287,6 +295,8 @@ export class Http2PeerTransport implements PeerTransport {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of this.#senders.values()) s.close();
+    for (const st of this.#inbound.values()) st.close(http2.constants.NGHTTP2_CANCEL);
+    this.#inbound.clear();
     this.#server.close();
     // Sessions of peers connected to us: the server's close waits for them otherwise.
     for (const session of this.#sessions) session.destroy();
@@ -375,12 +385,13 @@ export class Http2PeerTransport implements PeerTransport {
       });
       return;
     }
-    if (headers[':path'] !== RAFT_MSGS_PATH || headers[':method'] !== 'POST') return refuse(404, 'not found');
+    if ((path !== RAFT_MSGS_PATH && path !== RAFT_STREAM_PATH) || headers[':method'] !== 'POST') return refuse(404, 'not found');
     const clusterId = parseId(headers['x-etcd-cluster-id']);
     if (clusterId !== this.clusterId) return refuse(412, 'cluster ID mismatch');
     if (parseId(headers['x-raft-to']) !== this.memberId) return refuse(412, 'to member ID mismatch');
     const from = parseId(headers['x-server-from']);
     if (from === undefined || !this.#senders.has(from)) return refuse(403, 'unknown sender');
+    if (path === RAFT_STREAM_PATH) return this.#serveStream(stream, from);
     const chunks: Buffer[] = [];
     let bytes = 0;
     stream.on('data', (c: Buffer) => {
@@ -419,131 +430,52 @@ export class Http2PeerTransport implements PeerTransport {
   countDropped(n: number): void {
     this.stats.dropped += n;
   }
-}
 
-/** Messages to one peer: a queue and at most one request in flight. */
-class PeerSender {
-  readonly #owner: Http2PeerTransport;
-  readonly #to: NodeId;
-  readonly url: string;
-  readonly #onError: (msg: string, fields: Record<string, unknown>) => void;
-  #session: http2.ClientHttp2Session | undefined;
-  #queue: Uint8Array[] = [];
-  #queuedBytes = 0;
-  #inFlight = false;
-  #downUntilMs = 0;
-  /** See Http2PeerTransport.activeSince. */
-  activeSinceMs = 0;
-  #closed = false;
-  readonly #tls: PeerTransportTls | undefined;
-
-  constructor(owner: Http2PeerTransport, to: NodeId, url: string, onError: (msg: string, fields: Record<string, unknown>) => void, secure: PeerTransportTls | undefined) {
-    this.#owner = owner;
-    this.#to = to;
-    this.url = url;
-    this.#onError = onError;
-    this.#tls = secure;
+  /** @internal */
+  onError(msg: string, fields: Record<string, unknown>): void {
+    this.#onError(msg, fields);
   }
 
-  /** False when the message is dropped (queue full, peer down, closed). */
-  enqueue(frame: Uint8Array): boolean {
-    if (this.#closed || Date.now() < this.#downUntilMs) return false;
-    if (this.#queuedBytes + frame.length > MAX_QUEUED_BYTES) return false;
-    this.#queue.push(frame);
-    this.#queuedBytes += frame.length;
-    if (!this.#inFlight) this.#flush();
-    return true;
+  /** @internal A session to a peer: over TLS for https:// URLs. */
+  connect(url: string): http2.ClientHttp2Session {
+    return url.startsWith('https://') && this.#tls !== undefined ? http2.connect(url, this.#tls.clientOptions()) : http2.connect(url);
   }
 
-  close(): void {
-    this.#closed = true;
-    this.#queue = [];
-    this.#session?.destroy();
-    this.#session = undefined;
-  }
-
-  #connect(): http2.ClientHttp2Session {
-    if (this.#session !== undefined && !this.#session.closed && !this.#session.destroyed) return this.#session;
-    const s = this.#tls === undefined ? http2.connect(this.url) : http2.connect(this.url, this.#tls.clientOptions());
-    s.on('error', (err) => {
-      this.#onError('peer connection failed', { peer: idToHex(this.#to), url: this.url, error: err.message });
-    });
-    s.on('close', () => {
-      if (this.#session === s) this.#session = undefined;
-    });
-    s.unref();
-    this.#session = s;
-    return s;
-  }
-
-  #flush(): void {
-    if (this.#closed || this.#queue.length === 0) return;
-    const frames = this.#queue;
-    const bytes = this.#queuedBytes;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    this.#inFlight = true;
-    const body = Buffer.allocUnsafe(bytes + 4 * frames.length);
-    let o = 0;
-    for (const f of frames) {
-      body.writeUInt32BE(f.length, o);
-      body.set(f, o + 4);
-      o += 4 + f.length;
-    }
-    let done = false;
-    const finish = (ok: boolean, reason?: string): void => {
-      if (done) return;
-      done = true;
-      this.#inFlight = false;
-      if (ok) {
-        this.#owner.countSent(frames.length);
-        if (this.activeSinceMs === 0) this.activeSinceMs = Date.now();
-      } else {
-        this.activeSinceMs = 0;
-        this.#owner.countDropped(frames.length);
-        this.#onError('dropped messages to a peer', { peer: idToHex(this.#to), count: frames.length, reason });
-        this.#session?.destroy();
-        this.#session = undefined;
-        this.#downUntilMs = Date.now() + RECONNECT_DELAY_MS;
-        this.#owner.countDropped(this.#queue.length);
-        this.#queue = [];
-        this.#queuedBytes = 0;
-      }
-      if (!this.#closed) this.#flush();
+  /** An accepted POST /raft/stream from `from`: 200 now, then frames as they come (file comment). */
+  #serveStream(stream: http2.ServerHttp2Stream, from: NodeId): void {
+    const older = this.#inbound.get(from);
+    if (older !== undefined && !older.destroyed) older.close(http2.constants.NGHTTP2_CANCEL);
+    this.#inbound.set(from, stream);
+    stream.respond({ ':status': 200 });
+    const decoder = new FrameDecoder(MAX_FRAME_BYTES);
+    let bad = false;
+    const onFrame = (body: Buffer): void => {
+      // A frame is a view into node:http2's read buffer (64 KiB); the decoded entries are views
+      // into what they are decoded from and may stay in the Raft log for long: copy the frame so
+      // they hold its bytes only, not the whole read buffer.
+      const m = decodeMessage(Buffer.from(body));
+      // A message must come from the member that opened the stream (still a member), to this one.
+      if (m.from !== from || m.to !== this.memberId || this.#closed || this.#inbound.get(from) !== stream) return;
+      this.stats.received++;
+      this.#handler?.(m);
     };
-    let req: http2.ClientHttp2Stream;
-    try {
-      req = this.#connect().request({
-        ':method': 'POST',
-        ':path': RAFT_MSGS_PATH,
-        'content-type': 'application/octet-stream',
-        'x-etcd-cluster-id': idToHex(this.#owner.clusterId),
-        'x-server-from': idToHex(this.#owner.memberId),
-        'x-raft-to': idToHex(this.#to),
-      });
-    } catch (err) {
-      finish(false, err instanceof Error ? err.message : String(err));
-      return;
-    }
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => {
-      req.close(http2.constants.NGHTTP2_CANCEL);
-      finish(false, 'timed out');
-    });
-    req.on('response', (h) => {
-      const status = Number(h[':status']);
-      if (status === 204) {
-        finish(true);
-        return;
+    stream.on('data', (chunk: Buffer) => {
+      if (bad) return;
+      try {
+        decoder.push(chunk, onFrame);
+      } catch (err) {
+        bad = true;
+        this.stats.refused++;
+        this.#onError('closed a peer stream', { reason: `bad frame: ${err instanceof Error ? err.message : String(err)}`, from: idToHex(from) });
+        stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
       }
-      let text = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => (text += c));
-      req.on('end', () => finish(false, `HTTP ${status}: ${text}`));
     });
-    req.on('error', (err) => finish(false, err.message));
-    req.on('close', () => finish(false, 'stream closed without an answer'));
-    req.on('data', () => undefined);
-    req.end(body);
+    stream.on('end', () => {
+      if (!stream.destroyed) stream.end();
+    });
+    stream.once('close', () => {
+      if (this.#inbound.get(from) === stream) this.#inbound.delete(from);
+    });
   }
 }
 

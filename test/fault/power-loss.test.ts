@@ -18,6 +18,8 @@
  *
  * Runs: ETCD_TEST_POWERLOSS_RUNS (default 2), each with one 'drop' image and
  * ETCD_TEST_POWERLOSS_TORN (default 3) 'torn' images. Seed: ETCD_TEST_POWERLOSS_SEED (printed).
+ * A canary run does the same with LMDB's commit syncs off (ETCD_TS_LMDB_SYNC_MODE=noSync, the mode
+ * before issue 13) and must find a corrupt image, so the check is known to be able to fail.
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,6 +52,8 @@ const ACKS_SPREAD = 300;
 const PUTS_PER_WRITER_MAX = 5000;
 /** A hang bound on one put, not a timing claim. */
 const PUT_DEADLINE_MS = 60_000;
+/** Torn images in the canary run. */
+const CANARY_TORN = 3;
 const LMDB_CHECK = fileURLToPath(new URL('./power-loss/lmdb-check.js', import.meta.url));
 
 /** mulberry32: a small seeded PRNG. */
@@ -74,56 +78,77 @@ describe('power loss loses no acknowledged put and never corrupts the store (iss
   });
 
   it(`${RUNS} runs killed under load, each restarted on a 'drop' image and ${TORN} 'torn' images (seed ${SEED})`, async (t) => {
-    const shim = buildShim();
-    const rng = prng(SEED);
-    const failures: string[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      const work = makeTempDir('etcd-ts-powerloss-');
-      const dataDir = join(work, 'data');
-      // 1. A clean first run creates the data dir (and some history); what it leaves is the baseline.
-      const first = await Cluster.start({ name: 'powerloss', dataDir, extraFlags: FLAGS, env: serverEnv(ENV) });
-      clusters.push(first);
-      const all: PutRecord[] = [];
-      const clock = new LogicalClock();
-      await putSome(first, all, clock, `pl/${run}/base`, 50);
-      await first.stop();
-      assert.equal(first.process?.exit?.code, 0, 'the first run stopped cleanly');
-      const baseline = captureBaseline(dataDir);
-
-      // 2. The journaled run, killed under load.
-      const journal = join(work, 'journal');
-      const journaled = await Cluster.start({
-        name: 'powerloss',
-        dataDir,
-        extraFlags: FLAGS,
-        env: serverEnv({ ...ENV, LD_PRELOAD: shim, PL_DIR: dataDir, PL_JOURNAL: journal, UV_USE_IO_URING: '0' }),
-      });
-      clusters.push(journaled);
-      const target = ACKS_MIN + Math.floor(rng() * ACKS_SPREAD);
-      const records = await loadThenKill(journaled, `pl/${run}/load`, target, clock);
-      all.push(...records);
-      const acked = all.filter((p) => p.ackedAt !== undefined);
-      const records_ = readJournal(journal);
-      checkJournalSawTheServer(records_);
-      t.diagnostic(`run ${run}: ${acked.length} puts acknowledged, kill -9 after ${target} in the journaled run; journal: ${describeJournal(records_)}`);
-
-      // 3. Images.
-      const modes: PowerLossMode[] = ['drop', ...Array.from({ length: TORN }, () => 'torn' as const)];
-      for (const [i, mode] of modes.entries()) {
-        const what = `run ${run} image ${i} (${mode}, seed ${SEED})`;
-        const out = join(work, `image-${i}`, 'data');
-        const summary = buildImage({ baseline, records: records_, mode, rng, out, inOrder: (p) => p.includes('/member/wal/') });
-        const bad = summary.unsupported.filter((u) => u.path === undefined || !/(^|\/|-)lock$/.test(u.path));
-        if (bad.length > 0) failures.push(`${what}: the journal cannot model: ${bad.map((u) => `${u.text} (${u.path ?? '?'})`).join('; ')}`);
-        const where = `${what}: pages lost ${summary.pagesLost}, kept ${summary.pagesKept}; dir ops lost ${summary.dirOpsLost}, kept ${summary.dirOpsKept}`;
-        const problem = await checkImage(out, all, what, clusters);
-        t.diagnostic(`${where}: ${problem ?? 'ok'}`);
-        if (problem !== undefined) failures.push(`${where}: ${problem}`);
-      }
-    }
+    const failures = await powerLossRuns({ runs: RUNS, torn: TORN, seed: SEED, env: {}, clusters, log: (m) => t.diagnostic(m) });
     assert.deepEqual(failures, [], `power-loss images that failed (seed ${SEED}; rerun with ETCD_TEST_POWERLOSS_SEED=${SEED})`);
   });
+
+  it(`canary: with LMDB's noSync (the mode before issue 13) a torn image is corrupt (seed ${SEED + 1})`, async (t) => {
+    // The check above must be able to fail: the same runs with commit syncs off must catch a corrupt store.
+    const failures = await powerLossRuns({ runs: 1, torn: CANARY_TORN, seed: SEED + 1, env: { ETCD_TS_LMDB_SYNC_MODE: 'noSync' }, clusters, log: (m) => t.diagnostic(m) });
+    assert.ok(failures.length > 0, `no image of ${CANARY_TORN} torn ones was corrupt with noSync: the power-loss check caught nothing (seed ${SEED + 1})`);
+  });
 });
+
+interface RunsOptions {
+  readonly runs: number;
+  readonly torn: number;
+  readonly seed: number;
+  /** Extra environment of the journaled run. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly clusters: Cluster[];
+  readonly log: (message: string) => void;
+}
+
+/** Journaled runs killed under load, and every image checked; returns what failed. */
+async function powerLossRuns(o: RunsOptions): Promise<string[]> {
+  const shim = buildShim();
+  const rng = prng(o.seed);
+  const failures: string[] = [];
+  for (let run = 0; run < o.runs; run++) {
+    const work = makeTempDir('etcd-ts-powerloss-');
+    const dataDir = join(work, 'data');
+    // 1. A clean first run creates the data dir (and some history); what it leaves is the baseline.
+    const first = await Cluster.start({ name: 'powerloss', dataDir, extraFlags: FLAGS, env: serverEnv({ ...ENV, ...o.env }) });
+    o.clusters.push(first);
+    const all: PutRecord[] = [];
+    const clock = new LogicalClock();
+    await putSome(first, all, clock, `pl/${run}/base`, 50);
+    await first.stop();
+    assert.equal(first.process?.exit?.code, 0, 'the first run stopped cleanly');
+    const baseline = captureBaseline(dataDir);
+
+    // 2. The journaled run, killed under load.
+    const journal = join(work, 'journal');
+    const journaled = await Cluster.start({
+      name: 'powerloss',
+      dataDir,
+      extraFlags: FLAGS,
+      env: serverEnv({ ...ENV, ...o.env, LD_PRELOAD: shim, PL_DIR: dataDir, PL_JOURNAL: journal, UV_USE_IO_URING: '0' }),
+    });
+    o.clusters.push(journaled);
+    const target = ACKS_MIN + Math.floor(rng() * ACKS_SPREAD);
+    all.push(...(await loadThenKill(journaled, `pl/${run}/load`, target, clock)));
+    const acked = all.filter((p) => p.ackedAt !== undefined);
+    const records = readJournal(journal);
+    checkJournalSawTheServer(records);
+    o.log(`run ${run}: ${acked.length} puts acknowledged, kill -9 after ${target} in the journaled run; journal: ${describeJournal(records)}`);
+
+    // 3. Images, each restarted by a member without the shim and in the default mode.
+    const modes: PowerLossMode[] = ['drop', ...Array.from({ length: o.torn }, () => 'torn' as const)];
+    for (const [i, mode] of modes.entries()) {
+      const what = `run ${run} image ${i} (${mode}, seed ${o.seed})`;
+      const out = join(work, `image-${i}`, 'data');
+      const summary = buildImage({ baseline, records, mode, rng, out, inOrder: (p) => p.includes('/member/wal/') });
+      const bad = summary.unsupported.filter((u) => u.path === undefined || !/(^|\/|-)lock$/.test(u.path));
+      if (bad.length > 0) failures.push(`${what}: the journal cannot model: ${bad.map((u) => `${u.text} (${u.path ?? '?'})`).join('; ')}`);
+      const where = `${what}: pages lost ${summary.pagesLost}, kept ${summary.pagesKept}; dir ops lost ${summary.dirOpsLost}, kept ${summary.dirOpsKept}`;
+      const problem = await checkImage(out, all, what, o.clusters);
+      o.log(`${where}: ${problem ?? 'ok'}`);
+      if (problem !== undefined) failures.push(`${where}: ${problem}`);
+    }
+  }
+  return failures;
+}
 
 /** The journal must show the server's WAL syncs and LMDB writes, or the shim saw nothing (io_uring, a static binary). */
 function checkJournalSawTheServer(records: readonly JournalRecord[]): void {

@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { DBI_KIDX, DBI_LATEST, DBI_LEASE_KEYS, DBI_LEASES, DBI_META, DBI_REV, DBI_TOMBS, DBIS, META_SCHEMA_VERSION, SCHEMA_VERSION } from './schema.js';
 import { readU64, u64Bytes } from '../util/pure/u64be.js';
+import { fsyncDir } from '../util/fsync-dir.js';
 
 export type Dbi = Database<Buffer, Buffer>;
 
@@ -124,7 +125,12 @@ export class LmdbBackend {
     const b = new LmdbBackend(opts);
     const v = b.meta.get(META_SCHEMA_VERSION);
     if (v === undefined) {
-      if (opts.writable) b.env.transactionSync(() => b.meta.putSync(META_SCHEMA_VERSION, u64Bytes(SCHEMA_VERSION)));
+      if (opts.writable) {
+        b.env.transactionSync(() => b.meta.putSync(META_SCHEMA_VERSION, u64Bytes(SCHEMA_VERSION)));
+        // A new file: its name is durable only once its directory is synced (the WAL may later
+        // release entries this file holds, so it must not vanish in a power loss).
+        fsyncDir(dirname(opts.path));
+      }
     } else if (v.length !== 8 || readU64(v, 0) !== SCHEMA_VERSION) {
       void b.env.close();
       throw new Error(`${opts.path}: unsupported storage schema version (expected ${SCHEMA_VERSION}); refusing to open`);

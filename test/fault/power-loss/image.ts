@@ -15,7 +15,7 @@
  *   where a later unsynced page survived an earlier lost one (docs/storage-wal.md, a false
  *   alarm that names the offset and never loses an acknowledged entry; not what this models).
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { OPEN_CREATED, OPEN_DIR, RecordType, WRITE_DSYNC, WRITE_ZERO, type JournalRecord } from './journal.js';
 
@@ -26,9 +26,11 @@ export interface Baseline {
   readonly files: ReadonlyMap<string, { readonly ino: number; readonly data: Buffer }>;
 }
 
+/** `root` may not exist yet (a first start journaled from the beginning): then the baseline is empty. */
 export function captureBaseline(root: string): Baseline {
   const dirs = new Set<string>();
   const files = new Map<string, { ino: number; data: Buffer }>();
+  if (!existsSync(root)) return { root, dirs, files };
   const walk = (dir: string): void => {
     dirs.add(dir);
     for (const e of readdirSync(dir, { withFileTypes: true })) {

@@ -170,7 +170,31 @@ static int under(const char *abs) {
   return strncmp(abs, dir_prefix, dir_len) == 0 && (abs[dir_len] == 0 || abs[dir_len] == '/');
 }
 
-static int tracked(int fd) { return active() && fd >= 0 && fd < MAX_FD && fds[fd].tracked; }
+/* PL_DIR's parent: only its fsync matters (it makes PL_DIR's own entry durable). */
+static int is_parent(const char *abs) {
+  size_t n = strlen(abs);
+  while (n > 1 && abs[n - 1] == '/') n--;
+  const char *slash = strrchr(dir_prefix, '/');
+  size_t p = slash == dir_prefix ? 1 : (size_t)(slash - dir_prefix);
+  return n == p && strncmp(abs, dir_prefix, p) == 0;
+}
+
+static void forget(int fd);
+
+/*
+ * Whether fd is a tracked file. The table entry is checked against the fd's inode: a close the
+ * shim did not see (libuv may close with a raw system call) leaves a stale entry, and the fd
+ * number may since name another file.
+ */
+static int tracked(int fd) {
+  if (!active() || fd < 0 || fd >= MAX_FD || !fds[fd].tracked) return 0;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && (uint64_t)st.st_ino == fds[fd].ino) return 1;
+  pthread_mutex_lock(&mu);
+  forget(fd);
+  pthread_mutex_unlock(&mu);
+  return 0;
+}
 
 /* Appends one record (caller holds mu). A kill -9 can cut the last record short; readers drop it. */
 static void emit(uint32_t type, uint64_t ino, uint64_t off, uint64_t len, uint64_t aux, const char *path, size_t path_bytes,
@@ -211,7 +235,7 @@ static void note_open(int fd, const char *abs, int flags, int created) {
 /* The common body of every open variant. */
 static int do_open(int dirfd, const char *path, int flags, mode_t mode, int (*call)(void)) {
   char abs[PATH_MAX];
-  if (!active() || absolute(dirfd, path, abs) != 0 || !under(abs)) return call();
+  if (!active() || absolute(dirfd, path, abs) != 0 || !(under(abs) || is_parent(abs))) return call();
   pthread_mutex_lock(&mu);
   int existed = 0;
   if (flags & O_CREAT) { struct stat st; existed = stat(abs, &st) == 0; }

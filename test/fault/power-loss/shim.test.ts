@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '../../e2e/framework/process.js';
-import { buildShim, shimUnavailableReason } from './shim.js';
+import { buildShim, compilerUnavailableReason } from './shim.js';
 import { readJournal, RecordType } from './journal.js';
 import { buildImage, captureBaseline } from './image.js';
 
@@ -57,7 +57,7 @@ fs.closeSync(o);
 require('node:child_process').spawnSync(process.execPath, ['-e', "require('fs').writeFileSync(process.argv[1], 'child')", path.join(dir, 'child')]);
 `;
 
-describe('power-loss shim and images against known file operations', { skip: shimUnavailableReason() ?? false }, () => {
+describe('power-loss shim and images against known file operations', { skip: compilerUnavailableReason() ?? false }, () => {
   it('journals in order and builds drop and torn images as POSIX allows', () => {
     const shim = buildShim();
     const work = makeTempDir('etcd-ts-powerloss-unit-');

@@ -15,6 +15,11 @@ export function shimUnavailableReason(): string | undefined {
     // Not a missing tool: Go programs make system calls directly, so an LD_PRELOAD shim sees nothing.
     return 'the power-loss shim works through libc (LD_PRELOAD); etcd is a Go binary that bypasses it';
   }
+  return compilerUnavailableReason();
+}
+
+/** Why the shim cannot be built and loaded here (no server involved), or undefined. */
+export function compilerUnavailableReason(): string | undefined {
   if (process.platform !== 'linux') return skipUnlessRequired(`the power-loss shim needs Linux (this is ${process.platform})`);
   const cc = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
   if (cc.error !== undefined || cc.status !== 0) return skipUnlessRequired('gcc not found: it builds the power-loss shim (test/fault/power-loss/shim.c)');

@@ -2,14 +2,16 @@
  * LmdbBackend: the LMDB environment and its dbis (docs/storage-lmdb.md).
  *
  * Invariant: exactly one writer (the apply worker) opens with `writable: true`; nothing
- * else opens a write transaction. Writers use noSync: durability comes from the WAL, and
- * `flush()` syncs on demand.
+ * else opens a write transaction. Writers use noMetaSync: every commit's pages are synced
+ * before its meta page is written, so the file survives a power loss intact at a recent
+ * commit and the WAL replays the rest; `flush()` syncs the last meta page on demand.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { DBI_KIDX, DBI_LATEST, DBI_LEASE_KEYS, DBI_LEASES, DBI_META, DBI_REV, DBI_TOMBS, DBIS, META_SCHEMA_VERSION, SCHEMA_VERSION } from './schema.js';
 import { readU64, u64Bytes } from '../util/pure/u64be.js';
+import { fsyncDir } from '../util/fsync-dir.js';
 
 export type Dbi = Database<Buffer, Buffer>;
 
@@ -22,10 +24,12 @@ export interface LmdbBackendOptions {
   readonly mapSizeBytes?: number;
   /**
    * Commit durability of the writer (docs/storage-lmdb.md, "Durability"):
-   * 'noSync' (default): no fsync at commit; safe against process crashes; an OS crash or
-   *   power loss between `flush()`es can lose or corrupt recent LMDB commits.
-   * 'noMetaSync': one fdatasync per commit (per apply batch), meta page unsynced: an OS crash
-   *   loses at most the last commits and never corrupts; the WAL replays them.
+   * 'noMetaSync' (default): one fdatasync per commit (per apply batch), the meta page written
+   *   after it without a sync: a power loss loses at most the last commit and never corrupts
+   *   the file; the WAL replays what was lost (test/fault/power-loss.test.ts).
+   * 'noSync': no fsync at commit. Safe against process crashes only: a power loss between
+   *   `flush()`es can corrupt the file (the power-loss test's canary shows it). For benchmarks
+   *   and that canary; never a production mode.
    */
   readonly syncMode?: 'noSync' | 'noMetaSync';
 }
@@ -92,8 +96,8 @@ export class LmdbBackend {
       path: opts.path,
       noSubdir: true,
       readOnly: !opts.writable,
-      noSync: (opts.syncMode ?? 'noSync') === 'noSync',
-      noMetaSync: opts.syncMode === 'noMetaSync',
+      noSync: opts.syncMode === 'noSync',
+      noMetaSync: (opts.syncMode ?? 'noMetaSync') === 'noMetaSync',
       overlappingSync: false,
       maxDbs: DBIS.length + 4,
       keyEncoding: 'binary',
@@ -121,7 +125,12 @@ export class LmdbBackend {
     const b = new LmdbBackend(opts);
     const v = b.meta.get(META_SCHEMA_VERSION);
     if (v === undefined) {
-      if (opts.writable) b.env.transactionSync(() => b.meta.putSync(META_SCHEMA_VERSION, u64Bytes(SCHEMA_VERSION)));
+      if (opts.writable) {
+        b.env.transactionSync(() => b.meta.putSync(META_SCHEMA_VERSION, u64Bytes(SCHEMA_VERSION)));
+        // A new file: its name is durable only once its directory is synced (the WAL may later
+        // release entries this file holds, so it must not vanish in a power loss).
+        fsyncDir(dirname(opts.path));
+      }
     } else if (v.length !== 8 || readU64(v, 0) !== SCHEMA_VERSION) {
       void b.env.close();
       throw new Error(`${opts.path}: unsupported storage schema version (expected ${SCHEMA_VERSION}); refusing to open`);

@@ -26,11 +26,22 @@ const APPLY_NICE = 10;
 /** How long the loop sleeps waiting for a batch when there is no compaction work (ms). */
 const IDLE_WAIT_MS = 1000;
 
+/**
+ * Benchmarks and the power-loss test's canary only: ETCD_TS_LMDB_SYNC_MODE=noSync opens LMDB
+ * without commit syncs (unsafe on power loss; docs/storage-lmdb.md). Unset: the default.
+ */
+function syncModeForTests(env: NodeJS.ProcessEnv): { syncMode?: 'noSync' | 'noMetaSync' } {
+  const v = env['ETCD_TS_LMDB_SYNC_MODE'];
+  if (v === undefined || v === '') return {};
+  if (v !== 'noSync' && v !== 'noMetaSync') throw new Error(`ETCD_TS_LMDB_SYNC_MODE must be noSync or noMetaSync, got ${JSON.stringify(v)}`);
+  return { syncMode: v };
+}
+
 async function main(): Promise<void> {
   const { dbPath } = workerData as { dbPath: string };
   lowerThisThreadPriority(APPLY_NICE);
   const { rx, tx } = workerChannel(workerData);
-  const backend = LmdbBackend.open({ path: dbPath, writable: true });
+  const backend = LmdbBackend.open({ path: dbPath, writable: true, ...syncModeForTests(process.env) });
   const applier = faultInjectingApplier(new Applier({ backend }), process.env);
   parentPort!.postMessage({ type: 'ready', appliedIndex: applier.appliedIndex(), consistentTerm: applier.consistentTerm() });
 

@@ -6,8 +6,9 @@
  * which are still read).
  * Every failure here is a clear message naming the path; nothing is rewritten silently.
  */
+import { fsyncDir } from '../util/fsync-dir.js';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { idFromHex, idToHex16, type ClusterId, type MemberId } from '../util/pure/id64.js';
 
 export class DataDirError extends Error {
@@ -44,17 +45,28 @@ export function isInitialized(l: DataDirLayout): boolean {
   return existsSync(l.identityPath);
 }
 
-/** Creates the directories (0700, as etcd) and checks they are writable. */
+/**
+ * Creates the directories (0700, as etcd) and checks they are writable. Each directory created
+ * is made durable (its parent fsynced, from the deepest up), so a power loss soon after the first
+ * start cannot take the data dir's entries away (docs/storage.md, "Directory entries").
+ */
 export function prepare(l: DataDirLayout): void {
+  const created = new Set<string>();
   for (const dir of [l.dataDir, l.memberDir, l.snapDir, l.walDir]) {
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
+      for (let d = dir; first !== undefined; d = dirname(d)) {
+        created.add(d);
+        if (d === first || dirname(d) === d) break;
+      }
       accessSync(dir, constants.W_OK | constants.R_OK | constants.X_OK);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new DataDirError(`cannot access data directory ${dir}: ${reason}`);
     }
   }
+  const parents = new Set([...created].map((d) => dirname(d)));
+  for (const p of [...parents].sort((a, b) => b.length - a.length)) fsyncDir(p);
 }
 
 export interface StoredIdentity {

@@ -9,15 +9,24 @@ import type { ApplyOpener, LogOpener, ThreadModel } from './bootstrap.js';
 import { InlineApplyPipe } from './inline-apply-pipe.js';
 import { applyRingBytes, WorkerApplyPipe } from './worker-apply-pipe.js';
 
+/**
+ * Tests only: WAL segment size from ETCD_TS_WAL_SEGMENT_BYTES (the power-loss test uses small
+ * segments so that rolls and checkpoint releases happen within seconds). Unset: the WAL's default.
+ */
+function testSegmentBytes(): { segmentBytes?: number } {
+  const v = process.env['ETCD_TS_WAL_SEGMENT_BYTES'];
+  return v === undefined || v === '' ? {} : { segmentBytes: Number(v) };
+}
+
 export const openWorkerLog: LogOpener = ({ dir, fromIndex, cfg }) =>
   WorkerWalWriter.open(
     // The same ring size rule as the apply channel: small, but one request always fits a frame.
-    { dir, maxBatchBytes: cfg.walBatchMaxBytes, maxBatchDelayMs: cfg.walBatchMaxDelayMs, toWorkerBytes: applyRingBytes(cfg.maxRequestBytes) },
+    { dir, maxBatchBytes: cfg.walBatchMaxBytes, maxBatchDelayMs: cfg.walBatchMaxDelayMs, toWorkerBytes: applyRingBytes(cfg.maxRequestBytes), ...testSegmentBytes() },
     fromIndex,
   );
 
 export const openInlineLog: LogOpener = ({ dir, fromIndex, cfg }) =>
-  InlineWalWriter.open({ dir, maxBatchBytes: cfg.walBatchMaxBytes, maxBatchDelayMs: cfg.walBatchMaxDelayMs }, fromIndex);
+  InlineWalWriter.open({ dir, maxBatchBytes: cfg.walBatchMaxBytes, maxBatchDelayMs: cfg.walBatchMaxDelayMs, ...testSegmentBytes() }, fromIndex);
 
 export const openWorkerApply: ApplyOpener = ({ dbPath, cfg }) => WorkerApplyPipe.start(dbPath, cfg.maxRequestBytes);
 

@@ -28,7 +28,9 @@ export class Harness {
   }
 
   open(): void {
-    this.backend = LmdbBackend.open({ path: this.path, writable: true });
+    // MVCC logic, not durability: commits without fdatasync keep these tests fast (the production
+    // mode's durability is test/fault/power-loss.test.ts's job).
+    this.backend = LmdbBackend.open({ path: this.path, writable: true, syncMode: 'noSync' });
     this.applier = new Applier({ backend: this.backend, ...(this.leases ? { leases: this.leases } : {}) });
     this.reader = new LmdbKvReader(this.backend);
     this.nextIndex = this.applier.appliedIndex() + 1;

@@ -5,6 +5,7 @@
  */
 import type { Entry, HardState } from '../raftpb/types.js';
 import type { WalSnapshot } from '../wal/types.js';
+import type { MembershipState } from '../apply/membership.js';
 import type { etcdserverpb } from '../proto/pb.js';
 import type { RequestId } from '../util/pure/id64.js';
 
@@ -83,6 +84,8 @@ export interface KvReadView {
   dbSizeInUseBytes(): number;
   /** The active alarms, as the store holds them now. */
   alarms(): readonly { readonly memberId: bigint; readonly alarm: number }[];
+  /** The membership stored with the applied index (undefined: none stored). */
+  membership?(): MembershipState | undefined;
   close(): Promise<void>;
 }
 
@@ -105,6 +108,22 @@ export interface MaintenancePool {
    * (docs/snapshot-format.md); resolves with its size and revision.
    */
   snapshot(path: string, opts: SnapshotMeta): Promise<{ sizeBytes: number; revision: number }>;
+  /**
+   * A compact copy of the whole LMDB store at `path`, from one read transaction (a Raft
+   * snapshot's body), with the point it holds.
+   */
+  storeCopy(path: string): Promise<StoreCopy>;
+}
+
+/** A copy of the store (MaintenancePool.storeCopy). */
+export interface StoreCopy {
+  readonly path: string;
+  readonly sizeBytes: number;
+  readonly appliedIndex: number;
+  readonly consistentTerm: number;
+  readonly currentRevision: number;
+  /** The membership stored with the applied index (encodeMembership), or null. */
+  readonly members: Uint8Array | null;
 }
 
 /** What a snapshot records about the member besides the store (etcd's members and cluster buckets). */

@@ -6,11 +6,14 @@
  * dummy entry); after it, every entry the WAL holds past the applied index, committed or not.
  * The hard state is the WAL's last one.
  *
- * This milestone has no Raft snapshots (no state transfer to a lagging follower): `snapshot()`
- * throws ErrSnapshotTemporarilyUnavailable, so the leader keeps probing a follower whose next
- * entry it no longer holds instead of sending it an empty snapshot (which would be a silent
- * divergence). `compact` keeps CATCH_UP_ENTRIES entries below the released index so a follower
- * that fell a little behind still catches up by log.
+ * Snapshots (docs/cluster.md, "Snapshots to lagging followers"): with `snapshots` on,
+ * `snapshot()` answers metadata only (the storage's first point and the current confState; no
+ * data): the store itself is copied and streamed by the snapshot port, which rewrites the
+ * metadata to the copy's own point. Without it, `snapshot()` throws
+ * ErrSnapshotTemporarilyUnavailable, so the leader keeps probing a follower whose next entry it
+ * no longer holds instead of sending it an empty snapshot (a silent divergence). `compact` keeps
+ * CATCH_UP_ENTRIES entries below the released index so a follower that fell a little behind
+ * still catches up by log.
  */
 import { ErrSnapshotTemporarilyUnavailable, MemoryStorage, type ConfState, type Snapshot } from '../../raft/index.js';
 import type { Entry, HardState, Index, Term } from '../../raftpb/types.js';
@@ -37,10 +40,15 @@ export interface RecoveredLog {
 
 export class RaftLogStorage extends MemoryStorage {
   readonly #catchUpEntries: number;
+  readonly #snapshots: boolean;
+  /** Raft's configuration now (kept up to date by the node: conf changes, restored snapshots). */
+  #confState: ConfState;
 
-  constructor(confState: ConfState, recovered: RecoveredLog, catchUpEntries = CATCH_UP_ENTRIES) {
+  constructor(confState: ConfState, recovered: RecoveredLog, catchUpEntries = CATCH_UP_ENTRIES, snapshots = false) {
     super(confState);
     this.#catchUpEntries = catchUpEntries;
+    this.#snapshots = snapshots;
+    this.#confState = confState;
     // The first point of the log: the first recovered entry when it is at or below the applied
     // index (its term is known from it), else the applied index and its term.
     // A log recovered from its first entry keeps it (a member joining later needs the log from
@@ -64,9 +72,15 @@ export class RaftLogStorage extends MemoryStorage {
     this.setHardState({ ...recovered.hardState, commit });
   }
 
-  /** No state transfer yet (see the file comment). */
+  /** Metadata only, at the storage's first point (see the file comment). */
   override snapshot(): Snapshot {
-    throw ErrSnapshotTemporarilyUnavailable;
+    const index = this.firstIndex() - 1;
+    if (!this.#snapshots || index < 1) throw ErrSnapshotTemporarilyUnavailable;
+    return { data: new Uint8Array(0), metadata: { index, term: this.term(index), confState: this.#confState } };
+  }
+
+  setConfState(cs: ConfState): void {
+    this.#confState = cs;
   }
 
   /** Drops entries at or below `index - catchUpEntries` (index: synced in the store and applied). */

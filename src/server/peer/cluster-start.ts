@@ -129,6 +129,7 @@ export async function openClusterConsensus(cfg: ServerConfig, logger: Logger, tl
     transport,
     heartbeatMs: cfg.heartbeatInterval,
     electionMs: cfg.electionTimeout,
+    catchUpEntries: cfg.snapshotCatchupEntries,
     members: withClientUrls,
     storesMembership: true,
     ...(initialMembers !== undefined ? { initialMembers } : {}),

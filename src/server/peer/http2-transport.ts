@@ -33,7 +33,8 @@ import type * as tls from 'node:tls';
 import { decodeMessage, encodeMessage, type Message } from '../../raft/index.js';
 import type { NodeId } from '../../raftpb/types.js';
 import { idFromHex, idToHex } from '../../util/pure/id64.js';
-import type { PeerTransport } from '../node/raft-node.js';
+import type { PeerTransport, SnapshotBody } from '../node/raft-node.js';
+import { postSnapshot, RAFT_SNAPSHOT_PATH } from './snapshot-transfer.js';
 
 /** Path of the message endpoint. */
 export const RAFT_MSGS_PATH = '/raft/msgs';
@@ -116,6 +117,7 @@ export class Http2PeerTransport implements PeerTransport {
   #membersHandler: (() => Uint8Array | undefined) | undefined;
   #promoteHandler: ((id: NodeId) => Promise<{ status: number; body: Uint8Array }>) | undefined;
   #leaseHandler: ((op: string, body: Buffer) => Promise<{ status: number; body: Uint8Array }>) | undefined;
+  #snapshotHandler: ((body: SnapshotBody, from: NodeId) => Promise<{ status: number; body: Uint8Array }>) | undefined;
   #closed = false;
   /** Counters (tests, metrics later). */
   readonly stats = { sent: 0, received: 0, dropped: 0, refused: 0 };
@@ -235,6 +237,25 @@ export class Http2PeerTransport implements PeerTransport {
     }, timeoutMs, body);
   }
 
+  /** Serves POST /raft/snapshot (src/server/peer/snapshot-transfer.ts) once the headers passed the peer checks. */
+  onSnapshot(handler: (body: SnapshotBody, from: NodeId) => Promise<{ status: number; body: Uint8Array }>): void {
+    this.#snapshotHandler = handler;
+  }
+
+  /** Streams a snapshot (MsgSnap `m` and the store file) to `m.to`; resolves once it answered 204. */
+  sendSnapshot(m: Message, path: string, sizeBytes: number): Promise<void> {
+    const url = this.peerUrl(m.to);
+    if (url === undefined || this.#closed) return Promise.reject(new Error(`peer ${idToHex(m.to)} is unknown`));
+    return postSnapshot({
+      url,
+      ...(url.startsWith('https://') && this.#tls !== undefined ? { tls: this.#tls.clientOptions() } : {}),
+      headers: { 'x-etcd-cluster-id': idToHex(this.clusterId), 'x-server-from': idToHex(this.memberId), 'x-raft-to': idToHex(m.to) },
+      message: m,
+      path,
+      sizeBytes,
+    });
+  }
+
   addPeer(id: NodeId, url: string): void {
     if (id === this.memberId) return;
     this.#senders.get(id)?.close();
@@ -327,6 +348,13 @@ export class Http2PeerTransport implements PeerTransport {
         if (bytes > MAX_LEASE_BODY_BYTES) return refuse(413, `lease call body over ${MAX_LEASE_BODY_BYTES} bytes`);
         answer(handler(op, Buffer.concat(chunks, bytes)), 'application/protobuf');
       });
+      return;
+    }
+    if (path === RAFT_SNAPSHOT_PATH && headers[':method'] === 'POST') {
+      const refused = notFromPeer() ?? (parseId(headers['x-raft-to']) !== this.memberId ? ([412, 'to member ID mismatch'] as [number, string]) : undefined);
+      if (refused !== undefined) return refuse(...refused);
+      if (this.#snapshotHandler === undefined) return refuse(503, 'snapshots not served yet');
+      answer(this.#snapshotHandler(stream, parseId(headers['x-server-from'])!), 'text/plain');
       return;
     }
     if (headers[':path'] !== RAFT_MSGS_PATH || headers[':method'] !== 'POST') return refuse(404, 'not found');

@@ -126,6 +126,16 @@ async function countOn(m: Ep, prefix: string): Promise<number> {
   return Number(r.value.count);
 }
 
+/** The sum of every sample of counter `name` on the member's /metrics (0 when absent). */
+async function metricSum(m: Ep, name: string): Promise<number> {
+  const text = await (await fetch(`http://${m.endpoint}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
 function logOf(m: Member): string {
   return m.logTail(100_000);
 }
@@ -159,6 +169,9 @@ describe('Raft snapshots to lagging followers (3 real processes)', { skip, timeo
     await follower.restart();
     await until(() => `the follower logs an applied snapshot (log tail:\n${follower.logTail(30)})`, async () => (APPLIED_LINE.test(logOf(follower)) ? true : undefined));
     if (ours) assert.match(logOf(leader.member), /"msg":"sent database snapshot"/, 'the leader logged the snapshot it sent');
+    // etcd's counters say the same (the follower received one; the leader sent one).
+    assert.ok((await metricSum(follower, 'etcd_network_snapshot_receive_success')) >= 1, 'etcd_network_snapshot_receive_success on the follower');
+    assert.ok((await metricSum(leader.member, 'etcd_network_snapshot_send_success')) >= 1, 'etcd_network_snapshot_send_success on the leader');
     await converged(c.members);
     assert.equal(await countOn(follower, 'sk/a/'), WRITES);
     assert.equal(await countOn(follower, 'sk/a2/'), 20);

@@ -22,6 +22,7 @@ import { idToHex } from '../../util/pure/id64.js';
 import type { InstalledStore, LogWriter, StoreCopy } from '../ports.js';
 import { receiveSnapshot, SnapshotRefused } from '../peer/snapshot-transfer.js';
 import type { SnapshotPort } from './raft-node.js';
+import type { SnapshotCounters } from '../metrics.js';
 
 /** Test-only crash points (docs/testing.md): the process kills itself with SIGKILL there. */
 export const SNAPSHOT_CRASH_ENV = 'ETCD_TS_FAILPOINT_SNAPSHOT';
@@ -71,11 +72,20 @@ export class RaftSnapshots implements SnapshotPort {
   #target: SnapshotTarget | undefined;
   #busy = false;
   #seq = 0;
-  /** etcd_network_snapshot_{send,receive}_{success,failures}, installs done. */
+  /** Totals, installs done. */
   readonly stats = { sendSuccess: 0, sendFailures: 0, receiveSuccess: 0, receiveFailures: 0, installed: 0, lastInstalledIndex: 0 };
+  /** etcd_network_snapshot_* by peer (SnapshotCounters of src/server/metrics.ts). */
+  readonly #sendCounts = new Map<string, { success: number; failures: number; seconds: number }>();
+  readonly #receiveCounts = new Map<string, { success: number; failures: number }>();
+  #applying = false;
 
   constructor(o: RaftSnapshotsOptions) {
     this.#o = o;
+  }
+
+  /** For /metrics (etcd_network_snapshot_*, etcd_server_snapshot_apply_in_progress_total). */
+  counters(): SnapshotCounters {
+    return { send: this.#sendCounts, receive: this.#receiveCounts, applying: this.#applying };
   }
 
   attach(target: SnapshotTarget): void {
@@ -106,15 +116,18 @@ export class RaftSnapshots implements SnapshotPort {
       this.#log('info', 'sending database snapshot', { 'remote-peer-id': idToHex(m.to), 'snapshot-index': copy.appliedIndex, 'snapshot-term': copy.consistentTerm, bytes: copy.sizeBytes });
       await send(out, path, copy.sizeBytes);
       this.stats.sendSuccess++;
+      this.#sendStats(m.to).success++;
       this.#log('info', 'sent database snapshot', {
         'remote-peer-id': idToHex(m.to), 'snapshot-index': copy.appliedIndex, bytes: copy.sizeBytes, took: `${Math.round(performance.now() - started)}ms`,
       });
       return true;
     } catch (err) {
       this.stats.sendFailures++;
+      this.#sendStats(m.to).failures++;
       this.#log('warn', 'failed to send database snapshot', { 'remote-peer-id': idToHex(m.to), error: err instanceof Error ? err.message : String(err) });
       return false;
     } finally {
+      this.#sendStats(m.to).seconds += (performance.now() - started) / 1000;
       this.#sending.delete(m.to);
       rmSync(path, { force: true });
       rmSync(`${path}-lock`, { force: true });
@@ -154,11 +167,13 @@ export class RaftSnapshots implements SnapshotPort {
       fsyncDir(this.#o.store.snapDir);
       keep = true;
       this.stats.receiveSuccess++;
+      this.#receiveStats(from).success++;
       this.#log('info', 'received database snapshot', { 'remote-peer-id': idToHex(from), 'snapshot-index': meta.index, 'snapshot-term': meta.term, bytes: got.sizeBytes });
       target.deliver(got.message);
       return { status: 204, body: text('') };
     } catch (err) {
       this.stats.receiveFailures++;
+      this.#receiveStats(from).failures++;
       const status = err instanceof SnapshotRefused ? err.status : 500;
       const why = err instanceof Error ? err.message : String(err);
       this.#log('warn', 'refused a database snapshot', { 'remote-peer-id': idToHex(from), status, reason: why });
@@ -178,6 +193,7 @@ export class RaftSnapshots implements SnapshotPort {
     const path = join(this.#o.store.snapDir, snapshotFileName(index));
     if (!existsSync(path)) throw new Error(`raft snapshot at index ${index}: no received store file ${path}`);
     this.#busy = true;
+    this.#applying = true;
     const crash = this.#o.env?.[SNAPSHOT_CRASH_ENV] as SnapshotCrashPoint | undefined;
     try {
       const installed = await this.#o.store.installSnapshot(path, async () => {
@@ -194,7 +210,22 @@ export class RaftSnapshots implements SnapshotPort {
       this.#log('info', 'applied snapshot', { 'snapshot-index': index, 'snapshot-term': term, revision: installed.currentRevision });
     } finally {
       this.#busy = false;
+      this.#applying = false;
     }
+  }
+
+  #sendStats(to: NodeId): { success: number; failures: number; seconds: number } {
+    const k = idToHex(to);
+    let s = this.#sendCounts.get(k);
+    if (s === undefined) this.#sendCounts.set(k, (s = { success: 0, failures: 0, seconds: 0 }));
+    return s;
+  }
+
+  #receiveStats(from: NodeId): { success: number; failures: number } {
+    const k = idToHex(from);
+    let s = this.#receiveCounts.get(k);
+    if (s === undefined) this.#receiveCounts.set(k, (s = { success: 0, failures: 0 }));
+    return s;
   }
 
   #log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>): void {

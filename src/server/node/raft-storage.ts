@@ -20,8 +20,8 @@ import type { Entry, HardState, Index, Term } from '../../raftpb/types.js';
 
 /**
  * Entries kept in memory below the index the store has synced, for followers that lag (etcd's
- * SnapshotCatchUpEntries). A follower further behind needs a snapshot (a later milestone); the
- * leader's probe state for it (etcd_debugging... `raft progress`) tells when this is too small.
+ * SnapshotCatchUpEntries; --experimental-snapshot-catchup-entries). A follower further behind
+ * gets a store snapshot; `etcd_network_snapshot_send_success` growing says this is too small.
  */
 export const CATCH_UP_ENTRIES = 5000;
 
@@ -51,8 +51,8 @@ export class RaftLogStorage extends MemoryStorage {
     this.#confState = confState;
     // The first point of the log: the first recovered entry when it is at or below the applied
     // index (its term is known from it), else the applied index and its term.
-    // A log recovered from its first entry keeps it (a member joining later needs the log from
-    // index 1, as there are no snapshots yet): the first point is then index 0.
+    // A log recovered from its first entry keeps it (a member joining a young cluster catches up
+    // by log; once index 1 is released it gets a snapshot instead): the first point is then index 0.
     const first = recovered.entries[0];
     const fromStart = first !== undefined && first.index === 1;
     const fromBelow = !fromStart && first !== undefined && first.index <= recovered.appliedIndex;

@@ -70,7 +70,7 @@ export interface PeerTransport {
 }
 
 /** The body of a snapshot request, as it arrives. */
-export type SnapshotBody = NodeJS.ReadableStream & { destroy(err?: Error): void };
+export type SnapshotBody = AsyncIterable<unknown> & { destroy(err?: Error): void; resume(): unknown };
 
 /**
  * Store snapshots for followers the log cannot catch up (docs/cluster.md, "Snapshots to lagging

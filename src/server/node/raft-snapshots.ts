@@ -21,7 +21,7 @@ import { readStorePoint } from '../../backend/replace-store.js';
 import { idToHex } from '../../util/pure/id64.js';
 import type { InstalledStore, LogWriter, StoreCopy } from '../ports.js';
 import { receiveSnapshot, SnapshotRefused } from '../peer/snapshot-transfer.js';
-import type { SnapshotPort } from './raft-node.js';
+import type { SnapshotBody, SnapshotPort } from './raft-node.js';
 import type { SnapshotCounters } from '../metrics.js';
 
 /** Test-only crash points (docs/testing.md): the process kills itself with SIGKILL there. */
@@ -33,7 +33,7 @@ export function snapshotFileName(index: number): string {
   return `${index.toString(16).padStart(16, '0')}.snap.lmdb`;
 }
 const SNAP_FILE_RE = /^([0-9a-f]{16})\.snap\.lmdb$/;
-const TMP_RE = /^raft-(recv|send)-[0-9a-f]+\.tmp(-lock)?$/;
+const TMP_RE = /^raft-(recv|send)-[0-9a-f-]+\.tmp(-lock)?$/;
 
 export interface SnapshotStore {
   readonly snapDir: string;
@@ -137,7 +137,7 @@ export class RaftSnapshots implements SnapshotPort {
   // ---- follower ----
 
   /** Serves one POST /raft/snapshot whose headers passed the transport's peer checks. */
-  async receive(body: NodeJS.ReadableStream & { destroy(err?: Error): void }, from: NodeId): Promise<{ status: number; body: Uint8Array }> {
+  async receive(body: SnapshotBody, from: NodeId): Promise<{ status: number; body: Uint8Array }> {
     const text = (s: string): Uint8Array => Buffer.from(s);
     const target = this.#target;
     if (target === undefined) return { status: 503, body: text('not started') };
@@ -163,6 +163,7 @@ export class RaftSnapshots implements SnapshotPort {
         throw new SnapshotRefused(400, `the store is at index ${point.appliedIndex} term ${point.consistentTerm}, the message says index ${meta.index} term ${meta.term}`);
       }
       const final = join(this.#o.store.snapDir, snapshotFileName(meta.index));
+      removeSnapshotFiles(this.#o.store.snapDir, (index) => index < meta.index); // received earlier, never installed
       renameSync(tmpPath, final);
       fsyncDir(this.#o.store.snapDir);
       keep = true;
@@ -204,7 +205,8 @@ export class RaftSnapshots implements SnapshotPort {
         throw new Error(`raft snapshot at index ${index} term ${term}: the installed store is at index ${installed.appliedIndex} term ${installed.consistentTerm}`);
       }
       if (crash === 'after-store-swap') process.kill(process.pid, 'SIGKILL');
-      rmSync(path, { force: true });
+      // This one, and any other Raft did not take (a stale one it ignored).
+      removeSnapshotFiles(this.#o.store.snapDir, (i) => i <= index);
       this.stats.installed++;
       this.stats.lastInstalledIndex = index;
       this.#log('info', 'applied snapshot', { 'snapshot-index': index, 'snapshot-term': term, revision: installed.currentRevision });
@@ -264,6 +266,14 @@ export async function recoverSnapshotAtStart(opts: {
     if (stale) rmSync(join(opts.snapDir, f), { force: true });
   }
   return installed;
+}
+
+/** Removes the received snapshot files whose index `which` selects. */
+function removeSnapshotFiles(snapDir: string, which: (index: number) => boolean): void {
+  for (const f of readdirSync(snapDir)) {
+    const m = SNAP_FILE_RE.exec(f);
+    if (m !== null && which(Number.parseInt(m[1]!, 16))) rmSync(join(snapDir, f), { force: true });
+  }
 }
 
 function fsyncDir(dir: string): void {

@@ -15,7 +15,8 @@
  * nothing unless the trailer matches.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, closeSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import * as http2 from 'node:http2';
 import type * as tls from 'node:tls';
 import { decodeMessage, encodeMessage, MessageType, type Message } from '../../raft/index.js';
@@ -142,45 +143,33 @@ export interface ReceivedSnapshot {
 /**
  * Reads one snapshot request body from `body`: rejects with SnapshotRefused (400 malformed,
  * truncated or tampered, 413 oversized) and leaves no file behind; resolves once the trailer
- * matched and the file is synced.
+ * matched and the file is synced. The file is written asynchronously as the body arrives (the
+ * body is read only as fast as the disk takes it), and synced off the event loop.
  */
-export function receiveSnapshot(body: NodeJS.ReadableStream & { destroy(err?: Error): void }, o: ReceiveSnapshotOptions): Promise<ReceivedSnapshot> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    let fd: number | undefined;
-    let stage: 'msgLen' | 'msg' | 'dbLen' | 'db' | 'sum' | 'done' = 'msgLen';
-    let want = 4;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let message: Message | undefined;
-    let dbBytes = 0;
-    let dbLeft = 0;
-    let settled = false;
-    const fail = (status: number, why: string): void => {
-      if (settled) return;
-      settled = true;
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
-      rmSync(o.tmpPath, { force: true });
-      body.removeListener('data', onData);
-      body.resume(); // drain the rest; the answer goes out now
-      reject(new SnapshotRefused(status, why));
-    };
-    const take = (n: number): Buffer => {
-      const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-      pending = all.length > n ? [all.subarray(n)] : [];
-      pendingBytes = all.length - n;
-      return all.subarray(0, n);
-    };
-    const onData = (chunk: Buffer): void => {
-      if (settled) return;
-      let c = chunk;
-      while (c.length > 0 && !settled) {
+export async function receiveSnapshot(body: AsyncIterable<unknown> & { destroy(err?: Error): void; resume(): unknown }, o: ReceiveSnapshotOptions): Promise<ReceivedSnapshot> {
+  const hash = createHash('sha256');
+  let fh: FileHandle | undefined;
+  let stage: 'msgLen' | 'msg' | 'dbLen' | 'db' | 'sum' | 'done' = 'msgLen';
+  let want = 4;
+  let pending: Buffer = Buffer.alloc(0);
+  let message: Message | undefined;
+  let dbBytes = 0;
+  let dbLeft = 0;
+  const refuse = (status: number, why: string): never => {
+    throw new SnapshotRefused(status, why);
+  };
+  // Leaving the loop early (a refusal) must not destroy the request: the answer goes on it.
+  const readable = body as { iterator?: (o: { destroyOnReturn: boolean }) => AsyncIterable<unknown> };
+  const chunks: AsyncIterable<unknown> = typeof readable.iterator === 'function' ? readable.iterator({ destroyOnReturn: false }) : body;
+  try {
+    for await (const raw of chunks) {
+      let c: Buffer = raw as Buffer;
+      while (c.length > 0) {
         if (stage === 'db') {
           const n = Math.min(dbLeft, c.length);
           const part = c.subarray(0, n);
           hash.update(part);
-          writeSync(fd!, part);
+          await fh!.write(part);
           dbLeft -= n;
           c = c.subarray(n);
           if (dbLeft === 0) {
@@ -189,64 +178,58 @@ export function receiveSnapshot(body: NodeJS.ReadableStream & { destroy(err?: Er
           }
           continue;
         }
-        if (stage === 'done') return fail(400, 'bytes after the checksum');
-        pending.push(c);
-        pendingBytes += c.length;
+        if (stage === 'done') refuse(400, 'bytes after the checksum');
+        pending = pending.length === 0 ? c : Buffer.concat([pending, c]);
         c = Buffer.alloc(0);
-        while (!settled && stage !== 'db' && stage !== 'done' && pendingBytes >= want) {
-          const b = take(want);
+        while (stage !== 'db' && stage !== 'done' && pending.length >= want) {
+          const b = pending.subarray(0, want);
+          pending = pending.subarray(want);
           if (stage === 'msgLen') {
             hash.update(b);
             want = b.readUInt32BE(0);
-            if (want < 1 || want > MAX_SNAPSHOT_MESSAGE_BYTES) return fail(400, `message of ${want} bytes`);
+            if (want < 1 || want > MAX_SNAPSHOT_MESSAGE_BYTES) refuse(400, `message of ${want} bytes`);
             stage = 'msg';
           } else if (stage === 'msg') {
             hash.update(b);
             try {
               message = decodeMessage(b);
             } catch (err) {
-              return fail(400, `bad message: ${err instanceof Error ? err.message : String(err)}`);
+              refuse(400, `bad message: ${err instanceof Error ? err.message : String(err)}`);
             }
-            if (message.type !== MessageType.MsgSnap || message.snapshot === null) return fail(400, 'not a MsgSnap');
-            if (message.from !== o.from || message.to !== o.to) return fail(400, 'message from/to differ from the request headers');
+            if (message!.type !== MessageType.MsgSnap || message!.snapshot === null) refuse(400, 'not a MsgSnap');
+            if (message!.from !== o.from || message!.to !== o.to) refuse(400, 'message from/to differ from the request headers');
             stage = 'dbLen';
             want = 8;
           } else if (stage === 'dbLen') {
             hash.update(b);
             const n = b.readBigUInt64BE(0);
-            if (n < 1n) return fail(400, 'empty store file');
-            if (n > BigInt(o.maxBytes)) return fail(413, `store file of ${n} bytes is over the limit of ${o.maxBytes}`);
+            if (n < 1n) refuse(400, 'empty store file');
+            if (n > BigInt(o.maxBytes)) refuse(413, `store file of ${n} bytes is over the limit of ${o.maxBytes}`);
             dbBytes = Number(n);
             dbLeft = dbBytes;
-            fd = openSync(o.tmpPath, 'w', 0o600);
+            fh = await open(o.tmpPath, 'w', 0o600);
             stage = 'db';
-            if (pendingBytes > 0) {
-              c = take(pendingBytes);
-            }
-          } else if (stage === 'sum') {
+            c = pending;
+            pending = Buffer.alloc(0);
+          } else {
             const got = hash.digest();
-            if (!got.equals(b)) return fail(400, `checksum mismatch: expected sha256 ${b.toString('hex')}, got ${got.toString('hex')}`);
+            if (!got.equals(b)) refuse(400, `checksum mismatch: expected sha256 ${b.toString('hex')}, got ${got.toString('hex')}`);
             stage = 'done';
           }
         }
       }
-    };
-    body.on('data', onData);
-    body.on('error', (err: Error) => fail(400, `body: ${err.message}`));
-    body.on('aborted', () => fail(400, 'request aborted'));
-    body.on('end', () => {
-      if (settled) return;
-      if (stage !== 'done') return fail(400, `truncated body (${stage === 'db' ? `${dbLeft} of ${dbBytes} file bytes missing` : `ends in the ${stage}`})`);
-      if (pendingBytes > 0) return fail(400, `${pendingBytes} bytes after the checksum`);
-      try {
-        fsyncSync(fd!);
-        closeSync(fd!);
-        fd = undefined;
-      } catch (err) {
-        return fail(500, `writing ${o.tmpPath}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      settled = true;
-      resolve({ message: message!, path: o.tmpPath, sizeBytes: dbBytes });
-    });
-  });
+    }
+    if (stage !== 'done') refuse(400, `truncated body (${stage === 'db' ? `${dbLeft} of ${dbBytes} file bytes missing` : `ends in the ${stage}`})`);
+    if (pending.length > 0) refuse(400, `${pending.length} bytes after the checksum`);
+    await fh!.sync();
+    await fh!.close();
+    fh = undefined;
+    return { message: message!, path: o.tmpPath, sizeBytes: dbBytes };
+  } catch (err) {
+    await fh?.close().catch(() => undefined);
+    await rm(o.tmpPath, { force: true });
+    body.resume(); // drain what is left; the answer goes out now
+    if (err instanceof SnapshotRefused) throw err;
+    throw new SnapshotRefused(400, `body: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

@@ -115,10 +115,11 @@ test('a store copy taken while the leader applies is one consistent point; it st
   await pipe.apply(Array.from({ length: 500 }, next));
   const pool = new ReadPool(dbPath);
   const server = http2.createServer();
+  let writing = true;
+  let writer: Promise<void> | undefined;
   try {
     // Writes go on while the copy is taken (and while it is streamed below).
-    let writing = true;
-    const writer = (async () => {
+    writer = (async () => {
       while (writing) {
         await pipe.apply(Array.from({ length: 20 }, next));
         await new Promise((r) => setImmediate(r));
@@ -137,14 +138,17 @@ test('a store copy taken while the leader applies is one consistent point; it st
 
     const recvPath = join(dir, 'recv.tmp');
     let received: Awaited<ReturnType<typeof receiveSnapshot>> | undefined;
+    let maxBytes = 1000;
+    let last: Promise<unknown> = Promise.resolve();
     server.on('stream', (stream) => {
-      receiveSnapshot(stream, { tmpPath: recvPath, from: LEADER, to: FOLLOWER, maxBytes: 1 << 30 }).then(
+      last = receiveSnapshot(stream, { tmpPath: recvPath, from: LEADER, to: FOLLOWER, maxBytes }).then(
         (r) => {
           received = r;
           stream.respond({ ':status': 204 });
           stream.end();
         },
         (err: SnapshotRefused) => {
+          if (stream.destroyed) return; // the sender gave up (as the peer transport's answer() checks)
           stream.respond({ ':status': err.status });
           stream.end(err.message);
         },
@@ -153,6 +157,15 @@ test('a store copy taken while the leader applies is one consistent point; it st
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const m = msgSnap(copy.appliedIndex, copy.consistentTerm);
+    // Over the receiver's limit: answered 413 from the announced size; the sender fails.
+    await assert.rejects(postSnapshot({ url, headers: {}, message: m, path: copyPath, sizeBytes: copy.sizeBytes }), /HTTP 413/);
+    await last;
+    assert.equal(existsSync(recvPath), false);
+    maxBytes = 1 << 30;
+    // A file that ends before its announced size: the sender notices and cancels.
+    await assert.rejects(postSnapshot({ url, headers: {}, message: m, path: copyPath, sizeBytes: copy.sizeBytes + 10 }), /bytes read|HTTP 400|closed/);
+    await last; // the receiver sees the cancelled stream and cleans up
+    assert.equal(existsSync(recvPath), false);
     await postSnapshot({ url, headers: {}, message: m, path: copyPath, sizeBytes: copy.sizeBytes });
     writing = false;
     await writer;
@@ -185,6 +198,8 @@ test('a store copy taken while the leader applies is one consistent point; it st
     assert.equal(after.get('leases')!.length, 1, 'the lease came across');
     assert.equal(after.get('leaseKeys')!.length, Math.floor((puts + 1) / 10), 'its keys too');
   } finally {
+    writing = false;
+    await writer;
     server.close();
     await pool.close();
     await pipe.close();

@@ -221,6 +221,7 @@ export class RaftNode implements ConsensusNode {
       rng: opts.rng ?? new SeededRng(Math.floor(Math.random() * 0x7fffffff)),
     });
     this.#committed = opts.appliedIndex;
+    this.#storage.setAppliedIndexSource(() => this.#raw.raft.raftLog.applied);
     // A MsgSnap counts only with its store file: it comes through the snapshot port, never alone.
     this.#transport.onReceive((m) => (m.type === MessageType.MsgSnap ? undefined : this.#receive(m)));
     this.#snapshots?.attach({ deliver: (m) => this.#receive(m), committedIndex: () => this.#committed });

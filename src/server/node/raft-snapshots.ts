@@ -106,11 +106,13 @@ export class RaftSnapshots implements SnapshotPort {
     const started = performance.now();
     try {
       const copy = await this.#o.store.storeCopy(path);
-      if (copy.appliedIndex < 1 || copy.consistentTerm < 1 || copy.members === null) {
-        throw new Error(`the store copy has no applied point (index ${copy.appliedIndex}, term ${copy.consistentTerm}) or no membership`);
+      if (copy.appliedIndex < 1 || copy.consistentTerm < 1) {
+        throw new Error(`the store copy has no applied point (index ${copy.appliedIndex}, term ${copy.consistentTerm})`);
       }
-      const cs = confStateOf(decodeMembership(copy.members));
-      const confState: ConfState = { voters: cs.voters, learners: cs.learners, votersOutgoing: [], learnersNext: [], autoLeave: false };
+      // The configuration at the copy's point: its stored membership; a store without one (a
+      // cluster whose membership is fixed by its flags) keeps Raft's.
+      const cs = copy.members !== null ? confStateOf(decodeMembership(copy.members)) : undefined;
+      const confState: ConfState = cs !== undefined ? { voters: cs.voters, learners: cs.learners, votersOutgoing: [], learnersNext: [], autoLeave: false } : m.snapshot.metadata.confState;
       const snapshot: Snapshot = { data: new Uint8Array(0), metadata: { index: copy.appliedIndex, term: copy.consistentTerm, confState } };
       const out: Message = { ...m, snapshot };
       this.#log('info', 'sending database snapshot', { 'remote-peer-id': idToHex(m.to), 'snapshot-index': copy.appliedIndex, 'snapshot-term': copy.consistentTerm, bytes: copy.sizeBytes });

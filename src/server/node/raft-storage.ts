@@ -43,6 +43,7 @@ export class RaftLogStorage extends MemoryStorage {
   readonly #snapshots: boolean;
   /** Raft's configuration now (kept up to date by the node: conf changes, restored snapshots). */
   #confState: ConfState;
+  #applied: (() => number) | undefined;
 
   constructor(confState: ConfState, recovered: RecoveredLog, catchUpEntries = CATCH_UP_ENTRIES, snapshots = false) {
     super(confState);
@@ -72,11 +73,21 @@ export class RaftLogStorage extends MemoryStorage {
     this.setHardState({ ...recovered.hardState, commit });
   }
 
-  /** Metadata only, at the storage's first point (see the file comment). */
+  /**
+   * Metadata only (see the file comment), at the applied index when it is known (the store copy
+   * the port sends is at or past it, so Raft's probe after the transfer starts close to where the
+   * follower will be), else at the storage's first point.
+   */
   override snapshot(): Snapshot {
-    const index = this.firstIndex() - 1;
+    const first = this.firstIndex() - 1;
+    const index = Math.max(first, Math.min(this.#applied?.() ?? 0, this.lastIndex()));
     if (!this.#snapshots || index < 1) throw ErrSnapshotTemporarilyUnavailable;
     return { data: new Uint8Array(0), metadata: { index, term: this.term(index), confState: this.#confState } };
+  }
+
+  /** Where snapshot() reads the applied index (the node's Raft log). */
+  setAppliedIndexSource(applied: () => number): void {
+    this.#applied = applied;
   }
 
   setConfState(cs: ConfState): void {

@@ -9,9 +9,9 @@
  *     member then leads and answers TimeToLive from its own lessor);
  * (b) a member removed, its data dir wiped, added again (member add) and started with
  *     --initial-cluster-state existing after the log was released catches up by snapshot;
- * (c) a follower killed (SIGKILL) in the middle of a snapshot install, after the WAL recorded the
- *     snapshot and before the store was swapped (and, second round, right after the swap),
- *     restarts and ends consistent with the others.
+ * (c) a follower killed (SIGKILL) at each crash point of a snapshot install (the file received
+ *     and kept but not recorded; the WAL marker written but the store not swapped; the store
+ *     swapped but the file not yet removed) restarts and ends consistent with the others.
  *
  * Against the real etcd 3.4 (ETCD_TEST_SERVER=real): 3.4 has --snapshot-count but not the
  * catch-up flag and keeps 5,000 catch-up entries, so (a) and (b) write 5,000 + --snapshot-count
@@ -243,7 +243,7 @@ describe('Raft snapshots to lagging followers (3 real processes)', { skip, timeo
   it('(c) a follower killed during the snapshot install restarts consistent', { skip: ours ? false : 'etcd 3.4 has no crash point inside its snapshot install' }, async () => {
     const d = await Cluster.start({ size: 3, name: 'snapkill', extraFlags: FLAGS });
     try {
-      for (const point of ['after-wal-marker', 'after-store-swap']) {
+      for (const point of ['after-receive', 'after-wal-marker', 'after-store-swap']) {
         const leader = await leaderOf(d.members);
         const follower = d.members.find((m) => m !== leader.member)!;
         await follower.stop();

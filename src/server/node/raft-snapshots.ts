@@ -26,7 +26,7 @@ import type { SnapshotCounters } from '../metrics.js';
 
 /** Test-only crash points (docs/testing.md): the process kills itself with SIGKILL there. */
 export const SNAPSHOT_CRASH_ENV = 'ETCD_TS_FAILPOINT_SNAPSHOT';
-export type SnapshotCrashPoint = 'after-wal-marker' | 'after-store-swap';
+export type SnapshotCrashPoint = 'after-receive' | 'after-wal-marker' | 'after-store-swap';
 
 /** A received snapshot waiting for Raft: `<index as 16 hex digits>.snap.lmdb` in the snap dir. */
 export function snapshotFileName(index: number): string {
@@ -169,6 +169,7 @@ export class RaftSnapshots implements SnapshotPort {
       renameSync(tmpPath, final);
       fsyncDir(this.#o.store.snapDir);
       keep = true;
+      if (this.#o.env?.[SNAPSHOT_CRASH_ENV] === 'after-receive') process.kill(process.pid, 'SIGKILL');
       this.stats.receiveSuccess++;
       this.#receiveStats(from).success++;
       this.#log('info', 'received database snapshot', { 'remote-peer-id': idToHex(from), 'snapshot-index': meta.index, 'snapshot-term': meta.term, bytes: got.sizeBytes });

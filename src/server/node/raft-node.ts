@@ -542,7 +542,7 @@ export class RaftNode implements ConsensusNode {
       }
       const port = this.#snapshots;
       if (port === undefined) continue;
-      void port.send(m).then((ok) => {
+      void port.send(m).catch(() => false).then((ok) => {
         const report = (): void => {
           if (this.#stopped || this.#failed) return;
           this.#snapshotReports.push({ to: m.to, ok });

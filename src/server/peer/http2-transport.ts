@@ -14,6 +14,8 @@
  * Body: frames `u32 big-endian length, encodeMessage(m)` (src/raft/codec.ts), in send order.
  * Answers: 204 delivered; 412 cluster ID mismatch or not the addressed member (the body says
  * which, as etcd's "cluster ID mismatch"); 403 unknown sender; 400 bad frames; 404 other paths.
+ * Snapshots go on a path of their own (POST /raft/snapshot, src/server/peer/snapshot-transfer.ts),
+ * one session per transfer, after the same header checks.
  *
  * Best effort, as Raft expects of its network: a batch whose request fails is dropped (Raft
  * retries through heartbeats and probes); the session is then dropped and made again after
@@ -119,6 +121,8 @@ export class Http2PeerTransport implements PeerTransport {
   #leaseHandler: ((op: string, body: Buffer) => Promise<{ status: number; body: Uint8Array }>) | undefined;
   #snapshotHandler: ((body: SnapshotBody, from: NodeId) => Promise<{ status: number; body: Uint8Array }>) | undefined;
   #closed = false;
+  /** Aborts snapshot transfers in flight when the transport closes. */
+  readonly #snapshotsAbort = new AbortController();
   /** Counters (tests, metrics later). */
   readonly stats = { sent: 0, received: 0, dropped: 0, refused: 0 };
 
@@ -253,6 +257,7 @@ export class Http2PeerTransport implements PeerTransport {
       message: m,
       path,
       sizeBytes,
+      signal: this.#snapshotsAbort.signal,
     });
   }
 
@@ -278,6 +283,7 @@ export class Http2PeerTransport implements PeerTransport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#snapshotsAbort.abort();
     for (const s of this.#senders.values()) s.close();
     this.#server.close();
     // Sessions of peers connected to us: the server's close waits for them otherwise.

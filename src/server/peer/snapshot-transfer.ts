@@ -15,7 +15,7 @@
  * nothing unless the trailer matches.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import * as http2 from 'node:http2';
 import type * as tls from 'node:tls';
@@ -59,6 +59,8 @@ export interface PostSnapshotOptions {
   readonly path: string;
   readonly sizeBytes: number;
   readonly timeoutMs?: number;
+  /** Aborts the transfer (the transport closes). */
+  readonly signal?: AbortSignal;
 }
 
 /** Sends one snapshot; resolves on 204, rejects with the reason otherwise. */
@@ -72,6 +74,7 @@ export function postSnapshot(o: PostSnapshotOptions): Promise<void> {
       return;
     }
     let done = false;
+    let file: ReadStream | undefined;
     const finish = (err: Error | undefined): void => {
       if (done) return;
       done = true;
@@ -83,6 +86,9 @@ export function postSnapshot(o: PostSnapshotOptions): Promise<void> {
     };
     const timeoutMs = o.timeoutMs ?? SNAPSHOT_TIMEOUT_MS;
     const timer = setTimeout(() => finish(new Error(`snapshot to ${o.url}: not done in ${timeoutMs} ms`)), timeoutMs);
+    timer.unref();
+    if (o.signal?.aborted === true) return finish(new Error(`snapshot to ${o.url}: aborted`));
+    o.signal?.addEventListener('abort', () => finish(new Error(`snapshot to ${o.url}: aborted`)), { once: true });
     session.on('error', (err) => finish(err));
     const req = session.request({ ...o.headers, ':method': 'POST', ':path': RAFT_SNAPSHOT_PATH, 'content-type': 'application/octet-stream' });
     let status = 0;
@@ -98,21 +104,22 @@ export function postSnapshot(o: PostSnapshotOptions): Promise<void> {
     hash.update(head);
     req.write(head);
     let sent = 0;
-    const file = createReadStream(o.path);
-    file.on('data', (chunk) => {
+    const f = createReadStream(o.path);
+    file = f;
+    f.on('data', (chunk) => {
       const c = chunk as Buffer;
       sent += c.length;
       hash.update(c);
       if (!req.write(c)) {
-        file.pause();
-        req.once('drain', () => file.resume());
+        f.pause();
+        req.once('drain', () => f.resume());
       }
     });
-    file.on('error', (err) => {
+    f.on('error', (err) => {
       req.close(http2.constants.NGHTTP2_CANCEL);
       finish(err);
     });
-    file.on('end', () => {
+    f.on('end', () => {
       if (sent !== o.sizeBytes) {
         req.close(http2.constants.NGHTTP2_CANCEL);
         finish(new Error(`snapshot file ${o.path}: ${sent} bytes read, ${o.sizeBytes} announced`));

@@ -120,7 +120,7 @@ test('a store copy taken while the leader applies is one consistent point; it st
   try {
     // Writes go on while the copy is taken (and while it is streamed below).
     writer = (async () => {
-      while (writing) {
+      for (let n = 0; writing && n < 300; n++) {
         await pipe.apply(Array.from({ length: 20 }, next));
         await new Promise((r) => setImmediate(r));
       }

@@ -44,7 +44,8 @@ export async function replaceStore(target: LmdbBackend, sourcePath: string): Pro
     target.write(() => {
       for (const [to, from] of pairs) {
         to.clearSync();
-        for (const { key, value } of from.getRange({})) to.putSync(key, value);
+        // The source yields keys in the dbi's order and the target is empty: MDB_APPEND.
+        for (const { key, value } of from.getRange({})) to.putSync(key, value, { append: true });
       }
     });
   } finally {

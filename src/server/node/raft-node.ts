@@ -480,13 +480,18 @@ export class RaftNode implements ConsensusNode {
       if (rd.snapshot !== null) {
         // A follower restored a snapshot: the store is swapped (the WAL marker and this Ready's
         // hard state durable first) before anything of this Ready goes on (docs/cluster.md).
+        // The hard state goes with the marker, unless entries after the snapshot came in the same
+        // Ready: then with them (its commit may point into them).
         if (this.#snapshots === undefined) throw new Error('raft node: a snapshot to install, and no snapshot support');
-        await this.#snapshots.install(rd.snapshot, hardState);
+        const withMarker = rd.entries.length === 0 ? hardState : null;
+        await this.#snapshots.install(rd.snapshot, withMarker);
         if (this.#failed) return;
         this.#storage.applySnapshot(rd.snapshot);
         this.#storage.setConfState(rd.snapshot.metadata.confState);
-        if (hardState !== null) this.#storage.setHardState(hardState);
-        hardState = null;
+        if (withMarker !== null) {
+          this.#storage.setHardState(withMarker);
+          hardState = null;
+        }
         this.#committed = rd.snapshot.metadata.index;
       }
       if (rd.entries.length > 0 || hardState !== null) {

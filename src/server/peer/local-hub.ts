@@ -95,7 +95,9 @@ export class LocalPeerHub {
   async deliverSnapshot(from: LocalPeerTransport, m: Message, path: string, sizeBytes: number): Promise<void> {
     const to = this.#members.get(m.to);
     const handler = to?.snapshotHandler;
-    if (to === undefined || to.closed || handler === undefined || !this.#linkUp(m.from, m.to)) throw new Error(`snapshot to ${m.to.toString(16)}: unreachable`);
+    if (to === undefined || to.closed || handler === undefined || !this.#linkUp(m.from, m.to) || this.#drop?.(m) === true) {
+      throw new Error(`snapshot to ${m.to.toString(16)}: unreachable`);
+    }
     const body = new PassThrough();
     const answer = handler(body, from.id);
     const hash = createHash('sha256');

@@ -7,7 +7,10 @@
  *   the leader's revision; a watcher open on it the whole time gets every event once, in order
  *   (the snapshot's jump comes from LMDB history); it then serves linearizable reads and
  *   restarts from its WAL (the snapshot marker) and store;
- * - a snapshot transfer cut off half way fails, nothing is installed, and Raft sends a new one.
+ * - a snapshot transfer cut off half way fails, nothing is installed, and Raft sends a new one;
+ * - a seeded lossy network (10 % of messages dropped, one member cut off for 40 writes at a
+ *   time, 20 % of snapshot bodies cut half way; RAFT_NODE_SEED): every acknowledged write on
+ *   every member at its revision, one store revision.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +18,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalPeerHub } from '../../../src/server/peer/local-hub.js';
 import { mvccpb, etcdserverpb } from '../../../src/proto/pb.js';
-import { Cluster, b, get, str, waitFor } from './raft-cluster.js';
+import { Cluster, b, get, isCode, str, waitFor } from './raft-cluster.js';
+import { SeededRng } from '../../../src/raft/index.js';
 
 function snapshotCluster(): { c: Cluster; hub: LocalPeerHub } {
   const hub = new LocalPeerHub({ snapshots: true });
@@ -108,6 +112,55 @@ test('a snapshot transfer cut off half way installs nothing; Raft sends another,
     assert.equal(follower.snapshots?.stats.installed, 1, 'one snapshot installed');
     assert.equal(await get(follower.member!, 'cut/149', true), '149');
     assert.deepEqual(readdirSync(join(follower.dir, 'member', 'snap')).filter((f) => f.includes('snap.lmdb') || f.startsWith('raft-')), []);
+  } finally {
+    await c.close();
+  }
+});
+
+test('3 members on a lossy network with a small catch-up window (seeded): followers cut off take snapshots while leaders come and go; every acknowledged write on every member', async () => {
+  const seed = Number(process.env['RAFT_NODE_SEED'] ?? 11);
+  const rng = new SeededRng(seed);
+  const { c, hub } = snapshotCluster();
+  try {
+    await c.startAll();
+    // Every 40 writes one member (the leader, or a follower) is cut off for the next 40.
+    let cut: bigint | undefined;
+    hub.setDrop((m) => m.from === cut || m.to === cut || rng.float() < 0.1);
+    hub.setSnapshotCut(() => rng.float() < 0.2);
+    const acked: { key: string; rev: number }[] = [];
+    for (let i = 0; i < 240; i++) {
+      if (i % 40 === 0) cut = c.slots[Math.floor(rng.float() * 3)]!.id;
+      const key = `lossy/${i}`;
+      await waitFor(`put ${key} acknowledged (seed ${seed}; ${c.describe()})`, async () => {
+        const leader = c.running().find((s) => s.node!.isLeader() && s.id !== cut);
+        if (leader === undefined) return undefined;
+        try {
+          const r = await leader.member!.server.put({ key: b(key), value: b(String(i)) });
+          acked.push({ key, rev: Number(etcdserverpb.PutResponse.decode(r).header!.revision) });
+          return true;
+        } catch (e) {
+          if (isCode('ETCD_ERR_RAFT_NOT_LEADER')(e) || isCode('ETCD_ERR_RAFT_LEADER_CHANGED')(e) || isCode('ETCD_ERR_SERVER_TIMEOUT')(e)) return undefined;
+          throw e;
+        }
+      });
+    }
+    cut = undefined;
+    hub.heal();
+    const li = await c.leader();
+    const leader = c.slots[li]!.member!;
+    await leader.server.put({ key: b('lossy/done'), value: b('1') });
+    await c.waitApplied(leader.server.committedIndex);
+    const installed = c.slots.reduce((n, s) => n + (s.snapshots?.stats.installed ?? 0), 0);
+    assert.ok(installed >= 1, `snapshots were installed (seed ${seed})`);
+    const revs = new Set<number>();
+    for (const s of c.slots) {
+      for (const a of acked) {
+        const r = await s.member!.server.range({ key: b(a.key), serializable: true });
+        assert.equal(Number(r.kvs?.[0]?.modRevision), a.rev, `${s.name} has ${a.key} at ${a.rev} (seed ${seed})`);
+      }
+      revs.add(Number((await s.member!.server.range({ key: b('lossy/done'), serializable: true })).header!.revision));
+    }
+    assert.equal(revs.size, 1, `one store revision on every member (seed ${seed})`);
   } finally {
     await c.close();
   }

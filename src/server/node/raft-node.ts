@@ -81,8 +81,11 @@ export interface SnapshotPort {
   readonly enabled: boolean;
   /** The node that receives verified snapshots (set once, by the node). */
   attach(target: { deliver(m: Message): void; committedIndex(): number }): void;
-  /** Leader: streams the snapshot MsgSnap `m` asks for; true once the follower has it. Never rejects. */
-  send(m: Message): Promise<boolean>;
+  /**
+   * Leader: streams the snapshot MsgSnap `m` asks for; true once the follower has it, false when
+   * it failed, undefined when not made (one is in flight to that follower already: it reports).
+   */
+  send(m: Message): Promise<boolean | undefined>;
   /**
    * Follower: installs Ready.snapshot (its store file was received): the WAL marker with
    * `hardState`, then the store swap. Rejects: fatal.
@@ -548,6 +551,7 @@ export class RaftNode implements ConsensusNode {
       const port = this.#snapshots;
       if (port === undefined) continue;
       void port.send(m).catch(() => false).then((ok) => {
+        if (ok === undefined) return;
         const report = (): void => {
           if (this.#stopped || this.#failed) return;
           this.#snapshotReports.push({ to: m.to, ok });

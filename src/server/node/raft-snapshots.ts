@@ -98,9 +98,10 @@ export class RaftSnapshots implements SnapshotPort {
 
   // ---- leader ----
 
-  async send(m: Message): Promise<boolean> {
+  async send(m: Message): Promise<boolean | undefined> {
     const send = this.#o.transport.sendSnapshot?.bind(this.#o.transport);
-    if (send === undefined || m.snapshot === null || this.#sending.has(m.to)) return false;
+    if (this.#sending.has(m.to)) return undefined; // the transfer in flight reports for this one
+    if (send === undefined || m.snapshot === null) return false;
     this.#sending.add(m.to);
     const path = join(this.#o.store.snapDir, `raft-send-${idToHex(m.to)}-${++this.#seq}.tmp`);
     const started = performance.now();

@@ -71,6 +71,8 @@ export class RaftSnapshots implements SnapshotPort {
   readonly #sending = new Set<NodeId>();
   #target: SnapshotTarget | undefined;
   #busy = false;
+  /** Indexes of received snapshots handed to Raft and not installed yet: their files stay. */
+  readonly #delivered = new Set<number>();
   #seq = 0;
   /** Totals, installs done. */
   readonly stats = { sendSuccess: 0, sendFailures: 0, receiveSuccess: 0, receiveFailures: 0, installed: 0, lastInstalledIndex: 0 };
@@ -166,7 +168,8 @@ export class RaftSnapshots implements SnapshotPort {
         throw new SnapshotRefused(400, `the store is at index ${point.appliedIndex} term ${point.consistentTerm}, the message says index ${meta.index} term ${meta.term}`);
       }
       const final = join(this.#o.store.snapDir, snapshotFileName(meta.index));
-      removeSnapshotFiles(this.#o.store.snapDir, (index) => index < meta.index); // received earlier, never installed
+      // Received earlier and never taken by Raft (one handed over and not installed yet stays).
+      removeSnapshotFiles(this.#o.store.snapDir, (index) => index < meta.index && !this.#delivered.has(index));
       renameSync(tmpPath, final);
       fsyncDir(this.#o.store.snapDir);
       keep = true;
@@ -174,6 +177,7 @@ export class RaftSnapshots implements SnapshotPort {
       this.stats.receiveSuccess++;
       this.#receiveStats(from).success++;
       this.#log('info', 'received database snapshot', { 'remote-peer-id': idToHex(from), 'snapshot-index': meta.index, 'snapshot-term': meta.term, bytes: got.sizeBytes });
+      this.#delivered.add(meta.index);
       target.deliver(got.message);
       return { status: 204, body: text('') };
     } catch (err) {
@@ -211,6 +215,7 @@ export class RaftSnapshots implements SnapshotPort {
       if (crash === 'after-store-swap') process.kill(process.pid, 'SIGKILL');
       // This one, and any other Raft did not take (a stale one it ignored).
       removeSnapshotFiles(this.#o.store.snapDir, (i) => i <= index);
+      for (const i of this.#delivered) if (i <= index) this.#delivered.delete(i);
       this.stats.installed++;
       this.stats.lastInstalledIndex = index;
       this.#log('info', 'applied snapshot', { 'snapshot-index': index, 'snapshot-term': term, revision: installed.currentRevision });

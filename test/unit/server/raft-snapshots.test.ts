@@ -13,7 +13,7 @@
  * - the follower's receiver: a snapshot at or below the committed index is answered and dropped
  *   (nothing kept, nothing delivered); a store whose point differs from the message is refused;
  *   a second transfer while one is in progress gets 409; a good one is kept under its index and
- *   handed to Raft once.
+ *   handed to Raft once, and stays while a later one arrives before the install.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -281,8 +281,11 @@ test('the follower keeps a good snapshot under its index, ignores a stale one, r
   const dir = tmp();
   const { pipe, dbPath, next } = await leaderStore(dir);
   await pipe.apply(Array.from({ length: 50 }, next));
-  await pipe.close();
+  await pipe.flush();
   const file = readFileSync(dbPath);
+  await pipe.apply(Array.from({ length: 10 }, next));
+  await pipe.close();
+  const later = readFileSync(dbPath); // at index 63
   const snapDir = join(dir, 'snap');
   mkdirSync(snapDir);
   const noLog: LogWriter = { append: () => Promise.reject(new Error('no')), releaseTo: () => undefined, close: () => Promise.resolve() };
@@ -325,6 +328,10 @@ test('the follower keeps a good snapshot under its index, ignores a stale one, r
     // Not an LMDB file at all.
     assert.equal(await send(body(msgSnap(70, 2), Buffer.alloc(4096, 7))), 400);
     assert.deepEqual(readdirSync(snapDir), [snapshotFileName(53)]);
+    // A later one arrives before Raft installed the first: both files stay (the first was handed over).
+    assert.equal(await send(body(msgSnap(63, 2), later)), 204);
+    assert.deepEqual(readdirSync(snapDir).sort(), [snapshotFileName(53), snapshotFileName(63)]);
+    assert.equal(delivered.length, 2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

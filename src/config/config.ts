@@ -38,6 +38,11 @@ export interface ServerConfig {
   /** '' = the storage layer's default place inside dataDir. */
   readonly walDir: string;
   readonly snapshotCount: number;
+  /**
+   * --experimental-snapshot-catchup-entries (3.6: --snapshot-catchup-entries): entries the log
+   * keeps below a released index for followers that lag; further behind, a snapshot.
+   */
+  readonly snapshotCatchupEntries: number;
   /** ms; one Raft tick. */
   readonly heartbeatInterval: number;
   /** ms; a multiple of 5+ heartbeats. electionTicks = round(electionTimeout / heartbeatInterval). */
@@ -212,6 +217,7 @@ export function parseServerConfig(
     watchProgressNotifyInterval: renamed('watch-progress-notify-interval') as number,
     experimentalInitialCorruptCheck: bool('experimental-initial-corrupt-check'),
     corruptCheckTime: renamed('corrupt-check-time') as number,
+    snapshotCatchupEntries: renamed('snapshot-catchup-entries') as number,
     warningApplyDuration: renamed('warning-apply-duration') as number,
     emulatedEtcdVersion: str('emulated-etcd-version'),
     walBatchMaxBytes: num('wal-batch-max-bytes'),

@@ -36,6 +36,28 @@ export const OVERSIZE_MARKER = 0xffffffff;
  */
 export const FLUSH_MARKER = 0xfffffffe;
 
+/**
+ * A main -> worker frame { u32 0xFFFFFFFD, utf8 path }: replace the store with the LMDB file at
+ * path (a Raft snapshot; src/backend/replace-store.ts), sync, rebuild the applier; answered in
+ * order by an outcome frame with one outcome: index = the new applied index, revision = the new
+ * store revision, requestId = the new consistent term.
+ */
+export const INSTALL_MARKER = 0xfffffffd;
+
+export function encodeInstallFrame(path: string): Uint8Array {
+  const p = Buffer.from(path, 'utf8');
+  const frame = new Uint8Array(4 + p.length);
+  new DataView(frame.buffer).setUint32(0, INSTALL_MARKER, true);
+  frame.set(p, 4);
+  return frame;
+}
+
+/** The path of an install frame, or undefined for any other frame. */
+export function installFramePath(frame: Uint8Array, offset = 0, length = frame.length - offset): string | undefined {
+  if (length <= 4 || new DataView(frame.buffer, frame.byteOffset + offset, 4).getUint32(0, true) !== INSTALL_MARKER) return undefined;
+  return Buffer.from(frame.buffer, frame.byteOffset + offset + 4, length - 4).toString('utf8');
+}
+
 export function isFlushFrame(frame: Uint8Array, offset = 0, length = frame.length - offset): boolean {
   return length === 4 && new DataView(frame.buffer, frame.byteOffset + offset, 4).getUint32(0, true) === FLUSH_MARKER;
 }

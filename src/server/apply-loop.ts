@@ -16,7 +16,7 @@
  *   and every later call fails; the WAL keeps the entries for a restart to replay.
  */
 import type { Entry } from '../raftpb/types.js';
-import type { ApplyOutcome, ApplyPipe, PromisedRevisions } from './ports.js';
+import type { ApplyOutcome, ApplyPipe, InstalledStore, PromisedRevisions } from './ports.js';
 import { IndexWaiter } from './wait.js';
 import { promisesOf } from '../apply/interface.js';
 
@@ -27,6 +27,11 @@ export interface AppliedBatch {
   readonly lastIndex: number;
   /** One outcome per entry, in index order. */
   readonly outcomes: readonly ApplyOutcome[];
+  /**
+   * Set on the one batch that says a Raft snapshot replaced the store (no outcomes; first and
+   * last index are the snapshot's): subscribers reload what they cache from the store.
+   */
+  readonly snapshot?: { readonly index: number; readonly revision: number };
 }
 
 export type AppliedBatchSubscriber = (batch: AppliedBatch) => void;
@@ -162,6 +167,44 @@ export class ApplyLoop {
   async checkpoint(): Promise<void> {
     await this.drain();
     if (this.#applied.current > this.#checkpointIndex) await this.#checkpointAt(this.#applied.current);
+  }
+
+  /**
+   * A Raft snapshot replaces the store (docs/cluster.md, "Snapshots to lagging followers"): waits
+   * until everything handed over is applied, runs `beforeSwap` (the WAL marker), swaps the store
+   * through the pipe, moves the applied index to the snapshot's and publishes one snapshot batch.
+   * Nothing may be enqueued meanwhile (the Ready loop waits for this). A failure is fatal.
+   */
+  async installSnapshot(path: string, beforeSwap: () => Promise<void>): Promise<InstalledStore> {
+    await this.drain();
+    let installed: InstalledStore;
+    try {
+      await beforeSwap();
+      installed = await this.#pipe.installSnapshot(path);
+    } catch (err) {
+      this.#fail(err);
+      throw err;
+    }
+    const index = installed.appliedIndex;
+    if (index <= this.#applied.current) {
+      const err = new Error(`apply loop: a snapshot at ${index} installed over applied index ${this.#applied.current}`);
+      this.#fail(err);
+      throw err;
+    }
+    this.#lastQueued = index;
+    this.#checkpointIndex = index;
+    this.#promised.clear();
+    this.#applied.advance(index);
+    const published: AppliedBatch = { firstIndex: index, lastIndex: index, outcomes: [], snapshot: { index, revision: installed.currentRevision } };
+    for (const s of this.#subscribers) {
+      try {
+        s(published);
+      } catch (err) {
+        this.#fail(err);
+        throw err;
+      }
+    }
+    return installed;
   }
 
   /** Fails every waiter (the server stops); the pipe is closed by `close`. */

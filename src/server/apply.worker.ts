@@ -14,7 +14,8 @@ import { LmdbBackend } from '../backend/backend.js';
 import { Applier } from '../apply/applier.js';
 import { workerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
-import { decodeEntryBatch, encodeOutcomes, isFlushFrame, OVERSIZE_MARKER, type EntryBatch } from './apply-frames.js';
+import { decodeEntryBatch, encodeOutcomes, installFramePath, isFlushFrame, OVERSIZE_MARKER, type EntryBatch } from './apply-frames.js';
+import { replaceStore } from '../backend/replace-store.js';
 import type { Entry } from '../raftpb/types.js';
 import { faultInjectingApplier } from './apply-fault.js';
 import { needsPhysicalCompaction, toOutcome } from './apply-outcome.js';
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
   lowerThisThreadPriority(APPLY_NICE);
   const { rx, tx } = workerChannel(workerData);
   const backend = LmdbBackend.open({ path: dbPath, writable: true, ...syncModeForTests(process.env) });
-  const applier = faultInjectingApplier(new Applier({ backend }), process.env);
+  let applier = faultInjectingApplier(new Applier({ backend }), process.env);
   parentPort!.postMessage({ type: 'ready', appliedIndex: applier.appliedIndex(), consistentTerm: applier.consistentTerm() });
 
   const out = new ByteWriter(64 * 1024);
@@ -66,10 +67,11 @@ async function main(): Promise<void> {
     dv.setUint32(4, seq, true);
     tx.writeBlocking(marker);
   };
-  /** Frames drained from the ring, in order: entry batches, and flush requests (null). */
-  let frames: (EntryBatch | null)[] = [];
+  /** Frames drained from the ring, in order: entry batches, flush requests (null), snapshot installs (a path). */
+  let frames: (EntryBatch | null | string)[] = [];
   const collect = (bytes: Uint8Array, offset: number, length: number): void => {
-    frames.push(isFlushFrame(bytes, offset, length) ? null : decodeEntryBatch(bytes, offset, length));
+    const install = installFramePath(bytes, offset, length);
+    frames.push(install !== undefined ? install : isFlushFrame(bytes, offset, length) ? null : decodeEntryBatch(bytes, offset, length));
   };
   /**
    * Applies the batches waiting on the ring, consecutive ones in one LMDB transaction (a
@@ -82,6 +84,16 @@ async function main(): Promise<void> {
     frames = [];
     let group: EntryBatch[] = [];
     for (const f of todo) {
+      if (typeof f === 'string') {
+        // A Raft snapshot replaces the store (docs/cluster.md, "Snapshots to lagging followers").
+        applyGroup(group);
+        group = [];
+        const installed = await replaceStore(backend, f);
+        await backend.flush();
+        applier = faultInjectingApplier(new Applier({ backend }), process.env);
+        sendOutcomes(encodeOutcomes([{ index: installed.appliedIndex, requestId: BigInt(installed.consistentTerm), revision: installed.currentRevision }], out));
+        continue;
+      }
       if (f !== null) {
         group.push(f);
         continue;

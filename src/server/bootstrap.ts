@@ -21,6 +21,7 @@ import { ReadPool } from './read-pool.js';
 import { EtcdServer, PipelineTimings, type ClusterMember } from './etcd-server.js';
 import { ApplyLoop, type AppliedBatch } from './apply-loop.js';
 import { SingleNode } from './node/single-node.js';
+import { recoverSnapshotAtStart, type SnapshotStore } from './node/raft-snapshots.js';
 import { AutoCompactor } from './auto-compactor.js';
 import type { OpenedApplyPipe } from './inline-apply-pipe.js';
 import type { LogWriter } from './ports.js';
@@ -93,6 +94,13 @@ export interface ConsensusOpenOptions {
   readonly onAppended: (seconds: number, entries: number) => void;
   /** The membership stored with the applied index after the replay (undefined: none stored). */
   readonly membership: MembershipState | undefined;
+  /** The store's side of Raft snapshots (docs/cluster.md, "Snapshots to lagging followers"). */
+  readonly snapshots?: {
+    readonly store: SnapshotStore;
+    /** Largest store file accepted from a leader. */
+    readonly maxBytes: number;
+    readonly log: (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
+  };
 }
 
 /** One member: everything in the WAL is committed (durable on the only voter). */
@@ -175,7 +183,9 @@ async function openMember(
     logger.warn('member name differs from the one stored in the data dir', { stored: stored.name, given: cfg.name });
   }
 
-  const { pipe, appliedIndex, consistentTerm } = await threads.openApply({ dbPath: layout.dbPath, cfg });
+  const opened0 = await threads.openApply({ dbPath: layout.dbPath, cfg });
+  const pipe = opened0.pipe;
+  let { appliedIndex, consistentTerm } = opened0;
   let writer: LogWriter | undefined;
   try {
     const fromIndex = consensus.recoverFrom === undefined ? appliedIndex : consensus.recoverFrom(appliedIndex, walFirstIndex(layout.walDir));
@@ -184,6 +194,16 @@ async function openMember(
     writer = opened.writer;
     const log = writer;
     let { recovery } = opened;
+    // A snapshot the WAL recorded but the store does not hold yet (a crash between the two) is
+    // installed now; leftovers of earlier transfers go (docs/cluster.md, "Snapshots to lagging followers").
+    const installed = await recoverSnapshotAtStart({ snapDir: layout.snapDir, marker: recovery.snapshot, appliedIndex, install: (p) => pipe.installSnapshot(p) });
+    if (installed !== undefined) {
+      logger.info('installed the snapshot recorded in the WAL', { 'snapshot-index': installed.appliedIndex, 'previous-applied-index': appliedIndex });
+      appliedIndex = installed.appliedIndex;
+      consistentTerm = installed.consistentTerm;
+    }
+    // Entries after a snapshot marker continue from its index.
+    const entriesFrom = recovery.snapshot !== undefined && recovery.snapshot.index > fromIndex ? recovery.snapshot.index : fromIndex;
     const bootstrap = !restarting && recovery.lastIndex === 0 ? consensus.bootstrapEntries?.() : undefined;
     if (bootstrap !== undefined && bootstrap.length > 0) {
       // The log of a new cluster starts with its members (committed at term 1): durable first,
@@ -200,7 +220,7 @@ async function openMember(
         `${layout.walDir}: the WAL ends at index ${recovery.lastIndex} but ${layout.dbPath} has applied index ${appliedIndex}; the WAL is missing entries, refusing to start`,
       );
     }
-    checkContiguous(recovery, fromIndex);
+    checkContiguous(recovery, entriesFrom);
     const timings = new PipelineTimings();
     // Checkpoints release the log through the node once it exists (Raft also trims its in-memory log).
     let node: ConsensusNode | undefined;
@@ -224,7 +244,18 @@ async function openMember(
     }
     const reader = new LmdbReadView(layout.dbPath);
     const membership = reader.membership();
+    const readPool = new ReadPool(layout.dbPath);
+    const snapLog = logger.child({ caller: 'server/node/raft-snapshots.ts' });
     node = consensus.open({
+      snapshots: {
+        store: {
+          snapDir: layout.snapDir,
+          storeCopy: (path) => readPool.storeCopy(path),
+          installSnapshot: (path, beforeSwap) => applyLoop.installSnapshot(path, beforeSwap),
+        },
+        maxBytes: maxSnapshotBytes(cfg.quotaBackendBytes),
+        log: (level, msg, fields) => snapLog[level](msg, fields),
+      },
       membership,
       memberId: identity.memberId,
       log,
@@ -235,7 +266,6 @@ async function openMember(
       onAppended: (seconds, entries) => timings.walAppend(seconds, entries),
     });
     removeStaleSnapshots(layout.snapDir, logger);
-    const readPool = new ReadPool(layout.dbPath);
     const server = new EtcdServer({
       identity,
       limits: { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, quotaBackendBytes: cfg.quotaBackendBytes },
@@ -300,6 +330,14 @@ async function openMember(
     await pipe.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The largest store file a follower accepts from its leader: the backend quota (etcd's default
+ * 2 GiB when unset) plus a quarter for a store that went over it before its alarm.
+ */
+export function maxSnapshotBytes(quotaBackendBytes: number): number {
+  return Math.floor(Math.max(quotaBackendBytes > 0 ? quotaBackendBytes : 0, 2 * 1024 ** 3) * 1.25);
 }
 
 /** First index of the WAL's first segment (names only: the WAL opener checks the files), or undefined. */

@@ -176,10 +176,16 @@ export class Concurrency {
     let last = '';
     let wake: (() => void) | undefined;
     let dirty = true;
-    const stop = this.events.listen(prefix, () => {
+    const changed = (): void => {
       dirty = true;
       wake?.();
-    });
+    };
+    const stopEvents = this.events.listen(prefix, changed);
+    const stopResync = this.events.onResync(changed);
+    const stop = (): void => {
+      stopEvents();
+      stopResync();
+    };
     const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     try {
       while (!signal.aborted) {

@@ -722,6 +722,7 @@ export class EtcdServer {
 
   /** An applied batch: answer its requests, keep the predictor in step, let waiting proposals in. */
   #onApplied(batch: AppliedBatch): void {
+    if (batch.snapshot !== undefined) this.#snapshotInstalled(batch.lastIndex);
     const lastProposed = this.#node.lastIndex;
     // Alarms first: the predictor below must not resume promising while one refuses writes.
     if (batch.outcomes.some((o) => o.alarmsChanged)) {
@@ -785,6 +786,22 @@ export class EtcdServer {
     for (const l of this.#membershipListeners) l(out.state);
     if (out.change.op === 'remove' && id === this.identity.memberId) {
       this.#fail(new Error('the member has been permanently removed from the cluster'));
+    }
+  }
+
+  /**
+   * A Raft snapshot replaced the store: what this server caches from it is read again (the
+   * membership, whose listeners re-point the transport; the alarms). Proposals waiting for an
+   * entry the snapshot covered are never answered here: they time out, as in etcd.
+   */
+  #snapshotInstalled(index: number): void {
+    this.#alarms = this.#reader.alarms();
+    this.#spaceAlarm.update();
+    for (const i of [...this.#membershipIndexes]) if (i <= index) this.#membershipIndexes.delete(i);
+    const membership = this.#reader.membership?.();
+    if (membership !== undefined) {
+      this.#membership = membership;
+      for (const l of this.#membershipListeners) l(membership);
     }
   }
 

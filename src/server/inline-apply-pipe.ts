@@ -8,7 +8,8 @@ import { Applier } from '../apply/applier.js';
 import type { Entry } from '../raftpb/types.js';
 import { faultInjectingApplier } from './apply-fault.js';
 import { needsPhysicalCompaction, toOutcome } from './apply-outcome.js';
-import type { ApplyOutcome, ApplyPipe, PromisedRevisions } from './ports.js';
+import type { ApplyOutcome, ApplyPipe, InstalledStore, PromisedRevisions } from './ports.js';
+import { replaceStore } from '../backend/replace-store.js';
 
 export interface OpenedApplyPipe {
   readonly pipe: ApplyPipe;
@@ -19,20 +20,22 @@ export interface OpenedApplyPipe {
 
 export class InlineApplyPipe implements ApplyPipe {
   readonly #backend: LmdbBackend;
-  readonly #applier: Applier;
+  #applier: Applier;
+  readonly #env: NodeJS.ProcessEnv;
   #failed: Error | undefined;
   #closed = false;
   #compacting = false;
 
-  private constructor(backend: LmdbBackend, applier: Applier) {
+  private constructor(backend: LmdbBackend, applier: Applier, env: NodeJS.ProcessEnv) {
     this.#backend = backend;
     this.#applier = applier;
+    this.#env = env;
   }
 
   static open(dbPath: string, env: NodeJS.ProcessEnv = process.env): Promise<OpenedApplyPipe> {
     const backend = LmdbBackend.open({ path: dbPath, writable: true });
     const applier = faultInjectingApplier(new Applier({ backend }), env);
-    const pipe = new InlineApplyPipe(backend, applier);
+    const pipe = new InlineApplyPipe(backend, applier, env);
     return Promise.resolve({ pipe, appliedIndex: applier.appliedIndex(), consistentTerm: applier.consistentTerm() });
   }
 
@@ -54,6 +57,21 @@ export class InlineApplyPipe implements ApplyPipe {
   async flush(): Promise<void> {
     if (this.#failed) throw this.#failed;
     await this.#backend.flush();
+  }
+
+  async installSnapshot(path: string): Promise<InstalledStore> {
+    if (this.#failed) throw this.#failed;
+    if (this.#closed) throw new Error('apply pipe closed');
+    try {
+      const installed = await replaceStore(this.#backend, path);
+      await this.#backend.flush();
+      // The applier's in-memory state (revision, compaction, membership) comes from the new store.
+      this.#applier = faultInjectingApplier(new Applier({ backend: this.#backend }), this.#env);
+      return installed;
+    } catch (err) {
+      this.#failed = err instanceof Error ? err : new Error(String(err));
+      throw this.#failed;
+    }
   }
 
   async close(): Promise<void> {

@@ -13,10 +13,16 @@ type Listener = (ev: mvccpb.Event) => void;
 
 export class KeyEvents {
   readonly #prefixes = new Map<string, Set<Listener>>();
+  readonly #resyncs = new Set<() => void>();
   #count = 0;
 
   /** Feed from ApplyLoop.subscribe. */
   onApplied(batch: AppliedBatch): void {
+    if (batch.snapshot !== undefined) {
+      // A Raft snapshot replaced the store: its events are not known one by one; everyone reads again.
+      for (const fn of [...this.#resyncs]) fn();
+      return;
+    }
     if (this.#count === 0) return;
     for (const o of batch.outcomes) {
       if (o.events === undefined) continue;
@@ -49,6 +55,15 @@ export class KeyEvents {
   }
 
   /**
+   * `fn` runs when the store jumped without events (a Raft snapshot was installed): what a
+   * listener waits for may have happened inside the jump. Returns the function that stops it.
+   */
+  onResync(fn: () => void): () => void {
+    this.#resyncs.add(fn);
+    return () => this.#resyncs.delete(fn);
+  }
+
+  /**
    * Resolves when `key` is deleted (a DELETE event, or `gone()` true right after registering),
    * rejects with the signal's reason when aborted.
    */
@@ -63,6 +78,9 @@ export class KeyEvents {
     const stop = this.listen(k, (ev) => {
       if (ev.type === mvccpb.Event.EventType.DELETE && k.equals(Buffer.from(ev.kv?.key ?? []))) resolve();
     });
+    const stopResync = this.onResync(() => {
+      gone().then((g) => g && resolve(), reject);
+    });
     const onAbort = () => reject(signal?.reason ?? new Error('aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -71,6 +89,7 @@ export class KeyEvents {
       await p;
     } finally {
       stop();
+      stopResync();
       signal?.removeEventListener('abort', onAbort);
     }
   }

@@ -15,18 +15,22 @@ import { hashKv } from '../mvcc/hash.js';
 import { etcdBuckets, type EtcdBucketsInput } from '../mvcc/etcd-buckets.js';
 import { BoltWriter } from '../backend/bbolt/writer.js';
 import { EtcdError } from '../errors/errors.js';
-import type { HashKvResult, SnapshotMeta } from './ports.js';
+import type { HashKvResult, SnapshotMeta, StoreCopy } from './ports.js';
+import { statSync } from 'node:fs';
+import { META_MEMBERS } from '../backend/schema.js';
 
 export type MaintenanceTask =
   | { readonly kind: 'hashKv'; readonly dbPath: string; readonly revision: number }
   | { readonly kind: 'hash'; readonly dbPath: string }
-  | { readonly kind: 'snapshot'; readonly dbPath: string; readonly path: string; readonly meta: SnapshotMeta };
+  | { readonly kind: 'snapshot'; readonly dbPath: string; readonly path: string; readonly meta: SnapshotMeta }
+  | { readonly kind: 'storeCopy'; readonly dbPath: string; readonly path: string };
 
 export type MaintenanceResult =
   | { readonly errorCode: string }
   | HashKvResult
   | { readonly hash: number; readonly currentRevision: number }
-  | { readonly sizeBytes: number; readonly revision: number };
+  | { readonly sizeBytes: number; readonly revision: number }
+  | StoreCopy;
 
 const backends = new Map<string, LmdbBackend>();
 
@@ -62,7 +66,40 @@ function bucketsOf(view: LmdbReadView, meta: MetaState, backend: LmdbBackend, m:
   return etcdBuckets(view, input);
 }
 
-export default function maintenance(task: MaintenanceTask): MaintenanceResult {
+/**
+ * A compact copy of the whole LMDB environment (a Raft snapshot's body: docs/cluster.md,
+ * "Snapshots to lagging followers"): mdb_env_copy2 in one read transaction on a libuv thread,
+ * then the copy's own point (applied index, term, membership) read back from it.
+ */
+async function storeCopy(dbPath: string, path: string): Promise<StoreCopy> {
+  let backend = backends.get(dbPath);
+  if (backend === undefined) {
+    backend = LmdbBackend.open({ path: dbPath, writable: false });
+    backends.set(dbPath, backend);
+  }
+  rmSync(path, { force: true });
+  try {
+    await backend.env.backup(path, true);
+    const copy = LmdbBackend.open({ path, writable: false });
+    try {
+      const m = readMeta(copy.meta);
+      const members = copy.meta.get(META_MEMBERS);
+      return {
+        path, sizeBytes: statSync(path).size, appliedIndex: m.appliedIndex, consistentTerm: m.consistentTerm, currentRevision: m.currentRev,
+        members: members === undefined ? null : new Uint8Array(members),
+      };
+    } finally {
+      await copy.close();
+      rmSync(`${path}-lock`, { force: true });
+    }
+  } catch (err) {
+    rmSync(path, { force: true });
+    throw err;
+  }
+}
+
+export default function maintenance(task: MaintenanceTask): MaintenanceResult | Promise<MaintenanceResult> {
+  if (task.kind === 'storeCopy') return storeCopy(task.dbPath, task.path);
   try {
     if (task.kind === 'hashKv') {
       return withView(task.dbPath, (view) => ({ ...hashKv(view, task.revision), currentRevision: view.rev }));

@@ -16,7 +16,17 @@ export interface HealthCounters {
 
 const ALARM_TYPES = ['NONE', 'NOSPACE', 'CORRUPT'];
 
-export function createMetrics(server: EtcdServer, health?: HealthCounters): Registry {
+/** Raft snapshot transfers (src/server/node/raft-snapshots.ts; declared here, by its consumer). */
+export interface SnapshotCounters {
+  /** By the receiving member's hex ID. */
+  readonly send: ReadonlyMap<string, { readonly success: number; readonly failures: number; readonly seconds: number }>;
+  /** By the sending member's hex ID. */
+  readonly receive: ReadonlyMap<string, { readonly success: number; readonly failures: number }>;
+  /** A received snapshot is being installed now. */
+  readonly applying: boolean;
+}
+
+export function createMetrics(server: EtcdServer, health?: HealthCounters, snapshots?: () => SnapshotCounters | undefined): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const gauge = (name: string, help: string, read: () => number): void => {
@@ -42,7 +52,24 @@ export function createMetrics(server: EtcdServer, health?: HealthCounters): Regi
   gauge('etcd_server_quota_backend_bytes', 'Current backend storage quota size in bytes.', () => server.status().dbSizeQuota as number);
   gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', () => Number(server.status().header?.revision ?? 0));
   gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', () => server.compactedRevision());
-  gauge('etcd_server_snapshot_apply_in_progress_total', '1 if the server is applying the incoming snapshot. 0 if none.', () => 0);
+  gauge('etcd_server_snapshot_apply_in_progress_total', '1 if the server is applying the incoming snapshot. 0 if none.', () => (snapshots?.()?.applying === true ? 1 : 0));
+  const snapshotCounter = (name: string, help: string, label: 'To' | 'From', read: (s: SnapshotCounters) => ReadonlyMap<string, number>): void => {
+    new Counter({
+      name, help, labelNames: [label], registers: [registry],
+      collect() {
+        const s = snapshots?.();
+        if (s === undefined) return;
+        this.reset();
+        for (const [peer, n] of read(s)) this.inc({ [label]: peer }, n);
+      },
+    });
+  };
+  const pick = <T>(m: ReadonlyMap<string, T>, f: (v: T) => number): ReadonlyMap<string, number> => new Map([...m].map(([k, v]) => [k, f(v)]));
+  snapshotCounter('etcd_network_snapshot_send_success', 'Total number of successful snapshot sends', 'To', (s) => pick(s.send, (v) => v.success));
+  snapshotCounter('etcd_network_snapshot_send_failures', 'Total number of snapshot send failures', 'To', (s) => pick(s.send, (v) => v.failures));
+  snapshotCounter('etcd_network_snapshot_send_total_duration_seconds', 'Total time spent sending snapshots (seconds)', 'To', (s) => pick(s.send, (v) => v.seconds));
+  snapshotCounter('etcd_network_snapshot_receive_success', 'Total number of successful snapshot receives', 'From', (s) => pick(s.receive, (v) => v.success));
+  snapshotCounter('etcd_network_snapshot_receive_failures', 'Total number of snapshot receive failures', 'From', (s) => pick(s.receive, (v) => v.failures));
   new Gauge({
     name: 'etcd_debugging_mvcc_keys_total',
     help: 'Total number of keys.',

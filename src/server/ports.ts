@@ -4,13 +4,19 @@
  * implement these; tests may use in-thread implementations.
  */
 import type { Entry, HardState } from '../raftpb/types.js';
+import type { WalSnapshot } from '../wal/types.js';
+import type { MembershipState } from '../apply/membership.js';
 import type { etcdserverpb } from '../proto/pb.js';
 import type { RequestId } from '../util/pure/id64.js';
 
 /** Durable log appends (the WAL writer: LocalAppendThread). */
 export interface LogWriter {
-  /** Resolves when everything passed is durable; calls become durable in call order. */
-  append(hardState: HardState | null, entries: readonly Entry[]): Promise<void>;
+  /**
+   * Resolves when everything passed is durable; calls become durable in call order. With
+   * `snapshot`, a snapshot marker goes first: every entry logged before it is void and the log
+   * continues at its index + 1 (docs/cluster.md, "Snapshots to lagging followers").
+   */
+  append(hardState: HardState | null, entries: readonly Entry[], snapshot?: WalSnapshot | null): Promise<void>;
   /** Segments holding only entries below `index` may be deleted (they are in a synced store). */
   releaseTo(index: number): void;
   close(): Promise<void>;
@@ -52,7 +58,20 @@ export interface ApplyPipe {
   apply(entries: readonly Entry[], promised?: PromisedRevisions): Promise<ApplyOutcome[]>;
   /** Syncs the store to disk: everything applied before the call is then durable in LMDB. */
   flush(): Promise<void>;
+  /**
+   * Replaces the store with the LMDB store file at `path` (a Raft snapshot) in one write
+   * transaction, then syncs it; later entries continue from its applied index. Call with no
+   * apply in flight (docs/cluster.md, "Snapshots to lagging followers"). A failure is fatal.
+   */
+  installSnapshot(path: string): Promise<InstalledStore>;
   close(): Promise<void>;
+}
+
+/** The store's point after a snapshot was installed. */
+export interface InstalledStore {
+  readonly appliedIndex: number;
+  readonly consistentTerm: number;
+  readonly currentRevision: number;
 }
 
 /** Read access to the MVCC store (LMDB read transactions) from the main thread. */
@@ -65,6 +84,8 @@ export interface KvReadView {
   dbSizeInUseBytes(): number;
   /** The active alarms, as the store holds them now. */
   alarms(): readonly { readonly memberId: bigint; readonly alarm: number }[];
+  /** The membership stored with the applied index (undefined: none stored). */
+  membership?(): MembershipState | undefined;
   close(): Promise<void>;
 }
 
@@ -87,6 +108,22 @@ export interface MaintenancePool {
    * (docs/snapshot-format.md); resolves with its size and revision.
    */
   snapshot(path: string, opts: SnapshotMeta): Promise<{ sizeBytes: number; revision: number }>;
+  /**
+   * A compact copy of the whole LMDB store at `path`, from one read transaction (a Raft
+   * snapshot's body), with the point it holds.
+   */
+  storeCopy(path: string): Promise<StoreCopy>;
+}
+
+/** A copy of the store (MaintenancePool.storeCopy). */
+export interface StoreCopy {
+  readonly path: string;
+  readonly sizeBytes: number;
+  readonly appliedIndex: number;
+  readonly consistentTerm: number;
+  readonly currentRevision: number;
+  /** The membership stored with the applied index (encodeMembership), or null. */
+  readonly members: Uint8Array | null;
 }
 
 /** What a snapshot records about the member besides the store (etcd's members and cluster buckets). */

@@ -8,7 +8,7 @@ import type { etcdserverpb } from '../proto/pb.js';
 import { etcdserverpb as pb } from '../proto/pb.js';
 import { errorByCode } from '../errors/errors.js';
 import type { RangeTaskResult } from './range.worker.js';
-import type { HashKvResult, MaintenancePool, RangePool, SnapshotMeta } from './ports.js';
+import type { HashKvResult, MaintenancePool, RangePool, SnapshotMeta, StoreCopy } from './ports.js';
 import type { MaintenanceResult, MaintenanceTask } from './maintenance.worker.js';
 
 /**
@@ -79,6 +79,10 @@ export class ReadPool implements RangePool, MaintenancePool {
 
   async snapshot(path: string, meta: SnapshotMeta): Promise<{ sizeBytes: number; revision: number }> {
     return (await this.#maintenance({ kind: 'snapshot', dbPath: this.#dbPath, path, meta })) as { sizeBytes: number; revision: number };
+  }
+
+  async storeCopy(path: string): Promise<StoreCopy> {
+    return (await this.#maintenance({ kind: 'storeCopy', dbPath: this.#dbPath, path })) as StoreCopy;
   }
 
   close(): Promise<void> {

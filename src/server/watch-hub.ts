@@ -415,6 +415,12 @@ export class WatchHub {
   }
 
   #onApplied(batch: AppliedBatch): void {
+    if (batch.snapshot !== undefined) {
+      // A Raft snapshot replaced the store: the events in between exist only in LMDB's history.
+      this.#publishedRev = Math.max(this.#publishedRev, batch.snapshot.revision);
+      this.#resyncAll();
+      return;
+    }
     for (const o of batch.outcomes) {
       if (o.events === undefined || o.events.length === 0 || o.revision <= this.#publishedRev) continue;
       this.#publishedRev = o.revision;
@@ -431,6 +437,11 @@ export class WatchHub {
   /** The queue is too big: drop it; every synced watcher catches up from LMDB instead. */
   #overflow(): void {
     this.counters.overflows++;
+    this.#resyncAll();
+  }
+
+  /** Every synced watcher catches up from LMDB; the queue is dropped. */
+  #resyncAll(): void {
     const f = this.#inflight;
     if (f !== undefined) {
       // Watchers the in-flight revision has not reached yet need it from LMDB.

@@ -8,9 +8,9 @@ import { startWorkerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
 import type { RingConsumer, RingProducer } from '../threads/ring.js';
 import type { Entry } from '../raftpb/types.js';
-import { decodeOutcomes, encodeEntryBatch, entryBatchOverheadBytes, FLUSH_MARKER, OVERSIZE_MARKER } from './apply-frames.js';
+import { decodeOutcomes, encodeEntryBatch, encodeInstallFrame, entryBatchOverheadBytes, FLUSH_MARKER, OVERSIZE_MARKER } from './apply-frames.js';
 import { entryEncodingBytes } from '../wal/codec.js';
-import type { ApplyOutcome, ApplyPipe, PromisedRevisions } from './ports.js';
+import type { ApplyOutcome, ApplyPipe, InstalledStore, PromisedRevisions } from './ports.js';
 import { promisesOf } from '../apply/interface.js';
 
 /**
@@ -141,6 +141,18 @@ export class WorkerApplyPipe implements ApplyPipe {
     if (this.#blockedCount > 0 || !this.#tx.tryWrite(frame)) this.#queueWrite(frame);
     if (!this.#reading) void this.#readLoop();
     await done;
+  }
+
+  async installSnapshot(path: string): Promise<InstalledStore> {
+    if (this.#failed) throw this.#failed;
+    if (this.#closed) throw new Error('apply pipe closed');
+    const done = new Promise<ApplyOutcome[]>((resolve, reject) => this.#pending.push({ resolve, reject }));
+    const frame = encodeInstallFrame(path);
+    if (this.#blockedCount > 0 || !this.#tx.tryWrite(frame)) this.#queueWrite(frame);
+    if (!this.#reading) void this.#readLoop();
+    const [o] = await done;
+    if (o === undefined) throw new Error('apply worker: no answer to a snapshot install');
+    return { appliedIndex: o.index, consistentTerm: Number(o.requestId), currentRevision: o.revision };
   }
 
   #queueWrite(frame: Uint8Array): void {

@@ -6,6 +6,7 @@ import type { Entry, HardState } from '../raftpb/types.js';
 import { assert } from '../util/pure/assert.js';
 import { entryEncodingBytes, HARD_STATE_BYTES, readEntry, readHardState, writeEntry, writeHardState } from '../wal/codec.js';
 import { readU64, writeU64 } from '../wal/u64.js';
+import type { WalSnapshot } from '../wal/types.js';
 import { FrameError } from './frame.js';
 
 export enum WalFrameKind {
@@ -24,6 +25,9 @@ export enum WalFrameKind {
 const APPEND_HEADER_BYTES = 16;
 const FLAG_HARD_STATE = 1;
 const FLAG_FINAL = 2;
+/** The part starts with a snapshot marker (u64 index, u64 term) before the hard state; only a first part. */
+const FLAG_SNAPSHOT = 4;
+const SNAPSHOT_BYTES = 16;
 export const ACK_BYTES = 32;
 export const CONTROL_BYTES = 8;
 
@@ -32,6 +36,7 @@ export interface AppendPart {
   readonly final: boolean;
   readonly hardState: HardState | null;
   readonly entries: Entry[];
+  readonly snapshot: WalSnapshot | null;
 }
 
 export interface Ack {
@@ -45,14 +50,22 @@ export interface Ack {
   readonly batchSeq: number;
 }
 
-function appendPart(seq: number, final: boolean, hs: HardState | null, entries: readonly Entry[], from: number, to: number, bytes: number): Uint8Array {
+function appendPart(
+  seq: number, final: boolean, hs: HardState | null, entries: readonly Entry[], from: number, to: number, bytes: number, snap: WalSnapshot | null,
+): Uint8Array {
+  if (snap) bytes += SNAPSHOT_BYTES;
   const buf = new Uint8Array(bytes);
   const dv = new DataView(buf.buffer);
   dv.setUint8(0, WalFrameKind.Append);
-  dv.setUint8(1, (hs ? FLAG_HARD_STATE : 0) | (final ? FLAG_FINAL : 0));
+  dv.setUint8(1, (hs ? FLAG_HARD_STATE : 0) | (final ? FLAG_FINAL : 0) | (snap ? FLAG_SNAPSHOT : 0));
   dv.setUint32(4, to - from, true);
   writeU64(dv, 8, seq);
   let at = APPEND_HEADER_BYTES;
+  if (snap) {
+    writeU64(dv, at, snap.index);
+    writeU64(dv, at + 8, snap.term);
+    at += SNAPSHOT_BYTES;
+  }
   if (hs) at = writeHardState(dv, at, hs);
   for (let i = from; i < to; i++) at = writeEntry(buf, dv, at, entries[i]!);
   assert(at === bytes, 'wal-writer-frames: append size');
@@ -63,8 +76,11 @@ function appendPart(seq: number, final: boolean, hs: HardState | null, entries: 
  * Encodes one append() request as one or more APPEND frames of at most
  * `maxFrameBytes`; the hard state rides in the final part.
  */
-export function encodeAppend(seq: number, hs: HardState | null, entries: readonly Entry[], maxFrameBytes: number): Uint8Array[] {
+export function encodeAppend(seq: number, hs: HardState | null, entries: readonly Entry[], maxFrameBytes: number, snapshot: WalSnapshot | null = null): Uint8Array[] {
   const parts: Uint8Array[] = [];
+  // The snapshot marker rides in the first part (it comes before every entry); its 16 bytes are
+  // left out of the size rule (a frame is never that close to the ring's limit).
+  const snapOf = (): WalSnapshot | null => (parts.length === 0 ? snapshot : null);
   const hsBytes = hs ? HARD_STATE_BYTES : 0;
   let from = 0;
   let bytes = APPEND_HEADER_BYTES;
@@ -74,18 +90,18 @@ export function encodeAppend(seq: number, hs: HardState | null, entries: readonl
       throw new RangeError(`wal writer: entry ${entries[i]!.index} of ${n} encoded bytes exceeds the ring's maximum frame ${maxFrameBytes}`);
     }
     if (bytes + n > maxFrameBytes) {
-      parts.push(appendPart(seq, false, null, entries, from, i, bytes));
+      parts.push(appendPart(seq, false, null, entries, from, i, bytes, snapOf()));
       from = i;
       bytes = APPEND_HEADER_BYTES;
     }
     bytes += n;
   }
   if (bytes + hsBytes > maxFrameBytes) {
-    parts.push(appendPart(seq, false, null, entries, from, entries.length, bytes));
+    parts.push(appendPart(seq, false, null, entries, from, entries.length, bytes, snapOf()));
     from = entries.length;
     bytes = APPEND_HEADER_BYTES;
   }
-  parts.push(appendPart(seq, true, hs, entries, from, entries.length, bytes + hsBytes));
+  parts.push(appendPart(seq, true, hs, entries, from, entries.length, bytes + hsBytes, snapOf()));
   return parts;
 }
 
@@ -104,6 +120,15 @@ export function decodeAppend(buf: Uint8Array, offset: number, length: number): A
   if (seq < 1) throw new FrameError('wal writer append: bad seq');
   const end = offset + length;
   let at = offset + APPEND_HEADER_BYTES;
+  let snapshot: WalSnapshot | null = null;
+  if (flags & FLAG_SNAPSHOT) {
+    if (end - at < SNAPSHOT_BYTES) throw new FrameError('wal writer append: truncated snapshot marker');
+    const index = readU64(dv, at);
+    const term = readU64(dv, at + 8);
+    if (index < 1 || term < 1) throw new FrameError('wal writer append: bad snapshot marker');
+    snapshot = { index, term };
+    at += SNAPSHOT_BYTES;
+  }
   let hardState: HardState | null = null;
   if (flags & FLAG_HARD_STATE) {
     if (end - at < HARD_STATE_BYTES) throw new FrameError('wal writer append: truncated hard state');
@@ -117,7 +142,7 @@ export function decodeAppend(buf: Uint8Array, offset: number, length: number): A
     at = r.next;
   }
   if (at !== end) throw new FrameError(`wal writer append: ${end - at} trailing bytes`);
-  return { seq, final: (flags & FLAG_FINAL) !== 0, hardState, entries };
+  return { seq, final: (flags & FLAG_FINAL) !== 0, hardState, entries, snapshot };
 }
 
 export function encodeAck(a: Ack): Uint8Array {

@@ -10,12 +10,15 @@
 import type { Entry, HardState } from '../raftpb/types.js';
 import { assert } from '../util/pure/assert.js';
 import { WalClosedError, WalInvalidArgumentError } from '../wal/errors.js';
-import type { WalOptions, WalRecovery } from '../wal/types.js';
+import type { WalOptions, WalRecovery, WalSnapshot } from '../wal/types.js';
 import { openWalSync, type FileWal } from '../wal/wal.js';
 
 export interface WalWriter {
-  /** Resolves when the hard state and entries are durable; calls are durable in call order. */
-  append(hardState: HardState | null, entries: readonly Entry[]): Promise<void>;
+  /**
+   * Resolves when the hard state and entries (after the snapshot marker, when given: the log
+   * then continues at its index + 1) are durable; calls are durable in call order.
+   */
+  append(hardState: HardState | null, entries: readonly Entry[], snapshot?: WalSnapshot | null): Promise<void>;
   /** Syncs what is pending, closes the WAL. Later appends reject with WalClosedError. */
   close(): Promise<void>;
 }
@@ -38,6 +41,7 @@ export interface OpenedWalWriter<W extends WalWriter = WalWriter> {
 interface Queued {
   readonly hardState: HardState | null;
   readonly entries: readonly Entry[];
+  readonly snapshot: WalSnapshot | null;
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
 }
@@ -63,11 +67,11 @@ export class InlineWalWriter implements WalWriter {
     return { recovery, writer: new InlineWalWriter(wal) };
   }
 
-  append(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
+  append(hardState: HardState | null, entries: readonly Entry[], snapshot: WalSnapshot | null = null): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new WalClosedError());
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ hardState, entries, resolve, reject });
+      this.queue.push({ hardState, entries, snapshot, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -105,7 +109,7 @@ export class InlineWalWriter implements WalWriter {
         continue;
       }
       try {
-        this.wal.save(q.hardState, q.entries);
+        this.wal.save(q.hardState, q.entries, q.snapshot);
         saved.push(q);
       } catch (e) {
         // Refused input persists nothing and fails alone; anything else is fatal.

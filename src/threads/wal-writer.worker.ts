@@ -75,7 +75,7 @@ function run(ch: WorkerSide, wal: FileWal, maxBatchBytes: number, maxBatchDelayM
       }
       assert(kind === WalFrameKind.Append, `wal writer: unexpected frame kind ${kind}`);
       const part = decodeAppend(b, off, len);
-      wal.save(part.hardState, part.entries);
+      wal.save(part.hardState, part.entries, part.snapshot);
       if (part.final) {
         assert(part.seq === ackedSeq + completed + 1, `wal writer: request seq ${part.seq} out of order`);
         completed++;

@@ -8,7 +8,8 @@ import type { Entry, HardState } from '../raftpb/types.js';
 import { assert } from '../util/pure/assert.js';
 import { invalidEntryReason, invalidHardStateReason } from '../wal/codec.js';
 import { WalClosedError, WalCorruptError, WalInvalidArgumentError } from '../wal/errors.js';
-import type { WalOptions } from '../wal/types.js';
+import type { WalOptions, WalSnapshot } from '../wal/types.js';
+import { invalidSnapshotReason } from '../wal/wal.js';
 import type { RingConsumer, RingProducer } from './ring.js';
 import type { OpenedWalWriter, WalWriter, WalWriterStats } from './wal-writer.js';
 import type { WalWriterWorkerData, WalWriterWorkerMessage } from './wal-writer.worker.js';
@@ -113,11 +114,13 @@ export class WorkerWalWriter implements WalWriter {
     return { recovery: first.recovery, writer };
   }
 
-  append(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
+  append(hardState: HardState | null, entries: readonly Entry[], snapshot: WalSnapshot | null = null): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new WalClosedError());
     // Gateway: the worker treats any error as fatal, so refuse bad input here.
-    let last = this.lastIndex;
+    const badSnap = snapshot && invalidSnapshotReason(snapshot);
+    if (badSnap) return Promise.reject(new WalInvalidArgumentError(`wal: ${badSnap}`));
+    let last = snapshot ? snapshot.index : this.lastIndex;
     for (const e of entries) {
       const bad = invalidEntryReason(e);
       if (bad) return Promise.reject(new WalInvalidArgumentError(`wal: ${bad}`));
@@ -128,7 +131,7 @@ export class WorkerWalWriter implements WalWriter {
     if (badHs) return Promise.reject(new WalInvalidArgumentError(`wal: ${badHs}`));
     let frames: Uint8Array[];
     try {
-      frames = encodeAppend(this.seq + 1, hardState, entries, this.tx.maxPayloadBytes);
+      frames = encodeAppend(this.seq + 1, hardState, entries, this.tx.maxPayloadBytes, snapshot);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -1,5 +1,5 @@
 /** Public surface of the WAL module (docs/storage-wal.md). */
-export type { Wal, WalOptions, WalRecovery } from './types.js';
+export type { Wal, WalOptions, WalRecovery, WalSnapshot } from './types.js';
 export { SEGMENT_BYTES_DEFAULT, MAX_BATCH_BYTES_DEFAULT, MAX_BATCH_DELAY_MS_DEFAULT } from './types.js';
 export { openWal, openWalSync, FileWal } from './wal.js';
 export { WalCorruptError, WalInvalidArgumentError, WalClosedError } from './errors.js';

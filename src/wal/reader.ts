@@ -100,7 +100,11 @@ export function scanSegment(file: string, buf: Uint8Array, isLast: boolean, prev
             const index = readU64(dv, p);
             const term = readU64(dv, p + 8);
             if (index < 0 || term < 0) corrupt(offset, 'snapshot record field is not a safe integer');
+            // The store was replaced at this point: everything logged before is void, and the
+            // log continues at index + 1 (docs/storage-wal.md, "Snapshot marker").
             state.snapshot = { index, term };
+            state.entries.length = 0;
+            state.lastIndex = index;
             break;
           }
           default:

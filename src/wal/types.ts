@@ -12,6 +12,15 @@ export interface WalOptions {
   maxBatchDelayMs?: number;
 }
 
+/**
+ * A snapshot marker (record type 5): the store was replaced by a snapshot at `index` (term
+ * `term`); every entry written before the marker is void and the log continues at index + 1.
+ */
+export interface WalSnapshot {
+  readonly index: number;
+  readonly term: number;
+}
+
 export interface WalRecovery {
   hardState: HardState;
   /**
@@ -22,14 +31,22 @@ export interface WalRecovery {
   entries: Entry[];
   /** Index of the last entry in the log, or firstIndex - 1 of the first segment if there is none. */
   lastIndex: number;
+  /**
+   * The last snapshot marker read (its entries before it were dropped): `entries` then continue
+   * at `snapshot.index + 1` (when that is above the recovery start).
+   */
+  snapshot?: WalSnapshot;
   /** Set when a torn last record was cut off: the segment file and the offset where the log now ends. */
   repaired?: { file: string; offset: number };
 }
 
 /** Synchronous file I/O: runs inside the WAL writer worker (or inline in tests). */
 export interface Wal {
-  /** Buffers records: the entries, then the hard state. Entry i must have index <= last index + 1. */
-  save(hardState: HardState | null, entries: readonly Entry[]): void;
+  /**
+   * Buffers records: the snapshot marker (if any: the log then ends at its index), the entries,
+   * then the hard state. Entry i must have index <= last index + 1.
+   */
+  save(hardState: HardState | null, entries: readonly Entry[], snapshot?: WalSnapshot | null): void;
   /** Writes what save() buffered and fdatasyncs once. */
   sync(): void;
   /** Segments wholly below index may be deleted. */

@@ -20,14 +20,16 @@ import {
   CRC_PAYLOAD_BYTES,
   METADATA_PAYLOAD_BYTES,
   recordBytes,
+  SNAPSHOT_PAYLOAD_BYTES,
   RECORD_HEADER_BYTES,
   RecordType,
   sealRecord,
   WAL_MAGIC,
   WAL_VERSION,
 } from './record.js';
+import { writeU64 } from './u64.js';
 import { createSegment, fsyncDir, listSegments, segmentName, SpareSegment, writeFully, writeZeros, type SegmentName } from './segment.js';
-import { SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, type Wal, type WalOptions, type WalRecovery } from './types.js';
+import { SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, type Wal, type WalOptions, type WalRecovery, type WalSnapshot } from './types.js';
 
 /** save() writes (without syncing) once this many bytes are buffered, to bound memory. */
 const PENDING_FLUSH_BYTES = 16 * 1024 * 1024;
@@ -123,6 +125,7 @@ export function openWalSync(opts: WalOptions, fromIndex: number): { recovery: Wa
   }
   const wal = new FileWal(dir, segmentBytes, segments, fd, endOffset, prevCrc!, state.lastIndex, state.hardState);
   const recovery: WalRecovery = { hardState: state.hardState, entries: state.entries, lastIndex: state.lastIndex };
+  if (state.snapshot !== null) recovery.snapshot = state.snapshot;
   if (repaired) recovery.repaired = repaired;
   return { recovery, wal };
 }
@@ -162,10 +165,12 @@ export class FileWal implements Wal {
     return new FileWal(dir, segmentBytes, [seg], fd, head.length, crc, fromIndex, EMPTY_HARD_STATE);
   }
 
-  save(hardState: HardState | null, entries: readonly Entry[]): void {
+  save(hardState: HardState | null, entries: readonly Entry[], snapshot?: WalSnapshot | null): void {
     if (this.closed) throw new WalClosedError();
     // Validate everything first (gateway): a refused call persists nothing.
-    let last = this.lastIndex;
+    const bad = snapshot ? invalidSnapshotReason(snapshot) : undefined;
+    if (bad) throw new WalInvalidArgumentError(`wal: ${bad}`);
+    let last = snapshot ? snapshot.index : this.lastIndex;
     for (const e of entries) {
       const bad = invalidEntryReason(e);
       if (bad) throw new WalInvalidArgumentError(`wal: ${bad}`);
@@ -175,6 +180,14 @@ export class FileWal implements Wal {
     if (hardState) {
       const bad = invalidHardStateReason(hardState);
       if (bad) throw new WalInvalidArgumentError(`wal: ${bad}`);
+    }
+    if (snapshot) {
+      // The marker: the log now ends at the snapshot's index (older entries are void).
+      const at = this.reserveRecord(SNAPSHOT_PAYLOAD_BYTES, snapshot.index + 1);
+      writeU64(this.pending.dv, at + RECORD_HEADER_BYTES, snapshot.index);
+      writeU64(this.pending.dv, at + RECORD_HEADER_BYTES + 8, snapshot.term);
+      this.crc = sealRecord(this.pending.buf, this.pending.dv, at, RecordType.Snapshot, SNAPSHOT_PAYLOAD_BYTES, this.crc);
+      this.lastIndex = snapshot.index;
     }
     for (const e of entries) {
       const n = ENTRY_HEADER_BYTES + e.data.length;
@@ -330,4 +343,11 @@ function segmentHead(carriedCrc: number, hs: HardState): { head: Uint8Array; crc
   at += recordBytes(HARD_STATE_BYTES);
   assert(at === size, 'wal: segment head size');
   return { head: buf, crc };
+}
+
+/** Why a snapshot marker cannot be written, or undefined. */
+export function invalidSnapshotReason(s: WalSnapshot): string | undefined {
+  if (!Number.isSafeInteger(s.index) || s.index < 1) return `snapshot index ${s.index} is not a safe integer >= 1`;
+  if (!Number.isSafeInteger(s.term) || s.term < 1) return `snapshot term ${s.term} is not a safe integer >= 1`;
+  return undefined;
 }

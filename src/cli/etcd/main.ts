@@ -183,7 +183,7 @@ async function main(): Promise<void> {
     },
   };
   const healthStats = registerHealthRoutes(router, health);
-  const metrics = createMetrics(server, healthStats);
+  const metrics = createMetrics(server, healthStats, cluster?.snapshots);
   registerMetricsRoute(router, metrics);
   // --listen-metrics-urls: /metrics and the health endpoints only, as etcd's metrics listener.
   const metricsRouter = new HttpRouter({ logError: (msg, err) => logger.warn(msg, { error: String(err) }) });

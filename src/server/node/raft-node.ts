@@ -42,8 +42,9 @@ import {
   type Message,
   type Ready,
   type Rng,
+  type Snapshot,
 } from '../../raft/index.js';
-import type { Entry, NodeId } from '../../raftpb/types.js';
+import type { Entry, HardState, NodeId } from '../../raftpb/types.js';
 import type { ConsensusNode } from '../consensus.js';
 import type { LogWriter } from '../ports.js';
 import { RaftLogStorage, type RecoveredLog } from './raft-storage.js';
@@ -64,7 +65,41 @@ export interface PeerTransport {
   onReceive(handler: (m: Message) => void): void;
   /** Stops sending and receiving. */
   close(): void;
+  /**
+   * Streams a snapshot to `m.to` on the separate snapshot path (MsgSnap `m`, then the store file
+   * at `path`); resolves once the follower has it, rejects otherwise. Absent: no snapshots.
+   */
+  sendSnapshot?(m: Message, path: string, sizeBytes: number): Promise<void>;
+  /** Where snapshot requests go once their headers passed the peer checks (set once). */
+  onSnapshot?(handler: (body: SnapshotBody, from: NodeId) => Promise<{ status: number; body: Uint8Array }>): void;
 }
+
+/** The body of a snapshot request, as it arrives. */
+export type SnapshotBody = AsyncIterable<unknown> & { destroy(err?: Error): void; resume(): unknown };
+
+/**
+ * Store snapshots for followers the log cannot catch up (docs/cluster.md, "Snapshots to lagging
+ * followers"), declared here by its consumer; src/server/node/raft-snapshots.ts implements it.
+ */
+export interface SnapshotPort {
+  /** Whether snapshots can be sent at all (the transport has the snapshot path). */
+  readonly enabled: boolean;
+  /** The node that receives verified snapshots (set once, by the node). */
+  attach(target: { deliver(m: Message): void; committedIndex(): number }): void;
+  /**
+   * Leader: streams the snapshot MsgSnap `m` asks for; true once the follower has it, false when
+   * it failed, undefined when not made (one is in flight to that follower already: it reports).
+   */
+  send(m: Message): Promise<boolean | undefined>;
+  /**
+   * Follower: installs Ready.snapshot (its store file was received): the WAL marker with
+   * `hardState`, then the store swap. Rejects: fatal.
+   */
+  install(s: Snapshot, hardState: HardState | null): Promise<void>;
+}
+
+/** After a failed snapshot transfer, its report to Raft waits this long (Raft then sends a new MsgSnap). */
+const SNAPSHOT_RETRY_DELAY_MS = 1000;
 
 export interface RaftNodeOptions {
   readonly id: NodeId;
@@ -106,6 +141,8 @@ export interface RaftNodeOptions {
    * message"). Default true; false: every Ready is durable before its messages leave.
    */
   readonly asyncLeaderAppend?: boolean;
+  /** Snapshots for lagging followers (absent: the leader keeps probing, docs/cluster.md). */
+  readonly snapshots?: SnapshotPort;
 }
 
 /** Bytes of entries in one MsgApp (etcd's --max-request-bytes-based default, 1 MiB). */
@@ -128,6 +165,9 @@ export class RaftNode implements ConsensusNode {
   readonly #id: NodeId;
   readonly #raw: RawNode;
   readonly #storage: RaftLogStorage;
+  readonly #snapshots: SnapshotPort | undefined;
+  /** Outcomes of snapshot transfers, stepped into Raft (reportSnapshot) in the next turn. */
+  #snapshotReports: { to: NodeId; ok: boolean }[] = [];
   readonly #log: LogWriter;
   readonly #transport: PeerTransport;
   readonly #tickMs: number;
@@ -186,7 +226,8 @@ export class RaftNode implements ConsensusNode {
     this.#onAppended = opts.onAppended;
     this.#asyncLeaderAppend = opts.asyncLeaderAppend ?? true;
     const confState: ConfState = { voters: [...opts.voters], learners: [...(opts.learners ?? [])], votersOutgoing: [], learnersNext: [], autoLeave: false };
-    this.#storage = new RaftLogStorage(confState, opts.recovered, opts.catchUpEntries);
+    this.#snapshots = opts.snapshots?.enabled === true ? opts.snapshots : undefined;
+    this.#storage = new RaftLogStorage(confState, opts.recovered, opts.catchUpEntries, this.#snapshots !== undefined);
     this.#raw = new RawNode({
       id: opts.id,
       electionTick: opts.electionTicks,
@@ -205,7 +246,10 @@ export class RaftNode implements ConsensusNode {
     this.#writtenTerm = opts.recovered.hardState.term;
     this.#writtenVote = opts.recovered.hardState.vote;
     this.#committed = opts.appliedIndex;
-    this.#transport.onReceive((m) => this.#receive(m));
+    this.#storage.setAppliedIndexSource(() => this.#raw.raft.raftLog.applied);
+    // A MsgSnap counts only with its store file: it comes through the snapshot port, never alone.
+    this.#transport.onReceive((m) => (m.type === MessageType.MsgSnap ? undefined : this.#receive(m)));
+    this.#snapshots?.attach({ deliver: (m) => this.#receive(m), committedIndex: () => this.#committed });
   }
 
   get id(): NodeId {
@@ -403,7 +447,8 @@ export class RaftNode implements ConsensusNode {
     const raw = this.#raw;
     try {
       // Applied membership changes first: they change no index (single changes, no joint state).
-      for (const cc of this.#confChanges.splice(0)) raw.applyConfChange(cc);
+      for (const cc of this.#confChanges.splice(0)) this.#storage.setConfState(raw.applyConfChange(cc));
+      for (const r of this.#snapshotReports.splice(0)) raw.reportSnapshot(r.to, r.ok);
       if (this.#proposals.length > 0) {
         const items = this.#proposals;
         this.#proposals = [];
@@ -455,7 +500,6 @@ export class RaftNode implements ConsensusNode {
 
   async #handleReady(rd: Ready): Promise<void> {
     try {
-      if (rd.snapshot !== null) throw new Error('raft node: snapshots are not supported yet (docs/cluster.md, next milestones)');
       if (rd.softState !== null) this.#softStateChanged(rd.softState.lead, rd.softState.raftState);
       // Nothing is stepped until advance(): the state and term now are the Ready's.
       const asLeader = this.#asyncLeaderAppend && this.#raw.raft.state === StateType.Leader;
@@ -463,13 +507,35 @@ export class RaftNode implements ConsensusNode {
       // A leader's messages (MsgApp, heartbeats, read-index answers) promise nothing about its
       // own disk, unless its term or vote is new in this Ready (then the usual rule).
       const sendEarly = asLeader && (rd.hardState === null || (rd.hardState.term === this.#writtenTerm && rd.hardState.vote === this.#writtenVote));
-      if (sendEarly && rd.messages.length > 0 && !this.#stopped) this.#transport.send(rd.messages);
-      if (rd.entries.length > 0 || rd.hardState !== null) {
+      if (sendEarly && rd.messages.length > 0 && !this.#stopped) this.#transport.send(this.#takeSnapshots(rd.messages));
+      let hardState = rd.hardState;
+      if (rd.snapshot !== null) {
+        // A follower restored a snapshot: the store is swapped (the WAL marker and this Ready's
+        // hard state durable first) before anything of this Ready goes on (docs/cluster.md).
+        // The hard state goes with the marker, unless entries after the snapshot came in the same
+        // Ready: then with them (its commit may point into them).
+        if (this.#snapshots === undefined) throw new Error('raft node: a snapshot to install, and no snapshot support');
+        const withMarker = rd.entries.length === 0 ? hardState : null;
+        await this.#snapshots.install(rd.snapshot, withMarker);
+        if (this.#failed) return;
+        this.#storage.applySnapshot(rd.snapshot);
+        this.#storage.setConfState(rd.snapshot.metadata.confState);
+        if (withMarker !== null) {
+          this.#storage.setHardState(withMarker);
+          this.#writtenTerm = withMarker.term;
+          this.#writtenVote = withMarker.vote;
+          hardState = null;
+        }
+        // The store now holds everything through the snapshot's index, durably.
+        this.#durableLast = Math.max(this.#durableLast, rd.snapshot.metadata.index);
+        this.#committed = rd.snapshot.metadata.index;
+      }
+      if (rd.entries.length > 0 || hardState !== null) {
         const startedMs = performance.now();
-        const appended = this.#log.append(rd.hardState, rd.entries);
-        if (rd.hardState !== null) {
-          this.#writtenTerm = rd.hardState.term;
-          this.#writtenVote = rd.hardState.vote;
+        const appended = this.#log.append(hardState, rd.entries);
+        if (hardState !== null) {
+          this.#writtenTerm = hardState.term;
+          this.#writtenVote = hardState.vote;
         }
         if (rd.mustSync) {
           await appended;
@@ -484,9 +550,9 @@ export class RaftNode implements ConsensusNode {
           appended.catch((err: unknown) => this.#fail(err));
         }
         this.#storage.append(rd.entries);
-        if (rd.hardState !== null) this.#storage.setHardState(rd.hardState);
+        if (hardState !== null) this.#storage.setHardState(hardState);
       }
-      if (!sendEarly && rd.messages.length > 0 && !this.#stopped) this.#transport.send(rd.messages);
+      if (!sendEarly && rd.messages.length > 0 && !this.#stopped) this.#transport.send(this.#takeSnapshots(rd.messages));
       if (rd.committedEntries.length > 0) {
         const last = rd.committedEntries[rd.committedEntries.length - 1]!.index;
         // A member never applies (or answers) an entry that is not durable here, even when its
@@ -507,10 +573,39 @@ export class RaftNode implements ConsensusNode {
     }
     if (
       this.#proposals.length > 0 || this.#forwards.length > 0 || this.#inbox.length > 0 || this.#ticks > 0 || this.#nextRound.length > 0 ||
-      this.#confChanges.length > 0 || this.#transferTo !== undefined || this.#raw.hasReady()
+      this.#confChanges.length > 0 || this.#snapshotReports.length > 0 || this.#transferTo !== undefined || this.#raw.hasReady()
     ) {
       this.#schedule();
     }
+  }
+
+  /**
+   * MsgSnaps go to the snapshot port, the rest to the transport. The transfer's outcome is
+   * stepped back (reportSnapshot) in a later turn; a failure's only after a delay, so a follower
+   * that keeps refusing does not get a store copy in a loop.
+   */
+  #takeSnapshots(messages: readonly Message[]): readonly Message[] {
+    if (!messages.some((m) => m.type === MessageType.MsgSnap)) return messages;
+    const rest: Message[] = [];
+    for (const m of messages) {
+      if (m.type !== MessageType.MsgSnap) {
+        rest.push(m);
+        continue;
+      }
+      const port = this.#snapshots;
+      if (port === undefined) continue;
+      void port.send(m).catch(() => false).then((ok) => {
+        if (ok === undefined) return;
+        const report = (): void => {
+          if (this.#stopped || this.#failed) return;
+          this.#snapshotReports.push({ to: m.to, ok });
+          this.#schedule();
+        };
+        if (ok) report();
+        else setTimeout(report, SNAPSHOT_RETRY_DELAY_MS).unref();
+      });
+    }
+    return rest;
   }
 
   #softStateChanged(lead: NodeId, state: StateType): void {

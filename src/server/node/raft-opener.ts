@@ -12,6 +12,7 @@ import type { ConsensusOpener } from '../bootstrap.js';
 import type { ClusterMember } from '../etcd-server.js';
 import { RaftNode, type PeerTransport } from './raft-node.js';
 import { CATCH_UP_ENTRIES } from './raft-storage.js';
+import { RaftSnapshots } from './raft-snapshots.js';
 
 export interface RaftOpenerOptions {
   /**
@@ -41,6 +42,8 @@ export interface RaftOpenerOptions {
   readonly members?: readonly ClusterMember[];
   /** The node, once opened (tests reach its Raft state through it). */
   readonly onOpened?: (node: RaftNode) => void;
+  /** The member's snapshot side, once opened (metrics, tests). */
+  readonly onSnapshots?: (s: RaftSnapshots) => void;
 }
 
 export function raftConsensus(opts: RaftOpenerOptions): ConsensusOpener {
@@ -54,7 +57,15 @@ export function raftConsensus(opts: RaftOpenerOptions): ConsensusOpener {
     recoverFrom: (appliedIndex, walFirstIndex) =>
       Math.min(appliedIndex, Math.max(0, appliedIndex - (opts.catchUpEntries ?? CATCH_UP_ENTRIES), (walFirstIndex ?? appliedIndex + 1) - 1)),
     committedThrough: (recovery) => Math.min(recovery.hardState.commit, recovery.lastIndex),
-    open: ({ memberId, log, recovery, appliedIndex, consistentTerm, replayedThrough, onAppended, membership }) => {
+    open: ({ memberId, log, recovery, appliedIndex, consistentTerm, replayedThrough, onAppended, membership, snapshots: store }) => {
+      const transport = opts.transport;
+      const snapshots = store !== undefined && transport.sendSnapshot !== undefined
+        ? new RaftSnapshots({ memberId, store: store.store, transport, log, maxBytes: store.maxBytes, logger: store.log, env: process.env })
+        : undefined;
+      if (snapshots !== undefined) {
+        transport.onSnapshot?.((body, from) => snapshots.receive(body, from));
+        opts.onSnapshots?.(snapshots);
+      }
       // The configuration: the stored membership's; else the initial cluster's voters; a joining
       // member starts with none and learns it from the leader's log.
       const conf = membership !== undefined ? confStateOf(membership) : { voters: [...opts.voters], learners: [] };
@@ -75,6 +86,7 @@ export function raftConsensus(opts: RaftOpenerOptions): ConsensusOpener {
         ...(opts.rng !== undefined ? { rng: opts.rng } : {}),
         ...(opts.catchUpEntries !== undefined ? { catchUpEntries: opts.catchUpEntries } : {}),
         onAppended,
+        ...(snapshots !== undefined ? { snapshots } : {}),
       });
       opts.onOpened?.(node);
       return node;

@@ -6,19 +6,22 @@
  * dummy entry); after it, every entry the WAL holds past the applied index, committed or not.
  * The hard state is the WAL's last one.
  *
- * This milestone has no Raft snapshots (no state transfer to a lagging follower): `snapshot()`
- * throws ErrSnapshotTemporarilyUnavailable, so the leader keeps probing a follower whose next
- * entry it no longer holds instead of sending it an empty snapshot (which would be a silent
- * divergence). `compact` keeps CATCH_UP_ENTRIES entries below the released index so a follower
- * that fell a little behind still catches up by log.
+ * Snapshots (docs/cluster.md, "Snapshots to lagging followers"): with `snapshots` on,
+ * `snapshot()` answers metadata only (the storage's first point and the current confState; no
+ * data): the store itself is copied and streamed by the snapshot port, which rewrites the
+ * metadata to the copy's own point. Without it, `snapshot()` throws
+ * ErrSnapshotTemporarilyUnavailable, so the leader keeps probing a follower whose next entry it
+ * no longer holds instead of sending it an empty snapshot (a silent divergence). `compact` keeps
+ * CATCH_UP_ENTRIES entries below the released index so a follower that fell a little behind
+ * still catches up by log.
  */
 import { ErrSnapshotTemporarilyUnavailable, MemoryStorage, type ConfState, type Snapshot } from '../../raft/index.js';
 import type { Entry, HardState, Index, Term } from '../../raftpb/types.js';
 
 /**
  * Entries kept in memory below the index the store has synced, for followers that lag (etcd's
- * SnapshotCatchUpEntries). A follower further behind needs a snapshot (a later milestone); the
- * leader's probe state for it (etcd_debugging... `raft progress`) tells when this is too small.
+ * SnapshotCatchUpEntries; --experimental-snapshot-catchup-entries). A follower further behind
+ * gets a store snapshot; `etcd_network_snapshot_send_success` growing says this is too small.
  */
 export const CATCH_UP_ENTRIES = 5000;
 
@@ -37,14 +40,20 @@ export interface RecoveredLog {
 
 export class RaftLogStorage extends MemoryStorage {
   readonly #catchUpEntries: number;
+  readonly #snapshots: boolean;
+  /** Raft's configuration now (kept up to date by the node: conf changes, restored snapshots). */
+  #confState: ConfState;
+  #applied: (() => number) | undefined;
 
-  constructor(confState: ConfState, recovered: RecoveredLog, catchUpEntries = CATCH_UP_ENTRIES) {
+  constructor(confState: ConfState, recovered: RecoveredLog, catchUpEntries = CATCH_UP_ENTRIES, snapshots = false) {
     super(confState);
     this.#catchUpEntries = catchUpEntries;
+    this.#snapshots = snapshots;
+    this.#confState = confState;
     // The first point of the log: the first recovered entry when it is at or below the applied
     // index (its term is known from it), else the applied index and its term.
-    // A log recovered from its first entry keeps it (a member joining later needs the log from
-    // index 1, as there are no snapshots yet): the first point is then index 0.
+    // A log recovered from its first entry keeps it (a member joining a young cluster catches up
+    // by log; once index 1 is released it gets a snapshot instead): the first point is then index 0.
     const first = recovered.entries[0];
     const fromStart = first !== undefined && first.index === 1;
     const fromBelow = !fromStart && first !== undefined && first.index <= recovered.appliedIndex;
@@ -64,9 +73,25 @@ export class RaftLogStorage extends MemoryStorage {
     this.setHardState({ ...recovered.hardState, commit });
   }
 
-  /** No state transfer yet (see the file comment). */
+  /**
+   * Metadata only (see the file comment), at the applied index when it is known (the store copy
+   * the port sends is at or past it, so Raft's probe after the transfer starts close to where the
+   * follower will be), else at the storage's first point.
+   */
   override snapshot(): Snapshot {
-    throw ErrSnapshotTemporarilyUnavailable;
+    const first = this.firstIndex() - 1;
+    const index = Math.max(first, Math.min(this.#applied?.() ?? 0, this.lastIndex()));
+    if (!this.#snapshots || index < 1) throw ErrSnapshotTemporarilyUnavailable;
+    return { data: new Uint8Array(0), metadata: { index, term: this.term(index), confState: this.#confState } };
+  }
+
+  /** Where snapshot() reads the applied index (the node's Raft log). */
+  setAppliedIndexSource(applied: () => number): void {
+    this.#applied = applied;
+  }
+
+  setConfState(cs: ConfState): void {
+    this.#confState = cs;
   }
 
   /** Drops entries at or below `index - catchUpEntries` (index: synced in the store and applied). */

@@ -16,6 +16,8 @@
  *   comes from the leader, from index 1 (there are no snapshots yet: the leader must still hold
  *   its whole log).
  */
+import type { RaftSnapshots } from '../node/raft-snapshots.js';
+import type { SnapshotCounters } from '../metrics.js';
 import type { ServerConfig } from '../../config/config.js';
 import type { Logger } from '../../util/logger.js';
 import { formatUrl } from '../../util/urls.js';
@@ -39,6 +41,8 @@ export interface ClusterStart {
   readonly members: readonly ClusterMember[];
   /** Keeps the transport's peers (and its /members answer) in step with the membership: call on every change. */
   readonly syncPeers: (s: MembershipState) => void;
+  /** The member's snapshot transfer counters once the node is open (metrics). */
+  readonly snapshots: () => SnapshotCounters | undefined;
 }
 
 export type ClusterStartMode = { readonly kind: 'new' } | { readonly kind: 'restart'; readonly stored: StoredIdentity } | { readonly kind: 'join' };
@@ -129,13 +133,16 @@ export async function openClusterConsensus(cfg: ServerConfig, logger: Logger, tl
     transport,
     heartbeatMs: cfg.heartbeatInterval,
     electionMs: cfg.electionTimeout,
+    catchUpEntries: cfg.snapshotCatchupEntries,
     members: withClientUrls,
     storesMembership: true,
     ...(initialMembers !== undefined ? { initialMembers } : {}),
     ...(joining !== undefined ? { joining } : {}),
     onMembership: syncPeers,
+    onSnapshots: (s) => (snapshots = s),
   });
-  return { consensus, transport, members: withClientUrls, syncPeers };
+  let snapshots: RaftSnapshots | undefined;
+  return { consensus, transport, members: withClientUrls, syncPeers, snapshots: () => snapshots?.counters() };
 }
 
 /** GET /members's answer: the cluster ID and the membership. */

@@ -19,6 +19,8 @@
  * undecodable frame resets the stream (PROTOCOL_ERROR) with the log line "closed a peer stream";
  * nothing after the bad frame is delivered. A message whose from/to differ from the headers is
  * skipped.
+ * Snapshots go on a path of their own (POST /raft/snapshot, src/server/peer/snapshot-transfer.ts),
+ * one session per transfer, after the same header checks.
  *
  * Best effort, as Raft expects of its network: a broken stream drops what is queued (Raft
  * retries through heartbeats and probes), the session is dropped, and for RECONNECT_DELAY_MS
@@ -40,9 +42,10 @@ import type * as tls from 'node:tls';
 import { decodeMessage, encodeMessage, type Message } from '../../raft/index.js';
 import type { NodeId } from '../../raftpb/types.js';
 import { idFromHex, idToHex } from '../../util/pure/id64.js';
-import type { PeerTransport } from '../node/raft-node.js';
+import type { PeerTransport, SnapshotBody } from '../node/raft-node.js';
 import { FrameDecoder } from './frame-decoder.js';
 import { MAX_QUEUED_BYTES, PeerStream, RAFT_STREAM_PATH, type PeerStreamOwner } from './peer-stream.js';
+import { postSnapshot, RAFT_SNAPSHOT_PATH } from './snapshot-transfer.js';
 
 export { RAFT_STREAM_PATH } from './peer-stream.js';
 /** Path of the one-batch-per-request endpoint (served for older members, not sent to). */
@@ -131,7 +134,10 @@ export class Http2PeerTransport implements PeerTransport, PeerStreamOwner {
   #promoteHandler: ((id: NodeId) => Promise<{ status: number; body: Uint8Array }>) | undefined;
   #leaseHandler: ((op: string, body: Buffer) => Promise<{ status: number; body: Uint8Array }>) | undefined;
   #hashKvHandler: ((body: Buffer) => Promise<{ status: number; body: Uint8Array }>) | undefined;
+  #snapshotHandler: ((body: SnapshotBody, from: NodeId) => Promise<{ status: number; body: Uint8Array }>) | undefined;
   #closed = false;
+  /** Aborts snapshot transfers in flight when the transport closes. */
+  readonly #snapshotsAbort = new AbortController();
   /** Counters (tests, metrics later). */
   readonly stats = { sent: 0, received: 0, dropped: 0, refused: 0 };
 
@@ -272,6 +278,26 @@ export class Http2PeerTransport implements PeerTransport, PeerStreamOwner {
     }, timeoutMs, body);
   }
 
+  /** Serves POST /raft/snapshot (src/server/peer/snapshot-transfer.ts) once the headers passed the peer checks. */
+  onSnapshot(handler: (body: SnapshotBody, from: NodeId) => Promise<{ status: number; body: Uint8Array }>): void {
+    this.#snapshotHandler = handler;
+  }
+
+  /** Streams a snapshot (MsgSnap `m` and the store file) to `m.to`; resolves once it answered 204. */
+  sendSnapshot(m: Message, path: string, sizeBytes: number): Promise<void> {
+    const url = this.peerUrl(m.to);
+    if (url === undefined || this.#closed) return Promise.reject(new Error(`peer ${idToHex(m.to)} is unknown`));
+    return postSnapshot({
+      url,
+      ...(url.startsWith('https://') && this.#tls !== undefined ? { tls: this.#tls.clientOptions() } : {}),
+      headers: { 'x-etcd-cluster-id': idToHex(this.clusterId), 'x-server-from': idToHex(this.memberId), 'x-raft-to': idToHex(m.to) },
+      message: m,
+      path,
+      sizeBytes,
+      signal: this.#snapshotsAbort.signal,
+    });
+  }
+
   addPeer(id: NodeId, url: string): void {
     if (id === this.memberId) return;
     this.#senders.get(id)?.close();
@@ -294,6 +320,7 @@ export class Http2PeerTransport implements PeerTransport, PeerStreamOwner {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#snapshotsAbort.abort();
     for (const s of this.#senders.values()) s.close();
     for (const st of this.#inbound.values()) st.close(http2.constants.NGHTTP2_CANCEL);
     this.#inbound.clear();
@@ -383,6 +410,13 @@ export class Http2PeerTransport implements PeerTransport, PeerStreamOwner {
         if (bytes > MAX_LEASE_BODY_BYTES) return refuse(413, `lease call body over ${MAX_LEASE_BODY_BYTES} bytes`);
         answer(handler(op, Buffer.concat(chunks, bytes)), 'application/protobuf');
       });
+      return;
+    }
+    if (path === RAFT_SNAPSHOT_PATH && headers[':method'] === 'POST') {
+      const refused = notFromPeer() ?? (parseId(headers['x-raft-to']) !== this.memberId ? ([412, 'to member ID mismatch'] as [number, string]) : undefined);
+      if (refused !== undefined) return refuse(...refused);
+      if (this.#snapshotHandler === undefined) return refuse(503, 'snapshots not served yet');
+      answer(this.#snapshotHandler(stream, parseId(headers['x-server-from'])!), 'text/plain');
       return;
     }
     if ((path !== RAFT_MSGS_PATH && path !== RAFT_STREAM_PATH) || headers[':method'] !== 'POST') return refuse(404, 'not found');

@@ -8,9 +8,15 @@
  * HTTP/2 transport will do, so no object is shared between members. Delivery is asynchronous
  * (one event-loop turn later) and keeps the send order per pair of members.
  */
+import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { decodeMessage, encodeMessage, type Message } from '../../raft/index.js';
 import type { NodeId } from '../../raftpb/types.js';
-import type { PeerTransport } from '../node/raft-node.js';
+import type { PeerTransport, SnapshotBody } from '../node/raft-node.js';
+import { encodeSnapshotHead } from './snapshot-transfer.js';
+
+type SnapshotHandler = (body: SnapshotBody, from: NodeId) => Promise<{ status: number; body: Uint8Array }>;
 
 export class LocalPeerHub {
   readonly #members = new Map<NodeId, LocalPeerTransport>();
@@ -20,9 +26,15 @@ export class LocalPeerHub {
   #groups: NodeId[][] = [];
   /** Extra loss, decided per message (for example a seeded random drop). */
   #drop: ((m: Message) => boolean) | undefined;
+  #cutSnapshot: ((m: Message) => boolean) | undefined;
   /** Messages delivered and dropped (for tests and debugging). */
   delivered = 0;
   dropped = 0;
+  /**
+   * With `snapshots`, transports have the snapshot path too: the body (docs/cluster.md's wire
+   * format, checksum included) is streamed through memory to the other member's handler.
+   */
+  constructor(readonly opts: { readonly snapshots?: boolean } = {}) {}
 
   /** The transport of member `id`; a member that joins again (restart) replaces the old one. */
   join(id: NodeId): LocalPeerTransport {
@@ -44,6 +56,11 @@ export class LocalPeerHub {
   /** Drops each message for which `fn` is true (undefined: none). */
   setDrop(fn: ((m: Message) => boolean) | undefined): void {
     this.#drop = fn;
+  }
+
+  /** Snapshot bodies for which `fn` is true end half way (a transfer cut off). */
+  setSnapshotCut(fn: ((m: Message) => boolean) | undefined): void {
+    this.#cutSnapshot = fn;
   }
 
   /** Removes every fault. */
@@ -74,6 +91,39 @@ export class LocalPeerHub {
     }
   }
 
+  /** @internal */
+  async deliverSnapshot(from: LocalPeerTransport, m: Message, path: string, sizeBytes: number): Promise<void> {
+    const to = this.#members.get(m.to);
+    const handler = to?.snapshotHandler;
+    if (to === undefined || to.closed || handler === undefined || !this.#linkUp(m.from, m.to) || this.#drop?.(m) === true) {
+      throw new Error(`snapshot to ${m.to.toString(16)}: unreachable`);
+    }
+    const body = new PassThrough();
+    const answer = handler(body, from.id);
+    const hash = createHash('sha256');
+    const head = encodeSnapshotHead(m, sizeBytes);
+    hash.update(head);
+    body.write(head);
+    const cutAt = this.#cutSnapshot?.(m) === true ? Math.floor(sizeBytes / 2) : undefined;
+    let sent = 0;
+    for await (const chunk of createReadStream(path)) {
+      if (!this.#linkUp(m.from, m.to) || to.closed) {
+        body.destroy(new Error('link down'));
+        break;
+      }
+      if (cutAt !== undefined && sent + (chunk as Buffer).length > cutAt) {
+        body.end((chunk as Buffer).subarray(0, cutAt - sent)); // ends early: a truncated body
+        break;
+      }
+      sent += (chunk as Buffer).length;
+      hash.update(chunk as Buffer);
+      if (!body.write(chunk)) await new Promise((r) => body.once('drain', r));
+    }
+    if (!body.destroyed && !body.writableEnded) body.end(hash.digest());
+    const r = await answer;
+    if (r.status !== 204) throw new Error(`snapshot to ${m.to.toString(16)}: ${r.status} ${Buffer.from(r.body).toString()}`);
+  }
+
   #linkUp(a: NodeId, b: NodeId): boolean {
     if (this.#isolated.has(a) || this.#isolated.has(b)) return false;
     if (this.#groups.length === 0) return true;
@@ -86,10 +136,18 @@ export class LocalPeerTransport implements PeerTransport {
   readonly id: NodeId;
   #handler: ((m: Message) => void) | undefined;
   closed = false;
+  /** @internal */
+  snapshotHandler: SnapshotHandler | undefined;
+  readonly sendSnapshot?: (m: Message, path: string, sizeBytes: number) => Promise<void>;
+  readonly onSnapshot?: (handler: SnapshotHandler) => void;
 
   constructor(hub: LocalPeerHub, id: NodeId) {
     this.#hub = hub;
     this.id = id;
+    if (hub.opts.snapshots === true) {
+      this.sendSnapshot = (m, path, sizeBytes) => (this.closed ? Promise.reject(new Error('closed')) : hub.deliverSnapshot(this, m, path, sizeBytes));
+      this.onSnapshot = (handler) => (this.snapshotHandler = handler);
+    }
   }
 
   send(messages: readonly Message[]): void {

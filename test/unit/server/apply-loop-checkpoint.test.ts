@@ -20,6 +20,9 @@ function recordingPipe(events: string[]): ApplyPipe {
       events.push(`flush ${applied}`);
     },
     close: async () => undefined,
+    installSnapshot: async () => {
+      throw new Error('no snapshots in these tests');
+    },
   };
 }
 

@@ -16,6 +16,7 @@ import { ONE_THREAD } from '../../../src/server/openers.js';
 import { computeClusterId, computeMemberId } from '../../../src/server/identity.js';
 import { raftConsensus } from '../../../src/server/node/raft-opener.js';
 import type { PeerTransport, RaftNode } from '../../../src/server/node/raft-node.js';
+import type { RaftSnapshots } from '../../../src/server/node/raft-snapshots.js';
 import { LocalPeerHub } from '../../../src/server/peer/local-hub.js';
 import { SeededRng } from '../../../src/raft/index.js';
 import { EtcdError } from '../../../src/errors/errors.js';
@@ -50,6 +51,8 @@ export interface Slot {
   readonly id: bigint;
   member: Member | undefined;
   node: RaftNode | undefined;
+  /** Its snapshot side (when its transport has the snapshot path). */
+  snapshots?: RaftSnapshots | undefined;
 }
 
 export class Cluster {
@@ -92,6 +95,7 @@ export class Cluster {
         rng: new SeededRng(this.#seed++),
         ...(this.catchUpEntries !== undefined ? { catchUpEntries: this.catchUpEntries } : {}),
         onOpened: (node) => (slot.node = node),
+        onSnapshots: (s) => (slot.snapshots = s),
       }),
     );
     slot.member = member;

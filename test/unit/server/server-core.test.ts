@@ -39,6 +39,9 @@ class HeldPipe implements ApplyPipe {
   flush(): Promise<void> {
     return this.inner.flush();
   }
+  installSnapshot(path: string): ReturnType<ApplyPipe['installSnapshot']> {
+    return this.inner.installSnapshot(path);
+  }
   close(): Promise<void> {
     return this.inner.close();
   }
@@ -143,6 +146,7 @@ test('an apply failure stops the server: later requests fail, nothing else is an
       const pipe: ApplyPipe = {
         apply: (e, p) => (fail ? Promise.reject(new Error('disk on fire')) : inner.apply(e, p)),
         flush: () => inner.flush(),
+        installSnapshot: (path) => inner.installSnapshot(path),
         close: () => inner.close(),
       };
       return { ...opened, pipe };

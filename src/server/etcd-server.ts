@@ -774,6 +774,15 @@ export class EtcdServer {
    * follows an accepted change, the listeners (the peer transport) hear the new state. A member
    * that is removed stops, as etcd's does.
    */
+  /**
+   * A peer told this member it was removed from the cluster (HTTP 410 on the peer port, etcd's
+   * errMemberRemoved): it stops as if it had applied its own removal, which it may never see
+   * (the others stop sending to a removed member once they applied the removal).
+   */
+  removedFromCluster(): void {
+    this.#fail(new Error('the member has been permanently removed from the cluster'));
+  }
+
   #membershipApplied(o: ApplyOutcome): void {
     const out = decodeMembershipOutcome(o.response!);
     if (o.errorCode !== undefined) return;

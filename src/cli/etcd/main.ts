@@ -85,7 +85,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const server = member.server;
-  if (cluster !== undefined) server.onMembershipChange(cluster.syncPeers);
+  if (cluster !== undefined) {
+    server.onMembershipChange(cluster.syncPeers);
+    // A peer's 410: this member was removed while it could not hear of it (etcd stops then too).
+    cluster.transport.onRemoved(() => server.removedFromCluster());
+  }
   logger.info('starting local member', {
     'local-member-id': idToHex(member.identity.memberId),
     'cluster-id': idToHex(member.identity.clusterId),

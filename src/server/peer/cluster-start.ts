@@ -124,6 +124,7 @@ export async function openClusterConsensus(cfg: ServerConfig, logger: Logger, tl
       if (url !== undefined && transport.peerUrl(m.id) !== url) transport.addPeer(m.id, url);
     }
     for (const id of transport.peerIds()) if (!ids.has(id)) transport.removePeer(id);
+    transport.setRemoved(s.removed);
   };
   transport.onMembersRequest(() => (known === undefined ? undefined : encodeClusterInfo(clusterId, known)));
   const initialMembers: MemberRecord[] | undefined =

@@ -13,7 +13,8 @@
  *   x-raft-to: addressed member ID (hex)
  * Answers at open: 200 (headers only; the stream then stays open both ways until the sender ends
  * it); 412 cluster ID mismatch or not the addressed member (the body says which, as etcd's
- * "cluster ID mismatch"); 403 unknown sender; 404 other paths. Nothing is written before the 200.
+ * "cluster ID mismatch"); 410 a removed member (it stops on hearing it); 403 unknown sender;
+ * 404 other paths. Nothing is written before the 200.
  * Body: frames `u32 big-endian length L (1..MAX_QUEUED_BYTES), encodeMessage(m)`
  * (src/raft/codec.ts), in send order, for the life of the stream. A zero, oversized or
  * undecodable frame resets the stream (PROTOCOL_ERROR) with the log line "closed a peer stream";
@@ -136,6 +137,9 @@ export class Http2PeerTransport implements PeerTransport, PeerStreamOwner {
   #hashKvHandler: ((body: Buffer) => Promise<{ status: number; body: Uint8Array }>) | undefined;
   #snapshotHandler: ((body: SnapshotBody, from: NodeId) => Promise<{ status: number; body: Uint8Array }>) | undefined;
   #closed = false;
+  readonly #removed = new Set<NodeId>();
+  readonly #removedListeners: (() => void)[] = [];
+  #removedTold = false;
   /** Aborts snapshot transfers in flight when the transport closes. */
   readonly #snapshotsAbort = new AbortController();
   /** Counters (tests, metrics later). */
@@ -206,6 +210,27 @@ export class Http2PeerTransport implements PeerTransport, PeerStreamOwner {
    */
   activeSince(id: NodeId): number {
     return this.#senders.get(id)?.activeSinceMs ?? 0;
+  }
+
+  /**
+   * Members removed from the cluster (the membership's `removed`): their streams are refused with
+   * 410 "the member has been permanently removed from the cluster", which tells such a member to
+   * stop (etcd answers StatusGone the same way), since it may never see its own removal applied.
+   */
+  setRemoved(ids: Iterable<NodeId>): void {
+    for (const id of ids) this.#removed.add(id);
+  }
+
+  /** Calls `listener` once when a peer answers 410 (this member was removed). */
+  onRemoved(listener: () => void): void {
+    this.#removedListeners.push(listener);
+  }
+
+  onRemovedByPeer(peer: NodeId): void {
+    if (this.#removedTold) return;
+    this.#removedTold = true;
+    this.#onError('the member has been permanently removed from the cluster', { peer: idToHex(peer) });
+    for (const l of this.#removedListeners) l();
   }
 
   /** Stops sending to `id` and refuses its requests (a removed member). */
@@ -424,6 +449,7 @@ export class Http2PeerTransport implements PeerTransport, PeerStreamOwner {
     if (clusterId !== this.clusterId) return refuse(412, 'cluster ID mismatch');
     if (parseId(headers['x-raft-to']) !== this.memberId) return refuse(412, 'to member ID mismatch');
     const from = parseId(headers['x-server-from']);
+    if (from !== undefined && this.#removed.has(from)) return refuse(410, 'the member has been permanently removed from the cluster');
     if (from === undefined || !this.#senders.has(from)) return refuse(403, 'unknown sender');
     if (path === RAFT_STREAM_PATH) return this.#serveStream(stream, from);
     const chunks: Buffer[] = [];

@@ -35,6 +35,8 @@ export interface PeerStreamOwner {
   onError(msg: string, fields: Record<string, unknown>): void;
   /** Opens a client session to `url` (TLS or not, the transport knows). */
   connect(url: string): http2.ClientHttp2Session;
+  /** The peer answered 410: this member was removed from the cluster (etcd's errMemberRemoved). */
+  onRemovedByPeer(peer: NodeId): void;
 }
 
 export class PeerStream {
@@ -133,6 +135,7 @@ export class PeerStream {
         this.#flush();
         return;
       }
+      if (status === 410) this.#owner.onRemovedByPeer(this.#to);
       let text = '';
       stream.setEncoding('utf8');
       stream.on('data', (c: string) => (text += c));

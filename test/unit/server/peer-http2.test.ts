@@ -443,6 +443,43 @@ test('peer stream: a removed member\'s open stream is ended, later messages are 
   }
 });
 
+test('peer stream: a member the others know as removed is answered 410 and told once that it was removed; a stranger only 403', async () => {
+  const a = await Http2PeerTransport.listen({ memberId: 0xan, clusterId: 0x100n, listenHost: '127.0.0.1', listenPort: 0 });
+  const removed = await Http2PeerTransport.listen({ memberId: 0xbn, clusterId: 0x100n, listenHost: '127.0.0.1', listenPort: 0 });
+  const stranger = await Http2PeerTransport.listen({ memberId: 0xcn, clusterId: 0x100n, listenHost: '127.0.0.1', listenPort: 0 });
+  const got: number[] = [];
+  a.onReceive((m) => got.push(m.commit));
+  let told = 0;
+  removed.onRemoved(() => told++);
+  let strangerTold = 0;
+  stranger.onRemoved(() => strangerTold++);
+  removed.addPeer(0xan, `http://127.0.0.1:${a.port}`);
+  stranger.addPeer(0xan, `http://127.0.0.1:${a.port}`);
+  // a applied b's removal (it never knew c): b is in its removed set, and no longer a peer.
+  a.setRemoved([0xbn]);
+  try {
+    let k = 1;
+    await waitFor('the removed member hears 410', () => {
+      removed.send([hb(0xbn, 0xan, k++)]);
+      return told > 0;
+    });
+    await waitFor('the stranger is refused', () => {
+      stranger.send([hb(0xcn, 0xan, k++)]);
+      return a.stats.refused >= 2;
+    });
+    // More refusals do not tell the removed member again.
+    for (let i = 0; i < 5; i++) removed.send([hb(0xbn, 0xan, k++)]);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(told, 1);
+    assert.equal(strangerTold, 0, 'an unknown sender (403) is not told it was removed');
+    assert.deepEqual(got, []);
+  } finally {
+    a.close();
+    removed.close();
+    stranger.close();
+  }
+});
+
 test('peer stream: everything queued in one turn goes out in one write, in order; nothing is written before the 200', async () => {
   const a = await Http2PeerTransport.listen({ memberId: 0xan, clusterId: 0x100n, listenHost: '127.0.0.1', listenPort: 0 });
   a.addPeer(0xbn, 'http://127.0.0.1:1');
@@ -458,6 +495,7 @@ test('peer stream: everything queued in one turn goes out in one write, in order
     countSent: (n) => (counts.sent += n),
     countDropped: (n) => (counts.dropped += n),
     onError: () => undefined,
+    onRemovedByPeer: () => undefined,
     connect: (url) => {
       const s = http2.connect(url);
       const request = s.request.bind(s);

@@ -13,7 +13,7 @@ import type { GrpcTransport, GrpcTransportOptions } from '../../api/grpc/types.j
 export type ClientTransportKind = 'wire' | 'node';
 
 /** The transport bin/etcd uses when ETCDTS_GRPC_TRANSPORT is unset. */
-export const DEFAULT_CLIENT_TRANSPORT: ClientTransportKind = 'node';
+export const DEFAULT_CLIENT_TRANSPORT: ClientTransportKind = 'wire';
 
 export interface ClientTransport {
   readonly kind: ClientTransportKind;

@@ -96,6 +96,13 @@ const STREAM_RESET_RATE = 10_000;
  * reads slower than we write (HTTP/2 flow control bounds the rest per stream).
  */
 const SOCKET_HIGH_WATER_BYTES = 1 << 20;
+/**
+ * Unsent bytes past which a frame that only answers the client (PING ACK, SETTINGS ACK) ends
+ * the connection with ENHANCE_YOUR_CALM: a client that sends PINGs and never reads would
+ * otherwise grow our write buffer without bound (flow control bounds only DATA). nghttp2 has
+ * the same guard (its outbound queue limit).
+ */
+const CONTROL_BACKLOG_BYTES_MAX = 16 << 20;
 /** Batched frames above this size go out with writev (cork) instead of one joined Buffer. */
 const JOIN_LIMIT_BYTES = 64 * 1024;
 
@@ -521,7 +528,10 @@ export class WireConnection {
       case T_PING:
         if (id !== 0) throw new H2ConnectionError(E_PROTOCOL_ERROR, 'PING on a stream');
         if (payload.length !== 8) throw new H2ConnectionError(E_FRAME_SIZE_ERROR, 'PING length');
-        if ((flags & F_ACK) === 0) this.write(frame(T_PING, F_ACK, 0, payload));
+        if ((flags & F_ACK) === 0) {
+          this.checkControlBacklog();
+          this.write(frame(T_PING, F_ACK, 0, payload));
+        }
         return;
       case T_GOAWAY:
         if (id !== 0) throw new H2ConnectionError(E_PROTOCOL_ERROR, 'GOAWAY on a stream');
@@ -710,8 +720,16 @@ export class WireConnection {
         if (s.sendWindow > MAX_WINDOW) throw new H2ConnectionError(E_FLOW_CONTROL_ERROR, 'stream window over 2^31-1');
       }
     }
+    this.checkControlBacklog();
     this.write(SETTINGS_ACK);
     if (windowDelta > 0) this.pump();
+  }
+
+  /** A client that makes us answer and does not read what we write: a connection error. */
+  private checkControlBacklog(): void {
+    if (this.socket.writableLength + this.outBytes > CONTROL_BACKLOG_BYTES_MAX) {
+      throw new H2ConnectionError(E_ENHANCE_YOUR_CALM, 'the client does not read what it asks for');
+    }
   }
 
   private onWindowUpdate(id: number, payload: Buffer): void {

@@ -18,6 +18,7 @@ import { registerHealthRoutes } from '../../../../src/api/http/health.js';
 import { encodeLiterals } from '../../../../src/api/grpc/hpack.js';
 import {
   E_COMPRESSION_ERROR,
+  E_ENHANCE_YOUR_CALM,
   E_FLOW_CONTROL_ERROR,
   E_FRAME_SIZE_ERROR,
   E_NO_ERROR,
@@ -378,6 +379,29 @@ describe('wire transport: HTTP/2 frames', () => {
     assert.equal(r.status, '0');
     assert.ok(!c.frames.some((f) => f.type === T_GOAWAY));
     c.close();
+  });
+
+  it('ends a connection that sends PINGs and never reads the ACKs with ENHANCE_YOUR_CALM (not unbounded memory)', async () => {
+    const c = await RawH2.connect(srv.port);
+    c.socket.pause(); // read nothing: the ACKs pile up in the server's write buffer
+    const ping = frame(T_PING, 0, 0, Buffer.alloc(8));
+    const burst = Buffer.concat(Array.from({ length: 10_000 }, () => ping));
+    // 17 bytes of ACK per PING; well over 16 MiB of them, sent as fast as the server takes them.
+    let closed = false;
+    let sent = 0;
+    c.socket.once('close', () => (closed = true));
+    for (let i = 0; i < 150 && !closed; i++) {
+      sent += 10_000;
+      if (!c.socket.write(burst)) await new Promise<void>((r) => { c.socket.once('drain', r); c.socket.once('close', r); });
+    }
+    c.socket.resume();
+    await c.waitClosed(60_000);
+    assert.ok(closed, 'the server closed the connection before all 1.5 million PINGs went');
+    const acks = c.frames.filter((f) => f.type === T_PING).length;
+    assert.ok(acks < sent, `${acks} ACKs for ${sent} PINGs`);
+    // The GOAWAY sits behind the unread ACKs; when it gets through, it says why.
+    const g = c.frames.find((f) => f.type === T_GOAWAY);
+    if (g !== undefined) assert.equal(goAwayCode(g), E_ENHANCE_YOUR_CALM);
   });
 
   it('answers 1,000 concurrent calls on one connection', async () => {

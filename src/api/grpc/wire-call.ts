@@ -310,7 +310,12 @@ export class WireStreamCall<Req, Res> extends WireCall implements ServerStream<R
   }
 
   override onWritable(): void {
-    if (!this.done) this.drainFn?.();
+    if (this.done || this.drainFn === undefined) return;
+    try {
+      this.drainFn();
+    } catch (err) {
+      this.end(err); // a handler's bug ends its call, not the connection
+    }
   }
 
   override onDeadline(): void {
@@ -338,7 +343,11 @@ export class WireStreamCall<Req, Res> extends WireCall implements ServerStream<R
   private fireClose(): void {
     if (this.closeFired || this.closeFn === undefined) return;
     this.closeFired = true;
-    this.closeFn();
+    try {
+      this.closeFn();
+    } catch (err) {
+      this.env.logError('grpc: onClose handler failed', err); // a handler's bug must not end the connection
+    }
   }
 
   private onFrame(compressed: boolean, body: Buffer): void {

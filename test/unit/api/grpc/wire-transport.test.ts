@@ -55,6 +55,7 @@ interface Server {
   listener: ClientListener;
   handled: Array<[string, GrpcStatus]>;
   aborted: string[];
+  logged: unknown[];
   sends: boolean[];
   drains: number;
   /** Releases calls waiting on 'wait:<name>'. */
@@ -72,16 +73,17 @@ async function start(opts: { maxConcurrentStreams?: number } = {}): Promise<Serv
     }
     return p;
   };
-  const s: Partial<Server> & { handled: Array<[string, GrpcStatus]>; aborted: string[]; sends: boolean[]; drains: number } = {
+  const s: Partial<Server> & { handled: Array<[string, GrpcStatus]>; aborted: string[]; logged: unknown[]; sends: boolean[]; drains: number } = {
     handled: [],
     aborted: [],
+    logged: [],
     sends: [],
     drains: 0,
   };
   const transport = new WireGrpcTransport({
     maxRecvBytes: MAX_RECV,
     onHandled: (p, c) => s.handled.push([p, c]),
-    logError: () => {},
+    logError: (_m, err) => s.logged.push(err),
     ...(opts.maxConcurrentStreams !== undefined ? { maxConcurrentStreams: opts.maxConcurrentStreams } : {}),
   });
   transport.addUnary<Buffer, Buffer>({
@@ -107,6 +109,10 @@ async function start(opts: { maxConcurrentStreams?: number } = {}): Promise<Serv
     decode: (b) => Buffer.from(b),
     encode: (b) => b,
     handler: (stream: ServerStream<Buffer, Buffer>) => {
+      let throwOnClose = false;
+      stream.onClose(() => {
+        if (throwOnClose) throw new Error('a buggy onClose');
+      });
       stream.onDrain(() => {
         s.drains++;
         stream.send(Buffer.from('drained'));
@@ -117,6 +123,10 @@ async function start(opts: { maxConcurrentStreams?: number } = {}): Promise<Serv
           const [n, count] = text.slice(4).split('x').map(Number);
           for (let i = 0; i < (count ?? 1); i++) s.sends.push(stream.send(Buffer.alloc(n!, 0x62)));
         } else if (text === 'end') stream.end();
+        else if (text === 'throw-on-close') {
+          throwOnClose = true;
+          stream.send(m);
+        }
         else stream.send(m);
       });
       stream.onHalfClose(() => stream.end());
@@ -353,6 +363,20 @@ describe('wire transport: HTTP/2 frames', () => {
     c.request(3, UNARY, Buffer.from('alive'));
     assert.equal((await c.status(3)).status, '0');
     assert.ok(!c.frames.some((f) => f.id === 1 && f.type === T_DATA), 'nothing sent on the reset stream');
+    c.close();
+  });
+
+  it('a handler whose onClose throws costs its call only: the error is logged, the connection lives', async () => {
+    const c = await RawH2.connect(srv.port);
+    c.send(frame(T_HEADERS, F_END_HEADERS, 1, requestBlock(STREAM)));
+    c.send(frame(T_DATA, 0, 1, grpcMessage(Buffer.from('throw-on-close'))));
+    await c.waitFrame((f) => f.id === 1 && f.type === T_DATA);
+    const logged = srv.logged.length;
+    c.send(rstStreamFrame(1, 0x8));
+    await waitUntil(() => srv.logged.length > logged);
+    c.request(3, UNARY, Buffer.from('alive'));
+    assert.equal((await c.status(3)).status, '0');
+    assert.ok(!c.frames.some((f) => f.type === T_GOAWAY));
     c.close();
   });
 

@@ -69,7 +69,7 @@ class WireHttpResponse extends EventEmitter {
     if (this.writableEnded || this.destroyed) return false;
     this.flushHeaders();
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (buf.length > 0) this.ex.conn.sendData(this.ex, buf, undefined);
+    if (buf.length > 0 && !this.ex.head) this.ex.conn.sendData(this.ex, buf, undefined);
     const done = typeof encoding === 'function' ? encoding : cb;
     if (done !== undefined) process.nextTick(done);
     return !this.ex.conn.congested(this.ex);
@@ -85,7 +85,7 @@ class WireHttpResponse extends EventEmitter {
     this.flushHeaders();
     this.writableEnded = true;
     const buf = chunk === undefined ? Buffer.alloc(0) : typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : Buffer.from(chunk);
-    this.ex.conn.sendData(this.ex, buf, null);
+    this.ex.conn.sendData(this.ex, this.ex.head ? Buffer.alloc(0) : buf, null); // a HEAD answer has headers only
     if (cb !== undefined) process.nextTick(cb);
     this.ex.closed();
     return this;
@@ -108,6 +108,8 @@ export class WireHttpExchange extends WireStream {
   private readonly req: Readable;
   private readonly res: WireHttpResponse;
   private over = false;
+  /** A HEAD request: the response carries no body (RFC 9110 9.3.2). */
+  head = false;
 
   constructor(conn: WireConnection, id: number, fields: HeaderField[], endStream: boolean, handler: HttpHandler) {
     super(conn, id);
@@ -121,6 +123,7 @@ export class WireHttpExchange extends WireStream {
       else if (k === ':authority') headers['host'] ??= v;
       else if (k[0] !== ':') headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
     }
+    this.head = method === 'HEAD';
     req['method'] = method;
     req['url'] = path;
     req['headers'] = headers;

@@ -469,9 +469,9 @@ describe('wire transport: HTTP/2 frames', () => {
   it('serves /health to an h2 client that is not gRPC, and 404 for unknown paths', async () => {
     const session = http2.connect(`http://127.0.0.1:${srv.port}`);
     try {
-      const get = (path: string): Promise<{ status: number; body: string }> =>
+      const get = (path: string, method = 'GET'): Promise<{ status: number; body: string }> =>
         new Promise((resolve, reject) => {
-          const req = session.request({ ':path': path });
+          const req = session.request({ ':path': path, ':method': method });
           let status = 0;
           const chunks: Buffer[] = [];
           req.on('response', (h) => (status = Number(h[':status'])));
@@ -483,6 +483,9 @@ describe('wire transport: HTTP/2 frames', () => {
       const h = await get('/health');
       assert.equal(h.status, 200);
       assert.equal(JSON.parse(h.body).health, 'true');
+      const head = await get('/health', 'HEAD');
+      assert.equal(head.status, 200);
+      assert.equal(head.body, '', 'a HEAD answer has no body');
       assert.equal((await get('/nothing-here')).status, 404);
     } finally {
       session.close();

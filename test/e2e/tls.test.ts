@@ -6,6 +6,8 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as tls from 'node:tls';
 import * as net from 'node:net';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
@@ -179,6 +181,22 @@ describe('client TLS (issue 11)', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
       const r = await httpsGet(`https://127.0.0.1:${tlsPort}/health`, { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey });
       assert.equal(r.status, 200);
       assert.match(r.body, /"health":"true"/);
+    });
+
+    it('/health and /metrics over https to curl, which negotiates h2 by ALPN (when curl is installed)', async (t) => {
+      if (spawnSync('curl', ['--version']).status !== 0) {
+        t.skip('curl is not installed');
+        return;
+      }
+      const tlsArgs = ['--cacert', pki.caCert, '--cert', pki.clientCert, '--key', pki.clientKey];
+      const get = async (path: string): Promise<string> =>
+        (await promisify(execFile)('curl', ['-s', '--http2', ...tlsArgs, '-w', '\n%{http_version} %{http_code}', `https://127.0.0.1:${tlsPort}${path}`], { maxBuffer: 16 << 20 })).stdout;
+      const health = await get('/health');
+      assert.match(health, /"health":"true"/);
+      assert.match(health, /\n2 200$/, 'HTTP/2 by ALPN');
+      const metrics = await get('/metrics');
+      assert.match(metrics, /etcd_server_has_leader/);
+      assert.match(metrics, /\n2 200$/);
     });
   });
 

@@ -269,6 +269,13 @@ export class ClientListener {
       return;
     }
     const toGrpc = this.toGrpc;
+    if (this.grpc!.acceptsAnyAuthority === true) {
+      // Our own HTTP/2 framing (wire-transport.ts): no nghttp2 to shield from :authority values.
+      this.h2Connections.native++;
+      socket.unshift(seen);
+      toGrpc(socket, info);
+      return;
+    }
     this.pending.add(socket);
     sniffH2(
       socket,

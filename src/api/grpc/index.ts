@@ -11,6 +11,7 @@
  */
 import { GrpcJsTransport } from './grpc-js-transport.js';
 import { Http2GrpcTransport } from './http2-transport.js';
+import { WireGrpcTransport } from './wire-transport.js';
 import type { GrpcTransport, GrpcTransportOptions } from './types.js';
 
 export type {
@@ -30,10 +31,12 @@ export { ETCD_SERVICES, etcdMethodPaths, unimplementedError, type ServiceSpec, t
 export { ClientListener, type ClientListenerOptions } from './client-listener.js';
 export { Http2GrpcTransport } from './http2-transport.js';
 export { GrpcJsTransport } from './grpc-js-transport.js';
+export { WireGrpcTransport } from './wire-transport.js';
 
-/** Which implementation serves clients: 'http2' in production, 'grpc-js' as the reference. */
-export type GrpcTransportKind = 'http2' | 'grpc-js';
+/** Which implementation serves clients: 'wire' (own HTTP/2 framing) or 'http2' (node:http2); 'grpc-js' is the reference. */
+export type GrpcTransportKind = 'wire' | 'http2' | 'grpc-js';
 
 export function createGrpcTransport(kind: GrpcTransportKind, opts: GrpcTransportOptions = {}): GrpcTransport {
+  if (kind === 'wire') return new WireGrpcTransport(opts);
   return kind === 'http2' ? new Http2GrpcTransport(opts) : new GrpcJsTransport(opts);
 }

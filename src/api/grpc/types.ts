@@ -119,6 +119,11 @@ export interface GrpcTransport {
    * client takes the first SETTINGS it sees as the server's limit.
    */
   readonly maxConcurrentStreams: number;
+  /**
+   * True when the transport parses HTTP/2 itself and takes any :authority: the listener then
+   * hands it HTTP/2 connections directly, without sniffH2's look at the first request.
+   */
+  readonly acceptsAnyAuthority?: boolean;
   /** Stop accepting calls; close open connections after graceMs (default 0: at once). */
   close(graceMs?: number): Promise<void>;
 }

@@ -9,7 +9,7 @@ import { isInitialized, layoutOf, readIdentity } from '../../server/data-dir.js'
 import { startMember, type Member } from '../../server/bootstrap.js';
 import { WORKER_THREADS } from '../../server/openers.js';
 import { isMultiMember, openClusterConsensus, type ClusterStart, type ClusterStartMode } from '../../server/peer/cluster-start.js';
-import { Http2GrpcTransport } from '../../api/grpc/http2-transport.js';
+import { openClientTransport } from './client-transport.js';
 import { openListeners, type ListenerSet } from './listeners.js';
 import { peerTransportTls } from './peer-listener.js';
 import { registerHealthService } from '../../api/grpc/health-service.js';
@@ -107,11 +107,13 @@ async function main(): Promise<void> {
   else logger.info(`raft.node: ${idToHex(server.identity.memberId)} elected leader ${idToHex(leader)} at term ${server.term}`);
   logger.info('enabled capabilities for version', { 'cluster-version': cfg.emulatedEtcdVersion.split('.').slice(0, 2).join('.') });
 
-  const transport = new Http2GrpcTransport({
+  const clientTransport = openClientTransport({
     maxRecvBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     maxConcurrentStreams: cfg.maxConcurrentStreams,
     logError: (msg, err) => logger.error(msg, { error: err instanceof Error ? err.message : String(err) }),
   });
+  const transport = clientTransport.grpc;
+  logger.info('client gRPC transport', { 'grpc-transport': clientTransport.kind, 'set-by': 'ETCDTS_GRPC_TRANSPORT' });
   let stopping = false;
   const clusterOps = new ClusterOps(server, 5000 + 2 * cfg.electionTimeout, cluster?.transport, cfg.strictReconfigCheck);
   cluster?.transport.onPromoteRequest((id) => clusterOps.servePromote(id));
@@ -200,7 +202,7 @@ async function main(): Promise<void> {
   const [major, minor] = cfg.emulatedEtcdVersion.split('.');
   registerVersionRoute(router, { etcdserver: cfg.emulatedEtcdVersion, etcdcluster: `${major}.${minor}.0` });
 
-  transport.serveNonGrpc(router.handle as unknown as Parameters<Http2GrpcTransport['serveNonGrpc']>[0]);
+  clientTransport.serveNonGrpc(router.handle);
   let listeners: ListenerSet;
   try {
     listeners = await openListeners(cfg, logger, { grpc: transport, http: router.handle, metricsHttp: metricsRouter.handle });

@@ -273,11 +273,12 @@ export class Cluster {
 
 /**
  * The server's environment: ours minus ETCD_* and ETCDCTL_* (etcd reads ETCD_* as flags and warns
- * about unknown ones, e.g. ETCD_TEST_SERVER).
+ * about unknown ones, e.g. ETCD_TEST_SERVER). ETCDTS_* (etcd-ts's own switches, e.g.
+ * ETCDTS_GRPC_TRANSPORT) pass through.
  */
 export function serverEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ETCD')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ETCD') || k.startsWith('ETCDTS_')) env[k] = v;
   return { ...env, ...extra };
 }
 

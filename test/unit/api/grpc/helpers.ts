@@ -7,12 +7,13 @@ import { etcdserverpb } from '../../../../src/proto/pb.js';
 import { ClientListener } from '../../../../src/api/grpc/client-listener.js';
 import { GrpcJsTransport } from '../../../../src/api/grpc/grpc-js-transport.js';
 import { Http2GrpcTransport } from '../../../../src/api/grpc/http2-transport.js';
+import { WireGrpcTransport } from '../../../../src/api/grpc/wire-transport.js';
 import type { GrpcTransport, GrpcTransportOptions } from '../../../../src/api/grpc/types.js';
 import { HttpRouter } from '../../../../src/api/http/router.js';
 import { registerHealthRoutes, registerVersionRoute } from '../../../../src/api/http/health.js';
 
-export type Impl = 'http2' | 'grpcjs';
-export const IMPLS: readonly Impl[] = ['http2', 'grpcjs'];
+export type Impl = 'http2' | 'grpcjs' | 'wire';
+export const IMPLS: readonly Impl[] = ['http2', 'grpcjs', 'wire'];
 
 export interface TestServer {
   readonly impl: Impl;
@@ -25,6 +26,7 @@ export interface TestServer {
 }
 
 export function makeTransport(impl: Impl, opts: GrpcTransportOptions = {}): GrpcTransport {
+  if (impl === 'wire') return new WireGrpcTransport(opts);
   return impl === 'http2' ? new Http2GrpcTransport(opts) : new GrpcJsTransport(opts);
 }
 

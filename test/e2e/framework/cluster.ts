@@ -23,6 +23,7 @@ import {
   type ServerKind,
   type ServerProcess,
 } from './process.js';
+import { PeerProxyNet, procSourceResolver } from './peer-proxy.js';
 
 /** How long a member may take to become ready (ms). Override with ETCD_TEST_READY_TIMEOUT_MS. */
 export const READY_TIMEOUT_MS = Number(process.env['ETCD_TEST_READY_TIMEOUT_MS'] ?? 60_000);
@@ -45,6 +46,11 @@ export interface ClusterOptions {
    * (e.g. to restore a snapshot into each data dir).
    */
   prepare?: (members: readonly Member[], initialCluster: string) => Promise<void>;
+  /**
+   * Put a test-controlled TCP proxy in front of every member's peer port (peer-proxy.ts): the
+   * member listens on its own port and advertises the proxy's; `cluster.net` sets the links.
+   */
+  peerProxy?: boolean;
 }
 
 /** One member: a process with fixed ports, data dir and log file; restartable. */
@@ -53,7 +59,10 @@ export class Member {
   readonly dataDir: string;
   readonly workDir: string;
   readonly clientPort: number;
+  /** The peer port members dial (advertised): the proxy's when the cluster has one. */
   readonly peerPort: number;
+  /** The port the member listens on for peers (--listen-peer-urls); peerPort without a proxy. */
+  readonly listenPeerPort: number;
   readonly logFile: string;
   private proc: ServerProcess | undefined;
   private starts = 0;
@@ -65,12 +74,14 @@ export class Member {
     dataDir: string,
     clientPort: number,
     peerPort: number,
+    listenPeerPort: number = peerPort,
   ) {
     this.name = name;
     this.workDir = workDir;
     this.dataDir = dataDir;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
+    this.listenPeerPort = listenPeerPort;
     this.logFile = join(workDir, 'server.log');
   }
 
@@ -79,6 +90,10 @@ export class Member {
   }
   get peerUrl(): string {
     return `${this.cluster.peerScheme}://127.0.0.1:${this.peerPort}`;
+  }
+  /** The URL the member listens on for peers (differs from peerUrl behind a proxy). */
+  get listenPeerUrl(): string {
+    return `${this.cluster.peerScheme}://127.0.0.1:${this.listenPeerPort}`;
   }
   /** host:port, as etcdctl --endpoints and the etcd3 client take it. */
   get endpoint(): string {
@@ -95,7 +110,7 @@ export class Member {
       '--data-dir', this.dataDir,
       '--listen-client-urls', this.clientUrl,
       '--advertise-client-urls', this.clientUrl,
-      '--listen-peer-urls', this.peerUrl,
+      '--listen-peer-urls', this.listenPeerUrl,
       '--initial-advertise-peer-urls', this.peerUrl,
       '--initial-cluster', this.cluster.initialCluster(),
       ...this.cluster.extraFlags,
@@ -149,6 +164,8 @@ export class Cluster {
   readonly extraFlags: string[];
   readonly env: NodeJS.ProcessEnv | undefined;
   readonly peerScheme: 'http' | 'https';
+  /** The peer proxies (ClusterOptions.peerProxy), or undefined. */
+  net: PeerProxyNet | undefined;
 
   private constructor(opts: ClusterOptions) {
     this.kind = opts.kind ?? serverKind();
@@ -166,11 +183,16 @@ export class Cluster {
     // if the first start fails on a busy address, try again on new ports (and new dirs).
     for (let attempt = 1; ; attempt++) {
       const c = new Cluster(opts);
-      for (let i = 0; i < size; i++) {
+      const names = Array.from({ length: size }, (_, i) => (size === 1 ? c.name : `${c.name}${i}`));
+      const listenPeer = new Map<string, number>();
+      for (const n of names) listenPeer.set(n, await freePort());
+      if (opts.peerProxy === true) c.net = await PeerProxyNet.create(listenPeer, procSourceResolver(() => c.memberPids()));
+      for (const name of names) {
         const workDir = makeTempDir();
-        const name = size === 1 ? c.name : `${c.name}${i}`;
         const dataDir = opts.dataDir ?? join(workDir, 'data');
-        c.members.push(new Member(c.memberContext(), name, workDir, dataDir, await freePort(), await freePort()));
+        const listen = listenPeer.get(name)!;
+        const advertised = c.net?.proxyPort(name) ?? listen;
+        c.members.push(new Member(c.memberContext(), name, workDir, dataDir, await freePort(), advertised, listen));
       }
       try {
         await opts.prepare?.(c.members, c.memberContext().initialCluster());
@@ -182,6 +204,22 @@ export class Cluster {
         if (attempt >= 3 || !busy) throw err;
       }
     }
+  }
+
+  /** pid -> member name of the running member processes. */
+  memberPids(): Map<number, string> {
+    const m = new Map<number, string>();
+    for (const mem of this.members) {
+      const p = mem.process;
+      if (p?.pid !== undefined && p.exit === undefined) m.set(p.pid, mem.name);
+    }
+    return m;
+  }
+
+  member(name: string): Member {
+    const m = this.members.find((x) => x.name === name);
+    if (m === undefined) throw new Error(`no member ${name}`);
+    return m;
   }
 
   private memberContext() {
@@ -258,6 +296,7 @@ export class Cluster {
   /** Stop every member for good. Safe to call twice. */
   async close(): Promise<void> {
     await this.kill9();
+    await this.net?.close();
   }
 
   /** The last lines of every member's output (stdout+stderr, every start). */

@@ -7,12 +7,22 @@
  * `ret = Infinity`: it may take effect at any point after its call, or never.
  */
 
-export type KvInput = { kind: 'put'; key: string; value: string } | { kind: 'get'; key: string };
+/**
+ * `cas`: a compare-and-swap txn (if value(key) == expected then put(key, value) else get(key)).
+ * Its output is `"ok"` when it swapped, otherwise the value its else branch read (null = absent).
+ */
+export type KvInput =
+  | { kind: 'put'; key: string; value: string }
+  | { kind: 'get'; key: string }
+  | { kind: 'cas'; key: string; expected: string; value: string };
+
+/** The output of a `cas` that swapped. */
+export const CAS_OK = '\u0000ok';
 
 export interface KvOp {
   readonly client: number;
   readonly input: KvInput;
-  /** For get: the value read (null = absent). For put: unused. */
+  /** For get: the value read (null = absent). For put: unused. For cas: CAS_OK, or the value read. */
   readonly output: string | null;
   /** Logical timestamps; unique and totally ordered (a global event counter). */
   readonly call: number;
@@ -40,6 +50,12 @@ interface Node {
 /** The register model: state is the current value. Returns the next state or undefined if illegal. */
 function step(state: string | null, op: KvOp): { ok: boolean; next: string | null } {
   if (op.input.kind === 'put') return { ok: true, next: op.input.value };
+  if (op.input.kind === 'cas') {
+    // Unknown outcome (ret Infinity): if it takes effect at all, it took effect as a swap or a read.
+    if (op.ret === Infinity) return state === op.input.expected ? { ok: true, next: op.input.value } : { ok: true, next: state };
+    if (op.output === CAS_OK) return { ok: state === op.input.expected, next: op.input.value };
+    return { ok: state !== op.input.expected && op.output === state, next: state };
+  }
   return { ok: op.output === state, next: state };
 }
 
@@ -132,10 +148,18 @@ export function checkHistory(ops: readonly KvOp[], budget = 2_000_000): CheckRes
   // place it nowhere instead (no read saw it, so no read falls between it and the next write).
   // This keeps the search small when
   // many writes time out (without it, 38 unknown writes on one key needed >20M steps).
+  // A cas observes a value too: the expected one when it swapped, the one it read when not (an
+  // unknown cas can only swap from its expected value, so that counts as seen as well).
   const seen = new Set<string>();
-  for (const op of ops) if (op.input.kind === 'get' && op.output !== null) seen.add(`${op.input.key}\u0000${op.output}`);
   for (const op of ops) {
-    if (op.ret === Infinity && op.input.kind === 'put' && !seen.has(`${op.input.key}\u0000${op.input.value}`)) continue;
+    if (op.input.kind === 'get' && op.output !== null) seen.add(`${op.input.key}\u0000${op.output}`);
+    if (op.input.kind === 'cas') {
+      if (op.output === CAS_OK || op.ret === Infinity) seen.add(`${op.input.key}\u0000${op.input.expected}`);
+      else if (op.output !== null) seen.add(`${op.input.key}\u0000${op.output}`);
+    }
+  }
+  for (const op of ops) {
+    if (op.ret === Infinity && op.input.kind !== 'get' && !seen.has(`${op.input.key}\u0000${op.input.value}`)) continue;
     let l = byKey.get(op.input.key);
     if (!l) byKey.set(op.input.key, (l = []));
     l.push(op);
@@ -154,7 +178,12 @@ export function describeHistory(ops: readonly KvOp[]): string {
   return [...ops]
     .sort((a, b) => a.call - b.call)
     .map((o) => {
-      const what = o.input.kind === 'put' ? `put(${o.input.key}=${o.input.value})` : `get(${o.input.key}) -> ${o.output ?? '<none>'}`;
+      const what =
+        o.input.kind === 'put'
+          ? `put(${o.input.key}=${o.input.value})`
+          : o.input.kind === 'cas'
+            ? `cas(${o.input.key}: ${o.input.expected} -> ${o.input.value}) -> ${o.ret === Infinity ? '?' : o.output === CAS_OK ? 'swapped' : `read ${o.output ?? '<none>'}`}`
+            : `get(${o.input.key}) -> ${o.output ?? '<none>'}`;
       return `  c${o.client} [${o.call}, ${o.ret === Infinity ? '?' : o.ret}] ${what}`;
     })
     .join('\n');

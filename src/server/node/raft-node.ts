@@ -133,6 +133,8 @@ export interface RaftNodeOptions {
   readonly catchUpEntries?: number;
   /** Election jitter (seeded in tests; Math.random-seeded otherwise). */
   readonly rng?: Rng;
+  /** --pre-vote (default true, as etcd 3.5; etcd 3.4's default is false). */
+  readonly preVote?: boolean;
   /** Stage timing: from handing a Ready's entries to the log to their durability, in seconds. */
   readonly onAppended?: (seconds: number, entries: number) => void;
   /**
@@ -237,7 +239,7 @@ export class RaftNode implements ConsensusNode {
       maxSizePerMsg: MAX_SIZE_PER_MSG,
       maxInflightMsgs: MAX_INFLIGHT_MSGS,
       checkQuorum: true,
-      preVote: true,
+      preVote: opts.preVote ?? true,
       readOnlyOption: ReadOnlyOption.Safe,
       rng: opts.rng ?? new SeededRng(Math.floor(Math.random() * 0x7fffffff)),
       asyncLeaderAppend: this.#asyncLeaderAppend,
@@ -254,6 +256,17 @@ export class RaftNode implements ConsensusNode {
 
   get id(): NodeId {
     return this.#id;
+  }
+
+  /** Ticks the election clock `ticks` times in the next turn (--initial-election-tick-advance). */
+  advanceTicks(ticks: number): void {
+    this.#ticks += ticks;
+    this.#schedule();
+  }
+
+  /** Whether the node stopped (closed or failed). */
+  get stopped(): boolean {
+    return this.#stopped || this.#closed || this.#failed !== undefined;
   }
 
   get term(): number {

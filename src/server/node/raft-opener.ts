@@ -13,6 +13,7 @@ import type { ClusterMember } from '../etcd-server.js';
 import { RaftNode, type PeerTransport } from './raft-node.js';
 import { CATCH_UP_ENTRIES } from './raft-storage.js';
 import { RaftSnapshots } from './raft-snapshots.js';
+import { initialTickAdvance } from './tick-advance.js';
 
 export interface RaftOpenerOptions {
   /**
@@ -40,6 +41,15 @@ export interface RaftOpenerOptions {
   readonly catchUpEntries?: number;
   /** The members as MemberList shows them. */
   readonly members?: readonly ClusterMember[];
+  /** --pre-vote (RaftNodeOptions.preVote). */
+  readonly preVote?: boolean;
+  /** --initial-election-tick-advance, and what it watches (tick-advance.ts); none: no advance at all. */
+  readonly tickAdvance?: {
+    readonly enabled: boolean;
+    activePeers(): number;
+    probePeers(): void;
+    info(msg: string, fields: Record<string, unknown>): void;
+  };
   /** The node, once opened (tests reach its Raft state through it). */
   readonly onOpened?: (node: RaftNode) => void;
   /** The member's snapshot side, once opened (metrics, tests). */
@@ -85,9 +95,25 @@ export function raftConsensus(opts: RaftOpenerOptions): ConsensusOpener {
         electionTicks: Math.max(2, Math.round(opts.electionMs / opts.heartbeatMs)),
         ...(opts.rng !== undefined ? { rng: opts.rng } : {}),
         ...(opts.catchUpEntries !== undefined ? { catchUpEntries: opts.catchUpEntries } : {}),
+        ...(opts.preVote !== undefined ? { preVote: opts.preVote } : {}),
         onAppended,
         ...(snapshots !== undefined ? { snapshots } : {}),
       });
+      const ta = opts.tickAdvance;
+      // A joining member has no configuration yet: it waits for the leader (etcd: a learner or a
+      // new member hears the leader before its timeout anyway).
+      if (ta !== undefined && conf.voters.length > 0 && (opts.joining === undefined || membership !== undefined)) {
+        const electionTicks = Math.max(2, Math.round(opts.electionMs / opts.heartbeatMs));
+        void initialTickAdvance(ta.enabled, {
+          electionTicks,
+          voterCount: conf.voters.length,
+          activePeers: () => ta.activePeers(),
+          probePeers: () => ta.probePeers(),
+          advanceTicks: (n) => node.advanceTicks(n),
+          stopped: () => node.stopped,
+          info: (msg, fields) => ta.info(msg, { 'local-member-id': memberId.toString(16), ...fields }),
+        });
+      }
       opts.onOpened?.(node);
       return node;
     },

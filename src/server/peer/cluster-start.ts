@@ -135,6 +135,13 @@ export async function openClusterConsensus(cfg: ServerConfig, logger: Logger, tl
     heartbeatMs: cfg.heartbeatInterval,
     electionMs: cfg.electionTimeout,
     catchUpEntries: cfg.snapshotCatchupEntries,
+    preVote: cfg.preVote,
+    tickAdvance: {
+      enabled: cfg.initialElectionTickAdvance,
+      activePeers: () => transport.activePeers(),
+      probePeers: () => transport.probePeers(),
+      info: (msg, fields) => logger.child({ caller: 'server/node/tick-advance.ts' }).info(msg, fields),
+    },
     members: withClientUrls,
     storesMembership: true,
     ...(initialMembers !== undefined ? { initialMembers } : {}),

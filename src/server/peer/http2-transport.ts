@@ -233,6 +233,18 @@ export class Http2PeerTransport implements PeerTransport, PeerStreamOwner {
     for (const l of this.#removedListeners) l();
   }
 
+  /** Peers whose stream is accepted now (etcd's rafthttp ActivePeers; --initial-election-tick-advance). */
+  activePeers(): number {
+    let n = 0;
+    for (const s of this.#senders.values()) if (s.activeSinceMs > 0) n++;
+    return n;
+  }
+
+  /** Opens the stream to every peer that has none yet, so activePeers() learns who answers. */
+  probePeers(): void {
+    for (const s of this.#senders.values()) s.probe();
+  }
+
   /** Stops sending to `id` and refuses its requests (a removed member). */
   removePeer(id: NodeId): void {
     this.#senders.get(id)?.close();

@@ -83,6 +83,12 @@ export class PeerStream {
     return true;
   }
 
+  /** Opens the stream if there is none (no message needed): its 200 makes the peer active. */
+  probe(): void {
+    if (this.#closed || this.#stream !== undefined || Date.now() < this.#downUntilMs) return;
+    this.#openStream();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -1,9 +1,16 @@
 // Tests for the simulator's linearizability checker on hand-made histories.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkHistory, type KvOp } from '../sim/checkers/linearizability.js';
+import { CAS_OK, checkHistory, type KvOp } from '../sim/checkers/linearizability.js';
 
 const put = (client: number, key: string, value: string, call: number, ret: number): KvOp => ({ client, input: { kind: 'put', key, value }, output: null, call, ret });
+const cas = (client: number, key: string, expected: string, value: string, output: string | null, call: number, ret: number): KvOp => ({
+  client,
+  input: { kind: 'cas', key, expected, value },
+  output,
+  call,
+  ret,
+});
 const get = (client: number, key: string, output: string | null, call: number, ret: number): KvOp => ({ client, input: { kind: 'get', key }, output, call, ret });
 
 test('sequential history is linearizable', () => {
@@ -98,4 +105,31 @@ test('writes of unknown outcome that no read saw are dropped before the search (
   // A timed-out write that a read did see is kept, and must still be placed correctly.
   const seen = [...h, get(102, 'a', 'lost7', 104, 105), get(103, 'a', 'x', 106, 107)];
   assert.equal(checkHistory(seen).ok, false);
+});
+
+test('cas: a swap needs the expected value; a failed cas reads the current one', () => {
+  // sequential: x, cas x->y swaps, a read sees y, cas x->z fails reading y
+  assert.equal(checkHistory([put(1, 'a', 'x', 1, 2), cas(1, 'a', 'x', 'y', CAS_OK, 3, 4), get(2, 'a', 'y', 5, 6), cas(2, 'a', 'x', 'z', 'y', 7, 8)]).ok, true);
+  // a swap from a value that was not there
+  assert.equal(checkHistory([put(1, 'a', 'x', 1, 2), cas(1, 'a', 'w', 'y', CAS_OK, 3, 4)]).ok, false);
+  // a failed cas whose expected value was there (it should have swapped)
+  assert.equal(checkHistory([put(1, 'a', 'x', 1, 2), cas(1, 'a', 'x', 'y', 'x', 3, 4)]).ok, false);
+  // a failed cas that read a value never written
+  assert.equal(checkHistory([put(1, 'a', 'x', 1, 2), cas(1, 'a', 'w', 'y', 'q', 3, 4)]).ok, false);
+  // two concurrent cas from the same value: only one may swap
+  const both = [put(1, 'a', 'x', 1, 2), cas(1, 'a', 'x', 'y', CAS_OK, 3, 6), cas(2, 'a', 'x', 'z', CAS_OK, 4, 5)];
+  assert.equal(checkHistory(both).ok, false);
+  const one = [put(1, 'a', 'x', 1, 2), cas(1, 'a', 'x', 'y', CAS_OK, 3, 6), cas(2, 'a', 'x', 'z', 'y', 4, 5)];
+  assert.equal(checkHistory(one).ok, true);
+});
+
+test('cas of unknown outcome: may swap late or never, and a later read decides', () => {
+  const inf = Infinity;
+  // it swapped (a read saw its value), after a read that did not see it
+  assert.equal(checkHistory([put(1, 'a', 'x', 1, 2), cas(1, 'a', 'x', 'y', null, 3, inf), get(2, 'a', 'x', 4, 5), get(2, 'a', 'y', 6, 7)]).ok, true);
+  // it cannot have swapped: the value changed away from its expected one before anyone saw y
+  const h = [put(1, 'a', 'x', 1, 2), cas(1, 'a', 'w', 'y', null, 3, inf), get(2, 'a', 'y', 4, 5)];
+  assert.equal(checkHistory(h).ok, false);
+  // never took effect: fine
+  assert.equal(checkHistory([put(1, 'a', 'x', 1, 2), cas(1, 'a', 'x', 'y', null, 3, inf), get(2, 'a', 'x', 4, 5)]).ok, true);
 });

@@ -21,7 +21,9 @@
  * - move-leader (etcdctl), MoveLeader to a follower (not leader) and to an unknown member
  *   (bad leader transferee); a clean stop of the leader hands leadership over first;
  * - with --strict-reconfig-check=false (another cluster), an add with a voter down is accepted;
- *   the cluster then has no quorum, and a request with hasleader=true is answered "no leader".
+ *   the cluster then has no quorum, and a request with hasleader=true is answered "no leader";
+ * - (a third cluster) both followers removed, then removing the last voter is refused ("not
+ *   enough started members") and the one-member cluster still takes writes.
  *
  * Waits are bounded polls of a state, never a sleep that decides. Green against the real etcd 3.4
  * too (ETCD_TEST_SERVER=real), where the etcd-ts-only checks (the log line of the transfer, the
@@ -474,5 +476,36 @@ describe('--strict-reconfig-check=false (etcdctl 3.4)', { skip, timeout: SUITE_T
       }
     }, 60, 200);
     assert.equal(noLeader.ok, false);
+  });
+});
+
+describe('removing the last voter (etcdctl 3.4)', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
+  let cluster: Cluster | undefined;
+  after(async () => {
+    await cluster?.close();
+  });
+
+  it('removing the last voter is refused (not enough started members) and changes nothing', async () => {
+    cluster = await Cluster.start({ name: 'r', size: 3 });
+    const c = cluster;
+    const leader = await leaderOf(c.members);
+    const ep = leader.member.endpoint;
+    const listed = await until('three members listed', async () => {
+      const l = await list(ep);
+      return l.length === 3 && l.every((m) => m.status === 'started') ? l : undefined;
+    });
+    // Remove both followers (each allowed: the others are started), then the leader itself.
+    for (const m of listed.filter((x) => x.id !== leader.id)) {
+      const r = await ctl([ep], ['member', 'remove', m.id.toString(16)]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const one = await list(ep);
+    assert.deepEqual(one.map((m) => m.id), [leader.id]);
+    const last = await ctl([ep], ['member', 'remove', leader.id.toString(16)]);
+    assert.notEqual(last.code, 0, last.stdout);
+    assert.match(last.stderr, /etcdserver: re-configuration failed due to not enough started members/);
+    assert.deepEqual((await list(ep)).map((m) => m.id), [leader.id], 'the last voter is still there');
+    const w = await ctl([ep], ['put', 'after-refused-remove', 'ok']);
+    assert.equal(w.code, 0, `the one-member cluster still takes writes: ${w.stderr}`);
   });
 });

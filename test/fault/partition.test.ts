@@ -12,8 +12,10 @@
  *     the same revisions with the same HashKV;
  *   - the whole history is linearizable (test/sim/checkers/linearizability.ts).
  *
- * Follower kill -9 and restart under the same workload: the others go on, the restarted member
- * catches up and serves its clients again; same convergence and linearizability checks.
+ * Follower kill -9 and restart under the same workload (after a spell of 50 ms on every peer
+ * link and every peer connection closed mid-stream, through which the cluster must go on): the
+ * others go on, the restarted member catches up and serves its clients again; same convergence
+ * and linearizability checks.
  *
  * Pass/fail never depends on time: phases end on counts of answered ops and on states
  * (a new leader), each wait bounded only to catch a hang. FAULT_SEED replays an op mix.
@@ -39,6 +41,8 @@ const OPS_BEFORE = 60;
 const OPS_DURING = 60;
 /** Ops each client has answered after the heal (or restart) before the workload stops. */
 const OPS_AFTER_PER_CLIENT = 3;
+/** Delay on every peer link for a while in the kill test (the members must simply go on). */
+const LINK_DELAY_MS = 50;
 /** Bound on each wait for a state: catches a hang, never decides a pass. */
 const WAIT_BOUND_MS = 60_000;
 
@@ -137,6 +141,18 @@ describe('3 members behind peer proxies: partition and kill under a recorded wor
       await w.init(clients[0]!);
       w.start(clients);
       await waitFor(() => `${w.acked()} of ${OPS_BEFORE} ops answered before the kill`, WAIT_BOUND_MS, () => (w.acked() >= OPS_BEFORE ? true : undefined));
+      // Slow links, then every peer connection closed mid-stream: the members reconnect and go on.
+      const net = c.net!;
+      net.delay(LINK_DELAY_MS);
+      const slowAt = w.tick();
+      await waitFor(() => 'too few ops answered over delayed links', WAIT_BOUND_MS, () => (w.acked((o) => o.call > slowAt) >= OPS_BEFORE / 2 ? true : undefined));
+      const closed = net.resetConnections();
+      const resetAt = w.tick();
+      await waitFor(() => 'too few ops answered after the peer connections were closed', WAIT_BOUND_MS, () =>
+        w.acked((o) => o.call > resetAt) >= OPS_BEFORE / 2 ? true : undefined,
+      );
+      net.heal();
+      t.diagnostic(`links delayed ${LINK_DELAY_MS} ms, then ${closed} peer connections closed; the cluster went on`);
 
       const killAt = w.tick();
       await victim.kill9();

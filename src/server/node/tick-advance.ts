@@ -33,7 +33,7 @@ export interface TickAdvanceTarget {
   readonly voterCount: number;
   /** Peers that answered since start (etcd: rafthttp ActivePeers). */
   activePeers(): number;
-  /** Make the peers answer something if there is no traffic yet (an empty message batch). */
+  /** Make the peers answer something if there is no traffic yet (open the stream to each). */
   probePeers(): void;
   advanceTicks(ticks: number): void;
   /** True once the member stops: the wait ends. */

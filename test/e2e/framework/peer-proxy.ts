@@ -215,7 +215,12 @@ export class PeerProxyNet {
       }, due - Date.now()).unref();
     });
     src.on('end', () => {
-      if (!c.holed) dst.end();
+      // after the delayed chunks, if any
+      const end = (): void => {
+        if (!c.holed && !dst.destroyed) dst.end();
+      };
+      if (lastDue > Date.now()) setTimeout(end, lastDue - Date.now()).unref();
+      else end();
     });
   }
 

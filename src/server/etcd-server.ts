@@ -303,6 +303,8 @@ export class EtcdServer {
 
   /** Live keys in the store (etcd_debugging_mvcc_keys_total). */
   async keyCount(): Promise<number> {
+    // Every write this member answered (plain puts are answered at commit) is in the store first.
+    await this.#readBarrier({ serializable: true });
     const r = this.#reader.range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]), countOnly: true });
     return Number(r.count ?? 0);
   }

@@ -39,16 +39,18 @@ describe('leases across kill -9 and restart', { skip: serverUnavailableReason() 
     const c = cluster;
     try {
       let raw = new RawEtcdClient(c.endpoint);
-      assert.ok((await raw.leaseGrant({ ID: 4242n, TTL: 10 })).ok);
+      assert.ok((await raw.leaseGrant({ ID: 4242n, TTL: 15 })).ok);
       assert.ok((await raw.put({ key: b('held'), value: b('v'), lease: 4242n })).ok);
-      await waitRemainingAtMost(raw, 4242n, 7);
+      await waitRemainingAtMost(raw, 4242n, 9);
       raw.close();
       await c.kill9();
       await c.restart();
       raw = new RawEtcdClient(c.endpoint);
       try {
+        // Refreshed: more than the 9 s it had at the kill. (A loaded machine may take seconds from
+        // the restarted member's promotion to this call: the margin to the full 15 s absorbs that.)
         const left = await remaining(raw, 4242n);
-        assert.ok(left >= 8, `after a restart the lease has its full TTL again (remaining ${left} s of 10)`);
+        assert.ok(left >= 10, `after a restart the lease has its full TTL again (remaining ${left} s of 15; 9 s or less before the kill)`);
         const kv = await raw.range({ key: b('held') });
         assert.ok(kv.ok && kv.value.kvs[0]?.lease === 4242n, 'the key is still attached');
         const leases = await raw.leaseLeases();

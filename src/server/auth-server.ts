@@ -62,6 +62,10 @@ export class AuthServer {
     if (!this.store.enabled || ctx === undefined) return undefined;
     let token = ctx.metadata('token') ?? ctx.metadata('authorization');
     if (token !== undefined) {
+      // A header sent twice reaches us joined by ", " (python3-etcd3 sends its token so); gRPC
+      // takes the first value, and a token never holds a comma.
+      const comma = token.indexOf(',');
+      if (comma >= 0) token = token.slice(0, comma);
       if (token.startsWith('Bearer ')) token = token.slice(7);
       const user = this.tokens.lookup(token);
       if (user === undefined) throw new EtcdError('ETCD_ERR_AUTH_INVALID_TOKEN');

@@ -10,7 +10,7 @@ import { Etcd3 } from 'etcd3';
 import { useCluster } from './framework/hooks.js';
 import { RawEtcdClient, RawWatchStream } from './framework/raw.js';
 import { SUITE_TIMEOUT_MS, serverKind, serverUnavailableReason } from './framework/process.js';
-import { etcdctlUnavailableReason, runEtcdctl, type RunResult } from './framework/etcdctl.js';
+import { etcdctlUnavailableReason, runEtcdctl, type EtcdctlKind, type RunResult } from './framework/etcdctl.js';
 import { etcdserverpb } from '../../src/proto/pb.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -42,12 +42,13 @@ function failure(r: Raw): { code: number; details: string } {
   return r.error;
 }
 
-const skip = serverUnavailableReason() ?? etcdctlUnavailableReason('etcdctl') ?? false;
+for (const kind of ['etcdctl', 'our-etcdctl'] as const satisfies readonly EtcdctlKind[]) {
+const skip = serverUnavailableReason() ?? etcdctlUnavailableReason(kind) ?? false;
 
-describe('auth: etcdctl 3.4 users, roles and permissions', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
+describe(`auth: ${kind === 'etcdctl' ? 'etcdctl 3.4' : 'our etcdctl'} users, roles and permissions`, { skip, timeout: SUITE_TIMEOUT_MS }, () => {
   const cluster = useCluster({ name: 'auth' });
   const ctl = (args: string[], user?: string): Promise<RunResult> =>
-    runEtcdctl(cluster.c.endpoints, user === undefined ? args : [`--user=${user}`, ...args], { timeoutMs: 60_000 });
+    runEtcdctl(cluster.c.endpoints, user === undefined ? args : [`--user=${user}`, ...args], { timeoutMs: 60_000, kind });
   const ok = async (args: string[], user?: string): Promise<string> => {
     const r = await ctl(args, user);
     assert.equal(r.code, 0, `etcdctl ${args.join(' ')}: ${r.stderr}`);
@@ -211,6 +212,39 @@ describe('auth: etcdctl 3.4 users, roles and permissions', { skip, timeout: SUIT
     }
   });
 
+  it('the JSON gateway: /v3/auth/authenticate, then the token in the Authorization header', async () => {
+    const post = async (path: string, body: unknown, token?: string): Promise<{ status: number; json: Record<string, any> }> => {
+      const r = await fetch(`http://${cluster.c.endpoints[0]}${path}`, {
+        method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: token } : {}) },
+      });
+      return { status: r.status, json: (await r.json()) as Record<string, any> };
+    };
+    const b64 = (s: string): string => Buffer.from(s).toString('base64');
+    const auth = await post('/v3/auth/authenticate', { name: 'alice', password: 'apw' });
+    assert.equal(auth.status, 200);
+    const token = auth.json['token'] as string;
+    assert.ok(token.length > 0);
+    const got = await post('/v3/kv/range', { key: b64('/app/x') }, token);
+    assert.equal(got.status, 200);
+    assert.equal(Buffer.from(got.json['kvs'][0].value, 'base64').toString(), 'vx');
+    const denied = await post('/v3/kv/range', { key: b64('/other') }, token);
+    assert.equal(denied.status, 403);
+    assert.equal(denied.json['message'], 'etcdserver: permission denied');
+    const anonymous = await post('/v3/kv/range', { key: b64('/app/x') });
+    assert.equal(anonymous.status, 400);
+    assert.equal(anonymous.json['message'], 'etcdserver: user name is empty');
+    const wrong = await post('/v3/auth/authenticate', { name: 'alice', password: 'nope' });
+    assert.equal(wrong.status, 400);
+    assert.equal(wrong.json['message'], 'etcdserver: authentication failed, invalid user ID or password');
+    const rootToken = (await post('/v3/auth/authenticate', { name: 'root', password: 'rootpw' })).json['token'] as string;
+    const roles = await post('/v3/auth/user/get', { name: 'alice' }, rootToken);
+    assert.equal(roles.status, 200);
+    assert.deepEqual(roles.json['roles'], ['app-reader']);
+    const status = await post('/v3/auth/status', {}, rootToken);
+    assert.equal(status.status, 200);
+    assert.equal(status.json['enabled'], true);
+  });
+
   it('root disables auth; anonymous requests work again', async () => {
     assert.equal(errorLine(await ctl(['auth', 'disable'], 'alice:apw')), 'Error: etcdserver: permission denied');
     assert.equal(await ok(['auth', 'disable'], 'root:rootpw'), 'Authentication Disabled\n');
@@ -226,6 +260,8 @@ describe('auth: etcdctl 3.4 users, roles and permissions', { skip, timeout: SUIT
     }
   });
 });
+
+}
 
 describe('auth: simple tokens expire after --auth-token-ttl', { skip: serverUnavailableReason() ?? false, timeout: SUITE_TIMEOUT_MS }, () => {
   const cluster = useCluster({ name: 'authttl', extraFlags: ['--auth-token-ttl', '2'] });

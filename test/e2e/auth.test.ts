@@ -240,9 +240,12 @@ describe(`auth: ${kind === 'etcdctl' ? 'etcdctl 3.4' : 'our etcdctl'} users, rol
     const roles = await post('/v3/auth/user/get', { name: 'alice' }, rootToken);
     assert.equal(roles.status, 200);
     assert.deepEqual(roles.json['roles'], ['app-reader']);
-    const status = await post('/v3/auth/status', {}, rootToken);
-    assert.equal(status.status, 200);
-    assert.equal(status.json['enabled'], true);
+    // AuthStatus is an etcd 3.5 call: etcd 3.4 has no such route.
+    if (serverKind() === 'ours') {
+      const status = await post('/v3/auth/status', {}, rootToken);
+      assert.equal(status.status, 200);
+      assert.equal(status.json['enabled'], true);
+    }
   });
 
   it('root disables auth; anonymous requests work again', async () => {

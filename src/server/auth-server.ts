@@ -7,7 +7,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EtcdError } from '../errors/errors.js';
 import { etcdserverpb } from '../proto/pb.js';
-import { AuthStore, type AuthInfo, type AuthState } from '../auth/store.js';
+import { AuthStore, ROOT_USER, type AuthInfo, type AuthState } from '../auth/store.js';
 import { SimpleTokens, decodeAppliedAuthenticate, newTokenPrefix } from '../auth/simple-token.js';
 import { checkPasswordLength, comparePassword, hashPassword } from '../auth/password.js';
 import type { ApplyLoop, AppliedBatch } from './apply-loop.js';
@@ -80,6 +80,11 @@ export class AuthServer {
   /** Runs `fn` with `ai` as the caller of every proposal it makes (lock, election and lease calls too). */
   runAs<T>(ai: AuthInfo | undefined, fn: () => T): T {
     return this.#caller.run(ai, fn);
+  }
+
+  /** Root at the current auth revision, for what the member proposes itself (etcd's WithRoot). */
+  memberCaller(): AuthInfo | undefined {
+    return this.store.enabled ? { username: ROOT_USER, revision: this.store.revision } : undefined;
   }
 
   /** The caller of the request being served (EtcdServer puts it in the entry's header). */

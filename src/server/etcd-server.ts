@@ -90,6 +90,8 @@ export interface EtcdServerOptions {
 export interface CallerSource {
   readonly enabled: boolean;
   caller(): AuthInfo | undefined;
+  /** The caller of entries the member proposes itself (expired lease revokes): root, as etcd's WithRoot. */
+  memberCaller(): AuthInfo | undefined;
 }
 
 /** A member as MemberList shows it. */
@@ -389,8 +391,8 @@ export class EtcdServer {
   // ---- Leases (the lease API itself: src/server/lease-server.ts) ----
 
   /** Proposes a lease entry; answered at apply with the encoded response, header filled. */
-  proposeLease(p: LeaseProposal): Promise<Uint8Array> {
-    return this.#propose(p);
+  proposeLease(p: LeaseProposal, asMember = false): Promise<Uint8Array> {
+    return this.#propose(p, asMember ? (this.#auth?.memberCaller() ?? null) : undefined);
   }
 
   /** A server-chosen lease ID: a fresh request ID with the sign bit cleared, as etcd. */

@@ -212,6 +212,38 @@ describe(`auth: ${kind === 'etcdctl' ? 'etcdctl 3.4' : 'our etcdctl'} users, rol
     }
   });
 
+  it('a lease that expires while auth is on is revoked with its keys (the member revokes as root)', async () => {
+    const raw = new RawEtcdClient(cluster.c.endpoints[0]!);
+    try {
+      const rootToken = await token(raw, 'root', 'rootpw');
+      const asRoot = async (m: string, bytes: Uint8Array) => assert.ok((await authCall(raw, m, bytes, rootToken)).ok, m);
+      await asRoot('RoleAdd', etcdserverpb.AuthRoleAddRequest.encode({ name: 'app-writer' }).finish());
+      await asRoot('RoleGrantPermission', etcdserverpb.AuthRoleGrantPermissionRequest.encode({ name: 'app-writer', perm: { key: b('/app/'), rangeEnd: b('/app0'), permType: 2 } }).finish());
+      await asRoot('UserAdd', etcdserverpb.AuthUserAddRequest.encode({ name: 'writer', password: 'wpw' }).finish());
+      await asRoot('UserGrantRole', etcdserverpb.AuthUserGrantRoleRequest.encode({ user: 'writer', role: 'app-writer' }).finish());
+      // A user who may write /app/ grants a lease and attaches a key to it.
+      const t = await token(raw, 'writer', 'wpw');
+      const grant = (await raw.call('/etcdserverpb.Lease/LeaseGrant', etcdserverpb.LeaseGrantRequest.encode({ TTL: 2 }).finish(), 10_000, { token: t })) as Raw;
+      assert.ok(grant.ok, JSON.stringify(!grant.ok && grant.error));
+      const id = etcdserverpb.LeaseGrantResponse.decode(grant.bytes).ID;
+      const put = (await raw.call('/etcdserverpb.KV/Put', etcdserverpb.PutRequest.encode({ key: b('/app/leased'), value: b('v'), lease: id }).finish(), 10_000, { token: t })) as Raw;
+      assert.ok(put.ok, JSON.stringify(!put.ok && put.error));
+      // The auth store moves on before the lease expires: the expiry is not the user's request,
+      // and must not be refused as one made at an old auth revision.
+      await asRoot('RoleAdd', etcdserverpb.AuthRoleAddRequest.encode({ name: 'later' }).finish());
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const r = (await raw.call('/etcdserverpb.KV/Range', etcdserverpb.RangeRequest.encode({ key: b('/app/leased') }).finish(), 10_000, { token: rootToken })) as Raw;
+        assert.ok(r.ok);
+        if ((etcdserverpb.RangeResponse.decode(r.bytes).kvs ?? []).length === 0) break;
+        assert.ok(Date.now() < deadline, 'the leased key is still there 30 s after its 2 s lease was granted');
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    } finally {
+      raw.close();
+    }
+  });
+
   it('the JSON gateway: /v3/auth/authenticate, then the token in the Authorization header', async () => {
     const post = async (path: string, body: unknown, token?: string): Promise<{ status: number; json: Record<string, any> }> => {
       const r = await fetch(`http://${cluster.c.endpoints[0]}${path}`, {

@@ -185,6 +185,12 @@ describe(`auth: ${kind === 'etcdctl' ? 'etcdctl 3.4' : 'our etcdctl'} users, rol
       assert.ok((await call('UserAdd', etcdserverpb.AuthUserAddRequest.encode({ name: 'np', options: { noPassword: true } }).finish())).ok);
       const np = failure(await authCall(raw, 'Authenticate', etcdserverpb.AuthenticateRequest.encode({ name: 'np', password: 'x' }).finish()));
       assert.deepEqual(np, { code: 2, details: 'auth: authentication failed, password was given for no password user' });
+      // A user added with an empty password and without options.no_password: the server stores
+      // the hash of the empty password (etcdctl is what asks for one), so only "" logs in.
+      assert.ok((await call('UserAdd', etcdserverpb.AuthUserAddRequest.encode({ name: 'emptypw', password: '' }).finish())).ok);
+      assert.deepEqual(failure(await authCall(raw, 'Authenticate', etcdserverpb.AuthenticateRequest.encode({ name: 'emptypw', password: 'x' }).finish())),
+        { code: INVALID_ARGUMENT, details: 'etcdserver: authentication failed, invalid user ID or password' });
+      assert.ok((await authCall(raw, 'Authenticate', etcdserverpb.AuthenticateRequest.encode({ name: 'emptypw', password: '' }).finish())).ok);
       // Two adds of one name at once: one wins, the other is told the name exists.
       const [r1, r2] = await Promise.all([0, 1].map((i) => call('UserAdd', etcdserverpb.AuthUserAddRequest.encode({ name: 'twin', password: `p${i}` }).finish())));
       const results = [r1!, r2!];

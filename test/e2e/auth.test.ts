@@ -278,6 +278,30 @@ describe(`auth: ${kind === 'etcdctl' ? 'etcdctl 3.4' : 'our etcdctl'} users, rol
     const roles = await post('/v3/auth/user/get', { name: 'alice' }, rootToken);
     assert.equal(roles.status, 200);
     assert.deepEqual(roles.json['roles'], ['app-reader']);
+    // The streaming watch route checks READ too: a create on /other is refused in the stream.
+    const watchFirst = async (key: string): Promise<Record<string, any>> => {
+      const ctrl = new AbortController();
+      const r = await fetch(`http://${cluster.c.endpoints[0]}/v3/watch`, {
+        method: 'POST', body: JSON.stringify({ create_request: { key: b64(key) } }), headers: { authorization: token }, signal: ctrl.signal,
+      });
+      const reader = r.body!.getReader();
+      let text = '';
+      while (!text.includes('\n')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString('utf8');
+      }
+      ctrl.abort();
+      await reader.cancel().catch(() => undefined);
+      return (JSON.parse(text.split('\n')[0]!) as { result: Record<string, any> }).result;
+    };
+    const refused = await watchFirst('/other');
+    assert.equal(refused['created'], true);
+    assert.equal(refused['canceled'], true);
+    assert.equal(refused['cancel_reason'], 'rpc error: code = PermissionDenied desc = etcdserver: permission denied');
+    const allowed = await watchFirst('/app/x');
+    assert.equal(allowed['created'], true);
+    assert.notEqual(allowed['canceled'], true);
     // AuthStatus is an etcd 3.5 call: etcd 3.4 has no such route.
     if (serverKind() === 'ours') {
       const status = await post('/v3/auth/status', {}, rootToken);

@@ -136,13 +136,32 @@ export function withAuthStream(m: StreamMethod<any, any>, auth: Authenticator, w
   };
 }
 
-function watchGate(stream: ServerStream<any, any>, ctx: CallContext, auth: Authenticator, header: () => etcdserverpb.IResponseHeader): ServerStream<any, any> {
-  const denied = (err: unknown): Uint8Array => {
-    // etcd puts the gRPC error's Go string in cancel_reason.
-    const e = err instanceof EtcdError ? err : new EtcdError('ETCD_ERR_AUTH_PERMISSION_DENIED');
-    const reason = `rpc error: code = ${GO_CODE_NAMES[e.grpcStatus] ?? 'Unknown'} desc = ${e.message}`;
-    return etcdserverpb.WatchResponse.encode({ header: header(), watchId: -1, created: true, canceled: true, cancelReason: reason }).finish();
+/** The gateway's watch check (docs/auth.md): a refusal for a create without READ, or undefined. */
+export function gatewayWatchRefusal(auth: Authenticator, header: () => etcdserverpb.IResponseHeader) {
+  return (create: etcdserverpb.IWatchCreateRequest, authorization: string | undefined): Uint8Array | undefined => {
+    if (!auth.enabled) return undefined;
+    try {
+      const ai = auth.callerOf({
+        metadata: (k) => (k === 'authorization' ? authorization : k === 'grpcgateway-accept' ? 'application/json' : undefined),
+        deadline: undefined, signal: new AbortController().signal, path: '/etcdserverpb.Watch/Watch',
+      });
+      auth.store.checkRange(ai, create.key, create.rangeEnd, false);
+      return undefined;
+    } catch (err) {
+      return watchRefusal(err, header);
+    }
   };
+}
+
+function watchRefusal(err: unknown, header: () => etcdserverpb.IResponseHeader): Uint8Array {
+  // etcd puts the gRPC error's Go string in cancel_reason.
+  const e = err instanceof EtcdError ? err : new EtcdError('ETCD_ERR_AUTH_PERMISSION_DENIED');
+  const reason = `rpc error: code = ${GO_CODE_NAMES[e.grpcStatus] ?? 'Unknown'} desc = ${e.message}`;
+  return etcdserverpb.WatchResponse.encode({ header: header(), watchId: -1, created: true, canceled: true, cancelReason: reason }).finish();
+}
+
+function watchGate(stream: ServerStream<any, any>, ctx: CallContext, auth: Authenticator, header: () => etcdserverpb.IResponseHeader): ServerStream<any, any> {
+  const denied = (err: unknown): Uint8Array => watchRefusal(err, header);
   return {
     onMessage: (fn) => stream.onMessage((req: etcdserverpb.WatchRequest) => {
       if (auth.enabled && req.createRequest != null) {

@@ -16,7 +16,7 @@ import { registerHealthService } from '../../api/grpc/health-service.js';
 import { HttpRouter } from '../../api/http/router.js';
 import { registerHealthRoutes, registerVersionRoute, type HealthServer } from '../../api/http/health.js';
 import { kvMethods } from '../../api/v3rpc/kv.js';
-import { authMethods, withAuth, withAuthStream } from '../../api/v3rpc/auth.js';
+import { authMethods, gatewayWatchRefusal, withAuth, withAuthStream } from '../../api/v3rpc/auth.js';
 import { maintenanceMethods, maintenanceStreams } from '../../api/v3rpc/maintenance.js';
 import { clusterMethods } from '../../api/v3rpc/cluster.js';
 import { withRequireLeader } from '../../api/v3rpc/require-leader.js';
@@ -185,7 +185,10 @@ async function main(): Promise<void> {
   registerMetricsRoute(metricsRouter, metrics);
   if (cfg.enableGrpcGateway) {
     registerGateway(router, [...unary, leaseKeepAliveUnary(member.leases)], { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
-    registerWatchGateway(router, member.watchHub, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+    registerWatchGateway(router, member.watchHub, {
+      maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES),
+      refuseCreate: gatewayWatchRefusal(member.auth, () => server.header(server.currentRevision())),
+    });
   }
   const [major, minor] = cfg.emulatedEtcdVersion.split('.');
   registerVersionRoute(router, { etcdserver: cfg.emulatedEtcdVersion, etcdcluster: `${major}.${minor}.0` });

@@ -30,6 +30,8 @@ export interface AuthServerOptions {
   /** Proposes an auth entry, the caller in its header; resolves with the encoded response (header filled). */
   readonly propose: (p: AuthProposal, ai: AuthInfo | undefined) => Promise<Uint8Array>;
   readonly applyLoop: ApplyLoop;
+  /** Waits until this member has applied everything committed before the call (EtcdServer.linearizableBarrier). */
+  readonly barrier: () => Promise<void>;
   /** --bcrypt-cost */
   readonly bcryptCost: number;
   /** --auth-token-ttl, seconds */
@@ -75,6 +77,10 @@ export class AuthServer {
       return { username: ctx.tlsCommonName, revision: this.store.revision };
     }
     return undefined;
+  }
+
+  sync(): Promise<void> {
+    return this.#opts.barrier();
   }
 
   /** Runs `fn` with `ai` as the caller of every proposal it makes (lock, election and lease calls too). */

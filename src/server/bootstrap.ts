@@ -264,6 +264,7 @@ async function openMember(
       readState: () => reader.authState(),
       propose: (p, ai) => server.proposeAuth(p, ai),
       applyLoop,
+      barrier: () => server.linearizableBarrier(),
       bcryptCost: cfg.bcryptCost,
       tokenTtlSeconds: cfg.authTokenTtl,
       clientCertAuth: tlsFlags(cfg.flags).client.clientCertAuth,

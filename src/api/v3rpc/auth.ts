@@ -30,6 +30,14 @@ export interface Authenticator {
   userAdd(req: etcdserverpb.IAuthUserAddRequest): Promise<Uint8Array>;
   userChangePassword(req: etcdserverpb.IAuthUserChangePasswordRequest): Promise<Uint8Array>;
   proposeAuth(p: Record<string, unknown>): Promise<Uint8Array>;
+  /** Resolves once this member has applied everything committed before the call (a ReadIndex round). */
+  sync(): Promise<void>;
+}
+
+function isSerializable(path: string, req: any): boolean {
+  if (path === '/etcdserverpb.KV/Range') return req.serializable === true;
+  if (path === '/etcdserverpb.KV/Txn') return isReadOnlyTxn(req) && (req.success ?? []).concat(req.failure ?? []).every((op: any) => op.requestRange?.serializable === true);
+  return false;
 }
 
 /** Calls that need the root role while auth is enabled (etcd's isAuthenticated / checkMembershipOperationPermission). */
@@ -105,13 +113,28 @@ export function withAuth(methods: readonly UnaryMethodSpec<any, any>[], auth: Au
       ...m,
       handler: (req: unknown, ctx?: CallContext) => {
         if (!auth.enabled) return inner(req, ctx);
+        const run = (ai: Caller | undefined): Promise<unknown> => {
+          const out = auth.runAs(ai, () => inner(req, ctx));
+          return Promise.resolve(out).then((res) => {
+            checkAfter(auth.store, m.path, req, ai);
+            return res;
+          });
+        };
         const ai = auth.callerOf(ctx);
-        checkBefore(auth.store, m.path, req, ai);
-        const out = auth.runAs(ai, () => inner(req, ctx));
-        return Promise.resolve(out).then((res) => {
-          checkAfter(auth.store, m.path, req, ai);
-          return res;
-        });
+        try {
+          checkBefore(auth.store, m.path, req, ai);
+        } catch (err) {
+          // This member's view of the auth store may be behind a grant another member already
+          // answered: refuse only once it has applied everything committed (a serializable read
+          // is answered from the local view, as etcd does).
+          if (!(err instanceof EtcdError) || err.code !== 'ETCD_ERR_AUTH_PERMISSION_DENIED' || isSerializable(m.path, req)) throw err;
+          return auth.sync().then(() => {
+            const fresh = auth.callerOf(ctx);
+            checkBefore(auth.store, m.path, req, fresh);
+            return run(fresh);
+          });
+        }
+        return run(ai);
       },
     } as UnaryMethodSpec<any, any>;
   });

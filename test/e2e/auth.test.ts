@@ -234,6 +234,21 @@ describe(`auth: ${kind === 'etcdctl' ? 'etcdctl 3.4' : 'our etcdctl'} users, rol
       const id = etcdserverpb.LeaseGrantResponse.decode(grant.bytes).ID;
       const put = (await raw.call('/etcdserverpb.KV/Put', etcdserverpb.PutRequest.encode({ key: b('/app/leased'), value: b('v'), lease: id }).finish(), 10_000, { token: t })) as Raw;
       assert.ok(put.ok, JSON.stringify(!put.ok && put.error));
+      // Its keys are shown by LeaseTimeToLive only to whoever may read them all (etcd 3.5+; etcd 3.4 shows them).
+      if (serverKind() === 'ours') {
+        const long = (await raw.call('/etcdserverpb.Lease/LeaseGrant', etcdserverpb.LeaseGrantRequest.encode({ TTL: 600 }).finish(), 10_000, { token: t })) as Raw;
+        assert.ok(long.ok);
+        const longId = etcdserverpb.LeaseGrantResponse.decode(long.bytes).ID;
+        assert.ok((await raw.call('/etcdserverpb.KV/Put', etcdserverpb.PutRequest.encode({ key: b(`/app/long-${kind}`), value: b('v'), lease: longId }).finish(), 10_000, { token: t })).ok);
+        const aliceToken = await token(raw, 'alice', 'apw');
+        const ttl = (k: string) => raw.call('/etcdserverpb.Lease/LeaseTimeToLive', etcdserverpb.LeaseTimeToLiveRequest.encode({ ID: longId, keys: true }).finish(), 10_000, { token: k }) as Promise<Raw>;
+        assert.ok((await ttl(t)).ok);
+        assert.ok((await ttl(aliceToken)).ok, 'alice reads /app/');
+        await asRoot('UserRevokeRole', etcdserverpb.AuthUserRevokeRoleRequest.encode({ name: 'alice', role: 'app-reader' }).finish());
+        const aliceAgain = await token(raw, 'alice', 'apw');
+        assert.deepEqual(failure(await ttl(aliceAgain)), { code: PERMISSION_DENIED, details: 'etcdserver: permission denied' });
+        await asRoot('UserGrantRole', etcdserverpb.AuthUserGrantRoleRequest.encode({ user: 'alice', role: 'app-reader' }).finish());
+      }
       // The auth store moves on before the lease expires: the expiry is not the user's request,
       // and must not be refused as one made at an old auth revision.
       await asRoot('RoleAdd', etcdserverpb.AuthRoleAddRequest.encode({ name: 'later' }).finish());

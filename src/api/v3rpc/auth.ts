@@ -96,11 +96,28 @@ function checkBefore(s: Store, path: string, req: any, ai: Caller | undefined): 
 }
 
 /** Reads answered from a store whose auth revision moved meanwhile are refused (etcd's doSerialize). */
-function checkAfter(s: Store, path: string, req: any, ai: Caller | undefined): void {
+function checkAfter(s: Store, path: string, req: any, ai: Caller | undefined, res: unknown): void {
+  if (path === '/etcdserverpb.Lease/LeaseTimeToLive' && req.keys === true) checkLeaseKeys(s, ai, res);
   if (ai === undefined || ai.revision === 0 || ai.revision === s.revision) return;
   if (path === '/etcdserverpb.KV/Range' || (path === '/etcdserverpb.KV/Txn' && isReadOnlyTxn(req))) {
     throw new EtcdError('ETCD_ERR_AUTH_OLD_REVISION');
   }
+}
+
+/**
+ * LeaseTimeToLive with keys shows the lease's keys: READ on each, unless root (etcd 3.5+'s
+ * checkLeaseTimeToLive; etcd 3.4 does not check). The keys are those of the answer.
+ */
+function checkLeaseKeys(s: Store, ai: Caller | undefined, res: unknown): void {
+  if (ai === undefined) throw new EtcdError('ETCD_ERR_AUTH_USER_EMPTY');
+  try {
+    s.checkAdmin(ai);
+    return;
+  } catch {
+    // not root: every key must be readable
+  }
+  const r = res instanceof Uint8Array ? etcdserverpb.LeaseTimeToLiveResponse.decode(res) : (res as etcdserverpb.ILeaseTimeToLiveResponse);
+  for (const k of r.keys ?? []) s.checkRange(ai, k, undefined, false);
 }
 
 /** Puts the auth gate in front of unary methods (wrap outermost: it needs the call context). */
@@ -116,7 +133,7 @@ export function withAuth(methods: readonly UnaryMethodSpec<any, any>[], auth: Au
         const run = (ai: Caller | undefined): Promise<unknown> => {
           const out = auth.runAs(ai, () => inner(req, ctx));
           return Promise.resolve(out).then((res) => {
-            checkAfter(auth.store, m.path, req, ai);
+            checkAfter(auth.store, m.path, req, ai, res);
             return res;
           });
         };

@@ -43,7 +43,7 @@ function isSerializable(path: string, req: any): boolean {
 /** Calls that need the root role while auth is enabled (etcd's isAuthenticated / checkMembershipOperationPermission). */
 const ADMIN_PATHS = new Set([
   '/etcdserverpb.KV/Compact',
-  '/etcdserverpb.Maintenance/Alarm', '/etcdserverpb.Maintenance/Defragment', '/etcdserverpb.Maintenance/Hash',
+  '/etcdserverpb.Maintenance/Defragment', '/etcdserverpb.Maintenance/Hash',
   '/etcdserverpb.Maintenance/HashKV', '/etcdserverpb.Maintenance/MoveLeader', '/etcdserverpb.Maintenance/Snapshot',
   '/etcdserverpb.Maintenance/Downgrade',
   '/etcdserverpb.Cluster/MemberAdd', '/etcdserverpb.Cluster/MemberRemove', '/etcdserverpb.Cluster/MemberUpdate',
@@ -90,6 +90,13 @@ function checkBefore(s: Store, path: string, req: any, ai: Caller | undefined): 
       if (req.prevKv) s.checkRange(ai, req.key, req.rangeEnd, false);
       return;
     case '/etcdserverpb.KV/Txn': return checkTxn(s, ai, req);
+    case '/etcdserverpb.Maintenance/Alarm':
+      // Listing alarms needs a user, changing them the root role (etcd 3.5+).
+      if ((req.action ?? 0) === 0) {
+        if (ai === undefined) throw new EtcdError('ETCD_ERR_AUTH_USER_EMPTY');
+        return;
+      }
+      return s.checkAdmin(ai);
     default:
       if (ADMIN_PATHS.has(path)) s.checkAdmin(ai);
   }

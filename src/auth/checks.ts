@@ -3,7 +3,18 @@
  * shared by the server's check before proposing or reading and the applier's check at apply.
  */
 import type { etcdserverpb } from '../proto/pb.js';
-import type { AuthInfo, AuthStore } from './store.js';
+import type { AuthInfo } from './store.js';
+
+/** What the checks need of the auth store (AuthStore, or the RPC layer's view of it). */
+export interface PermissionChecker {
+  checkRange(ai: AuthInfo | undefined, key: Uint8Array | null | undefined, rangeEnd: Uint8Array | null | undefined, write: boolean): void;
+  isAdmin(ai: AuthInfo | undefined): boolean;
+}
+
+type AuthStore = PermissionChecker;
+
+/** No lease keys known (the check before proposing: the applier checks a lease's keys). */
+export const NO_LEASE_KEYS: LeaseKeysLookup = () => [];
 
 /** The keys attached to a lease (none for an unknown lease). */
 export type LeaseKeysLookup = (id: bigint | number | Long) => Iterable<Uint8Array>;

@@ -8,6 +8,7 @@
 import { etcdserverpb } from '../../proto/pb.js';
 import { EtcdError } from '../../errors/errors.js';
 import { encodeWith, type UnaryMethodSpec } from './method.js';
+import { NO_LEASE_KEYS, checkPutAuth, checkTxnAuth } from '../../auth/checks.js';
 import type { CallContext, ServerStream, StreamMethod } from '../grpc/types.js';
 
 /** The caller of a request (etcd's AuthInfo). */
@@ -25,6 +26,7 @@ export interface Authenticator {
     readonly revision: number;
     checkRange(ai: Caller | undefined, key: Uint8Array | null | undefined, rangeEnd: Uint8Array | null | undefined, write: boolean): void;
     checkAdmin(ai: Caller | undefined): void;
+    isAdmin(ai: Caller | undefined): boolean;
   };
   authenticate(req: etcdserverpb.IAuthenticateRequest): Promise<Uint8Array>;
   userAdd(req: etcdserverpb.IAuthUserAddRequest): Promise<Uint8Array>;
@@ -55,23 +57,6 @@ type Store = Authenticator['store'];
 /** grpc-go's codes.Code String() for the codes a watch can be refused with. */
 const GO_CODE_NAMES: Record<number, string> = { 3: 'InvalidArgument', 7: 'PermissionDenied', 16: 'Unauthenticated' };
 
-function checkPut(s: Store, ai: Caller | undefined, r: etcdserverpb.IPutRequest): void {
-  s.checkRange(ai, r.key, undefined, true);
-  if (r.prevKv) s.checkRange(ai, r.key, undefined, false);
-}
-
-function checkTxn(s: Store, ai: Caller | undefined, t: etcdserverpb.ITxnRequest): void {
-  for (const c of t.compare ?? []) s.checkRange(ai, c.key, c.rangeEnd, false);
-  for (const op of [...(t.success ?? []), ...(t.failure ?? [])]) {
-    if (op.requestRange) s.checkRange(ai, op.requestRange.key, op.requestRange.rangeEnd, false);
-    else if (op.requestPut) checkPut(s, ai, op.requestPut);
-    else if (op.requestDeleteRange) {
-      if (op.requestDeleteRange.prevKv) s.checkRange(ai, op.requestDeleteRange.key, op.requestDeleteRange.rangeEnd, false);
-      s.checkRange(ai, op.requestDeleteRange.key, op.requestDeleteRange.rangeEnd, true);
-    } else if (op.requestTxn) checkTxn(s, ai, op.requestTxn);
-  }
-}
-
 function isReadOnlyTxn(t: etcdserverpb.ITxnRequest): boolean {
   for (const op of [...(t.success ?? []), ...(t.failure ?? [])]) {
     if (op.requestPut || op.requestDeleteRange) return false;
@@ -84,12 +69,12 @@ function isReadOnlyTxn(t: etcdserverpb.ITxnRequest): boolean {
 function checkBefore(s: Store, path: string, req: any, ai: Caller | undefined): void {
   switch (path) {
     case '/etcdserverpb.KV/Range': return s.checkRange(ai, req.key, req.rangeEnd, false);
-    case '/etcdserverpb.KV/Put': return checkPut(s, ai, req);
+    case '/etcdserverpb.KV/Put': return checkPutAuth(s, ai, NO_LEASE_KEYS, req);
     case '/etcdserverpb.KV/DeleteRange':
       s.checkRange(ai, req.key, req.rangeEnd, true);
       if (req.prevKv) s.checkRange(ai, req.key, req.rangeEnd, false);
       return;
-    case '/etcdserverpb.KV/Txn': return checkTxn(s, ai, req);
+    case '/etcdserverpb.KV/Txn': return checkTxnAuth(s, ai, NO_LEASE_KEYS, req);
     case '/etcdserverpb.Maintenance/Alarm':
       // Listing alarms needs a user, changing them the root role (etcd 3.5+).
       if ((req.action ?? 0) === 0) {

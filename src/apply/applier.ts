@@ -36,6 +36,7 @@ import {
 import { applyLeaseCheckpoint, applyLeaseGrant, applyLeaseRevoke, backendLeaseLookup } from './lease-apply.js';
 import { checkPut, checkTxn, compareToPath, execDeleteRange, execPut, execTxn } from './txn.js';
 import { AlarmGate } from './alarm-gate.js';
+import { AuthApply } from './auth-apply.js';
 
 /**
  * Entry bytes per LMDB write transaction. A batch above it is committed in several
@@ -45,7 +46,10 @@ import { AlarmGate } from './alarm-gate.js';
  */
 export const APPLY_TXN_BYTES_MAX = 64 * 1024 * 1024;
 
-type Outcome = { kind: ApplyKind; response: Uint8Array; compactPhysical?: boolean; tw?: WriteTxn; lease?: LeaseEffect; alarmsChanged?: boolean };
+type Outcome = {
+  kind: ApplyKind; response: Uint8Array; compactPhysical?: boolean; tw?: WriteTxn; lease?: LeaseEffect; alarmsChanged?: boolean;
+  authChanged?: boolean; authToken?: boolean;
+};
 
 export class Applier {
   readonly backend: LmdbBackend;
@@ -53,6 +57,8 @@ export class Applier {
   private readonly leases: LeaseLookup;
   /** The active alarms and the requests they refuse (etcd's capped and corrupt appliers). */
   readonly alarms: AlarmGate;
+  /** The auth store and the permission checks of the log's writes (etcd's auth applier). */
+  readonly auth: AuthApply;
   /** Mirror of the meta dbi as of the last commit (the applier is the only writer). */
   private readonly state: MetaState;
   /** The write txn of the entry being applied (to tell whether a failure wrote anything). */
@@ -67,6 +73,7 @@ export class Applier {
     this.state = readMeta(this.backend.meta);
     this.compactor = new Compactor(this.backend, this.state, opts.onCompactionFinished);
     this.alarms = new AlarmGate(this.backend.meta);
+    this.auth = new AuthApply(this.backend, opts.bcryptCost);
     const stored = this.backend.meta.get(META_MEMBERS);
     this.membership = stored === undefined ? EMPTY_MEMBERSHIP : decodeMembership(stored);
   }
@@ -143,6 +150,7 @@ export class Applier {
       } catch (err) {
         Object.assign(this.state, saved);
         this.alarms.reload();
+        this.auth.reload();
         this.membership = savedMembership;
         if (!(err instanceof RerunWithout)) throw err;
         assert(!failed.has(err.result.index), 'apply: an entry failed twice');
@@ -172,13 +180,14 @@ export class Applier {
     const saved = { ...this.state };
     this.txn = undefined;
     try {
-      const out = this.dispatch(req);
+      const out = this.dispatch(req, e.index);
       const r: ApplyResult = {
         ...base, requestId, revision: this.state.currentRev, kind: out.kind, response: out.response,
         events: out.tw?.events ?? [],
       };
       if (out.lease !== undefined) return { ...r, lease: out.lease };
       if (out.alarmsChanged) return { ...r, alarmsChanged: true };
+      if (out.authChanged || out.authToken) return { ...r, authChanged: out.authChanged === true, authToken: out.authToken === true };
       return out.compactPhysical ? { ...r, compactPhysical: true } : r;
     } catch (err) {
       const tw = this.txn as WriteTxn | undefined;
@@ -239,12 +248,14 @@ export class Applier {
     this.state.currentRev = rev;
   }
 
-  private dispatch(req: etcdserverpb.InternalRaftRequest): Outcome {
+  private dispatch(req: etcdserverpb.InternalRaftRequest, index: number): Outcome {
     if (req.alarm) {
       const { response, changed } = this.alarms.apply(req.alarm);
       return { kind: 'alarm', response: etcdserverpb.AlarmResponse.encode(response).finish(), alarmsChanged: changed };
     }
     this.alarms.check(req);
+    // One boolean while auth is disabled (docs/auth.md).
+    if (this.auth.store.enabled) this.auth.checkWrite(req, (id) => this.newTxn().keysOfLease(BigInt(String(id))));
     if (req.put) {
       const tw = this.newTxn();
       checkPut(tw, this.leases, req.put, true);
@@ -295,6 +306,9 @@ export class Applier {
     if (req.leaseCheckpoint) {
       return { kind: 'leaseCheckpoint', ...applyLeaseCheckpoint(this.backend, req.leaseCheckpoint, this.state.currentRev) };
     }
+    this.txn = undefined;
+    const auth = this.auth.apply(req, index);
+    if (auth !== undefined) return { kind: 'auth', ...auth };
     throw new UnsupportedRequest();
   }
 }
@@ -324,5 +338,9 @@ function kindOf(req: etcdserverpb.InternalRaftRequest): ApplyKind {
   if (req.leaseRevoke) return 'leaseRevoke';
   if (req.leaseCheckpoint) return 'leaseCheckpoint';
   if (req.alarm) return 'alarm';
+  if (req.authenticate || req.authEnable || req.authDisable || req.authStatus || req.authUserAdd || req.authUserDelete ||
+    req.authUserGet || req.authUserList || req.authUserChangePassword || req.authUserGrantRole || req.authUserRevokeRole ||
+    req.authRoleAdd || req.authRoleDelete || req.authRoleGet || req.authRoleList || req.authRoleGrantPermission ||
+    req.authRoleRevokePermission) return 'auth';
   return 'unsupported';
 }

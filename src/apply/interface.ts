@@ -24,6 +24,8 @@ export const NO_LEASES: LeaseLookup = { exists: () => false };
 
 export interface ApplierOptions {
   readonly backend: LmdbBackend;
+  /** --bcrypt-cost, for entries of old logs that carry a plain password (default 10). */
+  readonly bcryptCost?: number;
   readonly leases?: LeaseLookup;
   /**
    * Called after the slice that completes a physical compaction commits (answer the
@@ -33,7 +35,7 @@ export interface ApplierOptions {
 }
 
 export type ApplyKind =
-  | 'noop' | 'put' | 'deleteRange' | 'txn' | 'compaction' | 'range' | 'leaseGrant' | 'leaseRevoke' | 'leaseCheckpoint' | 'alarm' | 'membership' | 'unsupported';
+  | 'noop' | 'put' | 'deleteRange' | 'txn' | 'compaction' | 'range' | 'leaseGrant' | 'leaseRevoke' | 'leaseCheckpoint' | 'alarm' | 'membership' | 'auth' | 'unsupported';
 
 /** Not (yet) in the error catalogue: a request type this applier does not handle (lease, auth, alarm...). */
 export const ERR_APPLY_UNSUPPORTED = 'ETCD_ERR_APPLY_UNSUPPORTED_REQUEST';
@@ -91,4 +93,8 @@ export interface ApplyResult {
   readonly lease?: LeaseEffect;
   /** The entry activated or deactivated an alarm: readers should list the alarms again. */
   readonly alarmsChanged?: boolean;
+  /** The entry changed the auth store (docs/auth.md). */
+  readonly authChanged?: boolean;
+  /** An applied Authenticate: `response` is an AuthenticateResponse with the user name in field 15. */
+  readonly authToken?: boolean;
 }

@@ -234,11 +234,11 @@ export const FLAGS: readonly FlagSpec[] = [
     description: 'Highest TLS version offered (empty: the runtime\'s highest).' }),
 
   // --- Auth -----------------------------------------------------------------------
-  F({ name: 'auth-token', type: 'string', default: 'simple', group: 'Auth', effective: false,
-    description: 'Auth token kind and options: "simple", or "jwt,pub-key=...,priv-key=...,sign-method=...".' }),
-  F({ name: 'bcrypt-cost', type: 'uint', default: '10', min: 4, max: 31, group: 'Auth', effective: false,
+  F({ name: 'auth-token', type: 'string', default: 'simple', group: 'Auth', effective: true,
+    description: 'Auth token kind and options: "simple" (jwt,pub-key=...,priv-key=...,sign-method=...: not yet; refused at start).' }),
+  F({ name: 'bcrypt-cost', type: 'uint', default: '10', min: 4, max: 31, group: 'Auth', effective: true,
     description: 'bcrypt cost for stored password hashes (4 to 31).' }),
-  F({ name: 'auth-token-ttl', type: 'uint', default: '300', group: 'Auth', effective: false,
+  F({ name: 'auth-token-ttl', type: 'uint', default: '300', group: 'Auth', effective: true,
     description: 'Lifetime of a simple auth token, in seconds.' }),
 
   // --- Profiling and Monitoring ---------------------------------------------------

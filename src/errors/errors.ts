@@ -88,6 +88,10 @@ export const ERRORS = {
   ETCD_ERR_AUTH_INVALID_TOKEN: { grpcStatus: S.UNAUTHENTICATED, message: 'etcdserver: invalid auth token' },
   ETCD_ERR_AUTH_INVALID_MGMT: { grpcStatus: S.INVALID_ARGUMENT, message: 'etcdserver: invalid auth management' },
   ETCD_ERR_AUTH_OLD_REVISION: { grpcStatus: S.INVALID_ARGUMENT, message: 'etcdserver: revision of auth store is old' },
+  // golang.org/x/crypto's bcrypt error, passed through as a plain error (gRPC UNKNOWN) by etcd 3.5+.
+  // Not in etcd's gRPC error table: passed through as a plain error (gRPC UNKNOWN), as etcd 3.4 answers.
+  ETCD_ERR_AUTH_NO_PASSWORD_USER: { grpcStatus: S.UNKNOWN, message: 'auth: authentication failed, password was given for no password user' },
+  ETCD_ERR_AUTH_PASSWORD_TOO_LONG: { grpcStatus: S.UNKNOWN, message: 'bcrypt: password length exceeds 72 bytes' },
 
   ETCD_ERR_RAFT_NO_LEADER: { grpcStatus: S.UNAVAILABLE, message: 'etcdserver: no leader' },
   ETCD_ERR_RAFT_NOT_LEADER: { grpcStatus: S.FAILED_PRECONDITION, message: 'etcdserver: not leader' },

@@ -4,9 +4,9 @@
  * its entries in key order, ready for BoltWriter.
  *
  *   alarm            AlarmMember{memberID, alarm} marshalled -> empty
- *   auth             authRevision -> u64 BE 1 (auth is not implemented yet; etcd writes 1 on first open)
- *   authRoles        (empty)
- *   authUsers        (empty)
+ *   auth             authEnabled -> 1 byte (1/0; only once auth was ever enabled), authRevision -> u64 BE
+ *   authRoles        role name -> authpb.Role marshalled (docs/auth.md)
+ *   authUsers        user name -> authpb.User marshalled
  *   cluster          "clusterVersion" -> "3.6.0"
  *   key              revision key (17/18 bytes) -> mvccpb.KeyValue (src/mvcc/etcd-format.ts)
  *   lease            lease ID int64 BE -> leasepb.Lease{ID, TTL, RemainingTTL} marshalled
@@ -43,6 +43,17 @@ export interface EtcdBucketsInput {
   readonly term: number;
   /** Our scheduled compaction (0: none pending, so the `rev` dbi holds exactly what compaction keeps). */
   readonly scheduledCompactRev: number;
+  /** The auth store (docs/auth.md); absent: auth never used (revision 1, no users or roles). */
+  readonly auth?: EtcdAuthBuckets;
+}
+
+/** The auth store in etcd's bucket form: names and marshalled authpb.User / authpb.Role values. */
+export interface EtcdAuthBuckets {
+  /** undefined: never enabled nor disabled (etcd then has no authEnabled key). */
+  readonly enabled: boolean | undefined;
+  readonly revision: number;
+  readonly users: readonly (readonly [Uint8Array, Uint8Array])[];
+  readonly roles: readonly (readonly [Uint8Array, Uint8Array])[];
 }
 
 export type BucketEntries = Iterable<readonly [Uint8Array, Uint8Array]>;
@@ -129,6 +140,18 @@ function* keyBucket(view: LmdbReadView, scheduled: number): Generator<[Buffer, B
   }
 }
 
+function authBucket(a: EtcdAuthBuckets | undefined): [Buffer, Buffer][] {
+  const out: [Buffer, Buffer][] = [];
+  if (a?.enabled !== undefined) out.push([b('authEnabled'), Buffer.from([a.enabled ? 1 : 0])]);
+  out.push([b('authRevision'), u64Bytes(a?.revision ?? 1)]);
+  return out;
+}
+
+function sortedEntries(list: readonly (readonly [Uint8Array, Uint8Array])[] | undefined): BucketEntries {
+  if (list === undefined || list.length === 0) return EMPTY;
+  return list.map(([k, v]): [Buffer, Buffer] => [Buffer.from(k), Buffer.from(v)]).sort((x, y) => Buffer.compare(x[0], y[0]));
+}
+
 /** The buckets in bbolt order. The key bucket is a lazy generator over `view`: use it inside the read transaction. */
 export function etcdBuckets(view: LmdbReadView, input: EtcdBucketsInput): [Buffer, BucketEntries][] {
   const alarms = input.alarms
@@ -147,9 +170,9 @@ export function etcdBuckets(view: LmdbReadView, input: EtcdBucketsInput): [Buffe
   return [
     [b('alarm'), alarms],
     // etcd's auth store commits revision 1 when it first opens a backend.
-    [b('auth'), [[b('authRevision'), u64Bytes(1)]]],
-    [b('authRoles'), EMPTY],
-    [b('authUsers'), EMPTY],
+    [b('auth'), authBucket(input.auth)],
+    [b('authRoles'), sortedEntries(input.auth?.roles)],
+    [b('authUsers'), sortedEntries(input.auth?.users)],
     [b('cluster'), [[b('clusterVersion'), b(input.clusterVersion)]]],
     [b('key'), { [Symbol.iterator]: () => keyBucket(view, input.scheduledCompactRev) }],
     [b('lease'), { [Symbol.iterator]: function* () {

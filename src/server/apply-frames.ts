@@ -66,6 +66,10 @@ const HAS_RESPONSE = 1;
 const HAS_ERROR = 2;
 const HAS_LEASE = 4;
 const ALARMS_CHANGED = 8;
+/** The entry changed the auth store: the main thread reloads its mirror (docs/auth.md). */
+const AUTH_CHANGED = 16;
+/** The response is an InternalAuthenticateRequest{name, simple_token}: a token to record (docs/auth.md). */
+const AUTH_TOKEN = 32;
 
 import type { PromisedRevisions } from '../apply/interface.js';
 
@@ -123,7 +127,8 @@ export function encodeOutcomes(outcomes: readonly ApplyOutcome[], w = new ByteWr
   for (const o of outcomes) {
     w.u64(o.index).u64Big(o.requestId).u64(o.revision);
     const flags = (o.response !== undefined ? HAS_RESPONSE : 0) | (o.errorCode !== undefined ? HAS_ERROR : 0)
-      | (o.lease !== undefined ? HAS_LEASE : 0) | (o.alarmsChanged ? ALARMS_CHANGED : 0);
+      | (o.lease !== undefined ? HAS_LEASE : 0) | (o.alarmsChanged ? ALARMS_CHANGED : 0)
+      | (o.authChanged ? AUTH_CHANGED : 0) | (o.authToken ? AUTH_TOKEN : 0);
     w.u8(flags);
     if (o.response !== undefined) w.lenBytes(o.response);
     if (o.errorCode !== undefined) w.lenBytes(Buffer.from(o.errorCode, 'utf8'));
@@ -144,7 +149,7 @@ export function decodeOutcomes(frame: Uint8Array, offset = 0, length = frame.len
     const requestId = r.u64Big();
     const revision = r.u64();
     const flags = r.u8();
-    if ((flags & ~(HAS_RESPONSE | HAS_ERROR | HAS_LEASE | ALARMS_CHANGED)) !== 0) throw new FrameError(`outcome ${i}: unknown flags ${flags}`);
+    if ((flags & ~(HAS_RESPONSE | HAS_ERROR | HAS_LEASE | ALARMS_CHANGED | AUTH_CHANGED | AUTH_TOKEN)) !== 0) throw new FrameError(`outcome ${i}: unknown flags ${flags}`);
     const response = flags & HAS_RESPONSE ? r.lenBytesCopy() : undefined;
     const errorCode = flags & HAS_ERROR ? Buffer.from(r.lenBytesCopy()).toString('utf8') : undefined;
     let lease: { id: bigint; ttl: number } | undefined;
@@ -157,7 +162,9 @@ export function decodeOutcomes(frame: Uint8Array, offset = 0, length = frame.len
     const events: Uint8Array[] = [];
     for (let j = 0; j < eventCount; j++) events.push(r.lenBytesCopy());
     const o: ApplyOutcome = lease === undefined ? { index, requestId, revision, response, errorCode, events } : { index, requestId, revision, response, errorCode, events, lease };
-    out.push(flags & ALARMS_CHANGED ? { ...o, alarmsChanged: true } : o);
+    out.push(flags & (ALARMS_CHANGED | AUTH_CHANGED | AUTH_TOKEN)
+      ? { ...o, ...(flags & ALARMS_CHANGED ? { alarmsChanged: true } : {}), ...(flags & AUTH_CHANGED ? { authChanged: true } : {}), ...(flags & AUTH_TOKEN ? { authToken: true } : {}) }
+      : o);
   }
   r.done();
   return out;

@@ -13,6 +13,8 @@ export function toOutcome(r: ApplyResult): ApplyOutcome {
     events: r.events.length === 0 ? undefined : r.events.map((e) => mvccpb.Event.encode(e).finish()),
     ...(r.lease !== undefined ? { lease: r.lease } : {}),
     ...(r.alarmsChanged ? { alarmsChanged: true } : {}),
+    ...(r.authChanged ? { authChanged: true } : {}),
+    ...(r.authToken ? { authToken: true } : {}),
   };
 }
 

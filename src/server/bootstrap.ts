@@ -8,6 +8,8 @@
  * With Raft (a ConsensusOpener other than SINGLE_NODE) step 3 replays only what the WAL's hard
  * state says is committed, and step 4 waits until a leader is known (docs/cluster.md).
  */
+import { AuthServer } from './auth-server.js';
+import { tlsFlags } from '../config/tls-flags.js';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerConfig } from '../config/config.js';
@@ -119,6 +121,8 @@ export const SINGLE_NODE: ConsensusOpener = {
 
 export interface Member {
   readonly server: EtcdServer;
+  /** Users, roles, tokens and the caller of each request (docs/auth.md). */
+  readonly auth: AuthServer;
   /** Every watcher of this member (docs/watch.md); a subscriber of the applied-batch stream. */
   readonly watchHub: WatchHub;
   /** The applied-batch stream (for more subscribers, e.g. a second hub in tests). */
@@ -282,6 +286,21 @@ async function openMember(
       ...(consensus.members !== undefined ? { members: consensus.members } : {}),
       ...(membership !== undefined ? { membership } : {}),
     });
+    // Auth (docs/auth.md): the mirror reads the committed store; entries carry the caller it finds.
+    if (cfg.authToken !== 'simple') {
+      throw new Error(`--auth-token ${JSON.stringify(cfg.authToken.split(',')[0])}: only "simple" tokens are supported yet (jwt: not yet)`);
+    }
+    const auth = new AuthServer({
+      readState: () => reader.authState(),
+      propose: (p, ai) => server.proposeAuth(p, ai),
+      applyLoop,
+      barrier: () => server.linearizableBarrier(),
+      bcryptCost: cfg.bcryptCost,
+      tokenTtlSeconds: cfg.authTokenTtl,
+      clientCertAuth: tlsFlags(cfg.flags).client.clientCertAuth,
+      log: (level, msg, fields) => logger[level](msg, fields),
+    });
+    server.setAuth(auth);
     const leases = new LeaseServer({
       host: server,
       store: reader,
@@ -309,6 +328,7 @@ async function openMember(
     });
     return {
       server,
+      auth,
       watchHub,
       subscribeApplied: (fn) => applyLoop.subscribe(fn),
       leases,
@@ -322,6 +342,7 @@ async function openMember(
         await watchHub.close();
         leases.stop();
         await server.stop();
+        auth.close();
         unlock();
       },
     };

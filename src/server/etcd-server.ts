@@ -39,6 +39,8 @@ import { RevisionPredictor, isPlainPut } from './revision-predictor.js';
 import { RequestIdGenerator, leaseIdFrom } from './request-ids.js';
 import type { LeaseId } from '../util/pure/id64.js';
 import { txnMayWrite } from '../apply/alarm-gate.js';
+import type { AuthInfo } from '../auth/store.js';
+import type { AuthProposal } from './auth-server.js';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 
@@ -80,6 +82,16 @@ export interface EtcdServerOptions {
   readonly members?: readonly ClusterMember[];
   /** The membership stored with the applied index (a cluster member); changes come through the log. */
   readonly membership?: MembershipState;
+  /** Who the caller of the request being served is, when auth is enabled (src/server/auth-server.ts). */
+  readonly auth?: CallerSource;
+}
+
+/** The caller put in the header of every entry proposed (docs/auth.md): read only while auth is enabled. */
+export interface CallerSource {
+  readonly enabled: boolean;
+  caller(): AuthInfo | undefined;
+  /** The caller of entries the member proposes itself (expired lease revokes): root, as etcd's WithRoot. */
+  memberCaller(): AuthInfo | undefined;
 }
 
 /** A member as MemberList shows it. */
@@ -147,7 +159,8 @@ type Proposal =
   | { txn: etcdserverpb.ITxnRequest }
   | { compaction: etcdserverpb.ICompactionRequest }
   | LeaseProposal
-  | { alarm: etcdserverpb.IAlarmRequest };
+  | { alarm: etcdserverpb.IAlarmRequest }
+  | AuthProposal;
 
 /** Lease entries (src/server/lease-server.ts builds them; docs/leases.md). */
 export type LeaseProposal =
@@ -220,6 +233,7 @@ export class EtcdServer {
   #snapshotSeq = 0;
   /** Proposals answered at apply, in index order, until applied: failed if leadership is lost first. */
   #proposedWaits: { readonly index: number; readonly id: bigint }[] = [];
+  #auth: CallerSource | undefined;
 
   constructor(opts: EtcdServerOptions) {
     this.identity = opts.identity;
@@ -246,6 +260,7 @@ export class EtcdServer {
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#members = opts.members;
     this.#membership = opts.membership;
+    this.#auth = opts.auth;
     this.#gate = new IntakeGate({
       limit: MAX_GAP_BETWEEN_APPLY_AND_COMMIT,
       maxWaiting: MAX_WAITING_PROPOSALS,
@@ -378,8 +393,8 @@ export class EtcdServer {
   // ---- Leases (the lease API itself: src/server/lease-server.ts) ----
 
   /** Proposes a lease entry; answered at apply with the encoded response, header filled. */
-  proposeLease(p: LeaseProposal): Promise<Uint8Array> {
-    return this.#propose(p);
+  proposeLease(p: LeaseProposal, asMember = false): Promise<Uint8Array> {
+    return this.#propose(p, asMember ? (this.#auth?.memberCaller() ?? null) : undefined);
   }
 
   /** A server-chosen lease ID: a fresh request ID with the sign bit cleared, as etcd. */
@@ -582,6 +597,16 @@ export class EtcdServer {
     return decodeMembershipOutcome(outcome.response!);
   }
 
+  /** The auth mirror is made after the server (it reads through the server's view): set it here. */
+  setAuth(auth: CallerSource): void {
+    this.#auth = auth;
+  }
+
+  /** An auth entry, with `ai` (or no one) as its caller (src/server/auth-server.ts). */
+  proposeAuth(p: AuthProposal, ai: AuthInfo | undefined): Promise<Uint8Array> {
+    return this.#propose(p, ai ?? null);
+  }
+
   // ---- internals ----
 
   /**
@@ -628,7 +653,8 @@ export class EtcdServer {
     }
   }
 
-  async #propose(p: Proposal): Promise<Uint8Array> {
+  /** `caller`: the entry's auth caller; undefined means the caller of the request being served. */
+  async #propose(p: Proposal, caller?: AuthInfo | null): Promise<Uint8Array> {
     this.#checkRunning();
     if (this.#node.isLearnerMember?.() === true) throw new EtcdError('ETCD_ERR_SERVER_NOT_SUPPORTED_FOR_LEARNER');
     const admitted = this.#gate.admit();
@@ -637,7 +663,10 @@ export class EtcdServer {
       this.#checkRunning();
     }
     const id = this.#requestIds.next();
-    const data = etcdserverpb.InternalRaftRequest.encode({ header: { ID: id }, ...p }).finish();
+    // One boolean while auth is disabled (docs/auth.md).
+    const ai = this.#auth?.enabled === true ? (caller === undefined ? this.#auth.caller() : (caller ?? undefined)) : undefined;
+    const header = ai === undefined ? { ID: id } : { ID: id, username: ai.username, authRevision: ai.revision };
+    const data = etcdserverpb.InternalRaftRequest.encode({ header, ...p }).finish();
     if (data.length > this.limits.maxRequestBytes) throw new EtcdError('ETCD_ERR_SERVER_REQUEST_TOO_LARGE');
     this.#checkQuota(p, data.length);
     // Throws (not leader, stopped) before anything below changes.

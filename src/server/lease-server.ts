@@ -23,7 +23,8 @@ export interface LeaseForwarder {
 
 /** What the lease API needs of EtcdServer. */
 export interface LeaseHost {
-  proposeLease(p: LeaseProposal): Promise<Uint8Array>;
+  /** `asMember`: proposed by the member itself (lease expiry), as root while auth is enabled (etcd's WithRoot). */
+  proposeLease(p: LeaseProposal, asMember?: boolean): Promise<Uint8Array>;
   newLeaseId(): LeaseId;
   isLeader(): boolean;
   header(revision: number): etcdserverpb.IResponseHeader;
@@ -63,7 +64,7 @@ export class LeaseServer {
     this.#forwarder = opts.forwarder;
     this.lessor = new Lessor({
       store: opts.store,
-      revoke: (id) => this.#host.proposeLease({ leaseRevoke: { ID: id } }),
+      revoke: (id) => this.#host.proposeLease({ leaseRevoke: { ID: id } }, true),
       ...(opts.now !== undefined ? { now: opts.now } : {}),
       ...(opts.timers !== undefined ? { timers: opts.timers } : {}),
       ...(opts.checkpoints === true

@@ -1,4 +1,6 @@
 /** KvReadView for the main thread: LMDB read transactions on a read-only handle. */
+import { readAuthState } from '../auth/keys.js';
+import type { AuthState } from '../auth/store.js';
 import { LmdbBackend } from '../backend/backend.js';
 import { LmdbKvReader } from '../mvcc/kvstore.js';
 import type { etcdserverpb } from '../proto/pb.js';
@@ -61,6 +63,16 @@ export class LmdbReadView implements KvReadView {
 
   dbSizeInUseBytes(): number {
     return this.#backend.dbSizeInUseBytes();
+  }
+
+  /** The auth store as committed (docs/auth.md). */
+  authState(): AuthState {
+    const txn = this.#backend.beginRead();
+    try {
+      return readAuthState(this.#backend.meta, { transaction: txn });
+    } finally {
+      txn.done();
+    }
   }
 
   alarms(): AlarmMember[] {

@@ -12,7 +12,9 @@ import { listAlarms } from '../backend/alarms.js';
 import { allLeases } from '../apply/lease-records.js';
 import { LmdbReadView } from '../mvcc/kvstore.js';
 import { hashKv } from '../mvcc/hash.js';
-import { etcdBuckets, type EtcdBucketsInput } from '../mvcc/etcd-buckets.js';
+import { etcdBuckets, type EtcdAuthBuckets, type EtcdBucketsInput } from '../mvcc/etcd-buckets.js';
+import { META_AUTH_ENABLED, readAuthState } from '../auth/keys.js';
+import { authpb } from '../proto/pb.js';
 import { BoltWriter } from '../backend/bbolt/writer.js';
 import { EtcdError } from '../errors/errors.js';
 import type { HashKvResult, SnapshotMeta, StoreCopy } from './ports.js';
@@ -50,6 +52,18 @@ function withView<T>(dbPath: string, fn: (view: LmdbReadView, meta: MetaState, b
   }
 }
 
+/** The auth store as etcd's buckets hold it (docs/auth.md "Snapshots"). */
+function authBuckets(backend: LmdbBackend, opts: { transaction?: never } | object): EtcdAuthBuckets {
+  const s = readAuthState(backend.meta, opts);
+  const stored = backend.meta.get(META_AUTH_ENABLED, opts as never) !== undefined;
+  return {
+    enabled: stored ? s.enabled : undefined,
+    revision: s.revision,
+    users: s.users.map((u) => [u.name ?? new Uint8Array(0), authpb.User.encode(u).finish()] as const),
+    roles: s.roles.map((r) => [r.name ?? new Uint8Array(0), authpb.Role.encode(r).finish()] as const),
+  };
+}
+
 /** Meta keys etcd leaves out of its Hash (they differ between members). */
 const HASH_IGNORED_META = new Set(['consistent_index', 'term']);
 
@@ -62,6 +76,7 @@ function bucketsOf(view: LmdbReadView, meta: MetaState, backend: LmdbBackend, m:
     appliedIndex: meta.appliedIndex,
     term: meta.consistentTerm,
     scheduledCompactRev: meta.scheduledCompactRev,
+    auth: authBuckets(backend, view.opts),
   };
   return etcdBuckets(view, input);
 }

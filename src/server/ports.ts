@@ -39,6 +39,10 @@ export interface ApplyOutcome {
   readonly lease?: { readonly id: bigint; readonly ttl: number };
   /** The entry activated or deactivated an alarm (list them again from the store). */
   readonly alarmsChanged?: boolean;
+  /** The entry changed the auth store (reload the mirror: docs/auth.md). */
+  readonly authChanged?: boolean;
+  /** An applied Authenticate: `response` is an AuthenticateResponse with the user name in field 15 (src/auth/simple-token.ts). */
+  readonly authToken?: boolean;
 }
 
 import type { PromisedRevisions } from '../apply/interface.js';

@@ -13,6 +13,9 @@ import { HistoryLoader } from '../mvcc/restore.js';
 import { decodeEtcdKeyValue, parseEtcdRevKey } from '../mvcc/etcd-format.js';
 import { decodeLease } from '../mvcc/etcd-buckets.js';
 import { encodeLeaseRecord, leaseIdKey } from '../apply/lease-records.js';
+import { writeAuthState } from '../auth/keys.js';
+import type { AuthState } from '../auth/store.js';
+import { authpb } from '../proto/pb.js';
 import { layoutOf, writeIdentity } from './data-dir.js';
 import { computeClusterId, computeMemberId } from './identity.js';
 import { bootstrapEntries } from './node/raft-opener.js';
@@ -151,6 +154,30 @@ function clusterMembers(o: RestoreOptions): { memberId: bigint; clusterId: bigin
   return { memberId: computeMemberId(advertised, o.initialClusterToken), clusterId: computeClusterId(members.map((m) => m.id)), members };
 }
 
+/** etcd's auth buckets of a snapshot; malformed records refuse the restore. */
+function readSnapshotAuth(reader: BoltReader, path: string): AuthState {
+  const auth = new Map(reader.hasBucket(Buffer.from('auth')) ? [...reader.entries(Buffer.from('auth'))].map(([k, v]) => [k.toString(), Buffer.from(v)]) : []);
+  const en = auth.get('authEnabled');
+  const rev = auth.get('authRevision');
+  if (rev !== undefined && rev.length !== 8) throw new SnapshotError(`${path}: auth bucket: authRevision is ${rev.length} bytes, not 8`);
+  const decodeAll = <T>(bucket: string, decode: (b: Uint8Array) => T): T[] => {
+    if (!reader.hasBucket(Buffer.from(bucket))) return [];
+    return [...reader.entries(Buffer.from(bucket))].map(([k, v]) => {
+      try {
+        return decode(v);
+      } catch (err) {
+        throw new SnapshotError(`${path}: ${bucket} ${JSON.stringify(k.toString())}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+  };
+  return {
+    enabled: en !== undefined && en.length === 1 && en[0] === 1,
+    revision: rev === undefined ? 1 : Number(rev.readBigUInt64BE(0)),
+    users: decodeAll('authUsers', (b) => authpb.User.decode(b)),
+    roles: decodeAll('authRoles', (b) => authpb.Role.decode(b)),
+  };
+}
+
 /**
  * Restores a snapshot into a new data dir. Refuses a data dir that exists and is not empty; on
  * any failure removes what it created, so nothing is left half-written.
@@ -202,6 +229,9 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
         leaseDb.putSync(leaseIdKey(l.id), encodeLeaseRecord(l.ttl, l.remainingTtl > 0 ? l.remainingTtl : 0));
       }
     });
+    // The auth store (docs/auth.md "Snapshots"): etcd's auth buckets into the meta keys.
+    const authState = readSnapshotAuth(reader, o.snapshotPath);
+    backend.write(() => writeAuthState(backend!.meta, authState));
     const leasesRestored = leases.length;
     const alarmsSkipped = [...reader.entries(Buffer.from('alarm'))].length;
     const entries = loader.count;

@@ -13,7 +13,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['api'], // RPC layer: gRPC services, HTTP routes, the transport; declares the interfaces it consumes
   ['server'], // request lifecycle, the consensus seam (server/node), the apply loop
   ['config', 'threads', 'apply'], // configuration; thread boundaries; the applier chain
-  ['mvcc', 'wal', 'raft'], // storage and the pure consensus core
+  ['mvcc', 'wal', 'raft', 'auth'], // storage, the pure consensus core, the auth store
   ['backend'], // LMDB
   ['proto', 'pb', 'errors', 'raftpb', 'util'], // contracts at the bottom
 ];

@@ -31,6 +31,7 @@ import (
 )
 
 type options struct {
+	user         string
 	endpoints    []string
 	op           string
 	consistency  string
@@ -98,6 +99,7 @@ func parseFlags() options {
 	flag.Var(durationFlag{&o.warmup}, "warmup", "unmeasured load before the measurement")
 	flag.Var(durationFlag{&o.timeout}, "timeout", "timeout per request")
 	var serverPids string
+	flag.StringVar(&o.user, "user", "", "name:password; every connection authenticates (etcd auth) and sends its token (docs/auth.md)")
 	flag.StringVar(&serverPids, "server-pid", "", "comma-separated pids whose CPU (utime+stime of all threads, /proc/<pid>/stat) over the measured interval is reported as server_cpu_s")
 	flag.Parse()
 	for _, p := range strings.Split(serverPids, ",") {
@@ -208,11 +210,19 @@ func newClients(o options) ([]*clientv3.Client, error) {
 	lc.ErrorOutputPaths = []string{"stderr"}
 	var cs []*clientv3.Client
 	for i := 0; i < o.conns; i++ {
-		c, err := clientv3.New(clientv3.Config{
+		cfg := clientv3.Config{
 			Endpoints:   o.endpoints,
 			DialTimeout: 10 * time.Second,
 			LogConfig:   &lc,
-		})
+		}
+		if o.user != "" {
+			name, password, found := strings.Cut(o.user, ":")
+			if !found {
+				return nil, fmt.Errorf("--user %q: want name:password", o.user)
+			}
+			cfg.Username, cfg.Password = name, password
+		}
+		c, err := clientv3.New(cfg)
 		if err != nil {
 			for _, c := range cs {
 				c.Close()

@@ -13,6 +13,7 @@ import protobuf from 'protobufjs';
 import '../../proto/pb-runtime.js';
 import { EtcdError, GrpcStatus } from '../../errors/errors.js';
 import type { UnaryMethodSpec } from '../v3rpc/method.js';
+import type { CallContext } from '../grpc/types.js';
 import type { HttpRouter } from './router.js';
 import { messageToJson, restoreLongs } from './proto-json.js';
 import { quoteBigIntegers } from './json-bigint.js';
@@ -40,6 +41,23 @@ const ROUTES: Readonly<Record<string, string>> = {
   '/v3/election/proclaim': '/v3electionpb.Election/Proclaim',
   '/v3/election/leader': '/v3electionpb.Election/Leader',
   '/v3/election/resign': '/v3electionpb.Election/Resign',
+  '/v3/auth/enable': '/etcdserverpb.Auth/AuthEnable',
+  '/v3/auth/disable': '/etcdserverpb.Auth/AuthDisable',
+  '/v3/auth/status': '/etcdserverpb.Auth/AuthStatus',
+  '/v3/auth/authenticate': '/etcdserverpb.Auth/Authenticate',
+  '/v3/auth/user/add': '/etcdserverpb.Auth/UserAdd',
+  '/v3/auth/user/get': '/etcdserverpb.Auth/UserGet',
+  '/v3/auth/user/list': '/etcdserverpb.Auth/UserList',
+  '/v3/auth/user/delete': '/etcdserverpb.Auth/UserDelete',
+  '/v3/auth/user/changepw': '/etcdserverpb.Auth/UserChangePassword',
+  '/v3/auth/user/grant': '/etcdserverpb.Auth/UserGrantRole',
+  '/v3/auth/user/revoke': '/etcdserverpb.Auth/UserRevokeRole',
+  '/v3/auth/role/add': '/etcdserverpb.Auth/RoleAdd',
+  '/v3/auth/role/get': '/etcdserverpb.Auth/RoleGet',
+  '/v3/auth/role/list': '/etcdserverpb.Auth/RoleList',
+  '/v3/auth/role/delete': '/etcdserverpb.Auth/RoleDelete',
+  '/v3/auth/role/grant': '/etcdserverpb.Auth/RoleGrantPermission',
+  '/v3/auth/role/revoke': '/etcdserverpb.Auth/RoleRevokePermission',
 };
 
 /**
@@ -113,6 +131,24 @@ export function registerGateway(router: HttpRouter, methods: readonly UnaryMetho
   }
 }
 
+type GatewayHandler = (req: unknown, ctx: CallContext) => unknown;
+
+/**
+ * The call context of a gateway request: the `Authorization` header is the auth token (etcd's
+ * gateway passes it as the `authorization` metadata; a "Bearer " prefix is dropped by the auth
+ * gate), and the call is marked as the gateway's, so a client certificate's CN never names the
+ * user (etcd's grpcgateway-accept check).
+ */
+function gatewayContext(req: import('node:http').IncomingMessage, path: string): CallContext {
+  const auth = req.headers.authorization;
+  return {
+    metadata: (key) => (key === 'authorization' ? auth : key === 'grpcgateway-accept' ? 'application/json' : undefined),
+    deadline: undefined,
+    signal: new AbortController().signal,
+    path,
+  };
+}
+
 async function serve(route: Route, req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, opts: GatewayOptions): Promise<void> {
   try {
     const body = await readBody(req, opts.maxBodyBytes);
@@ -134,7 +170,7 @@ async function serve(route: Route, req: import('node:http').IncomingMessage, res
     } catch (err) {
       throw new GatewayError(GrpcStatus.INVALID_ARGUMENT, err instanceof Error ? err.message : String(err));
     }
-    const out = route.method.encode(await route.method.handler(route.method.decode(bytes)));
+    const out = route.method.encode(await (route.method.handler as GatewayHandler)(route.method.decode(bytes), gatewayContext(req, route.method.path)));
     if (route.stream) {
       const text = `${JSON.stringify({ result: messageToJson(route.response, out) })}\n`;
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });

@@ -18,6 +18,11 @@ const PROTO_ROOT = fileURLToPath(new URL('../../../../proto/', import.meta.url))
 export interface WatchGatewayOptions {
   /** Largest request body text kept while waiting for a complete JSON object. */
   readonly maxBodyBytes: number;
+  /**
+   * The auth check of a create (docs/auth.md): the encoded WatchResponse that refuses it, or
+   * undefined to let it through. `authorization` is the request's Authorization header (the token).
+   */
+  readonly refuseCreate?: (create: etcdserverpb.IWatchCreateRequest, authorization: string | undefined) => Uint8Array | undefined;
 }
 
 export function registerWatchGateway(router: HttpRouter, watchable: Watchable, opts: WatchGatewayOptions): void {
@@ -40,11 +45,12 @@ function serveWatch(
   opts: WatchGatewayOptions,
 ): void {
   res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
-  const handle = watchable.openStream((bytes) => {
+  const send = (bytes: Uint8Array): boolean => {
     if (res.destroyed) return false;
     const obj = resType.toObject(resType.decode(bytes), { longs: String, enums: String, bytes: String, defaults: false });
     return res.write(JSON.stringify({ result: obj }) + '\n');
-  });
+  };
+  const handle = watchable.openStream(send);
   let chain: Promise<void> = Promise.resolve();
   const fail = (message: string): void => {
     if (!res.destroyed) res.end(JSON.stringify({ error: { grpc_code: 3, http_code: 400, message, http_status: 'Bad Request' } }) + '\n');
@@ -70,7 +76,9 @@ function serveWatch(
       }
       if (wr.createRequest != null) {
         const c = wr.createRequest;
-        chain = chain.then(() => handle.create(c));
+        const refusal = opts.refuseCreate?.(c, req.headers.authorization);
+        if (refusal !== undefined) chain = chain.then(() => void send(refusal));
+        else chain = chain.then(() => handle.create(c));
       } else if (wr.cancelRequest != null) {
         const id = Number(wr.cancelRequest.watchId ?? 0);
         chain = chain.then(() => handle.cancel(id));

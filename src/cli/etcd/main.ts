@@ -16,6 +16,7 @@ import { registerHealthService } from '../../api/grpc/health-service.js';
 import { HttpRouter } from '../../api/http/router.js';
 import { registerHealthRoutes, registerVersionRoute, type HealthServer } from '../../api/http/health.js';
 import { kvMethods } from '../../api/v3rpc/kv.js';
+import { authMethods, gatewayWatchRefusal, withAuth, withAuthStream } from '../../api/v3rpc/auth.js';
 import { maintenanceMethods, maintenanceStreams } from '../../api/v3rpc/maintenance.js';
 import { clusterMethods } from '../../api/v3rpc/cluster.js';
 import { withRequireLeader } from '../../api/v3rpc/require-leader.js';
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
       else if (!stopping) logger.warn('failed to publish local member to cluster through raft', { 'local-member-id': idToHex(server.identity.memberId) });
     });
   }
-  const unary = withRequireLeader(
+  const unary = withAuth(withRequireLeader(
     [
       ...kvMethods(server, { maxTxnOps: cfg.maxTxnOps }),
       ...maintenanceMethods(server),
@@ -157,15 +158,20 @@ async function main(): Promise<void> {
       ...leaseMethods(member.leases),
       ...lockMethods(member.concurrency),
       ...electionMethods(member.concurrency),
+      ...authMethods(member.auth),
     ],
     () => server.hasLeader(),
-  );
+  ), member.auth);
   for (const m of unary) transport.addUnary(m);
-  for (const m of maintenanceStreams(server)) transport.addStream(m);
+  for (const m of maintenanceStreams(server)) transport.addStream(withAuthStream(m, member.auth));
   registerHealthService(transport);
   // hasleader=true watches end a few election timeouts after this member lost its leader.
   const leaderMonitor = new LeaderMonitor(() => server.hasLeader(), cfg.electionTimeout);
-  transport.addStream(watchMethod(member.watchHub, { hasLeader: () => server.hasLeader(), onLeaderLost: (l) => leaderMonitor.onLeaderLost(l) }));
+  transport.addStream(withAuthStream(
+    watchMethod(member.watchHub, { hasLeader: () => server.hasLeader(), onLeaderLost: (l) => leaderMonitor.onLeaderLost(l) }),
+    member.auth,
+    () => server.header(server.currentRevision()),
+  ));
   transport.addStream(leaseKeepAliveStream(member.leases));
   transport.addStream(electionObserve(member.concurrency));
 
@@ -197,7 +203,10 @@ async function main(): Promise<void> {
   registerMetricsRoute(metricsRouter, metrics);
   if (cfg.enableGrpcGateway) {
     registerGateway(router, [...unary, leaseKeepAliveUnary(member.leases)], { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
-    registerWatchGateway(router, member.watchHub, { maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES) });
+    registerWatchGateway(router, member.watchHub, {
+      maxBodyBytes: 2 * (cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES),
+      refuseCreate: gatewayWatchRefusal(member.auth, () => server.header(server.currentRevision())),
+    });
   }
   const [major, minor] = cfg.emulatedEtcdVersion.split('.');
   registerVersionRoute(router, { etcdserver: cfg.emulatedEtcdVersion, etcdcluster: `${major}.${minor}.0` });

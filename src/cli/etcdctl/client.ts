@@ -4,6 +4,7 @@
  * the connection up to its deadline (as etcdctl's calls wait under --command-timeout), so an
  * unreachable endpoint ends in DeadlineExceeded, which etcdctl shows as "context deadline exceeded".
  */
+import { etcdserverpb } from '../../proto/pb.js';
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { codeByMessage } from '../../errors/errors.js';
@@ -48,6 +49,8 @@ export interface ClientOptions {
   /** host:port, or a URL (http:// or https://). */
   endpoint: string;
   tls?: TlsOptions;
+  /** --user / --password: the client authenticates before its first call and sends the token. */
+  credentials?: { name: string; password: string };
 }
 
 const identity = (b: Buffer): Uint8Array => b;
@@ -62,8 +65,13 @@ export function endpointAddress(ep: string): { address: string; secure: boolean 
 
 export class EtcdClient {
   private readonly client: grpc.Client;
+  private readonly credentials: ClientOptions['credentials'];
+  /** The auth token once authenticated (none when the server has auth disabled). */
+  private token: string | undefined;
+  private login: Promise<void> | undefined;
 
   constructor(opts: ClientOptions) {
+    this.credentials = opts.credentials;
     const { address, secure } = endpointAddress(opts.endpoint);
     const tls = opts.tls ?? {};
     const useTls = secure || tls.cacert !== undefined || tls.cert !== undefined;
@@ -84,14 +92,46 @@ export class EtcdClient {
 
   /** Wait for the channel, then make one unary call; rejects with RpcError. */
   async unary<T>(path: string, request: Uint8Array, schema: MessageSchema, deadline: Date): Promise<Decoded<T>> {
+    return decodeAs<T>(schema, await this.unaryRaw(path, request, deadline));
+  }
+
+  /** One unary call, the response as bytes (commands that decode with the generated messages). */
+  async unaryRaw(path: string, request: Uint8Array, deadline: Date): Promise<Uint8Array> {
     await this.ready(deadline);
-    const raw = await new Promise<Uint8Array>((resolve, reject) => {
+    if (this.credentials !== undefined && path !== RPC.authenticate) await this.authenticate(deadline);
+    return this.call(path, request, deadline);
+  }
+
+  /** clientv3's getToken: Authenticate once; "authentication is not enabled" means no token is needed. */
+  private authenticate(deadline: Date): Promise<void> {
+    this.login ??= (async () => {
+      const { name, password } = this.credentials!;
+      try {
+        const raw = await this.call(RPC.authenticate, etcdserverpb.AuthenticateRequest.encode({ name, password }).finish(), deadline);
+        this.token = etcdserverpb.AuthenticateResponse.decode(raw).token;
+      } catch (err) {
+        if (err instanceof RpcError && err.message === 'etcdserver: authentication is not enabled') return;
+        this.login = undefined;
+        throw err;
+      }
+    })();
+    return this.login;
+  }
+
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.token !== undefined) md.set('token', this.token);
+    return md;
+  }
+
+  private call(path: string, request: Uint8Array, deadline: Date): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
       this.client.makeUnaryRequest<Uint8Array, Uint8Array>(
         path,
         toBuffer,
         identity,
         request,
-        new grpc.Metadata(),
+        this.metadata(),
         { deadline },
         (err, value) => {
           if (err) reject(new RpcError(err.code, err.details));
@@ -99,14 +139,14 @@ export class EtcdClient {
         },
       );
     });
-    return decodeAs<T>(schema, raw);
   }
 
   /** Open a bidi stream, send one request, take the first response, end the stream. */
   async streamOnce<T>(path: string, request: Uint8Array, schema: MessageSchema, deadline: Date): Promise<Decoded<T>> {
     await this.ready(deadline);
+    if (this.credentials !== undefined) await this.authenticate(deadline);
     const raw = await new Promise<Uint8Array>((resolve, reject) => {
-      const call = this.client.makeBidiStreamRequest<Uint8Array, Uint8Array>(path, toBuffer, identity, new grpc.Metadata(), { deadline });
+      const call = this.client.makeBidiStreamRequest<Uint8Array, Uint8Array>(path, toBuffer, identity, this.metadata(), { deadline });
       let done = false;
       call.on('data', (d: Uint8Array) => {
         if (done) return;
@@ -142,7 +182,8 @@ export class EtcdClient {
   ): Promise<void> {
     // no deadline on streams; a day (grpc-js timers are 32-bit) stands in for "none"
     await this.ready(new Date(Date.now() + 86400_000));
-    const md = new grpc.Metadata();
+    if (this.credentials !== undefined) await this.authenticate(new Date(Date.now() + 30_000));
+    const md = this.metadata();
     for (const [k, v] of Object.entries(metadata)) md.set(k, v);
     await new Promise<void>((resolve, reject) => {
       const call = this.client.makeBidiStreamRequest<Uint8Array, Uint8Array>(path, toBuffer, identity, md);
@@ -207,4 +248,5 @@ export const RPC = {
   leaseTimeToLive: '/etcdserverpb.Lease/LeaseTimeToLive',
   leaseLeases: '/etcdserverpb.Lease/LeaseLeases',
   watch: '/etcdserverpb.Watch/Watch',
+  authenticate: '/etcdserverpb.Auth/Authenticate',
 } as const;

@@ -62,6 +62,8 @@ export interface GlobalOptions {
   cert?: string;
   key?: string;
   insecureSkipVerify: boolean;
+  /** --user name[:password] and --password. */
+  credentials?: { name: string; password: string };
 }
 
 export function globalOptions(flags: ParsedFlags): GlobalOptions {
@@ -81,6 +83,17 @@ export function globalOptions(flags: ParsedFlags): GlobalOptions {
   if (cacert !== undefined) opts.cacert = cacert;
   if (cert !== undefined) opts.cert = cert;
   if (key !== undefined) opts.key = key;
+  const user = str('user');
+  if (user !== undefined) {
+    const password = str('password');
+    const colon = user.indexOf(':');
+    // etcdctl 3.4: --password means the whole --user is the name; else name:password (no prompt here).
+    if (password !== undefined) opts.credentials = { name: user, password };
+    else if (colon >= 0) opts.credentials = { name: user.slice(0, colon), password: user.slice(colon + 1) };
+    else throw new CliExit(ExitCode.BadArgs, 'password is required: give --user name:password or --password (no prompt in this etcdctl)');
+  } else if (str('password') !== undefined) {
+    throw new CliExit(ExitCode.BadArgs, 'username is empty');
+  }
   return opts;
 }
 
@@ -121,7 +134,7 @@ export class Context {
     if (this.global.cacert !== undefined) tls.cacert = this.global.cacert;
     if (this.global.cert !== undefined) tls.cert = this.global.cert;
     if (this.global.key !== undefined) tls.key = this.global.key;
-    const c = new EtcdClient({ endpoint, tls });
+    const c = new EtcdClient({ endpoint, tls, ...(this.global.credentials !== undefined ? { credentials: this.global.credentials } : {}) });
     this.clients.push(c);
     return c;
   }

@@ -260,7 +260,7 @@ describe('entries', () => {
   test('a request type the applier does not handle is answered with an error; later entries apply', async () => {
     const h = new Harness();
     h.put('a', '1');
-    const unsupported = h.entry({ authEnable: {} }); // auth is not applied yet (leases are: lease-apply.test.ts)
+    const unsupported = h.entry({}); // a request with no operation set (an entry from a newer version)
     const good = h.entry({ put: { key: b('b'), value: b('2') } });
     const rs = h.applier.applyEntries([unsupported, good]);
     assert.equal(rs[0]!.errorCode, ERR_APPLY_UNSUPPORTED);

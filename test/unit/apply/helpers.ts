@@ -48,7 +48,7 @@ export class Harness {
 
   entry(req: etcdserverpb.InternalRaftRequest.$Properties): Entry {
     const id = this.nextId++;
-    const data = etcdserverpb.InternalRaftRequest.encode({ ...req, header: { ID: id } }).finish();
+    const data = etcdserverpb.InternalRaftRequest.encode({ ...req, header: { ...req.header, ID: id } }).finish();
     return { term: 1, index: this.nextIndex++, type: EntryType.Normal, data };
   }
 

@@ -1,5 +1,12 @@
 /** Every command, by path. */
 import type { CommandSpec } from '../command.js';
+import { authDisableCommand, authEnableCommand } from './auth.js';
+import {
+  roleAddCommand, roleDeleteCommand, roleGetCommand, roleGrantPermissionCommand, roleListCommand, roleRevokePermissionCommand,
+} from './role.js';
+import {
+  userAddCommand, userDeleteCommand, userGetCommand, userGrantRoleCommand, userListCommand, userPasswdCommand, userRevokeRoleCommand,
+} from './user.js';
 import { compactionCommand } from './compaction.js';
 import { delCommand } from './del.js';
 import { endpointHealthCommand } from './endpoint-health.js';
@@ -17,6 +24,8 @@ import { versionCommand } from './version.js';
 import { watchCommand } from './watch.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
+  authDisableCommand,
+  authEnableCommand,
   compactionCommand,
   delCommand,
   endpointHealthCommand,
@@ -29,7 +38,20 @@ export const COMMANDS: readonly CommandSpec[] = [
   leaseTimeToLiveCommand,
   memberListCommand,
   putCommand,
+  roleAddCommand,
+  roleDeleteCommand,
+  roleGetCommand,
+  roleGrantPermissionCommand,
+  roleListCommand,
+  roleRevokePermissionCommand,
   txnCommand,
+  userAddCommand,
+  userDeleteCommand,
+  userGetCommand,
+  userGrantRoleCommand,
+  userListCommand,
+  userPasswdCommand,
+  userRevokeRoleCommand,
   versionCommand,
   watchCommand,
 ];
@@ -37,8 +59,11 @@ export const COMMANDS: readonly CommandSpec[] = [
 /** Parent commands (no action of their own). */
 export const GROUPS: Readonly<Record<string, string>> = {
   endpoint: 'Endpoint related commands',
+  auth: 'Enable or disable authentication',
   lease: 'Lease related commands',
   member: 'Membership related commands',
+  role: 'Role related commands',
+  user: 'User related commands',
 };
 
 /**
@@ -52,9 +77,7 @@ export const ETCDCTL_TOP_LEVEL = [
 
 /** etcdctl 3.4's commands this etcdctl does not have yet: answered with a clear error, not a usage text. */
 export const NOT_IMPLEMENTED: readonly string[] = [
-  'alarm', 'alarm disarm', 'alarm list', 'auth', 'auth enable', 'auth disable', 'check', 'check perf', 'check datascale',
+  'alarm', 'alarm disarm', 'alarm list', 'check', 'check perf', 'check datascale',
   'defrag', 'elect', 'endpoint hashkv', 'lock', 'make-mirror', 'member add', 'member remove', 'member update',
-  'member promote', 'migrate', 'move-leader', 'role', 'role add', 'role delete', 'role get', 'role list',
-  'role grant-permission', 'role revoke-permission', 'snapshot', 'snapshot save', 'snapshot restore', 'snapshot status',
-  'user', 'user add', 'user delete', 'user get', 'user list', 'user passwd', 'user grant-role', 'user revoke-role',
+  'member promote', 'migrate', 'move-leader', 'snapshot', 'snapshot save', 'snapshot restore', 'snapshot status',
 ];

@@ -7,6 +7,7 @@
  * Per call we allocate this object, the reader, the response frame and (only when the
  * client sets a deadline or a handler reads ctx.signal) a timer and an AbortController.
  */
+import { CallInbox, HALF_CLOSE } from './call-inbox.js';
 import type { Http2Session, ServerHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders, ServerStreamResponseOptions } from 'node:http2';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { CallContext, ServerStream, StreamMethod, UnaryMethod } from './types.js';
@@ -45,7 +46,6 @@ function ignoreError(): void {}
 const MAX_TIMER_MS = 0x7fffffff;
 
 /** Queued in place of a message to mark the client's half-close. */
-const HALF_CLOSE: unique symbol = Symbol('half-close');
 
 /** Answer a trailers-only error on a stream nobody else handles (unknown path, bad content-type). */
 export function respondError(stream: ServerHttp2Stream, code: GrpcStatus, message: string): void {
@@ -276,13 +276,11 @@ export class Http2UnaryCall<Req, Res> extends Http2Call implements MessageSink {
 /** A server-streaming or bidi call: the ServerStream a StreamMethod handler drives. */
 export class Http2StreamCall<Req, Res> extends Http2Call implements ServerStream<Req, Res> {
   private readonly method: StreamMethod<Req, Res>;
-  private messageFn: ((req: Req) => void) | undefined;
-  private halfCloseFn: (() => void) | undefined;
   private closeFn: (() => void) | undefined;
   private drainFn: (() => void) | undefined;
-  /** Messages (or HALF_CLOSE) that arrived before the handler subscribed to them. */
-  private early: Array<Req | typeof HALF_CLOSE> | undefined;
   private closeFired = false;
+  /** Messages and the half-close, held until the handler subscribes (call-inbox.ts). */
+  private readonly inbox = new CallInbox<Req>(() => this.done, (err) => this.end(err));
   /** ServerStream already has an onMessage (for handlers), so frames arrive through this. */
   private readonly sink: MessageSink = { onMessage: (compressed, body) => this.onFrame(compressed, body) };
 
@@ -292,7 +290,7 @@ export class Http2StreamCall<Req, Res> extends Http2Call implements ServerStream
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     // A cancelling client may half-close just before its RST_STREAM (grpc-js does): wait a
     // turn so the handler sees a cancel, not a half-close followed by a cancel.
-    stream.on('end', () => setImmediate(() => (stream.aborted ? this.onStreamClosed() : this.deliver(HALF_CLOSE))));
+    stream.on('end', () => setImmediate(() => (stream.aborted ? this.onStreamClosed() : this.inbox.deliver(HALF_CLOSE))));
     stream.on('drain', () => this.drainFn?.());
   }
 
@@ -309,12 +307,10 @@ export class Http2StreamCall<Req, Res> extends Http2Call implements ServerStream
   }
 
   onMessage(fn: (req: Req) => void): void {
-    this.messageFn = fn;
-    this.flushEarly();
+    this.inbox.onMessage(fn);
   }
   onHalfClose(fn: () => void): void {
-    this.halfCloseFn = fn;
-    this.flushEarly();
+    this.inbox.onHalfClose(fn);
   }
   onClose(fn: () => void): void {
     this.closeFn = fn;
@@ -384,34 +380,6 @@ export class Http2StreamCall<Req, Res> extends Http2Call implements ServerStream
       this.end(e);
       return;
     }
-    this.deliver(req);
-  }
-
-  private deliver(item: Req | typeof HALF_CLOSE): void {
-    if (this.done) return;
-    if (this.early !== undefined || (item === HALF_CLOSE ? this.halfCloseFn : this.messageFn) === undefined) {
-      (this.early ??= []).push(item);
-      return;
-    }
-    this.dispatch(item);
-  }
-
-  private dispatch(item: Req | typeof HALF_CLOSE): void {
-    try {
-      if (item === HALF_CLOSE) this.halfCloseFn!();
-      else this.messageFn!(item);
-    } catch (err) {
-      this.end(err);
-    }
-  }
-
-  private flushEarly(): void {
-    while (this.early !== undefined && this.early.length > 0 && !this.done) {
-      const item = this.early[0]!;
-      if ((item === HALF_CLOSE ? this.halfCloseFn : this.messageFn) === undefined) return;
-      this.early.shift();
-      this.dispatch(item);
-    }
-    if (this.early?.length === 0) this.early = undefined;
+    this.inbox.deliver(req);
   }
 }

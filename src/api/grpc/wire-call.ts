@@ -8,6 +8,7 @@
  * with the connection's batch). A timer only when the client sent grpc-timeout; an
  * AbortController only when a handler reads ctx.signal.
  */
+import { CallInbox, HALF_CLOSE } from './call-inbox.js';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { HeaderField } from './hpack.js';
 import type { CallContext, ServerStream, StreamMethod, UnaryMethod } from './types.js';
@@ -36,7 +37,6 @@ export interface WireCallEnv {
 /** The longest delay setTimeout honours. */
 const MAX_TIMER_MS = 0x7fffffff;
 /** Queued in place of a message to mark the client's half-close. */
-const HALF_CLOSE: unique symbol = Symbol('half-close');
 
 /** The first value of a header in a decoded block. */
 export function headerValue(fields: readonly HeaderField[], name: string): string | undefined {
@@ -243,12 +243,11 @@ export class WireUnaryCall<Req, Res> extends WireCall implements MessageSink {
 /** A server-streaming or bidi call: the ServerStream a StreamMethod handler drives. */
 export class WireStreamCall<Req, Res> extends WireCall implements ServerStream<Req, Res> {
   private readonly method: StreamMethod<Req, Res>;
-  private messageFn: ((req: Req) => void) | undefined;
-  private halfCloseFn: (() => void) | undefined;
   private closeFn: (() => void) | undefined;
   private drainFn: (() => void) | undefined;
-  private early: Array<Req | typeof HALF_CLOSE> | undefined;
   private closeFired = false;
+  /** Messages and the half-close, held until the handler subscribes (call-inbox.ts). */
+  private readonly inbox = new CallInbox<Req>(() => this.done, (err) => this.end(err));
   private readonly sink: MessageSink = { onMessage: (compressed, body) => this.onFrame(compressed, body) };
 
   constructor(env: WireCallEnv, conn: WireConnection, id: number, method: StreamMethod<Req, Res>, fields: HeaderField[]) {
@@ -269,12 +268,10 @@ export class WireStreamCall<Req, Res> extends WireCall implements ServerStream<R
   }
 
   onMessage(fn: (req: Req) => void): void {
-    this.messageFn = fn;
-    this.flushEarly();
+    this.inbox.onMessage(fn);
   }
   onHalfClose(fn: () => void): void {
-    this.halfCloseFn = fn;
-    this.flushEarly();
+    this.inbox.onHalfClose(fn);
   }
   onClose(fn: () => void): void {
     this.closeFn = fn;
@@ -337,7 +334,7 @@ export class WireStreamCall<Req, Res> extends WireCall implements ServerStream<R
   onRemoteEnd(): void {
     // A cancelling client may half-close just before its RST_STREAM (grpc-js does): wait a
     // turn so the handler sees a cancel, not a half-close followed by a cancel.
-    setImmediate(() => this.deliver(HALF_CLOSE));
+    setImmediate(() => this.inbox.deliver(HALF_CLOSE));
   }
 
   private fireClose(): void {
@@ -359,34 +356,6 @@ export class WireStreamCall<Req, Res> extends WireCall implements ServerStream<R
       this.end(e);
       return;
     }
-    this.deliver(req);
-  }
-
-  private deliver(item: Req | typeof HALF_CLOSE): void {
-    if (this.done) return;
-    if (this.early !== undefined || (item === HALF_CLOSE ? this.halfCloseFn : this.messageFn) === undefined) {
-      (this.early ??= []).push(item);
-      return;
-    }
-    this.dispatch(item);
-  }
-
-  private dispatch(item: Req | typeof HALF_CLOSE): void {
-    try {
-      if (item === HALF_CLOSE) this.halfCloseFn!();
-      else this.messageFn!(item);
-    } catch (err) {
-      this.end(err);
-    }
-  }
-
-  private flushEarly(): void {
-    while (this.early !== undefined && this.early.length > 0 && !this.done) {
-      const item = this.early[0]!;
-      if ((item === HALF_CLOSE ? this.halfCloseFn : this.messageFn) === undefined) return;
-      this.early.shift();
-      this.dispatch(item);
-    }
-    if (this.early?.length === 0) this.early = undefined;
+    this.inbox.deliver(req);
   }
 }

@@ -8,7 +8,8 @@
  * A DATA frame may carry part of a message or several messages; MessageReader
  * reassembles them. The common case, one whole message in one chunk, copies nothing.
  */
-import { messageTooLarge, GrpcStatusError } from './status.js';
+import { gunzipSync, inflateSync } from 'node:zlib';
+import { messageTooLarge, GrpcStatus, GrpcStatusError, unmarshalError } from './status.js';
 
 export const FRAME_HEADER_BYTES = 5;
 
@@ -84,4 +85,47 @@ export function encodeFrame(body: Uint8Array): Buffer {
   out.writeUInt32BE(body.length, 1);
   out.set(body, FRAME_HEADER_BYTES);
   return out;
+}
+
+/**
+ * One received message as a request (both server transports): decompressed per the call's
+ * grpc-encoding when flagged compressed, then decoded. Failures are status errors with
+ * grpc-go's texts (an unknown encoding, a message over maxRecvBytes once decompressed, bytes
+ * that do not decode).
+ */
+export function decodeGrpcMessage<T>(decode: (b: Uint8Array) => T, compressed: boolean, body: Buffer, encoding: string | undefined, maxRecvBytes: number): T {
+  const bytes = compressed ? decompress(body, encoding, maxRecvBytes) : body;
+  try {
+    return decode(bytes);
+  } catch (err) {
+    throw unmarshalError(err);
+  }
+}
+
+function decompress(body: Buffer, encoding: string | undefined, maxRecvBytes: number): Buffer {
+  let out: Buffer;
+  if (encoding === 'gzip') out = gunzipSync(body, { maxOutputLength: maxRecvBytes + 1 });
+  else if (encoding === 'deflate') out = inflateSync(body, { maxOutputLength: maxRecvBytes + 1 });
+  else {
+    throw new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, `grpc: Decompressor is not installed for grpc-encoding "${encoding ?? 'identity'}"`);
+  }
+  if (out.length > maxRecvBytes) {
+    throw new GrpcStatusError(
+      GrpcStatus.RESOURCE_EXHAUSTED,
+      `grpc: received message after decompression larger than max (${out.length} vs. ${maxRecvBytes})`,
+    );
+  }
+  return out;
+}
+
+/**
+ * A unary call's request once the client half-closed: undefined when it was exactly one whole
+ * message, else the status grpc-go answers (none, several, or one cut short).
+ */
+export function unaryRequestError(messages: number, partial: boolean): GrpcStatusError | undefined {
+  if (messages === 1 && !partial) return undefined;
+  return new GrpcStatusError(
+    GrpcStatus.INTERNAL,
+    messages === 0 ? 'grpc: error unmarshalling request: EOF' : 'grpc: client streaming protocol violation: want one message',
+  );
 }

@@ -9,9 +9,8 @@
  */
 import { CallInbox, HALF_CLOSE } from './call-inbox.js';
 import type { Http2Session, ServerHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders, ServerStreamResponseOptions } from 'node:http2';
-import { gunzipSync, inflateSync } from 'node:zlib';
 import type { CallContext, ServerStream, StreamMethod, UnaryMethod } from './types.js';
-import { MessageReader, encodeFrame, type MessageSink } from './framing.js';
+import { MessageReader, decodeGrpcMessage, encodeFrame, unaryRequestError, type MessageSink } from './framing.js';
 import {
   GrpcStatus,
   GrpcStatusError,
@@ -19,7 +18,6 @@ import {
   encodeGrpcMessage,
   parseGrpcTimeoutMs,
   toStatus,
-  unmarshalError,
 } from './status.js';
 
 /** What a call needs from its transport: limits and the error log. */
@@ -56,26 +54,6 @@ export function respondError(stream: ServerHttp2Stream, code: GrpcStatus, messag
     RESPOND_END,
   );
   stream.resume(); // discard whatever the client still sends
-}
-
-/** Decompress a message flagged compressed, per the call's grpc-encoding. */
-function decompress(body: Buffer, encoding: string | undefined, maxRecvBytes: number): Buffer {
-  let out: Buffer;
-  if (encoding === 'gzip') out = gunzipSync(body, { maxOutputLength: maxRecvBytes + 1 });
-  else if (encoding === 'deflate') out = inflateSync(body, { maxOutputLength: maxRecvBytes + 1 });
-  else {
-    throw new GrpcStatusError(
-      GrpcStatus.UNIMPLEMENTED,
-      `grpc: Decompressor is not installed for grpc-encoding "${encoding ?? 'identity'}"`,
-    );
-  }
-  if (out.length > maxRecvBytes) {
-    throw new GrpcStatusError(
-      GrpcStatus.RESOURCE_EXHAUSTED,
-      `grpc: received message after decompression larger than max (${out.length} vs. ${maxRecvBytes})`,
-    );
-  }
-  return out;
 }
 
 /** State shared by unary and streaming calls: context, deadline, cancellation. */
@@ -128,14 +106,8 @@ abstract class Http2Call implements CallContext {
 
   /** Turn the body of one received message into a request, or throw a status error. */
   protected decodeMessage<T>(decode: (b: Uint8Array) => T, compressed: boolean, body: Buffer): T {
-    const bytes = compressed
-      ? decompress(body, this.headers['grpc-encoding'] as string | undefined, this.env.maxRecvBytes)
-      : body;
-    try {
-      return decode(bytes);
-    } catch (err) {
-      throw unmarshalError(err);
-    }
+    // The encoding header is looked up only for a compressed message (a hot path otherwise).
+    return decodeGrpcMessage(decode, compressed, body, compressed ? this.headers['grpc-encoding'] as string | undefined : undefined, this.env.maxRecvBytes);
   }
 
   /**
@@ -218,13 +190,9 @@ export class Http2UnaryCall<Req, Res> extends Http2Call implements MessageSink {
       this.onStreamClosed(); // the client reset the stream: a cancel, not a half-close
       return;
     }
-    if (this.count !== 1 || this.reader.partial) {
-      this.sendError(
-        new GrpcStatusError(
-          GrpcStatus.INTERNAL,
-          this.count === 0 ? 'grpc: error unmarshalling request: EOF' : 'grpc: client streaming protocol violation: want one message',
-        ),
-      );
+    const invalid = unaryRequestError(this.count, this.reader.partial);
+    if (invalid !== undefined) {
+      this.sendError(invalid);
       return;
     }
     let res: Promise<Res> | Res;

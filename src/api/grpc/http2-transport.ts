@@ -22,6 +22,7 @@ import type {
 import { DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_RECV_BYTES } from './types.js';
 import { Http2StreamCall, Http2UnaryCall, respondError, type CallEnv } from './http2-call.js';
 import { unimplementedError } from './etcd-services.js';
+import { MethodTable } from './method-table.js';
 import { GrpcStatus } from './status.js';
 
 /**
@@ -51,16 +52,13 @@ const MAX_SESSION_MEMORY_MB = 64;
 const STREAM_RESET_BURST = 100_000;
 const STREAM_RESET_RATE = 10_000;
 
-type AnyUnary = UnaryMethod<unknown, unknown>;
-type AnyStream = StreamMethod<unknown, unknown>;
 
 export class Http2GrpcTransport implements GrpcTransport, CallEnv {
   readonly maxRecvBytes: number;
   readonly maxSendBytes: number;
   readonly onHandled: ((path: string, code: GrpcStatus) => void) | undefined;
   private readonly server: http2.Http2Server;
-  private readonly unary = new Map<string, AnyUnary>();
-  private readonly streaming = new Map<string, AnyStream>();
+  private readonly methods = new MethodTable();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   /** What the listener knew about each session's connection (TLS client CN), for CallContext.tlsCommonName. */
   private readonly sessionInfo = new WeakMap<http2.Http2Session, ConnectionInfo>();
@@ -106,13 +104,11 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
   readonly logError = (msg: string, err: unknown): void => this.log(msg, err);
 
   addUnary<Req, Res>(m: UnaryMethod<Req, Res>): void {
-    this.checkFree(m.path);
-    this.unary.set(m.path, m as unknown as AnyUnary);
+    this.methods.addUnary(m);
   }
 
   addStream<Req, Res>(m: StreamMethod<Req, Res>): void {
-    this.checkFree(m.path);
-    this.streaming.set(m.path, m as unknown as AnyStream);
+    this.methods.addStream(m);
   }
 
   /**
@@ -127,7 +123,7 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
 
   /** Paths with a handler, unary and streaming. */
   paths(): string[] {
-    return [...this.unary.keys(), ...this.streaming.keys()];
+    return this.methods.paths();
   }
 
   connectionSink(): ConnectionSink {
@@ -187,10 +183,6 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
     await closed;
   }
 
-  private checkFree(path: string): void {
-    if (this.unary.has(path) || this.streaming.has(path)) throw new Error(`grpc: method ${path} registered twice`);
-  }
-
   private onSession(session: http2.ServerHttp2Session): void {
     this.sessions.add(session);
     if (this.incomingInfo !== undefined) this.sessionInfo.set(session, this.incomingInfo);
@@ -222,12 +214,12 @@ export class Http2GrpcTransport implements GrpcTransport, CallEnv {
       stream.resume();
       return;
     }
-    const u = this.unary.get(path);
+    const u = this.methods.unary(path);
     if (u !== undefined) {
       new Http2UnaryCall(this, u, stream, headers);
       return;
     }
-    const s = this.streaming.get(path);
+    const s = this.methods.stream(path);
     if (s !== undefined) {
       new Http2StreamCall(this, s, stream, headers).start();
       return;

@@ -9,10 +9,9 @@
  * AbortController only when a handler reads ctx.signal.
  */
 import { CallInbox, HALF_CLOSE } from './call-inbox.js';
-import { gunzipSync, inflateSync } from 'node:zlib';
 import type { HeaderField } from './hpack.js';
 import type { CallContext, ServerStream, StreamMethod, UnaryMethod } from './types.js';
-import { MessageReader, encodeFrame, type MessageSink } from './framing.js';
+import { MessageReader, decodeGrpcMessage, encodeFrame, unaryRequestError, type MessageSink } from './framing.js';
 import {
   GrpcStatus,
   GrpcStatusError,
@@ -20,7 +19,6 @@ import {
   encodeGrpcMessage,
   parseGrpcTimeoutMs,
   toStatus,
-  unmarshalError,
 } from './status.js';
 import { GRPC_OK_HEADERS_BLOCK, GRPC_OK_TRAILERS_BLOCK, GRPC_OK_TRAILERS_ONLY_BLOCK, grpcStatusBlock } from './h2-frames.js';
 import { WireStream } from './wire-stream.js';
@@ -50,22 +48,6 @@ export function headerValue(fields: readonly HeaderField[], name: string): strin
 /** A trailers-only answer with a status (unknown path, a refused call): the stream ends here. */
 export function respondStatus(conn: WireConnection, s: WireStream, code: GrpcStatus, message: string): void {
   conn.sendHeaders(s, grpcStatusBlock(code, encodeGrpcMessage(message), true), true);
-}
-
-function decompress(body: Buffer, encoding: string | undefined, maxRecvBytes: number): Buffer {
-  let out: Buffer;
-  if (encoding === 'gzip') out = gunzipSync(body, { maxOutputLength: maxRecvBytes + 1 });
-  else if (encoding === 'deflate') out = inflateSync(body, { maxOutputLength: maxRecvBytes + 1 });
-  else {
-    throw new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, `grpc: Decompressor is not installed for grpc-encoding "${encoding ?? 'identity'}"`);
-  }
-  if (out.length > maxRecvBytes) {
-    throw new GrpcStatusError(
-      GrpcStatus.RESOURCE_EXHAUSTED,
-      `grpc: received message after decompression larger than max (${out.length} vs. ${maxRecvBytes})`,
-    );
-  }
-  return out;
 }
 
 function onDeadlineTimer(call: WireCall): void {
@@ -117,12 +99,8 @@ abstract class WireCall extends WireStream implements CallContext {
   }
 
   protected decodeMessage<T>(decode: (b: Uint8Array) => T, compressed: boolean, body: Buffer): T {
-    const bytes = compressed ? decompress(body, headerValue(this.fields, 'grpc-encoding'), this.env.maxRecvBytes) : body;
-    try {
-      return decode(bytes);
-    } catch (err) {
-      throw unmarshalError(err);
-    }
+    // The encoding header is looked up only for a compressed message (a hot path otherwise).
+    return decodeGrpcMessage(decode, compressed, body, compressed ? headerValue(this.fields, 'grpc-encoding') : undefined, this.env.maxRecvBytes);
   }
 
   protected finish(code: GrpcStatus, interrupted = false): void {
@@ -187,13 +165,9 @@ export class WireUnaryCall<Req, Res> extends WireCall implements MessageSink {
 
   onRemoteEnd(): void {
     if (this.done) return;
-    if (this.count !== 1 || this.reader.partial) {
-      this.sendError(
-        new GrpcStatusError(
-          GrpcStatus.INTERNAL,
-          this.count === 0 ? 'grpc: error unmarshalling request: EOF' : 'grpc: client streaming protocol violation: want one message',
-        ),
-      );
+    const invalid = unaryRequestError(this.count, this.reader.partial);
+    if (invalid !== undefined) {
+      this.sendError(invalid);
       return;
     }
     let res: Promise<Res> | Res;

@@ -17,11 +17,10 @@ import { WireStreamCall, WireUnaryCall, respondStatus, type WireCallEnv } from '
 import { WireHttpExchange } from './wire-http.js';
 import { httpHeadersBlock } from './h2-frames.js';
 import { unimplementedError } from './etcd-services.js';
+import { MethodTable } from './method-table.js';
 import { GrpcStatus } from './status.js';
 import type { HttpHandler } from '../http/router.js';
 
-type AnyUnary = UnaryMethod<unknown, unknown>;
-type AnyStream = StreamMethod<unknown, unknown>;
 
 /** A stream answered at once (no handler state): ends on its own answer, ignores what follows. */
 class AnsweredStream extends WireStream {
@@ -37,8 +36,7 @@ export class WireGrpcTransport implements GrpcTransport, WireHost, WireCallEnv {
   readonly onHandled: ((path: string, code: GrpcStatus) => void) | undefined;
   /** The shared-port listener skips the :authority check (h2-authority.ts): we accept any. */
   readonly acceptsAnyAuthority = true;
-  private readonly unary = new Map<string, AnyUnary>();
-  private readonly streaming = new Map<string, AnyStream>();
+  private readonly methods = new MethodTable();
   private readonly connections = new Set<WireConnection>();
   private readonly log: (msg: string, err: unknown) => void;
   private httpFallback: HttpHandler | undefined;
@@ -56,13 +54,11 @@ export class WireGrpcTransport implements GrpcTransport, WireHost, WireCallEnv {
   readonly logError = (msg: string, err: unknown): void => this.log(msg, err);
 
   addUnary<Req, Res>(m: UnaryMethod<Req, Res>): void {
-    this.checkFree(m.path);
-    this.unary.set(m.path, m as unknown as AnyUnary);
+    this.methods.addUnary(m);
   }
 
   addStream<Req, Res>(m: StreamMethod<Req, Res>): void {
-    this.checkFree(m.path);
-    this.streaming.set(m.path, m as unknown as AnyStream);
+    this.methods.addStream(m);
   }
 
   /** Serve HTTP/2 requests that are not gRPC with an HTTP handler (HttpRouter.handle); without one: HTTP 415. */
@@ -71,7 +67,7 @@ export class WireGrpcTransport implements GrpcTransport, WireHost, WireCallEnv {
   }
 
   paths(): string[] {
-    return [...this.unary.keys(), ...this.streaming.keys()];
+    return this.methods.paths();
   }
 
   /** Connections open now (tests). */
@@ -131,7 +127,7 @@ export class WireGrpcTransport implements GrpcTransport, WireHost, WireCallEnv {
       return s;
     }
     path ??= '';
-    const u = this.unary.get(path);
+    const u = this.methods.unary(path);
     if (u !== undefined) {
       const call = new WireUnaryCall(this, conn, id, u, fields);
       if (endStream) {
@@ -140,7 +136,7 @@ export class WireGrpcTransport implements GrpcTransport, WireHost, WireCallEnv {
       }
       return call;
     }
-    const sm = this.streaming.get(path);
+    const sm = this.methods.stream(path);
     if (sm !== undefined) {
       const call = new WireStreamCall(this, conn, id, sm, fields);
       call.start();
@@ -155,9 +151,5 @@ export class WireGrpcTransport implements GrpcTransport, WireHost, WireCallEnv {
     respondStatus(conn, s, GrpcStatus.UNIMPLEMENTED, unimplementedError(path, this.paths()).message);
     this.onHandled?.(path, GrpcStatus.UNIMPLEMENTED);
     return s;
-  }
-
-  private checkFree(path: string): void {
-    if (this.unary.has(path) || this.streaming.has(path)) throw new Error(`grpc: method ${path} registered twice`);
   }
 }

@@ -103,11 +103,19 @@ export function decodeGrpcMessage<T>(decode: (b: Uint8Array) => T, compressed: b
 }
 
 function decompress(body: Buffer, encoding: string | undefined, maxRecvBytes: number): Buffer {
-  let out: Buffer;
-  if (encoding === 'gzip') out = gunzipSync(body, { maxOutputLength: maxRecvBytes + 1 });
-  else if (encoding === 'deflate') out = inflateSync(body, { maxOutputLength: maxRecvBytes + 1 });
-  else {
+  if (encoding !== 'gzip' && encoding !== 'deflate') {
     throw new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, `grpc: Decompressor is not installed for grpc-encoding "${encoding ?? 'identity'}"`);
+  }
+  let out: Buffer;
+  try {
+    out = encoding === 'gzip' ? gunzipSync(body, { maxOutputLength: maxRecvBytes + 1 }) : inflateSync(body, { maxOutputLength: maxRecvBytes + 1 });
+  } catch (err) {
+    // zlib stops at maxOutputLength with a RangeError rather than returning the longer output:
+    // the message is over the limit (grpc-go reads at most max + 1 bytes and reports that).
+    if ((err as { code?: unknown }).code !== 'ERR_BUFFER_TOO_LARGE') {
+      throw new GrpcStatusError(GrpcStatus.INTERNAL, `grpc: failed to decompress the received message: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    throw new GrpcStatusError(GrpcStatus.RESOURCE_EXHAUSTED, `grpc: received message after decompression larger than max (${maxRecvBytes + 1} vs. ${maxRecvBytes})`);
   }
   if (out.length > maxRecvBytes) {
     throw new GrpcStatusError(

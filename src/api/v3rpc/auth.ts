@@ -129,14 +129,16 @@ export function withAuth(methods: readonly UnaryMethodSpec<any, any>[], auth: Au
             return res;
           });
         };
-        const ai = auth.callerOf(ctx);
+        let ai: Caller | undefined;
         try {
+          ai = auth.callerOf(ctx);
           checkBefore(auth.store, m.path, req, ai);
         } catch (err) {
-          // This member's view of the auth store may be behind a grant another member already
-          // answered: refuse only once it has applied everything committed (a serializable read
-          // is answered from the local view, as etcd does).
-          if (!(err instanceof EtcdError) || err.code !== 'ETCD_ERR_AUTH_PERMISSION_DENIED' || isSerializable(m.path, req)) throw err;
+          // This member's view of the auth store may be behind a grant, or a token, that another
+          // member already answered: refuse only once it has applied everything committed (a
+          // serializable read is answered from the local view, as etcd does).
+          const retry = err instanceof EtcdError && (err.code === 'ETCD_ERR_AUTH_PERMISSION_DENIED' || err.code === 'ETCD_ERR_AUTH_INVALID_TOKEN');
+          if (!retry || isSerializable(m.path, req)) throw err;
           return auth.sync().then(() => {
             const fresh = auth.callerOf(ctx);
             checkBefore(auth.store, m.path, req, fresh);

@@ -107,6 +107,10 @@ export interface ServerConfig {
   readonly compactionSleepInterval: number;
   /** --watch-progress-notify-interval, ms. */
   readonly watchProgressNotifyInterval: number;
+  /** --backend-batch-interval, ms (0: the default, 100 ms): docs/storage-lmdb.md, "Deferred commits". */
+  readonly backendBatchInterval: number;
+  /** --backend-batch-limit, entries (0: the default, 10,000). */
+  readonly backendBatchLimit: number;
   /** --experimental-initial-corrupt-check: compare HashKV with the peers before serving (docs/operations.md). */
   readonly experimentalInitialCorruptCheck: boolean;
   /** ms; --corrupt-check-time (3.5: --experimental-corrupt-check-time): the leader's periodic check, 0 off. */
@@ -189,6 +193,8 @@ export function parseServerConfig(
     maxWals: num('max-wals'),
     quotaBackendBytes: num('quota-backend-bytes') === 0 ? DEFAULT_QUOTA_BACKEND_BYTES : num('quota-backend-bytes'),
     maxTxnOps: num('max-txn-ops'),
+    backendBatchInterval: num('backend-batch-interval'),
+    backendBatchLimit: num('backend-batch-limit'),
     maxRequestBytes: num('max-request-bytes'),
     maxConcurrentStreams: num('max-concurrent-streams'),
     enableGrpcGateway: bool('enable-grpc-gateway'),

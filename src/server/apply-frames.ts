@@ -12,7 +12,8 @@
  *     u64 index, u64 requestId, u64 revision   (requestId: a full u64, 0 = no request;
  *                                              index and revision: safe integers)
  *     u8 flags            bit 0: response present, bit 1: error present, bit 2: lease effect present,
- *                         bit 3: the entry changed the active alarms (no payload)
+ *                         bit 3: the entry changed the active alarms (no payload), bit 4: auth
+ *                         changed, bit 5: an applied Authenticate, bit 6: answer only once visible
  *     [u32 len, bytes]    encoded response, when bit 0
  *     [u32 len, utf8]     EtcdError code, when bit 1
  *     [u64 id, u64 ttl]   lease effect, when bit 2: the lease ID's two's complement; ttl > 0 a
@@ -44,6 +45,42 @@ export const FLUSH_MARKER = 0xfffffffe;
  */
 export const INSTALL_MARKER = 0xfffffffd;
 
+/**
+ * Main -> worker { u32 0xFFFFFFFC } (4 bytes): commit the open write transaction once every frame
+ * before it is applied. Worker -> main { u32 0xFFFFFFFC, u32 0, f64 index } (16 bytes): every
+ * entry at or below index is in a committed transaction (docs/architecture.md, "Deferred commits").
+ */
+export const VISIBLE_MARKER = 0xfffffffc;
+const VISIBLE_FRAME_BYTES = 16;
+
+export function encodeCommitRequest(): Uint8Array {
+  const frame = new Uint8Array(4);
+  new DataView(frame.buffer).setUint32(0, VISIBLE_MARKER, true);
+  return frame;
+}
+
+export function isCommitRequest(frame: Uint8Array, offset = 0, length = frame.length - offset): boolean {
+  return length === 4 && new DataView(frame.buffer, frame.byteOffset + offset, 4).getUint32(0, true) === VISIBLE_MARKER;
+}
+
+export function encodeVisible(index: number): Uint8Array {
+  const frame = new Uint8Array(VISIBLE_FRAME_BYTES);
+  const dv = new DataView(frame.buffer);
+  dv.setUint32(0, VISIBLE_MARKER, true);
+  dv.setFloat64(8, index, true);
+  return frame;
+}
+
+/** The index of a visible frame, or undefined for any other frame. */
+export function visibleIndex(frame: Uint8Array, offset = 0, length = frame.length - offset): number | undefined {
+  if (length !== VISIBLE_FRAME_BYTES) return undefined;
+  const dv = new DataView(frame.buffer, frame.byteOffset + offset, length);
+  if (dv.getUint32(0, true) !== VISIBLE_MARKER) return undefined;
+  const index = dv.getFloat64(8, true);
+  if (!Number.isSafeInteger(index) || index < 0) throw new FrameError(`apply channel: visible frame with index ${index}`);
+  return index;
+}
+
 export function encodeInstallFrame(path: string): Uint8Array {
   const p = Buffer.from(path, 'utf8');
   const frame = new Uint8Array(4 + p.length);
@@ -70,6 +107,8 @@ const ALARMS_CHANGED = 8;
 const AUTH_CHANGED = 16;
 /** The response is an InternalAuthenticateRequest{name, simple_token}: a token to record (docs/auth.md). */
 const AUTH_TOKEN = 32;
+/** Answer only once the batch is visible: the caller next relies on a mirror reloaded from the store (docs/architecture.md). */
+const VISIBLE_ANSWER = 64;
 
 import type { PromisedRevisions } from '../apply/interface.js';
 
@@ -128,7 +167,7 @@ export function encodeOutcomes(outcomes: readonly ApplyOutcome[], w = new ByteWr
     w.u64(o.index).u64Big(o.requestId).u64(o.revision);
     const flags = (o.response !== undefined ? HAS_RESPONSE : 0) | (o.errorCode !== undefined ? HAS_ERROR : 0)
       | (o.lease !== undefined ? HAS_LEASE : 0) | (o.alarmsChanged ? ALARMS_CHANGED : 0)
-      | (o.authChanged ? AUTH_CHANGED : 0) | (o.authToken ? AUTH_TOKEN : 0);
+      | (o.authChanged ? AUTH_CHANGED : 0) | (o.authToken ? AUTH_TOKEN : 0) | (o.visibleAnswer ? VISIBLE_ANSWER : 0);
     w.u8(flags);
     if (o.response !== undefined) w.lenBytes(o.response);
     if (o.errorCode !== undefined) w.lenBytes(Buffer.from(o.errorCode, 'utf8'));
@@ -149,7 +188,7 @@ export function decodeOutcomes(frame: Uint8Array, offset = 0, length = frame.len
     const requestId = r.u64Big();
     const revision = r.u64();
     const flags = r.u8();
-    if ((flags & ~(HAS_RESPONSE | HAS_ERROR | HAS_LEASE | ALARMS_CHANGED | AUTH_CHANGED | AUTH_TOKEN)) !== 0) throw new FrameError(`outcome ${i}: unknown flags ${flags}`);
+    if ((flags & ~(HAS_RESPONSE | HAS_ERROR | HAS_LEASE | ALARMS_CHANGED | AUTH_CHANGED | AUTH_TOKEN | VISIBLE_ANSWER)) !== 0) throw new FrameError(`outcome ${i}: unknown flags ${flags}`);
     const response = flags & HAS_RESPONSE ? r.lenBytesCopy() : undefined;
     const errorCode = flags & HAS_ERROR ? Buffer.from(r.lenBytesCopy()).toString('utf8') : undefined;
     let lease: { id: bigint; ttl: number } | undefined;
@@ -162,8 +201,11 @@ export function decodeOutcomes(frame: Uint8Array, offset = 0, length = frame.len
     const events: Uint8Array[] = [];
     for (let j = 0; j < eventCount; j++) events.push(r.lenBytesCopy());
     const o: ApplyOutcome = lease === undefined ? { index, requestId, revision, response, errorCode, events } : { index, requestId, revision, response, errorCode, events, lease };
-    out.push(flags & (ALARMS_CHANGED | AUTH_CHANGED | AUTH_TOKEN)
-      ? { ...o, ...(flags & ALARMS_CHANGED ? { alarmsChanged: true } : {}), ...(flags & AUTH_CHANGED ? { authChanged: true } : {}), ...(flags & AUTH_TOKEN ? { authToken: true } : {}) }
+    out.push(flags & (ALARMS_CHANGED | AUTH_CHANGED | AUTH_TOKEN | VISIBLE_ANSWER)
+      ? {
+        ...o, ...(flags & ALARMS_CHANGED ? { alarmsChanged: true } : {}), ...(flags & AUTH_CHANGED ? { authChanged: true } : {}),
+        ...(flags & AUTH_TOKEN ? { authToken: true } : {}), ...(flags & VISIBLE_ANSWER ? { visibleAnswer: true } : {}),
+      }
       : o);
   }
   r.done();

@@ -8,10 +8,17 @@
  * is published once, in index order, to every subscriber (the request waits now; the watch
  * hub, the lessor and the auth cache later).
  *
+ * A batch goes two ways (docs/architecture.md, "Deferred commits: applied, then visible"): its
+ * outcomes go to the outcome listeners as soon as the pipe reports it applied (answers), and the
+ * batch is published to subscribers once the store's readers see it (the pipe's visible
+ * report; at once for a pipe that commits every batch).
+ *
  * Invariants:
  * - entries reach the pipe in index order, each once, from `appliedIndex + 1` on, no gaps;
- * - a batch is published only after the pipe reports it applied (the store holds it), and the
- *   applied index advances before subscribers run, so a subscriber may read the store at it;
+ * - outcome listeners get every batch once, in order, before it is published;
+ * - a batch is published only after the store's readers see it, and the applied index advances
+ *   before subscribers run, so a subscriber may read the store at it;
+ * - a waiter for an index the store's readers do not see yet makes the pipe commit;
  * - an apply failure is fatal: nothing after it is published, the fatal listeners run once,
  *   and every later call fails; the WAL keeps the entries for a restart to replay.
  */
@@ -52,6 +59,11 @@ export interface ApplyLoopOptions {
   readonly releaseLog: (index: number) => void;
   /** Stage timing: from handing a batch to the pipe to its outcomes, in seconds. */
   readonly onApplied?: (seconds: number, entries: number) => void;
+  /**
+   * While this says true, every hand-off asks the pipe to commit as soon as it is applied (the
+   * watch hub and lock waiters have listeners: their events come from published batches).
+   */
+  readonly wantsPromptVisibility?: () => boolean;
 }
 
 /**
@@ -73,6 +85,18 @@ export class ApplyLoop {
   readonly #promised = new Map<number, number>();
   readonly #onApplied: ((seconds: number, entries: number) => void) | undefined;
   readonly #subscribers: AppliedBatchSubscriber[] = [];
+  readonly #outcomeListeners: AppliedBatchSubscriber[] = [];
+  #wantsPrompt: () => boolean;
+  /** Batches whose outcomes came, not yet visible to the store's readers, in order. */
+  #unpublished: AppliedBatch[] = [];
+  /** Highest index whose outcomes came; highest index the pipe reported visible. */
+  #outcomeIndex: number;
+  #visibleIndex: number;
+  /** Highest index handed to the pipe; highest index a commit was requested for. */
+  #handedIndex: number;
+  #commitRequestedIndex: number;
+  /** Highest index a waiter needs visible. */
+  #wantVisibleIndex = 0;
   readonly #fatalListeners: ((err: Error) => void)[] = [];
   readonly #applied: IndexWaiter;
   /** Committed entries not handed over yet. */
@@ -97,8 +121,22 @@ export class ApplyLoop {
     this.#applied = new IndexWaiter(opts.appliedIndex);
     this.#lastQueued = opts.appliedIndex;
     this.#checkpointIndex = opts.appliedIndex;
+    this.#outcomeIndex = this.#visibleIndex = this.#handedIndex = this.#commitRequestedIndex = opts.appliedIndex;
+    this.#wantsPrompt = opts.wantsPromptVisibility ?? (() => false);
+    this.#pipe.onVisible?.((index) => this.#onVisible(index));
   }
 
+  /** Sets the prompt-visibility predicate (its owners are made after the loop). */
+  setWantsPromptVisibility(fn: () => boolean): void {
+    this.#wantsPrompt = fn;
+  }
+
+  /** Highest index applied, visible to readers or not (Status's raftAppliedIndex, answers). */
+  get outcomeIndex(): number {
+    return this.#outcomeIndex;
+  }
+
+  /** Highest index published: applied and visible to the store's readers. */
   get appliedIndex(): number {
     return this.#applied.current;
   }
@@ -112,7 +150,19 @@ export class ApplyLoop {
     return this.#failed;
   }
 
-  /** Every applied batch, in order, from now on. Returns the unsubscribe function. */
+  /**
+   * Every applied batch, in order, as soon as it is applied and before the store's readers may
+   * see it: for answers that depend only on the outcomes. Returns the unsubscribe function.
+   */
+  subscribeOutcomes(listener: AppliedBatchSubscriber): () => void {
+    this.#outcomeListeners.push(listener);
+    return () => {
+      const i = this.#outcomeListeners.indexOf(listener);
+      if (i >= 0) this.#outcomeListeners.splice(i, 1);
+    };
+  }
+
+  /** Every applied batch, in order, once the store's readers see it. Returns the unsubscribe function. */
   subscribe(subscriber: AppliedBatchSubscriber): () => void {
     this.#subscribers.push(subscriber);
     return () => {
@@ -125,10 +175,18 @@ export class ApplyLoop {
     this.#fatalListeners.push(listener);
   }
 
-  /** Resolves when `index` is applied; undefined when it already is. Rejects after a failure. */
+  /**
+   * Resolves when `index` is applied and visible to the store's readers; undefined when it
+   * already is. Asks the pipe to commit what it needs. Rejects after a failure.
+   */
   waitApplied(index: number): Promise<void> | undefined {
     if (this.#failed && index > this.#applied.current) return Promise.reject(this.#failed);
-    return this.#applied.wait(index);
+    const wait = this.#applied.wait(index);
+    if (wait !== undefined && index > this.#wantVisibleIndex) {
+      this.#wantVisibleIndex = index;
+      this.#requestCommit();
+    }
+    return wait;
   }
 
   /**
@@ -161,6 +219,8 @@ export class ApplyLoop {
       if (chain === this.#chain) break; // a checkpoint extends the chain from inside it
     }
     if (this.#failed) throw this.#failed;
+    const visible = this.waitApplied(this.#outcomeIndex);
+    if (visible !== undefined) await visible;
   }
 
   /** A last checkpoint (clean stop): LMDB synced, the log released up to the applied index. */
@@ -193,6 +253,8 @@ export class ApplyLoop {
     }
     this.#lastQueued = index;
     this.#checkpointIndex = index;
+    this.#outcomeIndex = this.#visibleIndex = this.#handedIndex = this.#commitRequestedIndex = index;
+    this.#unpublished = [];
     this.#promised.clear();
     this.#applied.advance(index);
     const published: AppliedBatch = { firstIndex: index, lastIndex: index, outcomes: [], snapshot: { index, revision: installed.currentRevision } };
@@ -230,6 +292,9 @@ export class ApplyLoop {
     // The pipe keeps call order, so batches are pipelined; outcomes are published in order by the chain.
     const applied = this.#pipe.apply(batch, this.#takePromised(batch));
     applied.catch(() => undefined); // handled in the chain
+    this.#handedIndex = batch[batch.length - 1]!.index;
+    if (this.#wantsPrompt()) this.#wantVisibleIndex = Math.max(this.#wantVisibleIndex, this.#handedIndex);
+    this.#requestCommit();
     this.#chain = this.#chain.then(async () => {
       if (this.#failed) return;
       let outcomes: ApplyOutcome[];
@@ -240,7 +305,34 @@ export class ApplyLoop {
         return;
       }
       this.#onApplied?.((performance.now() - startedMs) / 1000, batch.length);
-      const published: AppliedBatch = { firstIndex: batch[0]!.index, lastIndex: batch[batch.length - 1]!.index, outcomes };
+      const done: AppliedBatch = { firstIndex: batch[0]!.index, lastIndex: batch[batch.length - 1]!.index, outcomes };
+      this.#outcomeIndex = done.lastIndex;
+      if (this.#pipe.onVisible === undefined) this.#visibleIndex = done.lastIndex;
+      for (const l of this.#outcomeListeners) {
+        try {
+          l(done);
+        } catch (err) {
+          this.#fail(err);
+          return;
+        }
+      }
+      for (const e of batch) this.#bytesSinceCheckpoint += e.data.length;
+      this.#unpublished.push(done);
+      this.#publishVisible();
+    });
+  }
+
+  /** The pipe committed everything through `index`: publish what that makes visible. */
+  #onVisible(index: number): void {
+    if (index <= this.#visibleIndex || this.#failed) return;
+    this.#visibleIndex = index;
+    this.#publishVisible();
+  }
+
+  /** Publishes, in order, the batches whose outcomes came and that the store's readers see. */
+  #publishVisible(): void {
+    while (this.#unpublished.length > 0 && this.#unpublished[0]!.lastIndex <= this.#visibleIndex && !this.#failed) {
+      const published = this.#unpublished.shift()!;
       this.#applied.advance(published.lastIndex);
       for (const s of this.#subscribers) {
         try {
@@ -250,10 +342,17 @@ export class ApplyLoop {
           return;
         }
       }
-      for (const e of batch) this.#bytesSinceCheckpoint += e.data.length;
-      const due = this.#applied.current - this.#checkpointIndex >= this.#checkpointEntries || this.#bytesSinceCheckpoint >= this.#checkpointBytes;
-      if (due && !this.#checkpointing) void this.#checkpointAt(this.#applied.current);
-    });
+    }
+    const due = this.#applied.current - this.#checkpointIndex >= this.#checkpointEntries || this.#bytesSinceCheckpoint >= this.#checkpointBytes;
+    if (due && !this.#checkpointing && this.#applied.current > this.#checkpointIndex) void this.#checkpointAt(this.#applied.current);
+  }
+
+  /** Asks the pipe to commit when a waiter needs an index that is handed over but not visible. */
+  #requestCommit(): void {
+    if (this.#pipe.requestVisible === undefined || this.#failed) return;
+    if (this.#wantVisibleIndex <= this.#visibleIndex || this.#handedIndex <= this.#commitRequestedIndex) return;
+    this.#commitRequestedIndex = this.#handedIndex;
+    this.#pipe.requestVisible();
   }
 
   #takePromised(batch: readonly Entry[]): PromisedRevisions | undefined {

@@ -2,6 +2,7 @@
 import { mvccpb } from '../proto/pb.js';
 import type { ApplyResult } from '../apply/interface.js';
 import type { ApplyOutcome } from './ports.js';
+import { answersWhenVisible } from './commit-policy.js';
 
 export function toOutcome(r: ApplyResult): ApplyOutcome {
   return {
@@ -15,6 +16,7 @@ export function toOutcome(r: ApplyResult): ApplyOutcome {
     ...(r.alarmsChanged ? { alarmsChanged: true } : {}),
     ...(r.authChanged ? { authChanged: true } : {}),
     ...(r.authToken ? { authToken: true } : {}),
+    ...(answersWhenVisible(r) ? { visibleAnswer: true } : {}),
   };
 }
 

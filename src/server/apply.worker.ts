@@ -1,20 +1,25 @@
 /**
  * The apply worker: the only writer of the LMDB environment (design.md "Apply worker").
  *
- * workerData: { channel (worker-channel.ts), dbPath }.
+ * workerData: { channel (worker-channel.ts), dbPath, batchIntervalMs, batchLimit }.
  * Control messages to the parent (postMessage): { type: 'ready', appliedIndex, consistentTerm }
  * once LMDB is open, { type: 'fatal', message } before exiting on an error.
  * Hot path: entry batches arrive on the channel's rx ring, outcome frames leave on tx,
- * one outcome frame per batch, in order (docs/architecture.md "Apply channel frames");
- * batches waiting together are applied in one LMDB transaction.
- * Between batches it runs bounded slices of physical compaction.
+ * one outcome frame per batch, in order, as soon as the batch is applied; batches go into one
+ * LMDB write transaction kept open until the commit policy commits it, and a visible frame
+ * follows each commit (docs/architecture.md "Apply channel frames", "Deferred commits").
+ * With no transaction open it runs bounded slices of physical compaction.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { LmdbBackend } from '../backend/backend.js';
 import { Applier } from '../apply/applier.js';
 import { workerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
-import { decodeEntryBatch, encodeOutcomes, installFramePath, isFlushFrame, OVERSIZE_MARKER, type EntryBatch } from './apply-frames.js';
+import {
+  decodeEntryBatch, encodeOutcomes, encodeVisible, installFramePath, isCommitRequest, isFlushFrame, OVERSIZE_MARKER, type EntryBatch,
+} from './apply-frames.js';
+import { CommitPolicy, DEFAULT_BATCH_INTERVAL_MS, DEFAULT_BATCH_LIMIT, type CommitPolicyOptions } from './commit-policy.js';
+import { APPLY_TXN_BYTES_MAX } from '../apply/applier.js';
 import { replaceStore } from '../backend/replace-store.js';
 import type { Entry } from '../raftpb/types.js';
 import { faultInjectingApplier } from './apply-fault.js';
@@ -38,8 +43,31 @@ function syncModeForTests(env: NodeJS.ProcessEnv): { syncMode?: 'noSync' | 'noMe
   return { syncMode: v };
 }
 
+/** workerData of the apply worker (besides the channel). */
+export interface ApplyWorkerData {
+  readonly dbPath: string;
+  /** --backend-batch-interval in ms; 0 or absent: etcd's default. */
+  readonly batchIntervalMs?: number;
+  /** --backend-batch-limit; 0 or absent: etcd's default. */
+  readonly batchLimit?: number;
+}
+
+function commitOptions(d: ApplyWorkerData): CommitPolicyOptions {
+  return {
+    intervalMs: d.batchIntervalMs !== undefined && d.batchIntervalMs > 0 ? d.batchIntervalMs : DEFAULT_BATCH_INTERVAL_MS,
+    limitEntries: d.batchLimit !== undefined && d.batchLimit > 0 ? d.batchLimit : DEFAULT_BATCH_LIMIT,
+    limitBytes: APPLY_TXN_BYTES_MAX,
+  };
+}
+
+type Frame =
+  | { readonly kind: 'batch'; readonly batch: EntryBatch }
+  | { readonly kind: 'flush' }
+  | { readonly kind: 'commit' }
+  | { readonly kind: 'install'; readonly path: string };
+
 async function main(): Promise<void> {
-  const { dbPath } = workerData as { dbPath: string };
+  const { dbPath } = workerData as ApplyWorkerData;
   lowerThisThreadPriority(APPLY_NICE);
   const { rx, tx } = workerChannel(workerData);
   const backend = LmdbBackend.open({ path: dbPath, writable: true, ...syncModeForTests(process.env) });
@@ -67,44 +95,69 @@ async function main(): Promise<void> {
     dv.setUint32(4, seq, true);
     tx.writeBlocking(marker);
   };
-  /** Frames drained from the ring, in order: entry batches, flush requests (null), snapshot installs (a path). */
-  let frames: (EntryBatch | null | string)[] = [];
+  /** Frames drained from the ring and not handled yet, in order, from `head` on. */
+  let frames: Frame[] = [];
+  let head = 0;
   const collect = (bytes: Uint8Array, offset: number, length: number): void => {
     const install = installFramePath(bytes, offset, length);
-    frames.push(install !== undefined ? install : isFlushFrame(bytes, offset, length) ? null : decodeEntryBatch(bytes, offset, length));
+    if (install !== undefined) frames.push({ kind: 'install', path: install });
+    else if (isFlushFrame(bytes, offset, length)) frames.push({ kind: 'flush' });
+    else if (isCommitRequest(bytes, offset, length)) frames.push({ kind: 'commit' });
+    else frames.push({ kind: 'batch', batch: decodeEntryBatch(bytes, offset, length) });
   };
-  /**
-   * Applies the batches waiting on the ring, consecutive ones in one LMDB transaction (a
-   * commit costs the same for 1 entry or 1,000), answering one outcome frame per batch in
-   * order; a flush request syncs LMDB and is answered with an empty outcome frame.
-   */
-  const applyWaiting = async (): Promise<void> => {
-    if (rx.drain(collect) === 0) return;
-    const todo = frames;
-    frames = [];
-    let group: EntryBatch[] = [];
-    for (const f of todo) {
-      if (typeof f === 'string') {
-        // A Raft snapshot replaces the store (docs/cluster.md, "Snapshots to lagging followers").
-        applyGroup(group);
-        group = [];
-        const installed = await replaceStore(backend, f);
-        await backend.flush();
-        applier = faultInjectingApplier(new Applier({ backend }), process.env);
-        sendOutcomes(encodeOutcomes([{ index: installed.appliedIndex, requestId: BigInt(installed.consistentTerm), revision: installed.currentRevision }], out));
-        continue;
-      }
-      if (f !== null) {
-        group.push(f);
-        continue;
-      }
-      applyGroup(group);
-      group = [];
-      await backend.flush();
-      sendOutcomes(encodeOutcomes([], out));
+  /** Drains the ring when every drained frame is handled. Returns whether a frame is waiting. */
+  const next = (): boolean => {
+    if (head >= frames.length) {
+      frames = [];
+      head = 0;
+      rx.drain(collect);
     }
-    applyGroup(group);
+    return head < frames.length;
   };
+
+  /** Last entry applied, and last entry in a committed transaction (the last visible frame sent). */
+  let appliedThrough = applier.appliedIndex();
+  let visibleThrough = appliedThrough;
+  const policy = new CommitPolicy(commitOptions(workerData as ApplyWorkerData));
+
+  /**
+   * Applies entry batches in one write transaction kept open across batches, until the commit
+   * policy says commit or a frame that must run outside it arrives (flush, install, close);
+   * then commits and tells the main thread what is visible. Each batch runs in a child
+   * transaction (the applier's nested write), so a batch that fails mid-way rolls back alone.
+   * An outcome frame leaves as soon as its batch is applied.
+   */
+  const runTransaction = (): void => {
+    policy.opened(performance.now());
+    backend.write(() => {
+      for (;;) {
+        const group: EntryBatch[] = [];
+        while (next()) {
+          const f = frames[head]!;
+          if (f.kind === 'batch') {
+            group.push(f.batch);
+            head++;
+          } else if (f.kind === 'commit') {
+            head++;
+            policy.request();
+            break;
+          } else {
+            policy.request(); // a flush or install runs after this transaction
+            break;
+          }
+        }
+        applyGroup(group);
+        const now = performance.now();
+        if (policy.due(now) || rx.isDone()) return;
+        if (!next()) rx.waitReadable(Math.max(1, policy.remainingMs(now)));
+      }
+    });
+    if (appliedThrough > visibleThrough) {
+      tx.writeBlocking(encodeVisible(appliedThrough));
+      visibleThrough = appliedThrough;
+    }
+  };
+
   const applyGroup = (group: EntryBatch[]): void => {
     if (group.length === 0) return;
     const batches = group.map((b) => b.entries);
@@ -112,6 +165,10 @@ async function main(): Promise<void> {
     const promised = group.length === 1 ? group[0]!.promised : new Map(group.flatMap((b) => [...b.promised]));
     const results = applier.applyEntries(all, promised);
     if (needsPhysicalCompaction(results)) while (applier.compactStep()) { /* physical: to completion */ }
+    let bytes = 0;
+    for (const e of all) bytes += e.data.length;
+    policy.applied(all.length, bytes, results);
+    if (all.length > 0) appliedThrough = Math.max(appliedThrough, all[all.length - 1]!.index);
     let k = 0;
     for (const batch of batches) {
       const last = batch.length > 0 ? batch[batch.length - 1]!.index : -1;
@@ -121,11 +178,31 @@ async function main(): Promise<void> {
     }
   };
 
-  // The loop blocks in Atomics.wait between batches (it wakes in microseconds, where
+  // The loop blocks in Atomics.wait between frames (it wakes in microseconds, where
   // waitAsync needs a turn of this thread's event loop); nothing else runs on this thread
   // until the ring is closed.
   for (;;) {
-    await applyWaiting();
+    if (next()) {
+      const f = frames[head]!;
+      if (f.kind === 'batch') {
+        runTransaction();
+      } else if (f.kind === 'commit') {
+        head++; // nothing is open: everything applied is visible already
+      } else if (f.kind === 'flush') {
+        head++;
+        await backend.flush();
+        sendOutcomes(encodeOutcomes([], out));
+      } else {
+        head++;
+        // A Raft snapshot replaces the store (docs/cluster.md, "Snapshots to lagging followers").
+        const installed = await replaceStore(backend, f.path);
+        await backend.flush();
+        applier = faultInjectingApplier(new Applier({ backend }), process.env);
+        appliedThrough = visibleThrough = installed.appliedIndex;
+        sendOutcomes(encodeOutcomes([{ index: installed.appliedIndex, requestId: BigInt(installed.consistentTerm), revision: installed.currentRevision }], out));
+      }
+      continue;
+    }
     if (rx.isDone()) break;
     if (applier.compactor.pending) {
       applier.compactStep();

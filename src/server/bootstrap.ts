@@ -326,6 +326,8 @@ async function openMember(
       maxRequestBytes: cfg.maxRequestBytes,
       progressNotifyIntervalMs: cfg.watchProgressNotifyInterval,
     });
+    // Watch and lock events come from published batches: with a listener, commit at once.
+    applyLoop.setWantsPromptVisibility(() => watchHub.watching || keyEvents.listening);
     return {
       server,
       auth,

@@ -223,6 +223,10 @@ export class EtcdServer {
   readonly #promised = new Map<number, number>();
   /** Highest index answered at commit: serializable reads wait until it is applied. */
   #answeredThrough = 0;
+  /** Index of the last applied entry that changed the alarms (plain puts are not promised until it is visible). */
+  #alarmsChangedAt = 0;
+  /** Store revision after the last applied entry, or the last one answered at commit if higher. */
+  #outcomeRevision = 0;
   /** Active alarms as of the last applied batch (listed again when an entry changed them). */
   #alarms: readonly ActiveAlarm[] = [];
   readonly #maintenance: MaintenancePool | undefined;
@@ -264,7 +268,7 @@ export class EtcdServer {
     this.#gate = new IntakeGate({
       limit: MAX_GAP_BETWEEN_APPLY_AND_COMMIT,
       maxWaiting: MAX_WAITING_PROPOSALS,
-      gap: () => this.#node.lastIndex - this.#loop.appliedIndex,
+      gap: () => this.#node.lastIndex - this.#loop.outcomeIndex,
     });
     this.#node.onCommitted((entries) => this.#onCommitted(entries));
     this.#node.onLeaderChange((_term, isLeader) => this.#onLeaderChange(isLeader));
@@ -272,6 +276,7 @@ export class EtcdServer {
     this.#node.onAppendedByOthers?.((lastIndex) => this.#predictor?.other(lastIndex));
     this.#node.onFatal((err) => this.#fail(err));
     this.#loop.onFatal((err) => this.#fail(err));
+    this.#loop.subscribeOutcomes((batch) => this.#onOutcomes(batch));
     this.#loop.subscribe((batch) => this.#onApplied(batch));
   }
 
@@ -324,9 +329,14 @@ export class EtcdServer {
     return Number(r.count ?? 0);
   }
 
-  /** The store revision as the main thread's read view sees it now. */
+  /** The store revision after the last entry applied or answered (the read view may not see all of it yet). */
   currentRevision(): number {
-    return this.#reader.currentRevision();
+    return Math.max(this.#reader.currentRevision(), this.#outcomeRevision);
+  }
+
+  /** Resolves once every write this member answered is visible and published. */
+  answeredVisible(): Promise<void> {
+    return this.#readBarrier({ serializable: true });
   }
 
   get term(): number {
@@ -480,14 +490,14 @@ export class EtcdServer {
   status(): etcdserverpb.IStatusResponse {
     const quota = this.quotaBytes;
     return {
-      header: this.header(this.#reader.currentRevision()),
+      header: this.header(this.currentRevision()),
       version: this.version,
       dbSize: this.#reader.dbSizeBytes(),
       dbSizeInUse: this.#reader.dbSizeInUseBytes(),
       leader: this.#node.leaderId ?? (this.#node.isLeader() ? this.identity.memberId : 0n),
       raftIndex: this.#node.committedIndex,
       raftTerm: this.#node.term,
-      raftAppliedIndex: this.#loop.appliedIndex,
+      raftAppliedIndex: this.#loop.outcomeIndex,
       errors: this.#alarms.map((a) => `memberID:${BigInt.asUintN(64, a.memberId)} alarm:${ALARM_NAMES[a.alarm] ?? a.alarm} `),
       isLearner: this.#node.isLearnerMember?.() ?? false,
       storageVersion: this.version.split('.').slice(0, 2).join('.') + '.0',
@@ -617,7 +627,8 @@ export class EtcdServer {
     this.#checkRunning();
     let index: number;
     if (req.serializable) {
-      index = this.#answeredThrough;
+      // Answers are given at commit (plain puts) or when applied, before the store's readers see it.
+      index = Math.max(this.#answeredThrough, this.#loop.outcomeIndex);
     } else {
       // A learner serves serializable reads only (etcd: "rpc not supported for learner").
       if (this.#node.isLearnerMember?.() === true) throw new EtcdError('ETCD_ERR_SERVER_NOT_SUPPORTED_FOR_LEARNER');
@@ -672,8 +683,9 @@ export class EtcdServer {
     // Throws (not leader, stopped) before anything below changes.
     const index = this.#node.propose(data);
     if (index === undefined) return this.#awaitForwarded(id);
-    // While an alarm refuses writes, a put's outcome is known only when applied.
-    if ('put' in p && isPlainPut(p.put) && this.#alarms.length === 0) {
+    // While an alarm refuses writes, a put's outcome is known only when applied; so while an
+    // applied alarm change is not reloaded yet.
+    if ('put' in p && isPlainPut(p.put) && this.#alarms.length === 0 && this.#loop.appliedIndex >= this.#alarmsChangedAt) {
       const revision = this.#predictor?.plainPut();
       if (revision !== undefined) {
         this.#promised.set(index, revision);
@@ -744,6 +756,7 @@ export class EtcdServer {
       }
       a.resolve(withHeader(EMPTY, this.header(a.revision)));
       this.#answeredThrough = a.index;
+      if (a.revision > this.#outcomeRevision) this.#outcomeRevision = a.revision;
     }
     if (n > 0) this.#earlyAnswers.splice(0, n);
     const promised = promisesOf(this.#promised, entries);
@@ -752,24 +765,41 @@ export class EtcdServer {
   }
 
   /** An applied batch: answer its requests, keep the predictor in step, let waiting proposals in. */
-  #onApplied(batch: AppliedBatch): void {
-    if (batch.snapshot !== undefined) this.#snapshotInstalled(batch.lastIndex);
+  /**
+   * A batch is applied (docs/architecture.md, "Deferred commits: applied, then visible"): its
+   * requests whose answer is the outcome alone are answered now; those whose answer needs the
+   * main thread's mirrors reloaded from the store (leases, alarms, auth, membership) when it is
+   * visible (#onApplied). The entries are committed and durable in the WAL: an answer given
+   * here is never taken back.
+   */
+  #onOutcomes(batch: AppliedBatch): void {
     const lastProposed = this.#node.lastIndex;
-    // Alarms first: the predictor below must not resume promising while one refuses writes.
-    if (batch.outcomes.some((o) => o.alarmsChanged)) {
-      this.#alarms = this.#reader.alarms();
-      this.#spaceAlarm.update();
-    }
+    const last = batch.outcomes[batch.outcomes.length - 1];
+    if (last !== undefined && last.revision > this.#outcomeRevision) this.#outcomeRevision = last.revision;
     for (const o of batch.outcomes) {
-      if (this.#membershipIndexes.delete(o.index) && o.response !== undefined) this.#membershipApplied(o);
+      if (o.alarmsChanged) this.#alarmsChangedAt = o.index;
       this.#predictor?.applied(o.index, o.revision, lastProposed);
-      if (o.requestId !== 0n) this.#waits.trigger(o.requestId, o);
+      if (o.requestId !== 0n && !answeredWhenVisible(o) && !this.#membershipIndexes.has(o.index)) this.#waits.trigger(o.requestId, o);
     }
     this.counters.proposalsApplied += batch.outcomes.length;
     let n = 0;
     while (n < this.#proposedWaits.length && this.#proposedWaits[n]!.index <= batch.lastIndex) n++;
     if (n > 0) this.#proposedWaits.splice(0, n);
     this.#gate.release();
+  }
+
+  /** A batch is visible to the store's readers: reload what is mirrored, answer what needed it. */
+  #onApplied(batch: AppliedBatch): void {
+    if (batch.snapshot !== undefined) this.#snapshotInstalled(batch.lastIndex);
+    if (batch.outcomes.some((o) => o.alarmsChanged)) {
+      this.#alarms = this.#reader.alarms();
+      this.#spaceAlarm.update();
+    }
+    for (const o of batch.outcomes) {
+      const membership = this.#membershipIndexes.delete(o.index);
+      if (membership && o.response !== undefined) this.#membershipApplied(o);
+      if (o.requestId !== 0n && (membership || answeredWhenVisible(o))) this.#waits.trigger(o.requestId, o);
+    }
   }
 
   /**
@@ -914,4 +944,9 @@ function varintSize(n: number): number {
     size++;
   }
   return size;
+}
+
+/** Outcomes answered only once the store's readers see them (the worker marks them: commit-policy.ts). */
+function answeredWhenVisible(o: ApplyOutcome): boolean {
+  return o.visibleAnswer === true;
 }

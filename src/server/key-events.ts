@@ -37,6 +37,11 @@ export class KeyEvents {
     }
   }
 
+  /** Whether anyone listens (the apply loop then makes applied batches visible at once). */
+  get listening(): boolean {
+    return this.#count > 0;
+  }
+
   /** Every event of a key starting with `prefix` (bytes), until the returned function is called. */
   listen(prefix: Uint8Array, fn: Listener): () => void {
     const p = Buffer.from(prefix).toString('latin1');

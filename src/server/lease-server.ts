@@ -28,6 +28,8 @@ export interface LeaseHost {
   newLeaseId(): LeaseId;
   isLeader(): boolean;
   header(revision: number): etcdserverpb.IResponseHeader;
+  /** Resolves once every write this member answered is published (the lessor knows its keys). */
+  answeredVisible?(): Promise<void>;
 }
 
 export interface LeaseServerOptions {
@@ -112,6 +114,8 @@ export class LeaseServer {
     if (this.#forwarder !== undefined && !this.#host.isLeader()) return this.#forwarder.timeToLive(req);
     this.#checkLeader();
     const id = req.ID ?? 0n;
+    // A put on the lease answered at apply reaches the lessor when it is visible (docs/leases.md).
+    if (req.keys === true) await this.#host.answeredVisible?.();
     const t = this.lessor.timeToLive(id, req.keys === true);
     if (t === undefined) return { header: this.#header(), ID: id, TTL: -1, grantedTTL: 0, keys: [] };
     return { header: this.#header(), ID: id, TTL: t.ttl, grantedTTL: t.grantedTtl, keys: t.keys };

@@ -28,7 +28,8 @@ export const openWorkerLog: LogOpener = ({ dir, fromIndex, cfg }) =>
 export const openInlineLog: LogOpener = ({ dir, fromIndex, cfg }) =>
   InlineWalWriter.open({ dir, maxBatchBytes: cfg.walBatchMaxBytes, maxBatchDelayMs: cfg.walBatchMaxDelayMs, ...testSegmentBytes() }, fromIndex);
 
-export const openWorkerApply: ApplyOpener = ({ dbPath, cfg }) => WorkerApplyPipe.start(dbPath, cfg.maxRequestBytes);
+export const openWorkerApply: ApplyOpener = ({ dbPath, cfg }) =>
+  WorkerApplyPipe.start(dbPath, cfg.maxRequestBytes, { batchIntervalMs: cfg.backendBatchInterval, batchLimit: cfg.backendBatchLimit });
 
 export const openInlineApply: ApplyOpener = ({ dbPath }) => InlineApplyPipe.open(dbPath);
 

@@ -43,6 +43,12 @@ export interface ApplyOutcome {
   readonly authChanged?: boolean;
   /** An applied Authenticate: `response` is an AuthenticateResponse with the user name in field 15 (src/auth/simple-token.ts). */
   readonly authToken?: boolean;
+  /**
+   * Answer it only once the store's readers see it (docs/architecture.md, "Deferred commits"):
+   * its caller next relies on what the main thread reloads from the store (leases, alarms, auth,
+   * membership, the compacted revision).
+   */
+  readonly visibleAnswer?: boolean;
 }
 
 import type { PromisedRevisions } from '../apply/interface.js';
@@ -69,6 +75,16 @@ export interface ApplyPipe {
    */
   installSnapshot(path: string): Promise<InstalledStore>;
   close(): Promise<void>;
+  /**
+   * A pipe that answers a batch when it is applied but lets readers see it only at a later
+   * commit (the apply worker: docs/architecture.md, "Deferred commits") has these; a pipe
+   * without them makes each batch visible when its outcomes resolve.
+   * `onVisible`: called with the index every entry at or below which readers now see, in
+   * order, never beyond the last batch whose outcomes resolved (same call order).
+   * `requestVisible`: commit once everything handed over so far is applied.
+   */
+  onVisible?(listener: (index: number) => void): void;
+  requestVisible?(): void;
 }
 
 /** The store's point after a snapshot was installed. */

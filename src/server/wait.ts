@@ -49,8 +49,8 @@ export class WaitRegistry<T> {
 
 /**
  * Waits for an index to be reached (etcd's wait.WaitTime over the applied index).
- * Indexes only grow; waiters are kept in arrival order, and read indexes are taken from
- * a growing commit index, so the queue is sorted and `advance` pops from the front.
+ * Indexes only grow; waiters are kept sorted by index (mostly they arrive in order: read
+ * indexes come from a growing commit index), so `advance` pops from the front.
  */
 export class IndexWaiter {
   #current: number;
@@ -66,11 +66,24 @@ export class IndexWaiter {
 
   wait(index: number): Promise<void> | undefined {
     if (index <= this.#current) return undefined;
-    const last = this.#queue[this.#queue.length - 1];
-    if (last !== undefined && last.index > index) {
-      throw new Error(`IndexWaiter: waits must come in index order (${index} after ${last.index})`);
-    }
-    return new Promise<void>((resolve, reject) => this.#queue.push({ index, resolve, reject }));
+    return new Promise<void>((resolve, reject) => {
+      const w = { index, resolve, reject };
+      const q = this.#queue;
+      if (q.length === 0 || q[q.length - 1]!.index <= index) {
+        q.push(w);
+        return;
+      }
+      // Out of order (a read index taken before a serializable read's index resolved after it):
+      // keep the queue sorted, after the waiters of the same index.
+      let lo = 0;
+      let hi = q.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (q[mid]!.index <= index) lo = mid + 1;
+        else hi = mid;
+      }
+      q.splice(lo, 0, w);
+    });
   }
 
   advance(index: number): void {

@@ -213,6 +213,11 @@ export class WatchHub {
     }
   }
 
+  /** Whether any watcher is open (the apply loop then makes applied batches visible at once). */
+  get watching(): boolean {
+    return this.#index.size > 0;
+  }
+
   get processedRevision(): number {
     return this.#processedRev;
   }

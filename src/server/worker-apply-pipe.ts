@@ -8,7 +8,9 @@ import { startWorkerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
 import type { RingConsumer, RingProducer } from '../threads/ring.js';
 import type { Entry } from '../raftpb/types.js';
-import { decodeOutcomes, encodeEntryBatch, encodeInstallFrame, entryBatchOverheadBytes, FLUSH_MARKER, OVERSIZE_MARKER } from './apply-frames.js';
+import {
+  decodeOutcomes, encodeCommitRequest, encodeEntryBatch, encodeInstallFrame, entryBatchOverheadBytes, FLUSH_MARKER, OVERSIZE_MARKER, visibleIndex,
+} from './apply-frames.js';
 import { entryEncodingBytes } from '../wal/codec.js';
 import type { ApplyOutcome, ApplyPipe, InstalledStore, PromisedRevisions } from './ports.js';
 import { promisesOf } from '../apply/interface.js';
@@ -59,6 +61,10 @@ export class WorkerApplyPipe implements ApplyPipe {
   readonly #oversizeRejects = new Map<number, (err: Error) => void>();
   #closed = false;
   #exited: Promise<void>;
+  /** Last entry index sent to the worker, and the last one its visible frames covered. */
+  #sentThrough = 0;
+  #visibleThrough = 0;
+  #onVisible: ((index: number) => void) | undefined;
 
   private constructor(worker: Worker, tx: RingProducer, rx: RingConsumer) {
     this.#tx = tx;
@@ -83,13 +89,16 @@ export class WorkerApplyPipe implements ApplyPipe {
     });
   }
 
-  /** Starts the worker on `dbPath` and waits until LMDB is open. `maxEntryBytes`: --max-request-bytes. */
-  static start(dbPath: string, maxEntryBytes: number): Promise<ApplyWorkerStart> {
+  /**
+   * Starts the worker on `dbPath` and waits until LMDB is open. `maxEntryBytes`:
+   * --max-request-bytes; `commits`: --backend-batch-interval (ms) and --backend-batch-limit.
+   */
+  static start(dbPath: string, maxEntryBytes: number, commits: { batchIntervalMs?: number; batchLimit?: number } = {}): Promise<ApplyWorkerStart> {
     const ringBytes = applyRingBytes(maxEntryBytes);
     const ch = startWorkerChannel(new URL('./apply.worker.js', import.meta.url), {
       toWorkerBytes: ringBytes,
       fromWorkerBytes: ringBytes,
-      workerData: { dbPath },
+      workerData: { dbPath, ...commits },
       name: 'etcd-apply',
     });
     const pipe = new WorkerApplyPipe(ch.worker, ch.tx, ch.rx);
@@ -126,6 +135,7 @@ export class WorkerApplyPipe implements ApplyPipe {
       return a.concat(b);
     }
     const done = new Promise<ApplyOutcome[]>((resolve, reject) => this.#pending.push({ resolve, reject }));
+    if (entries.length > 0) this.#sentThrough = Math.max(this.#sentThrough, entries[entries.length - 1]!.index);
     const frame = encodeEntryBatch(entries, this.#frame, promised);
     if (this.#blockedCount > 0 || !this.#tx.tryWrite(frame)) this.#queueWrite(frame.slice());
     if (!this.#reading) void this.#readLoop();
@@ -143,6 +153,18 @@ export class WorkerApplyPipe implements ApplyPipe {
     await done;
   }
 
+  onVisible(listener: (index: number) => void): void {
+    this.#onVisible = listener;
+  }
+
+  /** Sends a commit request (docs/architecture.md, "Deferred commits"); the visible frame answers it. */
+  requestVisible(): void {
+    if (this.#failed || this.#closed || this.#visibleThrough >= this.#sentThrough) return;
+    const frame = encodeCommitRequest();
+    if (this.#blockedCount > 0 || !this.#tx.tryWrite(frame)) this.#queueWrite(frame);
+    if (!this.#reading) void this.#readLoop();
+  }
+
   async installSnapshot(path: string): Promise<InstalledStore> {
     if (this.#failed) throw this.#failed;
     if (this.#closed) throw new Error('apply pipe closed');
@@ -152,6 +174,7 @@ export class WorkerApplyPipe implements ApplyPipe {
     if (!this.#reading) void this.#readLoop();
     const [o] = await done;
     if (o === undefined) throw new Error('apply worker: no answer to a snapshot install');
+    this.#sentThrough = this.#visibleThrough = o.index;
     return { appliedIndex: o.index, consistentTerm: Number(o.requestId), currentRevision: o.revision };
   }
 
@@ -170,9 +193,17 @@ export class WorkerApplyPipe implements ApplyPipe {
   async #readLoop(): Promise<void> {
     this.#reading = true;
     try {
-      while (this.#pending.length > 0 && !this.#failed) {
+      // Outcome frames answer pending calls in order; visible frames follow commits.
+      while ((this.#pending.length > 0 || this.#visibleThrough < this.#sentThrough) && !this.#failed) {
         const n = this.#rx.drain((bytes, offset, length) => {
-          const p = this.#pending.shift()!;
+          const visible = visibleIndex(bytes, offset, length);
+          if (visible !== undefined) {
+            this.#visibleThrough = Math.max(this.#visibleThrough, visible);
+            this.#onVisible?.(visible);
+            return;
+          }
+          const p = this.#pending.shift();
+          if (p === undefined) throw new Error(`apply worker: an outcome frame (${length} bytes) answers no call`);
           const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, length);
           if (length === 8 && dv.getUint32(0, true) === OVERSIZE_MARKER) {
             this.#oversizeFrame(dv.getUint32(4, true)).then(

@@ -2,7 +2,9 @@ import '../../prop-seed.js'; // one seed for this file's properties: FC_SEED to 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeEntryBatch, decodeOutcomes, encodeEntryBatch, encodeOutcomes } from '../../../src/server/apply-frames.js';
+import {
+  decodeEntryBatch, decodeOutcomes, encodeCommitRequest, encodeEntryBatch, encodeOutcomes, encodeVisible, isCommitRequest, isFlushFrame, visibleIndex,
+} from '../../../src/server/apply-frames.js';
 import type { ApplyOutcome } from '../../../src/server/ports.js';
 import { FrameError } from '../../../src/threads/frame.js';
 import { EntryType } from '../../../src/raftpb/types.js';
@@ -67,4 +69,28 @@ test('entry batches round-trip, and a bad type or truncation is refused', () => 
   for (let cut = 0; cut < frame.length; cut++) assert.throws(() => decodeEntryBatch(frame.subarray(0, cut)), /truncated|trailing/);
   frame[4 + 16] = 7; // the type byte
   assert.throws(() => decodeEntryBatch(frame), /unknown type/);
+});
+
+test('visible frames carry any safe index; commit requests are told apart from every other frame', () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (index) => {
+    const f = encodeVisible(index);
+    assert.equal(f.length, 16);
+    assert.equal(visibleIndex(f), index);
+  }));
+  const req = encodeCommitRequest();
+  assert.equal(isCommitRequest(req), true);
+  assert.equal(isFlushFrame(req), false);
+  assert.equal(visibleIndex(req), undefined);
+  // An outcome frame is never taken for a visible frame, whatever its length.
+  for (const n of [0, 1, 2]) {
+    const frame = encodeOutcomes(Array.from({ length: n }, (_, i) => ({ index: i + 1, requestId: 0n, revision: 1 })));
+    assert.equal(visibleIndex(frame), undefined);
+    assert.equal(isCommitRequest(frame), false);
+  }
+  // A visible frame with an index that is not a safe integer is refused, not believed.
+  for (const bad of [-1, 0.5, Number.NaN, 2 ** 60]) {
+    const f = encodeVisible(0);
+    new DataView(f.buffer).setFloat64(8, bad, true);
+    assert.throws(() => visibleIndex(f), FrameError);
+  }
 });

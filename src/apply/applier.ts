@@ -117,6 +117,43 @@ export class Applier {
     return results;
   }
 
+  /**
+   * Applies `entries` inside the write transaction the caller holds open (the apply worker's
+   * deferred commits: docs/storage-lmdb.md), with no transaction of its own: a child
+   * transaction per batch would cost LMDB a 2 MiB dirty-list allocation each. Entries in
+   * `failed` are answered by their recorded result. An entry that fails after it wrote
+   * something throws RerunWithout: the caller must then abort its transaction, make a new
+   * Applier from the store, and apply everything of that transaction again with the entry in
+   * `failed` (entries are deterministic, so the others give the same results).
+   */
+  applyInOpenTxn(entries: readonly Entry[], promised: PromisedRevisions = NO_PROMISES, failed: ReadonlyMap<number, ApplyResult> = NO_FAILURES): ApplyResult[] {
+    const results: ApplyResult[] = [];
+    this.applyBody(entries, promised, failed, results);
+    return results;
+  }
+
+  private applyBody(entries: readonly Entry[], promised: PromisedRevisions, failed: ReadonlyMap<number, ApplyResult>, results: ApplyResult[]): void {
+    const s = this.state;
+    let advanced = false;
+    for (const e of entries) {
+      if (e.index <= s.appliedIndex) continue;
+      assert(e.index === s.appliedIndex + 1, `apply: gap: entry ${e.index} after applied ${s.appliedIndex}`);
+      const r = failed.get(e.index) ?? this.applyOne(e);
+      const promisedRev = promised.get(e.index);
+      if (promisedRev !== undefined && (r.errorCode !== undefined || r.revision !== promisedRev)) {
+        // A client holds a success at `promisedRev`: committing anything else would take it back.
+        throw new ApplyFatalError(
+          `entry ${e.index}: answered with revision ${promisedRev} but applies as ${r.errorCode ?? `revision ${r.revision}`}`,
+        );
+      }
+      results.push(r);
+      s.appliedIndex = e.index;
+      s.consistentTerm = e.term;
+      advanced = true;
+    }
+    if (advanced) writeApplied(this.backend.meta, s.appliedIndex, s.consistentTerm, s.currentRev);
+  }
+
   private applyInOneTxn(entries: readonly Entry[], promised: PromisedRevisions): ApplyResult[] {
     const failed = new Map<number, ApplyResult>();
     for (;;) {
@@ -125,27 +162,7 @@ export class Applier {
       const saved = { ...this.state };
       const savedMembership = this.membership;
       try {
-        this.backend.write(() => {
-          const s = this.state;
-          let advanced = false;
-          for (const e of entries) {
-            if (e.index <= s.appliedIndex) continue;
-            assert(e.index === s.appliedIndex + 1, `apply: gap: entry ${e.index} after applied ${s.appliedIndex}`);
-            const r = failed.get(e.index) ?? this.applyOne(e);
-            const promisedRev = promised.get(e.index);
-            if (promisedRev !== undefined && (r.errorCode !== undefined || r.revision !== promisedRev)) {
-              // A client holds a success at `promisedRev`: committing anything else would take it back.
-              throw new ApplyFatalError(
-                `entry ${e.index}: answered with revision ${promisedRev} but applies as ${r.errorCode ?? `revision ${r.revision}`}`,
-              );
-            }
-            results.push(r);
-            s.appliedIndex = e.index;
-            s.consistentTerm = e.term;
-            advanced = true;
-          }
-          if (advanced) writeApplied(this.backend.meta, s.appliedIndex, s.consistentTerm, s.currentRev);
-        });
+        this.backend.write(() => this.applyBody(entries, promised, failed, results));
         return results;
       } catch (err) {
         Object.assign(this.state, saved);
@@ -317,8 +334,10 @@ class UnsupportedRequest extends Error {}
 
 const NO_PROMISES: PromisedRevisions = new Map();
 
+const NO_FAILURES: ReadonlyMap<number, ApplyResult> = new Map();
+
 /** Abort the batch's LMDB transaction and re-run it with this entry answered by `result`. */
-class RerunWithout extends Error {
+export class RerunWithout extends Error {
   constructor(readonly result: ApplyResult) {
     super(`apply: entry ${result.index} failed after writing; re-running the batch without it`);
   }

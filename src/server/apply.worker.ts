@@ -12,7 +12,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { LmdbBackend } from '../backend/backend.js';
-import { Applier } from '../apply/applier.js';
+import { Applier, RerunWithout } from '../apply/applier.js';
+import type { ApplyResult } from '../apply/interface.js';
 import { workerChannel } from '../threads/worker-channel.js';
 import { ByteWriter } from '../threads/frame.js';
 import {
@@ -127,9 +128,42 @@ async function main(): Promise<void> {
    * transaction (the applier's nested write), so a batch that fails mid-way rolls back alone.
    * An outcome frame leaves as soon as its batch is applied.
    */
+  /** Groups of batches applied in the open transaction, and how many had their outcomes sent. */
+  let txnGroups: EntryBatch[][] = [];
+  let sentGroups = 0;
+  /** Entries that failed after writing, answered by their error when the transaction is run again. */
+  const failed = new Map<number, ApplyResult>();
+
   const runTransaction = (): void => {
+    for (;;) {
+      try {
+        openTransaction();
+        break;
+      } catch (err) {
+        if (!(err instanceof RerunWithout)) throw err;
+        // LMDB aborted the whole transaction: start again from the store, this entry answered
+        // by its error; the groups whose outcomes were sent apply again to the same results.
+        failed.set(err.result.index, err.result);
+        applier = faultInjectingApplier(new Applier({ backend }), process.env);
+        appliedThrough = applier.appliedIndex();
+      }
+    }
+    txnGroups = [];
+    sentGroups = 0;
+    failed.clear();
+    if (appliedThrough > visibleThrough) {
+      tx.writeBlocking(encodeVisible(appliedThrough));
+      visibleThrough = appliedThrough;
+    }
+  };
+
+  const openTransaction = (): void => {
     policy.opened(performance.now());
     backend.write(() => {
+      // A run after an abort: everything the aborted transaction held, first.
+      const again = txnGroups;
+      txnGroups = [];
+      for (const group of again) applyGroup(group);
       for (;;) {
         const group: EntryBatch[] = [];
         while (next()) {
@@ -152,23 +186,23 @@ async function main(): Promise<void> {
         if (!next()) rx.waitReadable(Math.max(1, policy.remainingMs(now)));
       }
     });
-    if (appliedThrough > visibleThrough) {
-      tx.writeBlocking(encodeVisible(appliedThrough));
-      visibleThrough = appliedThrough;
-    }
   };
 
+  /** Applies a group in the open transaction; sends its outcomes unless they were sent before an abort. */
   const applyGroup = (group: EntryBatch[]): void => {
     if (group.length === 0) return;
+    txnGroups.push(group);
     const batches = group.map((b) => b.entries);
     const all: Entry[] = batches.length === 1 ? batches[0]! : batches.flat();
     const promised = group.length === 1 ? group[0]!.promised : new Map(group.flatMap((b) => [...b.promised]));
-    const results = applier.applyEntries(all, promised);
+    const results = applier.applyInOpenTxn(all, promised, failed);
     if (needsPhysicalCompaction(results)) while (applier.compactStep()) { /* physical: to completion */ }
     let bytes = 0;
     for (const e of all) bytes += e.data.length;
     policy.applied(all.length, bytes, results);
     if (all.length > 0) appliedThrough = Math.max(appliedThrough, all[all.length - 1]!.index);
+    if (txnGroups.length <= sentGroups) return; // sent before the abort; the same results again
+    sentGroups = txnGroups.length;
     let k = 0;
     for (const batch of batches) {
       const last = batch.length > 0 ? batch[batch.length - 1]!.index : -1;

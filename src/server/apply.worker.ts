@@ -220,6 +220,9 @@ async function main(): Promise<void> {
       const f = frames[head]!;
       if (f.kind === 'batch') {
         runTransaction();
+        // One slice of physical compaction after each transaction, so a steady stream of
+        // batches does not starve it (with nothing waiting, the loop below runs the rest).
+        if (applier.compactor.pending) applier.compactStep();
       } else if (f.kind === 'commit') {
         head++; // nothing is open: everything applied is visible already
       } else if (f.kind === 'flush') {

@@ -21,6 +21,8 @@ const IDLE_WAIT_MS = 1000;
  * the metric `rollMsMax` (FileWal) says whether preparation keeps up with the write rate.
  */
 const PREPARE_SLICE_BYTES = 1 << 20;
+/** Slices after one batch at most (a batch of large entries moves the pace by several). */
+const MAX_SLICES_PER_BATCH = 4;
 
 export interface WalWriterWorkerData {
   opts: WalOptions;
@@ -50,8 +52,8 @@ function run(ch: WorkerSide, wal: FileWal, maxBatchBytes: number, maxBatchDelayM
   let batchSeq = 0;
   let ackedSeq = 0;
   for (;;) {
-    if (wal.wantsNextSegment && ch.rx.isEmpty() && !ch.rx.isClosed()) {
-      // Idle: prepare the next segment a slice at a time, checking for work in between.
+    if (wal.nextSegmentBehind && ch.rx.isEmpty() && !ch.rx.isClosed()) {
+      // Idle: prepare the next segment a slice at a time, at the pace of the appends, checking for work in between.
       wal.prepareNext(PREPARE_SLICE_BYTES);
       continue;
     }
@@ -101,8 +103,8 @@ function run(ch: WorkerSide, wal: FileWal, maxBatchBytes: number, maxBatchDelayM
       assert(ch.rx.isEmpty(), 'wal writer: frames after CLOSE');
       break;
     }
-    // One slice per batch under load, after the ack so it adds no latency to this batch.
-    if (wal.wantsNextSegment) wal.prepareNext(PREPARE_SLICE_BYTES);
+    // One slice per batch under load when behind, after the ack so it adds no latency to this batch.
+    for (let slices = 0; slices < MAX_SLICES_PER_BATCH && wal.nextSegmentBehind; slices++) wal.prepareNext(PREPARE_SLICE_BYTES);
   }
   wal.close();
   ch.tx.writeBlocking(encodeControl(WalFrameKind.Closed));

@@ -139,6 +139,11 @@ export class SpareSegment {
     return this.preparedBytes >= this.segmentBytes;
   }
 
+  /** Zeros written so far. */
+  get prepared(): number {
+    return this.preparedBytes;
+  }
+
   /**
    * Writes up to `sliceBytes` more zeros (into the page cache: no fdatasync here; the
    * kernel writes them back in the background and install() syncs what is left).

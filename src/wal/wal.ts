@@ -71,6 +71,10 @@ function checkOptions(opts: WalOptions): number {
  * first index is fromIndex + 1) when the directory holds no segment. Cuts a torn last
  * record; throws WalCorruptError for any other damage.
  */
+
+/** Zeros of the next segment written before the pace of `nextSegmentBehind` applies. */
+const SPARE_HEAD_START_BYTES = 1 << 20;
+
 export async function openWal(opts: WalOptions, fromIndex: number): Promise<{ recovery: WalRecovery; wal: Wal }> {
   return openWalSync(opts, fromIndex);
 }
@@ -248,6 +252,20 @@ export class FileWal implements Wal {
    */
   get wantsNextSegment(): boolean {
     return !this.closed && !this.nextSegmentReady && this.tailOffset >= this.segmentBytes / 2;
+  }
+
+  /**
+   * True while the next segment's preparation is behind its pace: zeros written in step with
+   * the appends after the half-way point (3 bytes of zeros per byte appended, plus a head start
+   * of one slice), so the spare is ready at about five sixths of the segment and the zeros
+   * never reach the disk as one burst that would sit in front of the appends' fdatasyncs
+   * (an idle writer that zero-filled the whole spare at once showed in the fdatasync tail).
+   */
+  get nextSegmentBehind(): boolean {
+    if (!this.wantsNextSegment) return false;
+    const appended = this.tailOffset - this.segmentBytes / 2;
+    const due = Math.min(this.segmentBytes, appended * 3 + SPARE_HEAD_START_BYTES);
+    return (this.spare?.prepared ?? 0) < due;
   }
 
   prepareNext(sliceBytes: number): boolean {

@@ -155,6 +155,39 @@ test('next segment prepared ahead (spare) is installed on roll; a leftover spare
   wal.close();
 });
 
+test('the next segment is prepared at the pace of the appends past half-way, and ready well before the roll', () => {
+  const dir = tmpDir();
+  const segmentBytes = 8 * 1024 * 1024;
+  const { wal } = openWalSync({ dir, segmentBytes }, 0);
+  const value = new Uint8Array(64 * 1024);
+  let index = 0;
+  const append = (): void => {
+    index++;
+    wal.save(null, [{ index, term: 1, type: 0, data: value }]);
+  };
+  while (wal.tailOffset < segmentBytes / 2 - value.length) append();
+  assert.equal(wal.nextSegmentBehind, false, 'nothing is wanted before half-way');
+  append();
+  append();
+  assert.equal(wal.nextSegmentBehind, true);
+  let slices = 0;
+  while (wal.nextSegmentBehind) {
+    wal.prepareNext(1 << 20);
+    slices++;
+  }
+  assert.equal(wal.nextSegmentReady, false, 'not all at once: only the head start and the pace so far');
+  assert.ok(slices <= 2, `slices ${slices}`);
+  // Appends and one slice whenever behind (as the writer does): ready before the segment is full.
+  const startRolls = wal.rollCount;
+  while (!wal.nextSegmentReady) {
+    append();
+    while (wal.nextSegmentBehind) wal.prepareNext(1 << 20);
+    assert.equal(wal.rollCount, startRolls, 'the spare was ready before the roll');
+  }
+  assert.ok(wal.tailOffset < segmentBytes * 0.9, `ready at ${wal.tailOffset} of ${segmentBytes}`);
+  wal.close();
+});
+
 test('hard state vote: a member ID above 2^53 survives a reopen (decision 0003)', () => {
   const dir = tmpDir();
   const vote = 0x8e9e05c52164694dn; // etcd's default member ID

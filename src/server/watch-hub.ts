@@ -287,7 +287,9 @@ export class WatchHub {
     this.counters.watchers++;
     // The created response goes out before the watcher can be sent anything.
     this.#sendControl(s, { watchId: id, created: true });
-    if (minRev > this.#processedRev) this.#sync(w);
+    // A start below the compacted revision is canceled by the catch-up, even while the hub has
+    // not processed the revisions up to it yet (etcd decides against its applied revision).
+    if (minRev > this.#processedRev && minRev >= this.#reader.view((v) => v.compactedRev)) this.#sync(w);
     else {
       w.nextRev = minRev;
       s.unsynced.add(w);
@@ -611,20 +613,17 @@ export class WatchHub {
   /** Returns true when the stream still has unsynced watchers to catch up. */
   #catchupSlice(s: HubStream): boolean {
     const to = this.#processedRev;
+    // Compacted start points first: a watcher whose start the hub has not processed yet would
+    // otherwise rejoin the live path and be sent revisions that are compacted.
+    this.#cancelCompacted(s, this.#reader.view((v) => v.compactedRev));
     this.#rejoin(s, to);
     if (s.unsynced.size === 0) {
       this.#progressIfPending(s);
       return false;
     }
     this.#reader.view((v) => {
-      // Compacted start points: etcd answers compact_revision and cancels the watcher.
-      for (const w of [...s.unsynced]) {
-        if (w.nextRev < v.compactedRev) {
-          this.#removeWatcher(w);
-          // etcd 3.4 sends header revision 0 here; we keep the stream's headers monotonic (issue 9).
-          this.#sendControl(s, { watchId: w.id, canceled: true, compactRevision: v.compactedRev });
-        }
-      }
+      // Again in the view the scan reads: a compaction may have committed since.
+      this.#cancelCompacted(s, v.compactedRev);
       if (s.unsynced.size === 0) return;
       let from = Infinity;
       for (const w of s.unsynced) from = Math.min(from, w.nextRev);
@@ -687,6 +686,17 @@ export class WatchHub {
   }
 
   /** Unsynced watchers past `to` (= processedRev) go back to the live path. */
+  /** etcd answers a start below the compacted revision with compact_revision and cancels the watcher. */
+  #cancelCompacted(s: HubStream, compacted: number): void {
+    for (const w of [...s.unsynced]) {
+      if (w.nextRev < compacted) {
+        this.#removeWatcher(w);
+        // etcd 3.4 sends header revision 0 here; we keep the stream's headers monotonic (issue 9).
+        this.#sendControl(s, { watchId: w.id, canceled: true, compactRevision: compacted });
+      }
+    }
+  }
+
   #rejoin(s: HubStream, to: number): void {
     if (to !== this.#processedRev) return;
     for (const w of [...s.unsynced]) {

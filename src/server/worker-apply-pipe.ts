@@ -194,7 +194,7 @@ export class WorkerApplyPipe implements ApplyPipe {
     this.#reading = true;
     try {
       // Outcome frames answer pending calls in order; visible frames follow commits.
-      while ((this.#pending.length > 0 || this.#visibleThrough < this.#sentThrough) && !this.#failed) {
+      while ((this.#pending.length > 0 || (this.#visibleThrough < this.#sentThrough && !this.#closed)) && !this.#failed) {
         const n = this.#rx.drain((bytes, offset, length) => {
           const visible = visibleIndex(bytes, offset, length);
           if (visible !== undefined) {
@@ -214,7 +214,7 @@ export class WorkerApplyPipe implements ApplyPipe {
             settle(p, () => decodeOutcomes(bytes, offset, length));
           }
         });
-        if (n === 0) await this.#rx.waitReadableAsync(1000);
+        if (n === 0) await this.#rx.waitReadableAsync(Infinity); // #fail wakes it (no timer per wait)
       }
     } catch (err) {
       this.#fail(err instanceof Error ? err : new Error(String(err)));
@@ -239,6 +239,7 @@ export class WorkerApplyPipe implements ApplyPipe {
   #fail(err: Error): void {
     if (this.#failed) return;
     this.#failed = err;
+    this.#rx.wakeReader();
     for (const p of this.#pending.splice(0)) p.reject(err);
     for (const reject of this.#oversizeRejects.values()) reject(err);
     this.#oversizeRejects.clear();
@@ -250,6 +251,7 @@ export class WorkerApplyPipe implements ApplyPipe {
     this.#closed = true;
     this.#tx.close();
     await this.#exited;
+    this.#rx.wakeReader(); // a read loop still waiting for a visible frame ends (it sees #closed)
   }
 }
 

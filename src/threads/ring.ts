@@ -291,7 +291,15 @@ export class RingConsumer extends RingEnd {
     return !this.isEmpty();
   }
 
-  /** Resolves when a frame is ready, the ring is closed, or timeout; never blocks the thread. */
+  /**
+   * Wakes a `waitReadableAsync` of this consumer with nothing to read (its owner failed or is
+   * stopping): waits without a timeout need it (a timeout costs a timer per wait).
+   */
+  wakeReader(): void {
+    Atomics.notify(this.i32, I_WRITE);
+  }
+
+  /** Resolves when a frame is ready, the ring is closed, `wakeReader` is called, or timeout; never blocks the thread. */
   async waitReadableAsync(timeoutMs: number): Promise<boolean> {
     const w = this.writeCounter();
     if (w !== this.readCounter() || this.isClosed()) return !this.isEmpty();

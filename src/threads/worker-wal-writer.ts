@@ -226,7 +226,9 @@ export class WorkerWalWriter implements WalWriter {
           this.onAck(decodeAck(b, off, len));
         });
         if (closed) return;
-        if (this.pending.length > 0 || this.closeRequested) await this.rx.waitReadableAsync(WAIT_SLICE_MS);
+        // No timeout: a timer per wait costs a put at one client several per cent of the main
+        // thread; fail() wakes this wait, and the worker's last frame or exit ends it otherwise.
+        if (this.pending.length > 0 || this.closeRequested) await this.rx.waitReadableAsync(Infinity);
       }
     } catch (e) {
       this.fail(e instanceof Error ? e : new Error(String(e)));
@@ -253,6 +255,7 @@ export class WorkerWalWriter implements WalWriter {
   private fail(e: Error): void {
     if (this.failure) return;
     this.failure = e;
+    this.rx.wakeReader();
     for (const p of this.pending.splice(0)) p.reject(e);
     this.outbox.length = 0;
     void this.worker.terminate();

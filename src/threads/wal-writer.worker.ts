@@ -90,7 +90,8 @@ function run(ch: WorkerSide, wal: FileWal, maxBatchBytes: number, maxBatchDelayM
         if (ch.rx.waitReadable(left)) ch.rx.drain(visit);
       }
     }
-    wal.sync();
+    // Commit-only hard states are not synced (Raft's MustSync; docs/storage-wal.md, "Writing").
+    wal.syncIfNeeded();
     if (completed > 0) {
       ackedSeq += completed;
       batchSeq++;

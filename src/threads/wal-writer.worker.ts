@@ -1,8 +1,9 @@
 /**
  * WAL writer thread entry (docs/threads.md "WAL writer frames"). Opens the WAL,
  * posts the recovery once, then loops: drain every APPEND that arrived (up to
- * maxBatchBytes), save them, one fdatasync, one ACK. Everything that arrives during the
- * fdatasync goes into the next batch (group commit).
+ * maxBatchBytes), save them, one fdatasync (none when the batch holds only commit-only hard
+ * states: FileWal.syncIfNeeded), one ACK. Everything that arrives during the fdatasync goes
+ * into the next batch (group commit).
  *
  * workerData: { channel, opts: WalOptions, fromIndex: number }
  */

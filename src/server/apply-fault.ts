@@ -7,7 +7,7 @@ import { etcdserverpb } from '../proto/pb.js';
 import { ApplyFatalError, type PromisedRevisions } from '../apply/interface.js';
 import type { ApplyResult } from '../apply/interface.js';
 import { RerunWithout } from '../apply/applier.js';
-import type { Entry } from '../raftpb/types.js';
+import { EntryType, type Entry } from '../raftpb/types.js';
 
 /** A put to this key (UTF-8) makes its whole apply batch fail. */
 export const FAULT_APPLY_PUT_KEY_ENV = 'ETCD_TS_FAULT_APPLY_PUT_KEY';
@@ -19,7 +19,7 @@ export const FAULT_APPLY_PUT_KEY_ENV = 'ETCD_TS_FAULT_APPLY_PUT_KEY';
 export const FAULT_APPLY_MIDWAY_KEY_ENV = 'ETCD_TS_FAULT_APPLY_MIDWAY_KEY';
 
 function putKey(e: Entry): Uint8Array | undefined {
-  if (e.data.length === 0) return undefined;
+  if (e.type !== EntryType.Normal || e.data.length === 0) return undefined;
   return etcdserverpb.InternalRaftRequest.decode(e.data).put?.key ?? undefined;
 }
 
@@ -39,7 +39,8 @@ export function faultInjectingApplier<T extends BatchApplier>(applier: T, env: N
   const poison = Buffer.from(key, 'utf8');
   const check = (entries: readonly Entry[]): void => {
     for (const e of entries) {
-      if (e.index <= applier.appliedIndex() || e.data.length === 0) continue;
+      // Only requests (membership entries carry a ConfChangeV2, not an InternalRaftRequest).
+      if (e.index <= applier.appliedIndex() || e.type !== EntryType.Normal || e.data.length === 0) continue;
       const put = etcdserverpb.InternalRaftRequest.decode(e.data).put;
       if (put?.key && poison.equals(put.key)) {
         throw new ApplyFatalError(`entry ${e.index}: injected apply failure (${FAULT_APPLY_PUT_KEY_ENV}=${key})`);

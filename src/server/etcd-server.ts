@@ -36,6 +36,7 @@ import { WaitRegistry } from './wait.js';
 import { IntakeGate } from './intake-gate.js';
 import { promisesOf } from '../apply/interface.js';
 import { RevisionPredictor, isPlainPut } from './revision-predictor.js';
+import { CommittedRevisions, scanEntry } from './commit-revision.js';
 import { RequestIdGenerator, leaseIdFrom } from './request-ids.js';
 import type { LeaseId } from '../util/pure/id64.js';
 import { txnMayWrite } from '../apply/alarm-gate.js';
@@ -178,6 +179,8 @@ export interface ServerCounters {
   proposalsFailed: number;
   /** Linearizable reads served (etcd_server_read_indexes... analogue). */
   readIndexes: number;
+  /** Puts forwarded to the leader and answered when committed, not applied (etcd_ts_server_forwarded_answered_at_commit_total). */
+  forwardedAnsweredAtCommit: number;
 }
 
 interface EarlyAnswer {
@@ -190,7 +193,7 @@ interface EarlyAnswer {
 }
 
 export class EtcdServer {
-  readonly counters: ServerCounters = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, readIndexes: 0 };
+  readonly counters: ServerCounters = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, readIndexes: 0, forwardedAnsweredAtCommit: 0 };
   readonly identity: MemberIdentity;
   readonly limits: ServerLimits;
   readonly version: string;
@@ -227,6 +230,10 @@ export class EtcdServer {
   #alarmsChangedAt = 0;
   /** Store revision after the last applied entry, or the last one answered at commit if higher. */
   #outcomeRevision = 0;
+  /** Revisions of committed plain puts, in commit order (a follower's forwarded puts are answered at commit). */
+  readonly #committedRevs: CommittedRevisions;
+  /** Forwarded plain puts waiting for their entry to commit, by request ID (the value: nothing). */
+  readonly #forwardedPuts = new Set<bigint>();
   /** Active alarms as of the last applied batch (listed again when an entry changed them). */
   #alarms: readonly ActiveAlarm[] = [];
   readonly #maintenance: MaintenancePool | undefined;
@@ -270,6 +277,7 @@ export class EtcdServer {
       maxWaiting: MAX_WAITING_PROPOSALS,
       gap: () => this.#node.lastIndex - this.#loop.outcomeIndex,
     });
+    this.#committedRevs = new CommittedRevisions(this.#node.committedIndex);
     this.#node.onCommitted((entries) => this.#onCommitted(entries));
     this.#node.onLeaderChange((_term, isLeader) => this.#onLeaderChange(isLeader));
     // Forwarded proposals appended on this leader: their effect on the revision is unknown here.
@@ -682,10 +690,10 @@ export class EtcdServer {
     this.#checkQuota(p, data.length);
     // Throws (not leader, stopped) before anything below changes.
     const index = this.#node.propose(data);
-    if (index === undefined) return this.#awaitForwarded(id);
+    if (index === undefined) return this.#awaitForwarded(id, 'put' in p && isPlainPut(p.put) && ai === undefined);
     // While an alarm refuses writes, a put's outcome is known only when applied; so while an
     // applied alarm change is not reloaded yet.
-    if ('put' in p && isPlainPut(p.put) && this.#alarms.length === 0 && this.#loop.appliedIndex >= this.#alarmsChangedAt) {
+    if ('put' in p && isPlainPut(p.put) && this.#alarmsKnownClear()) {
       const revision = this.#predictor?.plainPut();
       if (revision !== undefined) {
         this.#promised.set(index, revision);
@@ -710,9 +718,53 @@ export class EtcdServer {
    * (outcomes carry the request ID), or, if the leader never appended it (a lost message, a
    * leader change), failed after the request timeout with etcd's "request timed out".
    */
-  async #awaitForwarded(id: bigint): Promise<Uint8Array> {
-    const outcome = await this.#outcomeWithin(id, this.#waits.register(id), this.#requestTimeoutMs);
-    return withHeader(outcome.response ?? EMPTY, this.header(outcome.revision));
+  async #awaitForwarded(id: bigint, plainPut = false): Promise<Uint8Array> {
+    const answered = this.#waits.register(id);
+    // A plain put may be answered at commit instead (#answerForwardedPuts).
+    if (plainPut) this.#forwardedPuts.add(id);
+    try {
+      const outcome = await this.#outcomeWithin(id, answered, this.#requestTimeoutMs);
+      return withHeader(outcome.response ?? EMPTY, this.header(outcome.revision));
+    } finally {
+      if (plainPut) this.#forwardedPuts.delete(id);
+    }
+  }
+
+  /**
+   * Committed entries, before they go to the applier: a forwarded plain put among them whose
+   * revision is known (CommittedRevisions) is answered now, and its revision promised to the
+   * applier with the entry (docs/cluster.md, "A follower answers plain puts at commit"). The
+   * entries are durable in this member's WAL (RaftNode hands out nothing beyond that).
+   * Entries are scanned only while such a put waits; otherwise the batch counts as unknown
+   * until applied.
+   */
+  /**
+   * No alarm is active, and none changed in an entry applied but not visible yet (the alarm list
+   * is reloaded when visible): only then is a plain put's revision known before it is applied.
+   */
+  #alarmsKnownClear(): boolean {
+    return this.#alarms.length === 0 && this.#loop.appliedIndex >= this.#alarmsChangedAt;
+  }
+
+  #answerForwardedPuts(entries: readonly Entry[]): void {
+    const revs = this.#committedRevs;
+    if (this.#forwardedPuts.size === 0 || !this.#alarmsKnownClear() || this.#auth?.enabled === true) {
+      revs.other(entries[entries.length - 1]!.index);
+      return;
+    }
+    for (const e of entries) {
+      const scan = e.type === EntryType.Normal && e.data.length > 0 ? scanEntry(e.data) : undefined;
+      if (scan === undefined || !scan.plainPut) {
+        revs.other(e.index);
+        continue;
+      }
+      const revision = revs.plainPut(e.index);
+      if (revision === undefined || !this.#forwardedPuts.has(scan.id)) continue;
+      this.#promised.set(e.index, revision);
+      this.#waits.trigger(scan.id, { index: e.index, requestId: scan.id, revision });
+      if (e.index > this.#answeredThrough) this.#answeredThrough = e.index;
+      this.counters.forwardedAnsweredAtCommit++;
+    }
   }
 
   /**
@@ -759,6 +811,7 @@ export class EtcdServer {
       if (a.revision > this.#outcomeRevision) this.#outcomeRevision = a.revision;
     }
     if (n > 0) this.#earlyAnswers.splice(0, n);
+    this.#answerForwardedPuts(entries);
     const promised = promisesOf(this.#promised, entries);
     if (promised !== undefined) for (const index of promised.keys()) this.#promised.delete(index);
     this.#loop.enqueue(entries, promised);
@@ -779,6 +832,7 @@ export class EtcdServer {
     for (const o of batch.outcomes) {
       if (o.alarmsChanged) this.#alarmsChangedAt = o.index;
       this.#predictor?.applied(o.index, o.revision, lastProposed);
+      this.#committedRevs.applied(o.index, o.revision);
       if (o.requestId !== 0n && !answeredWhenVisible(o) && !this.#membershipIndexes.has(o.index)) this.#waits.trigger(o.requestId, o);
     }
     this.counters.proposalsApplied += batch.outcomes.length;

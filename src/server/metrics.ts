@@ -47,6 +47,7 @@ export function createMetrics(server: EtcdServer, health?: HealthCounters, snaps
   gauge('etcd_server_proposals_applied_total', 'The total number of consensus proposals applied.', () => server.counters.proposalsApplied);
   gauge('etcd_server_proposals_pending', 'The current number of pending proposals to commit.', () => server.proposalsPending);
   gauge('etcd_server_proposals_failed_total', 'The total number of failed proposals seen.', () => server.counters.proposalsFailed);
+  gauge('etcd_ts_server_forwarded_answered_at_commit_total', 'Plain puts this member forwarded to the leader and answered at commit (before apply).', () => server.counters.forwardedAnsweredAtCommit);
   gauge('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', () => server.status().dbSize as number);
   gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', () => server.status().dbSizeInUse as number);
   gauge('etcd_server_quota_backend_bytes', 'Current backend storage quota size in bytes.', () => server.status().dbSizeQuota as number);

@@ -119,7 +119,7 @@ export class InlineWalWriter implements WalWriter {
     }
     if (saved.length > 0 && !this.failure) {
       try {
-        this.wal.sync();
+        this.wal.syncIfNeeded();
       } catch (e) {
         this.failure = e;
       }

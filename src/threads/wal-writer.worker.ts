@@ -1,8 +1,9 @@
 /**
  * WAL writer thread entry (docs/threads.md "WAL writer frames"). Opens the WAL,
  * posts the recovery once, then loops: drain every APPEND that arrived (up to
- * maxBatchBytes), save them, one fdatasync, one ACK. Everything that arrives during the
- * fdatasync goes into the next batch (group commit).
+ * maxBatchBytes), save them, one fdatasync (none when the batch holds only commit-only hard
+ * states: FileWal.syncIfNeeded), one ACK. Everything that arrives during the fdatasync goes
+ * into the next batch (group commit).
  *
  * workerData: { channel, opts: WalOptions, fromIndex: number }
  */
@@ -92,7 +93,8 @@ function run(ch: WorkerSide, wal: FileWal, maxBatchBytes: number, maxBatchDelayM
         if (ch.rx.waitReadable(left)) ch.rx.drain(visit);
       }
     }
-    wal.sync();
+    // Commit-only hard states are not synced (Raft's MustSync; docs/storage-wal.md, "Writing").
+    wal.syncIfNeeded();
     if (completed > 0) {
       ackedSeq += completed;
       batchSeq++;

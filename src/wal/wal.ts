@@ -141,6 +141,13 @@ export class FileWal implements Wal {
   private spare: SpareSegment | null = null;
   /** fdatasync calls made (metric). */
   syncCount = 0;
+  /**
+   * A save since the last sync holds what must be durable before it is acknowledged: entries,
+   * a snapshot marker, or a hard state with a new term or vote (Raft's MustSync). A hard state
+   * whose only change is the commit index need not be (a restart learns the commit index again
+   * from the leader; etcd's WAL does not sync it either): see `syncIfNeeded`.
+   */
+  private mustSyncPending = false;
   /** Segment rolls, and the slowest one in ms (metric: a high value means prepareNext() is not called enough). */
   rollCount = 0;
   rollMsMax = 0;
@@ -185,6 +192,9 @@ export class FileWal implements Wal {
       const bad = invalidHardStateReason(hardState);
       if (bad) throw new WalInvalidArgumentError(`wal: ${bad}`);
     }
+    if (entries.length > 0 || snapshot || (hardState && (hardState.term !== this.hardState.term || hardState.vote !== this.hardState.vote))) {
+      this.mustSyncPending = true;
+    }
     if (snapshot) {
       // The marker: the log now ends at the snapshot's index (older entries are void).
       const at = this.reserveRecord(SNAPSHOT_PAYLOAD_BYTES, snapshot.index + 1);
@@ -214,6 +224,19 @@ export class FileWal implements Wal {
     this.flush();
     fs.fdatasyncSync(this.fd);
     this.syncCount++;
+    this.mustSyncPending = false;
+  }
+
+  /**
+   * `sync()` when a save since the last sync must be durable (mustSyncPending); otherwise
+   * nothing: commit-only hard states stay buffered and reach the disk, in order, with the next
+   * sync (or flush). Returns whether it synced.
+   */
+  syncIfNeeded(): boolean {
+    if (this.closed) throw new WalClosedError();
+    if (!this.mustSyncPending) return false;
+    this.sync();
+    return true;
   }
 
   releaseTo(index: number): void {

@@ -205,11 +205,12 @@ export class ApplyLoop {
   /**
    * Committed entries, in index order, continuing where the last call ended. They are handed
    * over together at the end of this event-loop turn (after the answers this turn wrote), or,
-   * when every one was answered at commit and nobody waits for the store, within
-   * LAZY_HANDOFF_MS. `promised`: revisions clients were already given for some of them; the
-   * applier checks them before the batch commits.
+   * when every one was answered at commit (or `waited` is false: no request waits for their
+   * outcomes) and nobody waits for the store, within LAZY_HANDOFF_MS. `promised`: revisions
+   * clients were already given for some of them; the applier checks them before the batch
+   * commits.
    */
-  enqueue(entries: readonly Entry[], promised?: PromisedRevisions): void {
+  enqueue(entries: readonly Entry[], promised?: PromisedRevisions, waited = true): void {
     if (entries.length === 0 || this.#failed) return;
     const first = entries[0]!.index;
     if (first !== this.#lastQueued + 1) {
@@ -219,9 +220,10 @@ export class ApplyLoop {
     this.#lastQueued = entries[entries.length - 1]!.index;
     for (const e of entries) this.#queue.push(e);
     if (promised !== undefined) for (const [index, rev] of promised) this.#promised.set(index, rev);
-    // Entries all answered at commit need nothing from their apply but the store: they may
-    // wait a little and go over with the next ones (fewer wake-ups of both threads).
-    if (promised === undefined || !entries.every((e) => promised.has(e.index))) this.#queueWanted = true;
+    // Entries all answered at commit, or with nobody waiting for their outcomes (`waited`
+    // false), need nothing from their apply but the store: they may wait a little and go over
+    // with the next ones (fewer wake-ups of both threads).
+    if (waited && (promised === undefined || !entries.every((e) => promised.has(e.index)))) this.#queueWanted = true;
     this.#scheduleHandOff();
   }
 

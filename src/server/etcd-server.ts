@@ -746,25 +746,36 @@ export class EtcdServer {
     return this.#alarms.length === 0 && this.#loop.appliedIndex >= this.#alarmsChangedAt;
   }
 
-  #answerForwardedPuts(entries: readonly Entry[]): void {
+  /**
+   * Returns whether a request of this member still waits for one of these entries' outcomes,
+   * when the scan ran; undefined when it did not (nobody can tell cheaply then).
+   */
+  #answerForwardedPuts(entries: readonly Entry[]): boolean | undefined {
     const revs = this.#committedRevs;
     if (this.#forwardedPuts.size === 0 || !this.#alarmsKnownClear() || this.#auth?.enabled === true) {
       revs.other(entries[entries.length - 1]!.index);
-      return;
+      return undefined;
     }
+    let waited = false;
     for (const e of entries) {
       const scan = e.type === EntryType.Normal && e.data.length > 0 ? scanEntry(e.data) : undefined;
       if (scan === undefined || !scan.plainPut) {
         revs.other(e.index);
+        // An ID the scan could not read counts as waited for (the loop hands it over at once).
+        if (scan !== undefined && !waited) waited = scan.id === 0n || this.#waits.has(scan.id);
         continue;
       }
       const revision = revs.plainPut(e.index);
-      if (revision === undefined || !this.#forwardedPuts.has(scan.id)) continue;
+      if (revision === undefined || !this.#forwardedPuts.has(scan.id)) {
+        if (!waited) waited = this.#waits.has(scan.id);
+        continue;
+      }
       this.#promised.set(e.index, revision);
       this.#waits.trigger(scan.id, { index: e.index, requestId: scan.id, revision });
       if (e.index > this.#answeredThrough) this.#answeredThrough = e.index;
       this.counters.forwardedAnsweredAtCommit++;
     }
+    return waited;
   }
 
   /**
@@ -811,10 +822,13 @@ export class EtcdServer {
       if (a.revision > this.#outcomeRevision) this.#outcomeRevision = a.revision;
     }
     if (n > 0) this.#earlyAnswers.splice(0, n);
-    this.#answerForwardedPuts(entries);
+    const scannedWaited = this.#answerForwardedPuts(entries);
     const promised = promisesOf(this.#promised, entries);
     if (promised !== undefined) for (const index of promised.keys()) this.#promised.delete(index);
-    this.#loop.enqueue(entries, promised);
+    // Nobody waits for these outcomes (no request of this member waits for one of them, no
+    // membership change): the loop may coalesce them with the next ones (a follower under puts).
+    const waited = (scannedWaited ?? this.#waits.size > 0) || this.#membershipIndexes.size > 0;
+    this.#loop.enqueue(entries, promised, waited);
   }
 
   /** An applied batch: answer its requests, keep the predictor in step, let waiting proposals in. */

@@ -20,6 +20,10 @@ export class WaitRegistry<T> {
     });
   }
 
+  has(id: RequestId): boolean {
+    return this.#pending.has(id);
+  }
+
   /** Returns false when nobody waits for `id` (e.g. replay after a restart). */
   trigger(id: RequestId, value: T): boolean {
     const w = this.#pending.get(id);

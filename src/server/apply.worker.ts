@@ -124,9 +124,10 @@ async function main(): Promise<void> {
   /**
    * Applies entry batches in one write transaction kept open across batches, until the commit
    * policy says commit or a frame that must run outside it arrives (flush, install, close);
-   * then commits and tells the main thread what is visible. Each batch runs in a child
-   * transaction (the applier's nested write), so a batch that fails mid-way rolls back alone.
-   * An outcome frame leaves as soon as its batch is applied.
+   * then commits and tells the main thread what is visible. Batches run directly in it (a
+   * child transaction each would cost LMDB a 2 MiB dirty list per batch); an entry that fails
+   * after it wrote aborts the whole transaction, which runs again without that entry's writes
+   * (runTransaction). An outcome frame leaves as soon as its batch is applied.
    */
   /** Groups of batches applied in the open transaction, and how many had their outcomes sent. */
   let txnGroups: EntryBatch[][] = [];
@@ -160,10 +161,12 @@ async function main(): Promise<void> {
   const openTransaction = (): void => {
     policy.opened(performance.now());
     backend.write(() => {
-      // A run after an abort: everything the aborted transaction held, first.
+      // A run after an abort: everything the aborted transaction held, first, then a prompt
+      // commit (a commit request the aborted run took from the ring is not lost).
       const again = txnGroups;
       txnGroups = [];
       for (const group of again) applyGroup(group);
+      if (again.length > 0) policy.request();
       for (;;) {
         const group: EntryBatch[] = [];
         while (next()) {

@@ -31,6 +31,8 @@ export interface ConsensusNode {
   readonly lastIndex: number;
   /** The leader this member knows of (0n: none); when absent, this member when it leads. */
   readonly leaderId?: NodeId;
+  /** How many times this member saw a new leader (etcd_server_leader_changes_seen_total); absent: once it led. */
+  readonly leaderChangesSeen?: number;
   /** True while this member is the leader and may `propose`. */
   isLeader(): boolean;
   /**

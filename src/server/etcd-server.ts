@@ -421,6 +421,11 @@ export class EtcdServer {
   }
 
   /** True while this member leads (keep-alives and expiry are the leader's). */
+  /** New leaders this member saw (a single member: 1 once it leads). */
+  get leaderChangesSeen(): number {
+    return this.#node.leaderChangesSeen ?? (this.#node.isLeader() ? 1 : 0);
+  }
+
   isLeader(): boolean {
     return this.#node.isLeader();
   }

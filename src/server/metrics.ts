@@ -39,10 +39,9 @@ export function createMetrics(server: EtcdServer, health?: HealthCounters, snaps
       },
     });
   };
-  // A single member is always its own leader.
-  gauge('etcd_server_has_leader', 'Whether or not a leader exists. 1 is existence, 0 is not.', () => 1);
-  gauge('etcd_server_is_leader', 'Whether or not this member is a leader. 1 if is, 0 otherwise.', () => 1);
-  gauge('etcd_server_leader_changes_seen_total', 'The number of leader changes seen.', () => 1);
+  gauge('etcd_server_has_leader', 'Whether or not a leader exists. 1 is existence, 0 is not.', () => (server.hasLeader() ? 1 : 0));
+  gauge('etcd_server_is_leader', 'Whether or not this member is a leader. 1 if is, 0 otherwise.', () => (server.isLeader() ? 1 : 0));
+  gauge('etcd_server_leader_changes_seen_total', 'The number of leader changes seen.', () => server.leaderChangesSeen);
   gauge('etcd_server_proposals_committed_total', 'The total number of consensus proposals committed.', () => server.counters.proposalsCommitted);
   gauge('etcd_server_proposals_applied_total', 'The total number of consensus proposals applied.', () => server.counters.proposalsApplied);
   gauge('etcd_server_proposals_pending', 'The current number of pending proposals to commit.', () => server.proposalsPending);

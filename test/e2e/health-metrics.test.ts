@@ -105,3 +105,38 @@ describe('health endpoints and /metrics', { skip, timeout: SUITE_TIMEOUT_MS }, (
     assert.ok(Number(families.find((f) => f.name === 'etcd_server_health_failures')?.metrics[0]?.value) >= 1);
   });
 });
+
+// etcd 3.4 serves these three metrics too: this suite runs against it as well.
+describe('leader metrics on 3 members', { skip: serverUnavailableReason() ?? false, timeout: SUITE_TIMEOUT_MS }, () => {
+  const cluster = useCluster({ name: 'leaderm', size: 3 });
+
+  it('etcd_server_is_leader is 1 on the leader only; has_leader 1 and leader_changes_seen_total >= 1 everywhere', async () => {
+    const read = async (port: number): Promise<Map<string, number>> => {
+      const families = parsePrometheus((await http(port, '/metrics')).body);
+      const out = new Map<string, number>();
+      for (const f of families) if (f.metrics[0]?.value !== undefined) out.set(f.name, Number(f.metrics[0].value));
+      return out;
+    };
+    const members = cluster.c.members;
+    // A new cluster may still be settling its first election: wait (bounded) for one leader.
+    let values: Map<string, number>[] = [];
+    for (let i = 0; i < 100; i++) {
+      values = await Promise.all(members.map((m) => read(m.clientPort)));
+      if (values.reduce((n, v) => n + (v.get('etcd_server_is_leader') ?? 0), 0) === 1) break;
+      await sleep(100);
+    }
+    assert.equal(values.reduce((n, v) => n + (v.get('etcd_server_is_leader') ?? 0), 0), 1, 'exactly one member says it leads');
+    for (const [i, v] of values.entries()) {
+      assert.equal(v.get('etcd_server_has_leader'), 1, `${members[i]!.name}: has_leader`);
+      assert.ok((v.get('etcd_server_leader_changes_seen_total') ?? 0) >= 1, `${members[i]!.name}: leader_changes_seen_total`);
+    }
+    // The one that says it leads is the leader every member's Status names.
+    const leaderIndex = values.findIndex((v) => v.get('etcd_server_is_leader') === 1);
+    // IDs are 64-bit: read them from the JSON text, not through JSON.parse's doubles.
+    const field = (text: string, name: string): bigint => BigInt(new RegExp(`"${name}":(\\d+)`).exec(text)?.[1] ?? '0');
+    const status = (await runEtcdctl([members[0]!.endpoint], ['endpoint', 'status', '-w', 'json'])).stdout;
+    const self = (await runEtcdctl([members[leaderIndex]!.endpoint], ['endpoint', 'status', '-w', 'json'])).stdout;
+    assert.notEqual(field(status, 'leader'), 0n, status);
+    assert.equal(field(self, 'member_id'), field(status, 'leader'), `${self}\n${status}`);
+  });
+});

@@ -208,6 +208,7 @@ export class RaftNode implements ConsensusNode {
   /** A leadership transfer asked for, stepped in the next turn. */
   #transferTo: NodeId | undefined;
   #lead: NodeId = 0n;
+  #leaderChangesSeen = 0;
   #isLeader = false;
   #scheduled = false;
   #inReady = false;
@@ -289,6 +290,11 @@ export class RaftNode implements ConsensusNode {
   /** The leader this member knows of (0n: none). */
   get leaderId(): NodeId {
     return this.#lead;
+  }
+
+  /** New leaders seen (a change to a leader that is not none), as etcd counts them. */
+  get leaderChangesSeen(): number {
+    return this.#leaderChangesSeen;
   }
 
   isLeader(): boolean {
@@ -624,6 +630,7 @@ export class RaftNode implements ConsensusNode {
   #softStateChanged(lead: NodeId, state: StateType): void {
     const wasLeader = this.#isLeader;
     const leadChanged = lead !== this.#lead;
+    if (leadChanged && lead !== 0n) this.#leaderChangesSeen++;
     this.#lead = lead;
     this.#isLeader = state === StateType.Leader;
     if (leadChanged) {

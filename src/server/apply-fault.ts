@@ -18,6 +18,7 @@ export const FAULT_APPLY_PUT_KEY_ENV = 'ETCD_TS_FAULT_APPLY_PUT_KEY';
  */
 export const FAULT_APPLY_MIDWAY_KEY_ENV = 'ETCD_TS_FAULT_APPLY_MIDWAY_KEY';
 
+/** The key of a put entry; undefined for any other (membership entries carry a ConfChangeV2, not a request). */
 function putKey(e: Entry): Uint8Array | undefined {
   if (e.type !== EntryType.Normal || e.data.length === 0) return undefined;
   return etcdserverpb.InternalRaftRequest.decode(e.data).put?.key ?? undefined;
@@ -39,10 +40,9 @@ export function faultInjectingApplier<T extends BatchApplier>(applier: T, env: N
   const poison = Buffer.from(key, 'utf8');
   const check = (entries: readonly Entry[]): void => {
     for (const e of entries) {
-      // Only requests (membership entries carry a ConfChangeV2, not an InternalRaftRequest).
-      if (e.index <= applier.appliedIndex() || e.type !== EntryType.Normal || e.data.length === 0) continue;
-      const put = etcdserverpb.InternalRaftRequest.decode(e.data).put;
-      if (put?.key && poison.equals(put.key)) {
+      if (e.index <= applier.appliedIndex()) continue;
+      const k = putKey(e);
+      if (k !== undefined && poison.equals(k)) {
         throw new ApplyFatalError(`entry ${e.index}: injected apply failure (${FAULT_APPLY_PUT_KEY_ENV}=${key})`);
       }
     }

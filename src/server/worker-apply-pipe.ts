@@ -136,9 +136,8 @@ export class WorkerApplyPipe implements ApplyPipe {
     }
     const done = new Promise<ApplyOutcome[]>((resolve, reject) => this.#pending.push({ resolve, reject }));
     if (entries.length > 0) this.#sentThrough = Math.max(this.#sentThrough, entries[entries.length - 1]!.index);
-    const frame = encodeEntryBatch(entries, this.#frame, promised);
-    if (this.#blockedCount > 0 || !this.#tx.tryWrite(frame)) this.#queueWrite(frame.slice());
-    if (!this.#reading) void this.#readLoop();
+    // The frame is this.#frame's buffer, reused by the next call: queued, it goes as a copy.
+    this.#send(encodeEntryBatch(entries, this.#frame, promised), false);
     return done;
   }
 
@@ -148,8 +147,7 @@ export class WorkerApplyPipe implements ApplyPipe {
     const done = new Promise<ApplyOutcome[]>((resolve, reject) => this.#pending.push({ resolve, reject }));
     const frame = new Uint8Array(4);
     new DataView(frame.buffer).setUint32(0, FLUSH_MARKER, true);
-    if (this.#blockedCount > 0 || !this.#tx.tryWrite(frame)) this.#queueWrite(frame);
-    if (!this.#reading) void this.#readLoop();
+    this.#send(frame, true);
     await done;
   }
 
@@ -160,22 +158,27 @@ export class WorkerApplyPipe implements ApplyPipe {
   /** Sends a commit request (docs/architecture.md, "Deferred commits"); the visible frame answers it. */
   requestVisible(): void {
     if (this.#failed || this.#closed || this.#visibleThrough >= this.#sentThrough) return;
-    const frame = encodeCommitRequest();
-    if (this.#blockedCount > 0 || !this.#tx.tryWrite(frame)) this.#queueWrite(frame);
-    if (!this.#reading) void this.#readLoop();
+    this.#send(encodeCommitRequest(), true);
   }
 
   async installSnapshot(path: string): Promise<InstalledStore> {
     if (this.#failed) throw this.#failed;
     if (this.#closed) throw new Error('apply pipe closed');
     const done = new Promise<ApplyOutcome[]>((resolve, reject) => this.#pending.push({ resolve, reject }));
-    const frame = encodeInstallFrame(path);
-    if (this.#blockedCount > 0 || !this.#tx.tryWrite(frame)) this.#queueWrite(frame);
-    if (!this.#reading) void this.#readLoop();
+    this.#send(encodeInstallFrame(path), true);
     const [o] = await done;
     if (o === undefined) throw new Error('apply worker: no answer to a snapshot install');
     this.#sentThrough = this.#visibleThrough = o.index;
     return { appliedIndex: o.index, consistentTerm: Number(o.requestId), currentRevision: o.revision };
+  }
+
+  /**
+   * Writes `frame` on the ring now, or queues it behind the writes waiting for space (order
+   * holds), as is when `owned`, else as a copy; then makes sure the read loop runs.
+   */
+  #send(frame: Uint8Array, owned: boolean): void {
+    if (this.#blockedCount > 0 || !this.#tx.tryWrite(frame)) this.#queueWrite(owned ? frame : frame.slice());
+    if (!this.#reading) void this.#readLoop();
   }
 
   #queueWrite(frame: Uint8Array): void {

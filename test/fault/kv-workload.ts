@@ -18,6 +18,7 @@ import { CAS_OK, type KvInput, type KvOp } from '../sim/checkers/linearizability
 import { etcdserverpb } from '../../src/proto/pb.js';
 import type { RawEtcdClient } from '../e2e/framework/raw.js';
 import { sleep } from '../e2e/framework/process.js';
+import { mulberry32 } from '../seeded-random.js';
 
 /** One op as recorded, with what the test needs beyond the checker's fields. */
 export interface RecordedOp {
@@ -37,17 +38,6 @@ export interface WorkloadClient {
   raw: RawEtcdClient;
 }
 
-/** A small seeded PRNG (mulberry32), so a run's op mix is replayable with its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Pause between two ops of one client: keeps a history in the low thousands of ops whatever the

@@ -37,6 +37,7 @@ import { LogicalClock, checkDurable, checkRealTimeOrder, type PutRecord, type St
 import { buildShim, shimUnavailableReason } from './power-loss/shim.js';
 import { readJournal, RecordType, type JournalRecord } from './power-loss/journal.js';
 import { buildImage, captureBaseline, type PowerLossMode } from './power-loss/image.js';
+import { mulberry32 } from '../seeded-random.js';
 
 const RUNS = Number(process.env['ETCD_TEST_POWERLOSS_RUNS'] ?? 2);
 const TORN = Number(process.env['ETCD_TEST_POWERLOSS_TORN'] ?? 2);
@@ -76,17 +77,6 @@ const CANARY_TORN = 8;
 const CANARY_RUNS = 3;
 const LMDB_CHECK = fileURLToPath(new URL('./power-loss/lmdb-check.js', import.meta.url));
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('power loss loses no acknowledged put and never corrupts the store (issue 13)', {
   skip: serverUnavailableReason() ?? shimUnavailableReason() ?? false,
@@ -134,7 +124,7 @@ interface RunsOptions {
 /** Journaled runs killed under load, and every image checked; returns what failed. */
 async function powerLossRuns(o: RunsOptions): Promise<string[]> {
   const shim = buildShim();
-  const rng = prng(o.seed);
+  const rng = mulberry32(o.seed);
   const failures: string[] = [];
   for (let run = 0; run < o.runs; run++) {
     const work = makeTempDir('etcd-ts-powerloss-');

@@ -10,18 +10,11 @@ import { BoltWriter, BoltWriteError } from '../../../../src/backend/bbolt/writer
 import { BoltReader, BoltFormatError } from '../../../../src/backend/bbolt/reader.js';
 import { fnv1a64 } from '../../../../src/backend/bbolt/format.js';
 import { PROP_SEED } from '../../../prop-seed.js';
+import { mulberry32 } from '../../../seeded-random.js';
 
-/** mulberry32: a small seeded PRNG (the seed is printed on failure by prop-seed.ts). */
+/** A PRNG seeded by PROP_SEED (printed on failure by prop-seed.ts). */
 function seededRandom(): { rng: () => number; seed: number } {
-  let a = PROP_SEED >>> 0;
-  const rng = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { rng, seed: PROP_SEED };
+  return { rng: mulberry32(PROP_SEED), seed: PROP_SEED };
 }
 
 const b = (s: string): Buffer => Buffer.from(s);

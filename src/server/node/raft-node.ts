@@ -582,6 +582,7 @@ export class RaftNode implements ConsensusNode {
       }
       for (const rs of rd.readStates) this.#answerRound(rs.requestCtx, rs.index);
       this.#raw.advance();
+      if (rd.committedEntries.length > 0) this.#storage.trim(this.#raw.raft.raftLog.applied);
       // This leader's own append is durable: it counts toward the quorum now (may commit).
       if (asLeader && rd.entries.length > 0) this.#raw.leaderAppended(rd.entries[rd.entries.length - 1]!.index, ackTerm);
     } catch (err) {

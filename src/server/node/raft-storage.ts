@@ -100,6 +100,21 @@ export class RaftLogStorage extends MemoryStorage {
     if (to > this.firstIndex() && to <= this.lastIndex()) this.compact(to);
   }
 
+  /**
+   * Drops, from memory only, the entries more than catchUpEntries below `applied` (Raft's
+   * applied index), in steps of a quarter of catchUpEntries, so the log in memory holds about
+   * catchUpEntries entries whatever --snapshot-count is (they would otherwise live until the next
+   * checkpoint, up to --snapshot-count entries: old-generation garbage that each of V8's full
+   * collections marks again). The WAL keeps them until the checkpoint, for restarts. Only with
+   * snapshots on: a follower behind the first entry then gets the store instead.
+   */
+  trim(applied: Index): void {
+    if (!this.#snapshots) return;
+    const to = this.releasableTo(applied);
+    const step = Math.max(1, this.#catchUpEntries >> 2);
+    if (to - this.firstIndex() >= step && to <= this.lastIndex()) this.compact(to);
+  }
+
   /** The highest index that may go once `index` is synced in the store: catch-up entries stay. */
   releasableTo(index: Index): Index {
     return index - this.#catchUpEntries;

@@ -6,6 +6,8 @@
  *   u32 promisedCount, then promisedCount x { u64 index, u64 revision }: revisions already
  *   promised to clients for entries of this batch (plain puts answered at durability); the
  *   applier checks each before its transaction commits and fails the batch on a mismatch
+ *   u32 flags: bit 0 = events not wanted (nobody listened at hand-off: the worker may leave
+ *   them out); other bits must be 0
  *
  * Outcome batch, worker -> main:
  *   u32 count, then count x outcome:
@@ -18,7 +20,8 @@
  *     [u32 len, utf8]     EtcdError code, when bit 1
  *     [u64 id, u64 ttl]   lease effect, when bit 2: the lease ID's two's complement; ttl > 0 a
  *                         grant of that TTL (s), 0 a revoke (docs/leases.md)
- *     u32 eventCount, eventCount x [u32 len, bytes]   encoded mvccpb.Event
+ *     u32 eventCount, eventCount x [u32 len, bytes]   encoded mvccpb.Event; eventCount
+ *                         0xFFFFFFFF (no events follow): the entry's events were left out
  */
 import { ByteReader, ByteWriter, FrameError } from '../threads/frame.js';
 import type { Entry } from '../raftpb/types.js';
@@ -109,6 +112,10 @@ const AUTH_CHANGED = 16;
 const AUTH_TOKEN = 32;
 /** Answer only once the batch is visible: the caller next relies on a mirror reloaded from the store (docs/architecture.md). */
 const VISIBLE_ANSWER = 64;
+/** eventCount of an entry whose events were left out: nobody listened when its batch was handed over. */
+const EVENTS_OMITTED = 0xffffffff;
+/** Batch frame flag: nobody listens to events now; the worker may leave them out. */
+const BATCH_NO_EVENTS = 1;
 
 import type { PromisedRevisions } from '../apply/interface.js';
 
@@ -116,10 +123,10 @@ const NO_PROMISES: PromisedRevisions = new Map();
 
 /** Bytes of a batch frame beyond its entries' encodings. */
 export function entryBatchOverheadBytes(promised: PromisedRevisions | undefined): number {
-  return 8 + 16 * (promised?.size ?? 0);
+  return 12 + 16 * (promised?.size ?? 0);
 }
 
-export function encodeEntryBatch(entries: readonly Entry[], w = new ByteWriter(), promised: PromisedRevisions = NO_PROMISES): Uint8Array {
+export function encodeEntryBatch(entries: readonly Entry[], w = new ByteWriter(), promised: PromisedRevisions = NO_PROMISES, eventsWanted = true): Uint8Array {
   w.reset();
   w.u32(entries.length);
   for (const e of entries) {
@@ -128,12 +135,15 @@ export function encodeEntryBatch(entries: readonly Entry[], w = new ByteWriter()
   }
   w.u32(promised.size);
   for (const [index, revision] of promised) w.u64(index).u64(revision);
+  w.u32(eventsWanted ? 0 : BATCH_NO_EVENTS);
   return w.result();
 }
 
 export interface EntryBatch {
   readonly entries: Entry[];
   readonly promised: PromisedRevisions;
+  /** False: nobody listened to events at hand-off; outcomes may leave them out. */
+  readonly eventsWanted: boolean;
 }
 
 /** Decodes a batch frame that may live in reused ring memory: entry data are copies. */
@@ -156,8 +166,10 @@ export function decodeEntryBatch(frame: Uint8Array, offset = 0, length = frame.l
     const index = tail.u64();
     promised.set(index, tail.u64());
   }
+  const flags = tail.u32();
+  if ((flags & ~BATCH_NO_EVENTS) !== 0) throw new FrameError(`entry batch: unknown flags ${flags}`);
   tail.done();
-  return { entries, promised: promisedCount === 0 ? NO_PROMISES : promised };
+  return { entries, promised: promisedCount === 0 ? NO_PROMISES : promised, eventsWanted: (flags & BATCH_NO_EVENTS) === 0 };
 }
 
 export function encodeOutcomes(outcomes: readonly ApplyOutcome[], w = new ByteWriter()): Uint8Array {
@@ -173,7 +185,8 @@ export function encodeOutcomes(outcomes: readonly ApplyOutcome[], w = new ByteWr
     if (o.errorCode !== undefined) w.lenBytes(Buffer.from(o.errorCode, 'utf8'));
     if (o.lease !== undefined) w.u64Big(BigInt.asUintN(64, o.lease.id)).u64(o.lease.ttl < 0 ? 0 : o.lease.ttl);
     const events = o.events ?? [];
-    w.u32(events.length);
+    if (o.eventsOmitted === true && events.length > 0) throw new Error(`outcome ${o.index}: events both omitted and sent`);
+    w.u32(o.eventsOmitted === true ? EVENTS_OMITTED : events.length);
     for (const e of events) w.lenBytes(e);
   }
   return w.result();
@@ -198,13 +211,18 @@ export function decodeOutcomes(frame: Uint8Array, offset = 0, length = frame.len
       lease = { id, ttl: ttl === 0 ? -1 : ttl };
     }
     const eventCount = r.u32();
-    const events: Uint8Array[] = [];
-    for (let j = 0; j < eventCount; j++) events.push(r.lenBytesCopy());
+    const omitted = eventCount === EVENTS_OMITTED;
+    let events: Uint8Array[] | undefined;
+    if (eventCount > 0 && !omitted) {
+      events = [];
+      for (let j = 0; j < eventCount; j++) events.push(r.lenBytesCopy());
+    }
     const o: ApplyOutcome = lease === undefined ? { index, requestId, revision, response, errorCode, events } : { index, requestId, revision, response, errorCode, events, lease };
-    out.push(flags & (ALARMS_CHANGED | AUTH_CHANGED | AUTH_TOKEN | VISIBLE_ANSWER)
+    out.push(flags & (ALARMS_CHANGED | AUTH_CHANGED | AUTH_TOKEN | VISIBLE_ANSWER) || omitted
       ? {
         ...o, ...(flags & ALARMS_CHANGED ? { alarmsChanged: true } : {}), ...(flags & AUTH_CHANGED ? { authChanged: true } : {}),
         ...(flags & AUTH_TOKEN ? { authToken: true } : {}), ...(flags & VISIBLE_ANSWER ? { visibleAnswer: true } : {}),
+        ...(omitted ? { eventsOmitted: true } : {}),
       }
       : o);
   }

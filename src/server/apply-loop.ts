@@ -330,10 +330,13 @@ export class ApplyLoop {
   #applyBatch(batch: readonly Entry[]): void {
     const startedMs = performance.now();
     // The pipe keeps call order, so batches are pipelined; outcomes are published in order by the chain.
-    const applied = this.#pipe.apply(batch, this.#takePromised(batch));
+    // Whoever wants prompt visibility listens to events (the watch hub, lock waiters): with
+    // nobody listening, the pipe may leave them out (the listeners resync on eventsOmitted).
+    const listening = this.#wantsPrompt();
+    const applied = this.#pipe.apply(batch, this.#takePromised(batch), listening);
     applied.catch(() => undefined); // handled in the chain
     this.#handedIndex = batch[batch.length - 1]!.index;
-    if (this.#wantsPrompt()) this.#wantVisibleIndex = Math.max(this.#wantVisibleIndex, this.#handedIndex);
+    if (listening) this.#wantVisibleIndex = Math.max(this.#wantVisibleIndex, this.#handedIndex);
     this.#requestCommit();
     this.#chain = this.#chain.then(async () => {
       if (this.#failed) return;

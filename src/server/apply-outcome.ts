@@ -4,14 +4,16 @@ import type { ApplyResult } from '../apply/interface.js';
 import type { ApplyOutcome } from './ports.js';
 import { answersWhenVisible } from './commit-policy.js';
 
-export function toOutcome(r: ApplyResult): ApplyOutcome {
+/** `withEvents` false: the events are left out (eventsOmitted) instead of encoded. */
+export function toOutcome(r: ApplyResult, withEvents = true): ApplyOutcome {
   return {
     index: r.index,
     requestId: r.requestId,
     revision: r.revision,
     response: r.response,
     errorCode: r.errorCode,
-    events: r.events.length === 0 ? undefined : r.events.map((e) => mvccpb.Event.encode(e).finish()),
+    events: r.events.length === 0 || !withEvents ? undefined : r.events.map((e) => mvccpb.Event.encode(e).finish()),
+    ...(r.events.length > 0 && !withEvents ? { eventsOmitted: true } : {}),
     ...(r.lease !== undefined ? { lease: r.lease } : {}),
     ...(r.alarmsChanged ? { alarmsChanged: true } : {}),
     ...(r.authChanged ? { authChanged: true } : {}),

@@ -207,11 +207,11 @@ async function main(): Promise<void> {
     if (txnGroups.length <= sentGroups) return; // sent before the abort; the same results again
     sentGroups = txnGroups.length;
     let k = 0;
-    for (const batch of batches) {
+    for (const { entries: batch, eventsWanted: withEvents } of group) {
       const last = batch.length > 0 ? batch[batch.length - 1]!.index : -1;
       const from = k;
       while (k < results.length && results[k]!.index <= last) k++;
-      sendOutcomes(encodeOutcomes(results.slice(from, k).map(toOutcome), out));
+      sendOutcomes(encodeOutcomes(results.slice(from, k).map((r) => toOutcome(r, withEvents)), out));
     }
   };
 

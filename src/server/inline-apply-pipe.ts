@@ -39,14 +39,14 @@ export class InlineApplyPipe implements ApplyPipe {
     return Promise.resolve({ pipe, appliedIndex: applier.appliedIndex(), consistentTerm: applier.consistentTerm() });
   }
 
-  apply(entries: readonly Entry[], promised?: PromisedRevisions): Promise<ApplyOutcome[]> {
+  apply(entries: readonly Entry[], promised?: PromisedRevisions, eventsWanted = true): Promise<ApplyOutcome[]> {
     if (this.#failed) return Promise.reject(this.#failed);
     if (this.#closed) return Promise.reject(new Error('apply pipe closed'));
     try {
       const results = this.#applier.applyEntries(entries, promised);
       if (needsPhysicalCompaction(results)) while (this.#applier.compactStep()) { /* physical: to completion */ }
       this.#scheduleCompaction();
-      return Promise.resolve(results.map(toOutcome));
+      return Promise.resolve(results.map((r) => toOutcome(r, eventsWanted)));
     } catch (err) {
       // As the worker does: after a failed batch nothing else is applied.
       this.#failed = err instanceof Error ? err : new Error(String(err));

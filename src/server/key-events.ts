@@ -1,7 +1,8 @@
 /**
  * Key events from the applied-batch stream, for the lock and election services (docs/leases.md,
  * "Lock and election"): wait until a key is deleted, or be told of every event under a prefix.
- * Events are decoded only while someone listens, so the stream costs nothing otherwise.
+ * Events are decoded only while someone listens, so the stream costs nothing otherwise; batches
+ * handed over while nobody listened carry none (eventsOmitted), and listeners resync instead.
  *
  * Race-free use: register first, then read the store. The store is committed before its batch
  * is published, so an event not yet published is seen by the later read or arrives afterwards.
@@ -25,6 +26,11 @@ export class KeyEvents {
     }
     if (this.#count === 0) return;
     for (const o of batch.outcomes) {
+      if (o.eventsOmitted === true) {
+        // Handed over before anyone listened (ApplyLoop): the listeners read the store again.
+        for (const fn of [...this.#resyncs]) fn();
+        return;
+      }
       if (o.events === undefined) continue;
       for (const bytes of o.events) {
         const ev = mvccpb.Event.decode(bytes);

@@ -35,6 +35,11 @@ export interface ApplyOutcome {
   readonly errorCode?: string;
   /** Encoded mvccpb.Event messages the entry produced, in order (for watch). */
   readonly events?: readonly Uint8Array[];
+  /**
+   * The entry produced events that were left out (its batch was handed over while nobody
+   * listened): a listener that came since reads them from the store.
+   */
+  readonly eventsOmitted?: boolean;
   /** A lease this entry granted (`ttl` > 0, seconds) or revoked (`ttl` -1): for the lessor (docs/leases.md). */
   readonly lease?: { readonly id: bigint; readonly ttl: number };
   /** The entry activated or deactivated an alarm (list them again from the store). */
@@ -64,8 +69,10 @@ export interface ApplyPipe {
    * `promised`: revisions already promised to clients for some of these entries; an entry
    * that would apply otherwise fails the batch before it commits (the pipe then rejects
    * this and every later call: the member must stop).
+   * `eventsWanted` false: nobody listens to events now, so the pipe may leave them out (an
+   * outcome then says `eventsOmitted`; docs/architecture.md, "Events only while someone listens").
    */
-  apply(entries: readonly Entry[], promised?: PromisedRevisions): Promise<ApplyOutcome[]>;
+  apply(entries: readonly Entry[], promised?: PromisedRevisions, eventsWanted?: boolean): Promise<ApplyOutcome[]>;
   /** Syncs the store to disk: everything applied before the call is then durable in LMDB. */
   flush(): Promise<void>;
   /**

@@ -215,7 +215,10 @@ export class WatchHub {
 
   /** Whether any watcher is open (the apply loop then makes applied batches visible at once). */
   get watching(): boolean {
-    return this.#index.size > 0;
+    // Every watcher, synced or catching up: one catching up joins the live path soon, and the
+    // batches handed over meanwhile must carry their events (or it would be sent back to
+    // catch-up by each batch that left them out).
+    return this.counters.watchers > 0;
   }
 
   get processedRevision(): number {
@@ -428,11 +431,23 @@ export class WatchHub {
       this.#resyncAll();
       return;
     }
+    let omitted = false;
     for (const o of batch.outcomes) {
+      if (o.eventsOmitted === true && o.revision > this.#publishedRev) {
+        // Handed over while nobody watched: its events are only in the store (visible now).
+        this.#publishedRev = o.revision;
+        omitted = true;
+        continue;
+      }
       if (o.events === undefined || o.events.length === 0 || o.revision <= this.#publishedRev) continue;
       this.#publishedRev = o.revision;
       this.#queue.push(o);
       for (const e of o.events) this.#queueBytes += e.length;
+    }
+    if (omitted) {
+      // Every watcher there is now came after the hand-off: each catches up from the store.
+      this.#resyncAll();
+      return;
     }
     if (this.#queueBytes > (this.#opts.queueBytesMax ?? HUB_QUEUE_BYTES_MAX)) this.#overflow();
     if (this.#queueHead < this.#queue.length && !this.#pumpScheduled) {

@@ -117,7 +117,7 @@ export class WorkerApplyPipe implements ApplyPipe {
     });
   }
 
-  async apply(entries: readonly Entry[], promised?: PromisedRevisions): Promise<ApplyOutcome[]> {
+  async apply(entries: readonly Entry[], promised?: PromisedRevisions, eventsWanted = true): Promise<ApplyOutcome[]> {
     if (this.#failed) throw this.#failed;
     if (this.#closed) throw new Error('apply pipe closed');
     let frameBytes = entryBatchOverheadBytes(promised);
@@ -129,15 +129,15 @@ export class WorkerApplyPipe implements ApplyPipe {
       // Both halves queue their frames now, in order; outcomes come back in the same order.
       const mid = entries.length >> 1;
       const [a, b] = await Promise.all([
-        this.apply(entries.slice(0, mid), promisesOf(promised, entries, 0, mid)),
-        this.apply(entries.slice(mid), promisesOf(promised, entries, mid)),
+        this.apply(entries.slice(0, mid), promisesOf(promised, entries, 0, mid), eventsWanted),
+        this.apply(entries.slice(mid), promisesOf(promised, entries, mid), eventsWanted),
       ]);
       return a.concat(b);
     }
     const done = new Promise<ApplyOutcome[]>((resolve, reject) => this.#pending.push({ resolve, reject }));
     if (entries.length > 0) this.#sentThrough = Math.max(this.#sentThrough, entries[entries.length - 1]!.index);
     // The frame is this.#frame's buffer, reused by the next call: queued, it goes as a copy.
-    this.#send(encodeEntryBatch(entries, this.#frame, promised), false);
+    this.#send(encodeEntryBatch(entries, this.#frame, promised, eventsWanted), false);
     return done;
   }
 

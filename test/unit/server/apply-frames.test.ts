@@ -58,17 +58,40 @@ test('entry batches round-trip, and a bad type or truncation is refused', () => 
     data: fc.uint8Array({ maxLength: 64 }),
   });
   fc.assert(
-    fc.property(fc.array(entry, { maxLength: 20 }), (entries) => {
+    fc.property(fc.array(entry, { maxLength: 20 }), fc.boolean(), (entries, eventsWanted) => {
       const promised = new Map(entries.filter((_, i) => i % 3 === 0).map((e) => [e.index, e.term] as [number, number]));
-      const decoded = decodeEntryBatch(encodeEntryBatch(entries, undefined, promised));
+      const decoded = decodeEntryBatch(encodeEntryBatch(entries, undefined, promised, eventsWanted));
       assert.deepEqual(decoded.entries.map((e) => ({ ...e, data: Buffer.from(e.data) })), entries.map((e) => ({ ...e, data: Buffer.from(e.data) })));
       assert.deepEqual([...decoded.promised], [...promised]);
+      assert.equal(decoded.eventsWanted, eventsWanted);
     }),
   );
   const frame = Buffer.from(encodeEntryBatch([{ index: 1, term: 1, type: EntryType.Normal, data: Buffer.from('x') }]));
   for (let cut = 0; cut < frame.length; cut++) assert.throws(() => decodeEntryBatch(frame.subarray(0, cut)), /truncated|trailing/);
   frame[4 + 16] = 7; // the type byte
   assert.throws(() => decodeEntryBatch(frame), /unknown type/);
+});
+
+test('batch flags: events not wanted is bit 0 of the last u32; another bit is refused', () => {
+  const one = [{ index: 1, term: 1, type: EntryType.Normal, data: Buffer.from('x') }];
+  assert.equal(decodeEntryBatch(encodeEntryBatch(one)).eventsWanted, true, 'wanted by default');
+  const frame = Buffer.from(encodeEntryBatch(one, undefined, undefined, false));
+  assert.equal(frame.readUInt32LE(frame.length - 4), 1);
+  frame.writeUInt32LE(2, frame.length - 4);
+  assert.throws(() => decodeEntryBatch(frame), /unknown flags 2/);
+});
+
+test('an outcome whose events were left out says so (eventCount 0xFFFFFFFF), with no events', () => {
+  const o: ApplyOutcome = { index: 3, requestId: 7n, revision: 2, response: Buffer.from('r'), eventsOmitted: true };
+  const [back] = decodeOutcomes(encodeOutcomes([o]));
+  assert.equal(back!.eventsOmitted, true);
+  assert.equal(back!.events, undefined);
+  assert.equal(decodeOutcomes(encodeOutcomes([{ ...o, eventsOmitted: undefined }]))[0]!.eventsOmitted, undefined);
+  const frame = Buffer.from(encodeOutcomes([{ index: 3, requestId: 7n, revision: 2, eventsOmitted: true }]));
+  assert.equal(frame.readUInt32LE(4 + 24 + 1), 0xffffffff, 'u32 count | u64 x3 | u8 flags | eventCount');
+  assert.throws(() => encodeOutcomes([{ ...o, events: [Buffer.from('e')] }]), /both omitted and sent/);
+  // An omitted marker followed by event bytes is trailing garbage, refused.
+  assert.throws(() => decodeOutcomes(Buffer.concat([frame, Buffer.from([1, 0, 0, 0, 0x65])])), FrameError);
 });
 
 test('visible frames carry any safe index; commit requests are told apart from every other frame', () => {

@@ -36,3 +36,31 @@ test('a deletion inside a snapshot releases the waiter; a key still there keeps 
   ev.onApplied(snapshotBatch);
   assert.equal(calls, 0);
 });
+
+test('a batch handed over while nobody listened (events left out) makes waiters ask the store again', async () => {
+  const ev = new KeyEvents();
+  const omitted: AppliedBatch = { firstIndex: 7, lastIndex: 8, outcomes: [
+    { index: 7, requestId: 1n, revision: 5 },
+    { index: 8, requestId: 2n, revision: 6, eventsOmitted: true },
+  ] };
+  let gone = false;
+  let released = false;
+  const w = ev.waitDeleted(Buffer.from('lock/c'), () => Promise.resolve(gone)).then(() => (released = true));
+  await new Promise((r) => setImmediate(r));
+  gone = true; // deleted by entry 8, whose DELETE event was never encoded
+  ev.onApplied(omitted);
+  await w;
+  assert.equal(released, true);
+  // A listener: a batch with nothing left out needs no resync; one with events left out does.
+  let calls = 0;
+  const stopListen = ev.listen(Buffer.from('x/'), () => {});
+  const stop = ev.onResync(() => calls++);
+  ev.onApplied({ ...omitted, outcomes: [{ index: 9, requestId: 3n, revision: 7 }] });
+  assert.equal(calls, 0, 'nothing left out');
+  ev.onApplied(omitted);
+  assert.equal(calls, 1, 'events left out: read the store again');
+  stopListen();
+  ev.onApplied(omitted);
+  assert.equal(calls, 1, 'nobody listens: nothing to do');
+  stop();
+});

@@ -387,7 +387,12 @@ test('hub queue overflow: every synced watcher falls back to LMDB catch-up and s
     queueBytesMax: 1,
   });
   const s = new FakeStream(hub);
+  // A watcher on the member's own hub, so the apply loop hands batches over with their events
+  // (without one they would come without: the next test).
+  const listener = new FakeStream(member.watchHub);
   try {
+    await listener.handle.create({ key: b('ovf-listener') });
+    await until('listener created', () => listener.created().length === 1);
     await s.handle.create({ key: b('ovf/'), rangeEnd: b('ovf0'), prevKv: true });
     await until('created', () => s.created().length === 1);
     const want: Ev[] = [];
@@ -411,7 +416,62 @@ test('hub queue overflow: every synced watcher falls back to LMDB catch-up and s
     assert.ok(hub.counters.overflows > 0, 'the queue overflowed');
     assert.deepEqual(s.events.get(0), want);
   } finally {
+    listener.handle.close();
     s.handle.close();
+    await hub.close();
+  }
+});
+
+test('batches handed over while nobody watched come without events: a watcher created meanwhile catches up from LMDB, every event once, in order', async () => {
+  // A second hub the member's apply loop does not consult: every batch is handed over with its
+  // events left out (eventsOmitted), as when a first watcher arrives under write load.
+  const hub = new WatchHub({
+    dbPath: member.layout.dbPath,
+    header: (r) => member.server.header(r),
+    storeRevision: currentRev,
+    subscribe: (fn) => member.subscribeApplied(fn),
+    maxRequestBytes: 1.5 * 1024 * 1024,
+    progressNotifyIntervalMs: 0,
+  });
+  assert.equal(member.watchHub.watching, false, 'no watcher on the member hub');
+  const s = new FakeStream(hub);
+  const late = new FakeStream(hub);
+  try {
+    await s.handle.create({ key: b('omit/'), rangeEnd: b('omit0'), prevKv: true });
+    await until('created', () => s.created().length === 1);
+    const want: Ev[] = [];
+    const prev = new Map<string, string>();
+    let lateStart = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, c) => {
+        for (let i = 0; i < 25; i++) {
+          const k = `omit/${c}/${i % 3}`;
+          const v = `v${i}`;
+          const r = await put(k, v);
+          want.push([r, 'PUT', k, v, null]);
+          if (c === 0 && i === 10) {
+            // A watcher from a revision in the middle of the load.
+            lateStart = r;
+            await late.handle.create({ key: b('omit/'), rangeEnd: b('omit0'), prevKv: true, startRevision: r });
+          }
+        }
+      }),
+    );
+    want.sort((x, y) => x[0] - y[0]);
+    for (const e of want) {
+      e[4] = prev.get(e[2]) ?? null;
+      prev.set(e[2], e[3]);
+    }
+    const last = want[want.length - 1]![0];
+    await s.progressAt(last);
+    await late.progressAt(last);
+    assert.equal(hub.counters.overflows, 0, 'not the overflow path');
+    assert.deepEqual(s.events.get(0), want);
+    assert.ok(lateStart > 0);
+    assert.deepEqual(late.events.get(0), want.filter((e) => e[0] >= lateStart));
+  } finally {
+    s.handle.close();
+    late.handle.close();
     await hub.close();
   }
 });

@@ -57,6 +57,8 @@ const WT_I32 = 5;
  * is "not a plain put": the worst that does is an answer at apply instead of at commit.
  */
 export function scanEntry(data: Uint8Array): EntryScan {
+  // Numbers, not bigints, for tags, lengths and flags: this runs for every committed entry on
+  // every member (a bigint per varint byte was a quarter of the main thread's allocations).
   const r = { pos: 0 };
   let id = 0n;
   let put = false;
@@ -64,15 +66,15 @@ export function scanEntry(data: Uint8Array): EntryScan {
   try {
     while (r.pos < data.length) {
       const tag = varint(data, r);
-      const field = Number(tag >> 3n);
-      const wt = Number(tag & 7n);
+      const field = Math.floor(tag / 8);
+      const wt = tag % 8;
       if (field === F_HEADER && wt === WT_LEN) {
         const end = lenEnd(data, r);
         while (r.pos < end) {
           const t = varint(data, r);
-          const f = Number(t >> 3n);
-          const w = Number(t & 7n);
-          if (f === F_HEADER_ID && w === WT_VARINT) id = varint(data, r);
+          const f = Math.floor(t / 8);
+          const w = t % 8;
+          if (f === F_HEADER_ID && w === WT_VARINT) id = varintU64(data, r);
           else if (f === F_HEADER_USERNAME && w === WT_LEN) {
             const e = lenEnd(data, r);
             if (e > r.pos) plain = false;
@@ -86,10 +88,10 @@ export function scanEntry(data: Uint8Array): EntryScan {
         const end = lenEnd(data, r);
         while (r.pos < end) {
           const t = varint(data, r);
-          const f = Number(t >> 3n);
-          const w = Number(t & 7n);
+          const f = Math.floor(t / 8);
+          const w = t % 8;
           if ((f === F_PUT_LEASE || f === F_PUT_PREV_KV || f === F_PUT_IGNORE_VALUE || f === F_PUT_IGNORE_LEASE) && w === WT_VARINT) {
-            if (varint(data, r) !== 0n) plain = false;
+            if (varint(data, r) !== 0) plain = false;
           } else if (f === F_PUT_LEASE || f === F_PUT_PREV_KV || f === F_PUT_IGNORE_VALUE || f === F_PUT_IGNORE_LEASE) {
             return NOT_PLAIN;
           } else skip(data, r, w);
@@ -106,23 +108,42 @@ export function scanEntry(data: Uint8Array): EntryScan {
   return { id, plainPut: put && plain };
 }
 
-function varint(b: Uint8Array, r: { pos: number }): bigint {
-  let v = 0n;
-  let shift = 0n;
+/**
+ * A varint as a number: exact below 2^53 (tags, lengths); above, only "zero or not" is
+ * meaningful (every nonzero 7-bit group keeps the sum nonzero), which is all a flag needs.
+ */
+function varint(b: Uint8Array, r: { pos: number }): number {
+  let v = 0;
+  let scale = 1;
   for (let i = 0; i < 10; i++) {
     if (r.pos >= b.length) throw new RangeError('truncated varint');
     const byte = b[r.pos++]!;
-    v |= BigInt(byte & 0x7f) << shift;
-    if ((byte & 0x80) === 0) return BigInt.asUintN(64, v);
-    shift += 7n;
+    v += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) return v;
+    scale *= 128;
+  }
+  throw new RangeError('varint too long');
+}
+
+/** A varint as a full u64 (the request ID): three 28-bit-or-less groups, one bigint each. */
+function varintU64(b: Uint8Array, r: { pos: number }): bigint {
+  const groups = [0, 0, 0];
+  for (let i = 0; i < 10; i++) {
+    if (r.pos >= b.length) throw new RangeError('truncated varint');
+    const byte = b[r.pos++]!;
+    const g = i >> 2; // bytes 0-3: bits 0-27, 4-7: 28-55, 8-9: 56-69 (cut to 64)
+    groups[g]! += (byte & 0x7f) * 2 ** (7 * (i & 3));
+    if ((byte & 0x80) === 0) {
+      return BigInt.asUintN(64, BigInt(groups[0]!) | (BigInt(groups[1]!) << 28n) | (BigInt(groups[2]!) << 56n));
+    }
   }
   throw new RangeError('varint too long');
 }
 
 function lenEnd(b: Uint8Array, r: { pos: number }): number {
   const len = varint(b, r);
-  const end = r.pos + Number(len);
-  if (len > BigInt(b.length) || end > b.length) throw new RangeError('length past the end');
+  const end = r.pos + len;
+  if (len > b.length || end > b.length) throw new RangeError('length past the end');
   return end;
 }
 

@@ -70,6 +70,17 @@ test('scanEntry agrees with decoding on random requests (property)', () => {
   );
 });
 
+test('scanEntry reads every 64-bit request ID exactly (group edges and random)', () => {
+  const edges = [0n, 1n, 127n, 128n, (1n << 28n) - 1n, 1n << 28n, (1n << 56n) - 1n, 1n << 56n, 1n << 63n, (1n << 64n) - 1n];
+  for (const id of edges) assert.equal(scanEntry(enc({ header: { ID: id }, put: { key: Buffer.from('k') } })).id, id, `id ${id}`);
+  fc.assert(
+    fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (id) => {
+      assert.equal(scanEntry(enc({ header: { ID: id }, put: { key: Buffer.from('k'), value: Buffer.from('v') } })).id, id);
+    }),
+    { numRuns: 1000 },
+  );
+});
+
 test('CommittedRevisions: unknown until the last unknown entry is applied, then counts plain puts', () => {
   const t = new CommittedRevisions(10);
   assert.equal(t.plainPut(11), undefined, 'entry 11: unknown (entry 10 not applied here yet)');

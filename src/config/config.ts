@@ -107,7 +107,7 @@ export interface ServerConfig {
   readonly compactionSleepInterval: number;
   /** --watch-progress-notify-interval, ms. */
   readonly watchProgressNotifyInterval: number;
-  /** --backend-batch-interval, ms (0: the default, 100 ms): docs/storage-lmdb.md, "Deferred commits". */
+  /** --backend-batch-interval, ms (0: the default, 1 s): docs/storage-lmdb.md, "Deferred commits". */
   readonly backendBatchInterval: number;
   /** --backend-batch-limit, entries (0: the default, 10,000). */
   readonly backendBatchLimit: number;

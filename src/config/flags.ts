@@ -120,7 +120,7 @@ export const FLAGS: readonly FlagSpec[] = [
   F({ name: 'backend-bbolt-freelist-type', type: 'enum', values: ['map', 'array'], default: 'map', group: 'Member', effective: false,
     description: 'bbolt free-list layout in etcd; no meaning for our LMDB backend.' }),
   F({ name: 'backend-batch-interval', type: 'duration', default: '0', helpDefault: '', min: 0, group: 'Member', effective: true,
-    description: 'Longest time before a backend write transaction is committed (0: 100ms). Answers do not wait for it; reads make it commit at once.' }),
+    description: 'Longest time before a backend write transaction is committed (0: 1s; 100ms in etcd). Answers do not wait for it; reads make it commit at once.' }),
   F({ name: 'backend-batch-limit', type: 'uint', default: '0', group: 'Member', effective: true,
     description: 'Most entries before a backend write transaction is committed (0: 10000).' }),
   F({ name: 'max-txn-ops', type: 'uint', default: '128', group: 'Member', effective: true,

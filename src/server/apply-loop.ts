@@ -116,6 +116,13 @@ export class ApplyLoop {
   /** Every hand-off so far, chained: settles when the last one is published. */
   #chain: Promise<void> = Promise.resolve();
   #checkpointIndex: number;
+  /**
+   * Entry data bytes enqueued and not yet visible to the store's readers, and the (last index,
+   * bytes) of each enqueued run, oldest first: what the store grows by once they are committed
+   * (the quota check adds it to the size it measures, which sees committed data only).
+   */
+  #bytesNotVisible = 0;
+  #runsNotVisible: { lastIndex: number; bytes: number }[] = [];
   /** Entry data bytes applied since the last checkpoint began. */
   #bytesSinceCheckpoint = 0;
   #checkpointing = false;
@@ -218,7 +225,13 @@ export class ApplyLoop {
       return;
     }
     this.#lastQueued = entries[entries.length - 1]!.index;
-    for (const e of entries) this.#queue.push(e);
+    let bytes = 0;
+    for (const e of entries) {
+      this.#queue.push(e);
+      bytes += e.data.length;
+    }
+    this.#bytesNotVisible += bytes;
+    this.#runsNotVisible.push({ lastIndex: this.#lastQueued, bytes });
     if (promised !== undefined) for (const [index, rev] of promised) this.#promised.set(index, rev);
     // Entries all answered at commit, or with nobody waiting for their outcomes (`waited`
     // false), need nothing from their apply but the store: they may wait a little and go over
@@ -288,6 +301,8 @@ export class ApplyLoop {
     this.#checkpointIndex = index;
     this.#outcomeIndex = this.#visibleIndex = this.#handedIndex = this.#commitRequestedIndex = index;
     this.#unpublished = [];
+    this.#runsNotVisible = [];
+    this.#bytesNotVisible = 0;
     this.#promised.clear();
     this.#applied.advance(index);
     const published: AppliedBatch = { firstIndex: index, lastIndex: index, outcomes: [], snapshot: { index, revision: installed.currentRevision } };
@@ -372,8 +387,16 @@ export class ApplyLoop {
     this.#publishVisible();
   }
 
+  /** Entry data bytes enqueued and not yet visible to the store's readers (see the field). */
+  get bytesNotVisible(): number {
+    return this.#bytesNotVisible;
+  }
+
   /** Publishes, in order, the batches whose outcomes came and that the store's readers see. */
   #publishVisible(): void {
+    while (this.#runsNotVisible.length > 0 && this.#runsNotVisible[0]!.lastIndex <= this.#visibleIndex) {
+      this.#bytesNotVisible -= this.#runsNotVisible.shift()!.bytes;
+    }
     while (this.#unpublished.length > 0 && this.#unpublished[0]!.lastIndex <= this.#visibleIndex && !this.#failed) {
       const published = this.#unpublished.shift()!;
       this.#applied.advance(published.lastIndex);

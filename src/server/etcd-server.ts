@@ -671,7 +671,9 @@ export class EtcdServer {
       // bring a store back under its quota (the file itself never shrinks).
       this.#dbSize = { bytes: this.#reader.dbSizeInUseBytes(), measuredAtMs: now };
     }
-    if (this.#dbSize.bytes + requestBytes > quota) {
+    // The measured size sees committed data only; the apply worker commits every
+    // --backend-batch-interval (1 s), so what is applied or waiting to be counts too.
+    if (this.#dbSize.bytes + this.#loop.bytesNotVisible + requestBytes > quota) {
       this.#spaceAlarm.raise();
       throw new EtcdError('ETCD_ERR_MVCC_NO_SPACE');
     }

@@ -16,7 +16,7 @@
  *     is (test/fault/history.ts), the revision is at least the highest acknowledged one;
  *   - HashKV answers, and the member takes new puts and reads them back.
  *
- * Odd runs, and the canary, commit LMDB every 1 ms (MANY_COMMITS) instead of every 100 ms.
+ * Odd runs, and the canary, commit LMDB every 1 ms (MANY_COMMITS) instead of every 1 s.
  * Runs: ETCD_TEST_POWERLOSS_RUNS (default 2), each with one 'drop' image and
  * ETCD_TEST_POWERLOSS_TORN (default 2) 'torn' images. Seed: ETCD_TEST_POWERLOSS_SEED (printed).
  * Run 0 journals the member's very first start (so creating the data dir must be durable too);
@@ -54,7 +54,7 @@ const SNAPSHOT_COUNT = 100;
 const WAL_SEGMENT_BYTES = 32 * 1024;
 const FLAGS = ['--snapshot-count', String(SNAPSHOT_COUNT)];
 /**
- * The apply worker commits LMDB every --backend-batch-interval (100 ms) or when a reader asks
+ * The apply worker commits LMDB every --backend-batch-interval (1 s) or when a reader asks
  * (docs/storage-lmdb.md, "Deferred commits"): a run killed under load then leaves few unsynced
  * LMDB pages. With 1 ms it commits after almost every batch, as before deferred commits: many
  * commits in flight at the kill. The main test alternates the two; the canary needs the second.

@@ -129,3 +129,22 @@ test('drain waits until everything applied is visible', async () => {
   await loop.drain();
   assert.deepEqual(published, [2]);
 });
+
+test('bytesNotVisible counts entry data from enqueue until the pipe says visible (the quota check adds it)', async () => {
+  const { pipe, loop } = setup();
+  const sized = (index: number, bytes: number): Entry => ({ index, term: 1, type: EntryType.Normal, data: new Uint8Array(bytes) });
+  assert.equal(loop.bytesNotVisible, 0);
+  loop.enqueue([sized(1, 100), sized(2, 20)]);
+  assert.equal(loop.bytesNotVisible, 120, 'queued, not handed over yet');
+  await turn();
+  await turn();
+  loop.enqueue([sized(3, 7)]);
+  assert.equal(loop.bytesNotVisible, 127, 'applied is not visible');
+  pipe.commit(); // visible through 2; entry 3 is not applied yet
+  await turn();
+  assert.equal(loop.bytesNotVisible, 7);
+  await turn();
+  pipe.commit();
+  await turn();
+  assert.equal(loop.bytesNotVisible, 0);
+});
